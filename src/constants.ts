@@ -1,0 +1,54 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Every number of the on-disk format and every limit of the implementation, in one place.
+// Pure: no I/O and no `Deno.*`. docs/ON_DISK_FORMAT.md is the prose twin of this file.
+
+/** Size of a record header: CRC32C (u32 LE) then payload length (u32 LE). */
+export const HEADER_SIZE = 8;
+
+/** Offset of the CRC field inside a record header. */
+export const HEADER_CRC_OFFSET = 0;
+
+/** Offset of the length field inside a record header; the CRC covers from here on. */
+export const HEADER_LENGTH_OFFSET = 4;
+
+/** The largest payload the format can describe: the length field is a u32. */
+export const RECORD_SIZE_LIMIT = 0xffff_ffff;
+
+/** Default `maxRecordSize`: 64 MiB, as in the original Rust wal-db 1.x. */
+export const RECORD_SIZE_MAX_DEFAULT = 64 * 1024 * 1024;
+
+/**
+ * Largest byte offset a log may reach. LSNs are JavaScript numbers, exact up to 2^53 - 1; past
+ * that two different offsets could compare equal, so the log refuses to grow beyond it.
+ */
+export const LOG_SIZE_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * How many bytes the sequential reader fetches from a store at once. Large enough to make one
+ * read per many small records, small enough to stay out of the way of the heap.
+ */
+export const READ_CHUNK_SIZE = 256 * 1024;
+
+/**
+ * The append path keeps one scratch buffer to frame records in, so a small append costs no
+ * allocation. A frame larger than this gets a buffer of its own that is not kept, so one huge
+ * record does not pin its size in memory for the life of the log.
+ */
+export const SCRATCH_SIZE_MAX = 1024 * 1024;
+
+/** Copy granularity when damaged bytes are set aside during recovery. */
+export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
+
+/** CRC32C (Castagnoli) polynomial, reflected form. */
+export const CRC32C_POLYNOMIAL_REFLECTED = 0x82f6_3b78;
+
+/** CRC32C of the four zero bytes of an empty record's length: why zeros never read as a record. */
+export const CRC32C_OF_ZERO_LENGTH = 0x4867_4bc7;
+
+// The header layout is fixed by the format; these relations must hold for the framing code.
+if (HEADER_LENGTH_OFFSET + 4 !== HEADER_SIZE || HEADER_CRC_OFFSET + 4 !== HEADER_LENGTH_OFFSET) {
+  throw new Error("wal-db: inconsistent header layout constants");
+}
+if (RECORD_SIZE_MAX_DEFAULT > RECORD_SIZE_LIMIT || SCRATCH_SIZE_MAX < HEADER_SIZE) {
+  throw new Error("wal-db: inconsistent size constants");
+}

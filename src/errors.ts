@@ -1,0 +1,81 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The one error class callers catch. Pure: no I/O and no `Deno.*`.
+
+/**
+ * What went wrong, as a stable string a caller can switch on.
+ *
+ * | kind | meaning |
+ * | --- | --- |
+ * | `"io"` | an operating-system call failed (the OS error is the `cause`) |
+ * | `"record-too-large"` | a record exceeds `maxRecordSize`; nothing was written |
+ * | `"corruption"` | the bytes on disk are damaged or are not a wal-db log |
+ * | `"closed"` | the log was used after `close()` |
+ * | `"locked"` | another handle, in this process or another, has the log open |
+ * | `"failed"` | an earlier write or flush failed; reopen the log to recover |
+ *
+ * The set may grow in later versions: handle unknown kinds as errors.
+ */
+export type WalErrorKind =
+  | "io"
+  | "record-too-large"
+  | "corruption"
+  | "closed"
+  | "locked"
+  | "failed";
+
+/** Extra fields a {@linkcode WalError} may carry. */
+export interface WalErrorOptions {
+  /** The log position the error is about, when one is known. */
+  lsn?: number;
+  /** The underlying error, usually a `Deno.errors.*` from the operating system. */
+  cause?: unknown;
+}
+
+/**
+ * The error wal-db throws for every condition a caller is expected to handle. Bad arguments
+ * throw `TypeError` or `RangeError` instead, and missing permissions surface unchanged as
+ * `Deno.errors.NotCapable` (or `PermissionDenied` when the operating system refuses).
+ *
+ * @example Telling kinds apart
+ * ```ts
+ * import { MemStore, Wal, WalError } from "@wal-db/wal-db";
+ * import { equal } from "node:assert/strict";
+ *
+ * const wal = Wal.withStore(new MemStore(), { maxRecordSize: 4 });
+ * try {
+ *   wal.append(new Uint8Array(5));
+ * } catch (error) {
+ *   if (!(error instanceof WalError)) throw error;
+ *   equal(error.kind, "record-too-large");
+ *   equal(error.isFatal, false);
+ * }
+ * ```
+ */
+export class WalError extends Error {
+  override name = "WalError";
+  /** What went wrong; see {@linkcode WalErrorKind}. */
+  readonly kind: WalErrorKind;
+  /** The log position the error is about, when one is known. */
+  readonly lsn: number | undefined;
+
+  /**
+   * Creates an error of the given kind.
+   *
+   * @param kind What went wrong.
+   * @param message What happened and what to do about it.
+   * @param options The LSN and underlying error, when known.
+   */
+  constructor(kind: WalErrorKind, message: string, options: WalErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    this.lsn = options.lsn;
+  }
+
+  /**
+   * True when the log cannot be trusted to go on as it is: after a `"failed"` write or flush
+   * the log must be reopened, and `"corruption"` needs a decision by the operator.
+   */
+  get isFatal(): boolean {
+    return this.kind === "failed" || this.kind === "corruption";
+  }
+}

@@ -1,0 +1,72 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Shared fixtures for the tests: temp folders, log images built by hand, byte surgery.
+
+import { frame } from "../src/record.ts";
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of `text`. */
+export function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Parses `"c7 4b 67 48"` into bytes. */
+export function hex(text: string): Uint8Array {
+  const parts = text.trim().split(/\s+/).filter((p) => p !== "");
+  return new Uint8Array(parts.map((p) => parseInt(p, 16)));
+}
+
+/** The bytes of a log holding `payloads`, framed back to back, built from the format alone. */
+export function logImage(payloads: readonly Uint8Array[]): Uint8Array {
+  return concat(payloads.map((p) => frame(p)));
+}
+
+/** The LSN of each payload in a log that holds them back to back from 0. */
+export function lsnsOf(payloads: readonly Uint8Array[]): number[] {
+  const lsns: number[] = [];
+  let at = 0;
+  for (const p of payloads) {
+    lsns.push(at);
+    at += 8 + p.length;
+  }
+  return lsns;
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A deterministic payload of `size` bytes derived from `seed`. */
+export function payload(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Runs `fn` with a fresh temp folder that is removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "wal_test_" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A file's bytes. */
+export function readBytes(path: string): Uint8Array {
+  return Deno.readFileSync(path);
+}

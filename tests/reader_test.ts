@@ -1,0 +1,129 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { READ_CHUNK_SIZE } from "../src/constants.ts";
+import { type ByteSource, RecordReader } from "../src/reader.ts";
+import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
+
+/** A source over an array that remembers the largest buffer it was asked to fill. */
+class ArraySource implements ByteSource {
+  largestRead = 0;
+  reads = 0;
+  constructor(readonly data: Uint8Array) {}
+  readAt(offset: number, buffer: Uint8Array): number {
+    this.reads++;
+    this.largestRead = Math.max(this.largestRead, buffer.length);
+    const n = Math.max(0, Math.min(buffer.length, this.data.length - offset));
+    buffer.set(this.data.subarray(offset, offset + n));
+    return n;
+  }
+}
+
+function readerOver(data: Uint8Array, max = 1024): RecordReader {
+  return new RecordReader(new ArraySource(data), 0, data.length, max);
+}
+
+Deno.test("RecordReader.next() reads the spec's two-record log with LSNs 0 and 11", () => {
+  const reader = readerOver(logImage([bytes("abc"), bytes("hello")]));
+  deepEqual(reader.next(true), { kind: "record", lsn: 0, length: 3, data: bytes("abc") });
+  deepEqual(reader.next(true), { kind: "record", lsn: 11, length: 5, data: bytes("hello") });
+  deepEqual(reader.next(true), { kind: "end", lsn: 24 });
+  equal(reader.position, 24);
+});
+
+Deno.test("RecordReader.next() reports a torn header at the end as partial-header", () => {
+  const image = concat([logImage([bytes("abc")]), hex("01 02 03")]);
+  const reader = readerOver(image);
+  equal(reader.next(false).kind, "record");
+  deepEqual(reader.next(false), { kind: "damage", lsn: 11, reason: "partial-header", length: undefined });
+  equal(reader.position, 11);
+});
+
+Deno.test("RecordReader.next() reports a payload cut short as partial-record", () => {
+  const image = logImage([bytes("hello")]).subarray(0, 10);
+  deepEqual(readerOver(image).next(false), {
+    kind: "damage",
+    lsn: 0,
+    reason: "partial-record",
+    length: 5,
+  });
+});
+
+Deno.test("RecordReader.next() reports a flipped payload byte as crc-mismatch", () => {
+  const image = logImage([bytes("hello")]);
+  image[9]! ^= 0x01;
+  deepEqual(readerOver(image).next(false), {
+    kind: "damage",
+    lsn: 0,
+    reason: "crc-mismatch",
+    length: 5,
+  });
+});
+
+Deno.test("RecordReader.next() reads zero bytes as damage, never as a record", () => {
+  const result = readerOver(new Uint8Array(64)).next(false);
+  deepEqual(result, { kind: "damage", lsn: 0, reason: "crc-mismatch", length: 0 });
+});
+
+Deno.test("RecordReader.next() rejects a 0xFFFFFFF0 length without reading its payload", () => {
+  const image = concat([hex("00 00 00 00 f0 ff ff ff"), new Uint8Array(100)]);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, 64 * 1024 * 1024);
+  deepEqual(reader.next(false), {
+    kind: "damage",
+    lsn: 0,
+    reason: "implausible-length",
+    length: 0xfffffff0,
+  });
+  ok(source.largestRead <= image.length, `read ${source.largestRead} bytes at most`);
+});
+
+Deno.test("RecordReader.next() never asks for more than one chunk for a length past the end", () => {
+  // A plausible length (under the maximum) that the source does not hold: no big buffer.
+  const image = concat([hex("00 00 00 00 00 00 00 04"), new Uint8Array(16)]);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, 0xffffffff);
+  equal(reader.next(false).kind, "damage");
+  ok(source.largestRead <= READ_CHUNK_SIZE);
+});
+
+Deno.test("RecordReader reads records larger than a chunk and batches small ones", () => {
+  const big = payload(READ_CHUNK_SIZE * 2 + 5, 1);
+  const small = Array.from({ length: 100 }, (_, i) => payload(i, i));
+  const image = logImage([...small, big, ...small]);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, big.length);
+  const seen: Uint8Array[] = [];
+  for (let r = reader.next(true); r.kind === "record"; r = reader.next(true)) seen.push(r.data!);
+  deepEqual(seen, [...small, big, ...small]);
+  ok(source.reads < 10, `${source.reads} reads for 201 records`);
+});
+
+Deno.test("RecordReader.next(true) returns payloads the caller owns", () => {
+  const reader = readerOver(logImage([bytes("abc"), bytes("xyz")]));
+  const first = reader.next(true);
+  const second = reader.next(true);
+  ok(first.kind === "record" && second.kind === "record");
+  deepEqual(first.data, bytes("abc"));
+  deepEqual(second.data, bytes("xyz"));
+  ok(first.data!.buffer !== second.data!.buffer);
+});
+
+Deno.test("RecordReader.findNext() finds the first intact record after damage", () => {
+  const good = logImage([bytes("abc"), bytes("hello")]);
+  const image = concat([hex("ff ff ff ff 00"), new Uint8Array(4096), good]);
+  const reader = readerOver(image);
+  equal(reader.findNext(0), 5 + 4096);
+  equal(reader.findNext(5 + 4096 + 1), 5 + 4096 + 11);
+  equal(reader.findNext(5 + 4096 + 12), undefined);
+});
+
+Deno.test("RecordReader.findNext() finds an empty record right after a zero run", () => {
+  const image = concat([new Uint8Array(1000), logImage([new Uint8Array(0)])]);
+  equal(readerOver(image).findNext(1), 1000);
+});
+
+Deno.test("RecordReader.findNext() returns undefined over zeros and garbage", () => {
+  equal(readerOver(new Uint8Array(10000)).findNext(0), undefined);
+  equal(readerOver(payload(5000, 9)).findNext(0), undefined);
+});
