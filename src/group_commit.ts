@@ -1,0 +1,143 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Group commit: concurrent `sync()` callers share flushes, with at most one flush in flight.
+// I/O core: it only calls the flush function it is given.
+
+import { assert } from "./assert.ts";
+
+/** What the coordinator needs from the log it serves. */
+export interface GroupCommitTarget {
+  /** Everything appended so far ends here; a flush started now covers up to this offset. */
+  readonly appendedEnd: number;
+  /** Makes every byte appended before the call durable. */
+  flush(): Promise<void>;
+  /** Called once, when a flush fails: the log must stop. Returns the error callers get. */
+  fail(cause: unknown): Error;
+}
+
+interface Batch {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Coordinates durability for one log.
+ *
+ * Invariants: `durableEnd` only grows, and only to the end a successful flush covered (the
+ * appended end when that flush started). At most one flush is in flight. A caller is resolved
+ * only by a flush that started after its bytes were appended: either it joins the flush in
+ * flight because that flush already covers its target, or it waits in the next batch.
+ */
+export class GroupCommit {
+  readonly #target: GroupCommitTarget;
+  #durableEnd: number;
+  #inFlight: { end: number; batch: Batch } | undefined;
+  #next: Batch | undefined;
+  #startScheduled = false;
+  #failure: Error | undefined;
+
+  constructor(target: GroupCommitTarget, durableEnd: number) {
+    this.#target = target;
+    this.#durableEnd = durableEnd;
+  }
+
+  /** The end of the durable prefix of the log. */
+  get durableEnd(): number {
+    return this.#durableEnd;
+  }
+
+  /** Resolves once everything below `end` is durable; rejects if a flush fails first. */
+  waitFor(end: number): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (end <= this.#durableEnd) return Promise.resolve();
+    if (this.#inFlight !== undefined && end <= this.#inFlight.end) {
+      return this.#inFlight.batch.promise;
+    }
+    this.#next ??= newBatch();
+    if (this.#inFlight === undefined) this.#scheduleStart();
+    return this.#next.promise;
+  }
+
+  /** Records that a flush outside the coordinator (a blocking one) made `end` durable. */
+  markDurable(end: number): void {
+    if (end > this.#durableEnd) this.#durableEnd = end;
+  }
+
+  /** Records a failure that happened outside the coordinator; later waits reject with it. */
+  markFailed(error: Error): void {
+    this.#failure ??= error;
+  }
+
+  /** True while a flush is running; the log must not close its store before it settles. */
+  get settled(): Promise<void> | undefined {
+    return this.#inFlight?.batch.promise.then(() => {}, () => {});
+  }
+
+  /**
+   * Starts the next flush after the current microtasks have run, so that writers woken by the
+   * previous flush (or calling in the same tick) append and join this batch first.
+   */
+  #scheduleStart(): void {
+    if (this.#startScheduled) return;
+    this.#startScheduled = true;
+    queueMicrotask(() => {
+      this.#startScheduled = false;
+      this.#start();
+    });
+  }
+
+  #start(): void {
+    const batch = this.#next;
+    if (batch === undefined || this.#inFlight !== undefined) return;
+    this.#next = undefined;
+    if (this.#failure !== undefined) return batch.reject(this.#failure);
+    const end = this.#target.appendedEnd;
+    if (end <= this.#durableEnd) return batch.resolve();
+    this.#inFlight = { end, batch };
+    let flushing: Promise<void>;
+    try {
+      flushing = this.#target.flush();
+    } catch (cause) {
+      flushing = Promise.reject(cause);
+    }
+    flushing.then(
+      () => this.#finish(end, batch, true, undefined),
+      (cause: unknown) => this.#finish(end, batch, false, cause),
+    );
+  }
+
+  /**
+   * Settles the batch of a finished flush. A successful flush resolves its batch even when the
+   * log failed meanwhile: its bytes were all appended before it started, so they are durable.
+   */
+  #finish(end: number, batch: Batch, ok: boolean, cause: unknown): void {
+    assert(this.#inFlight?.batch === batch, "the finishing flush is the one in flight");
+    this.#inFlight = undefined;
+    if (ok) {
+      this.markDurable(end);
+      batch.resolve();
+    } else {
+      this.#failure ??= this.#target.fail(cause);
+      batch.reject(this.#failure);
+    }
+    if (this.#next === undefined) return;
+    if (this.#failure === undefined) return this.#scheduleStart();
+    this.#next.reject(this.#failure);
+    this.#next = undefined;
+  }
+
+  /** Rejects the callers whose flush has not started yet; used when the log closes. */
+  abandon(error: Error): void {
+    this.#failure ??= error;
+    this.#next?.reject(error);
+    this.#next = undefined;
+  }
+}
+
+function newBatch(): Batch {
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  // A batch may be rejected before anyone awaits it (a caller that gave up); that is not an
+  // unhandled rejection of ours, each caller holds the same promise.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,54 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The backend seam: the contract every store meets. Types only.
+
+import type { ByteSource } from "./reader.ts";
+
+/**
+ * Where a log's bytes live. A store holds one contiguous byte range `[head, size)` and knows
+ * nothing of records; the {@linkcode Wal} does all framing, checking and recovery on top of it.
+ * Implement it to put a log somewhere new (a block device, a test double that injects faults).
+ *
+ * The contract, method by method:
+ *
+ * - `readAt` copies bytes out and never keeps `buffer`. It returns fewer bytes than asked only
+ *   when the range passes `size`. It may be called while appends happen: the bytes it returns
+ *   below `size` are the bytes appended there.
+ * - `append` writes all of `data` at `size` and then advances `size`, or throws. After a throw
+ *   an unknown prefix of `data` may be in the store; the Wal stops using the store until it is
+ *   reopened, and recovery sorts the bytes out. It never keeps `data`. The bytes need not be
+ *   durable yet.
+ * - `flushSync` and `flush` make every byte appended before the call durable: on stable
+ *   storage, surviving power loss. A flush that throws must not be retried as if it had worked
+ *   (the operating system may already have dropped the dirty data); the Wal treats it as fatal.
+ *   `flush` may run while `append` is called; it must still cover everything appended before
+ *   it was called.
+ * - `truncate` drops every byte at or after `size`. When it returns, the shorter size is
+ *   durable.
+ * - `setAside` copies `[offset, size)` to a place of its own beside the log and makes that copy
+ *   durable, so recovery can cut damaged bytes without destroying intact records that follow
+ *   them. It returns a description of where the copy is (a path for files).
+ * - `close` releases every resource, including the lock, and is idempotent. The Wal never
+ *   closes a store while a `flush` is pending.
+ */
+export interface WalStore extends ByteSource {
+  /** One past the last byte of the log: where the next append lands. */
+  readonly size: number;
+  /** The first byte that belongs to the log: 0 unless a prefix was truncated. */
+  readonly head: number;
+  /** Words for the flush mechanism, e.g. `"FsFile.syncData (runtime)"`. */
+  readonly durability: string;
+  /** Copies bytes at `offset` into `buffer`; returns the count (short only past `size`). */
+  readAt(offset: number, buffer: Uint8Array): number;
+  /** Writes all of `data` at `size`, or throws. */
+  append(data: Uint8Array): void;
+  /** Makes every byte appended before the call durable, blocking the thread. */
+  flushSync(): void;
+  /** Makes every byte appended before the call durable without blocking the event loop. */
+  flush(): Promise<void>;
+  /** Drops the bytes at and after `size`, durably. */
+  truncate(size: number): void;
+  /** Durably copies `[offset, size)` beside the log; returns where the copy is. */
+  setAside(offset: number): string;
+  /** Releases the store and its lock. Idempotent. */
+  close(): void;
+}

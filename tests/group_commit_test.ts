@@ -1,0 +1,135 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { equal, ok, rejects } from "node:assert/strict";
+import fc from "fast-check";
+import { GroupCommit, type GroupCommitTarget } from "../src/group_commit.ts";
+
+/** A log stand-in whose flushes take a few event-loop turns and are all recorded. */
+class FakeLog implements GroupCommitTarget {
+  appendedEnd = 0;
+  flushesStarted = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  /** The end each completed flush covered: the appended end when it started. */
+  coveredEnd = 0;
+  failNext = false;
+  failCalls = 0;
+  constructor(readonly delays: () => number) {}
+
+  async flush(): Promise<void> {
+    const covers = this.appendedEnd;
+    const fails = this.failNext;
+    this.failNext = false;
+    this.flushesStarted++;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((resolve) => setTimeout(resolve, this.delays()));
+    this.inFlight--;
+    if (fails) throw new Error("EIO: injected flush failure");
+    this.coveredEnd = Math.max(this.coveredEnd, covers);
+  }
+
+  fail(cause: unknown): Error {
+    this.failCalls++;
+    return new Error("log failed", { cause });
+  }
+}
+
+Deno.test("GroupCommit resolves a sync only after a flush that started after its bytes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }), {
+        minLength: 1,
+        maxLength: 40,
+      }),
+      fc.integer({ min: 0, max: 3 }),
+      async (writers, delay) => {
+        const log = new FakeLog(() => delay);
+        const commit = new GroupCommit(log, 0);
+        let syncs = 0;
+        await Promise.all(writers.map(async (sizes) => {
+          for (const size of sizes) {
+            log.appendedEnd += size;
+            const end = log.appendedEnd;
+            syncs++;
+            await commit.waitFor(end);
+            ok(log.coveredEnd >= end, `sync to ${end} resolved with ${log.coveredEnd} flushed`);
+            ok(commit.durableEnd >= end);
+          }
+        }));
+        ok(log.maxInFlight <= 1, "at most one flush in flight");
+        // Concurrency must coalesce: at least the first round of writers shares flushes.
+        if (writers.length >= 8) ok(log.flushesStarted < syncs, `${log.flushesStarted} flushes`);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("GroupCommit serves 256 concurrent writers with far fewer flushes than syncs", async () => {
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  const rounds = 20;
+  await Promise.all(Array.from({ length: 256 }, async () => {
+    for (let i = 0; i < rounds; i++) {
+      log.appendedEnd += 264;
+      await commit.waitFor(log.appendedEnd);
+    }
+  }));
+  const syncs = 256 * rounds;
+  ok(log.flushesStarted <= syncs / 50, `${log.flushesStarted} flushes for ${syncs} syncs`);
+  equal(commit.durableEnd, log.appendedEnd);
+});
+
+Deno.test("GroupCommit returns at once, without a flush, when the target is durable", async () => {
+  const log = new FakeLog(() => 0);
+  const commit = new GroupCommit(log, 100);
+  await commit.waitFor(100);
+  await commit.waitFor(0);
+  equal(log.flushesStarted, 0);
+});
+
+Deno.test("GroupCommit fails every waiting caller when a flush fails, and stays failed", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  log.failNext = true;
+  const first = commit.waitFor(10); // the flush that will fail
+  await Promise.resolve();
+  log.appendedEnd = 20;
+  const second = commit.waitFor(20); // queued for the next flush
+  await rejects(first, /log failed/);
+  await rejects(second, /log failed/);
+  // The next flush would succeed (fsyncgate): the coordinator must not try it.
+  log.appendedEnd = 30;
+  await rejects(commit.waitFor(30), /log failed/);
+  await rejects(commit.waitFor(5), /log failed/);
+  equal(log.failCalls, 1);
+  equal(log.flushesStarted, 1);
+  equal(commit.durableEnd, 0);
+});
+
+Deno.test("GroupCommit keeps the durable end of a flush that succeeded before a failure", async () => {
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  await commit.waitFor(10);
+  log.appendedEnd = 20;
+  log.failNext = true;
+  await rejects(commit.waitFor(20));
+  equal(commit.durableEnd, 10);
+});
+
+Deno.test("GroupCommit.abandon() rejects queued callers but lets the running flush finish", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  const running = commit.waitFor(10);
+  await Promise.resolve();
+  log.appendedEnd = 20;
+  const queued = commit.waitFor(20);
+  commit.abandon(new Error("closed"));
+  await rejects(queued, /closed/);
+  await running;
+  equal(commit.durableEnd, 10);
+  await commit.settled;
+});

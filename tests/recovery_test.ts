@@ -1,0 +1,130 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { WalError } from "../src/errors.ts";
+import { MemStore } from "../src/mem_store.ts";
+import { recover, type RecoveryOptions } from "../src/recovery.ts";
+import { bytes, concat, hex, logImage } from "./_helpers.ts";
+
+const TOLERANT: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "tolerate-torn-tail" };
+const STRICT: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "strict" };
+const THREE = [bytes("first"), bytes("second"), bytes("third")];
+
+function isCorruption(lsn: number) {
+  return (e: unknown) => e instanceof WalError && e.kind === "corruption" && e.lsn === lsn;
+}
+
+Deno.test("recover() leaves an intact log alone and counts its records", () => {
+  const store = new MemStore(logImage(THREE));
+  deepEqual(recover(store, TOLERANT), {
+    recordCount: 3,
+    endLsn: 40,
+    cutSize: 0,
+    damage: undefined,
+  });
+  equal(store.size, 40);
+});
+
+Deno.test("recover() cuts a torn payload at the end and reports it as a torn tail", () => {
+  const image = logImage(THREE);
+  const store = new MemStore(image.subarray(0, 36));
+  const report = recover(store, TOLERANT);
+  equal(report.recordCount, 2);
+  equal(report.endLsn, 27);
+  equal(report.cutSize, 9);
+  deepEqual(report.damage, {
+    lsn: 27,
+    reason: "partial-record",
+    tornTail: true,
+    intactRecordCount: 0,
+    intactSize: 0,
+    setAsidePath: undefined,
+  });
+  deepEqual(store.bytes(), image.subarray(0, 27));
+  equal(store.setAsideCopies.size, 0);
+});
+
+Deno.test("recover() cuts a zero-filled tail (a preallocated or torn sector)", () => {
+  const store = new MemStore(concat([logImage(THREE), new Uint8Array(4096)]));
+  const report = recover(store, TOLERANT);
+  equal(report.endLsn, 40);
+  equal(report.damage?.tornTail, true);
+  equal(store.size, 40);
+});
+
+Deno.test("recover() sets aside the bytes after a damaged middle record, then cuts", () => {
+  const image = logImage(THREE);
+  image[13 + 9]! ^= 0x40; // a payload byte of "second"
+  const store = new MemStore(image);
+  const report = recover(store, TOLERANT);
+  equal(report.recordCount, 1);
+  equal(report.endLsn, 13);
+  equal(report.cutSize, 27);
+  deepEqual(report.damage, {
+    lsn: 13,
+    reason: "crc-mismatch",
+    tornTail: false,
+    intactRecordCount: 1,
+    intactSize: 13,
+    setAsidePath: "damaged-13",
+  });
+  deepEqual(store.setAsideCopies.get("damaged-13"), image.subarray(13));
+  equal(store.size, 13);
+});
+
+Deno.test("recover() under strict refuses damage before intact records and changes nothing", () => {
+  const image = logImage(THREE);
+  image[13 + 9]! ^= 0x40;
+  const store = new MemStore(image);
+  throws(() => recover(store, STRICT), isCorruption(13));
+  deepEqual(store.bytes(), image);
+  equal(store.setAsideCopies.size, 0);
+});
+
+Deno.test("recover() under strict still cuts a torn tail", () => {
+  const store = new MemStore(logImage(THREE).subarray(0, 30));
+  equal(recover(store, STRICT).endLsn, 27);
+  equal(store.size, 27);
+});
+
+Deno.test("recover() finds intact records after a lost sector and sets them aside", () => {
+  const image = concat([logImage([bytes("a")]), new Uint8Array(512), logImage(THREE)]);
+  const store = new MemStore(image);
+  const report = recover(store, TOLERANT);
+  equal(report.endLsn, 9);
+  equal(report.damage?.intactRecordCount, 3);
+  equal(report.damage?.intactSize, 40);
+  deepEqual(store.setAsideCopies.get("damaged-9"), image.subarray(9));
+});
+
+Deno.test("recover() refuses a file that is not a wal-db log and leaves it unchanged", () => {
+  const text = bytes("This is a text file, not a log.\nIt has a few lines.\n");
+  for (const options of [TOLERANT, STRICT]) {
+    const store = new MemStore(text);
+    throws(() => recover(store, options), isCorruption(0));
+    deepEqual(store.bytes(), text);
+  }
+});
+
+Deno.test("recover() treats a header with length 0xFFFFFFF0 and no record as not a log", () => {
+  const store = new MemStore(concat([hex("12 34 56 78 f0 ff ff ff"), new Uint8Array(64)]));
+  throws(() => recover(store, { ...TOLERANT, maxRecordSize: 64 * 1024 * 1024 }), isCorruption(0));
+  equal(store.size, 72);
+});
+
+Deno.test("recover() empties a file of zeros: a log whose first write never landed", () => {
+  const store = new MemStore(new Uint8Array(1000));
+  const report = recover(store, TOLERANT);
+  equal(report.endLsn, 0);
+  equal(report.damage?.tornTail, true);
+  equal(store.size, 0);
+});
+
+Deno.test("recover() cuts an implausible length after intact records as a torn tail", () => {
+  const image = concat([logImage(THREE), hex("00 00 00 00 ff ff 00 00 01 02")]);
+  const store = new MemStore(image);
+  const report = recover(store, TOLERANT);
+  equal(report.damage?.reason, "implausible-length");
+  equal(report.endLsn, 40);
+  ok(report.damage?.tornTail);
+});
