@@ -84,7 +84,9 @@ export class RecordReader {
   peek(lsn: number, copy: boolean): ReadResult {
     const left = this.#end - lsn;
     if (left === 0) return { kind: "end", lsn };
-    if (left < HEADER_SIZE) return { kind: "damage", lsn, reason: "partial-header", length: undefined };
+    if (left < HEADER_SIZE) {
+      return { kind: "damage", lsn, reason: "partial-header", length: undefined };
+    }
     const header = this.#bytes(lsn, HEADER_SIZE);
     if (header.length < HEADER_SIZE) {
       return { kind: "damage", lsn, reason: "partial-header", length: undefined };
@@ -93,8 +95,13 @@ export class RecordReader {
     if (length > this.#maxRecordSize) {
       return { kind: "damage", lsn, reason: "implausible-length", length };
     }
-    if (length > left - HEADER_SIZE) return { kind: "damage", lsn, reason: "partial-record", length };
-    const body = this.#bytes(lsn + HEADER_LENGTH_OFFSET, HEADER_SIZE - HEADER_LENGTH_OFFSET + length);
+    if (length > left - HEADER_SIZE) {
+      return { kind: "damage", lsn, reason: "partial-record", length };
+    }
+    const body = this.#bytes(
+      lsn + HEADER_LENGTH_OFFSET,
+      HEADER_SIZE - HEADER_LENGTH_OFFSET + length,
+    );
     if (body.length < HEADER_SIZE - HEADER_LENGTH_OFFSET + length) {
       return { kind: "damage", lsn, reason: "partial-record", length };
     }

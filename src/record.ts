@@ -28,7 +28,10 @@ export function encodeFrame(payload: Uint8Array, target: Uint8Array, offset: num
   const view = new DataView(target.buffer, target.byteOffset + offset, HEADER_SIZE);
   view.setUint32(HEADER_LENGTH_OFFSET, payload.length, true);
   target.set(payload, offset + HEADER_SIZE);
-  const crc = frameCrc(target.subarray(offset + HEADER_LENGTH_OFFSET, offset + HEADER_SIZE), payload);
+  const crc = frameCrc(
+    target.subarray(offset + HEADER_LENGTH_OFFSET, offset + HEADER_SIZE),
+    payload,
+  );
   view.setUint32(HEADER_CRC_OFFSET, crc, true);
   return size;
 }

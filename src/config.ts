@@ -1,0 +1,102 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The options a log is opened with, their defaults and their validation. Pure.
+
+import { RECORD_SIZE_LIMIT, RECORD_SIZE_MAX_DEFAULT } from "./constants.ts";
+
+/**
+ * How a file-backed log flushes data to stable storage.
+ *
+ * | mode | mechanism |
+ * | --- | --- |
+ * | `"auto"` | the native shim when FFI is permitted and a binary exists for this platform, else the runtime's `FsFile.syncData` |
+ * | `"shim"` | the native shim; opening the log fails with a clear error if it cannot load |
+ * | `"runtime"` | `FsFile.syncData`, which Deno maps to fdatasync, F_FULLFSYNC or FlushFileBuffers |
+ */
+export type DurabilityMode = "auto" | "shim" | "runtime";
+
+/**
+ * What recovery does when it finds damage at open.
+ *
+ * | policy | a torn tail (nothing intact after the damage) | damage followed by intact records |
+ * | --- | --- | --- |
+ * | `"tolerate-torn-tail"` | cut off | the bytes from the damage on are copied to a sibling file, then cut; reported in `wal.recovery` |
+ * | `"strict"` | cut off | open refuses with `kind: "corruption"`; nothing on disk changes |
+ *
+ * A file whose first header is implausible and that holds no intact record is not a wal-db log:
+ * every policy refuses it and leaves it untouched.
+ */
+export type RecoveryPolicy = "tolerate-torn-tail" | "strict";
+
+/** Options for {@linkcode Wal.open} and {@linkcode Wal.withStore}. */
+export interface WalConfig {
+  /**
+   * The largest payload `append` accepts, and the largest length recovery believes. A reader
+   * must be given at least the maximum its writer used: a longer record reads as damage.
+   *
+   * @default {67108864}
+   */
+  maxRecordSize?: number;
+  /**
+   * What recovery does with damage; see {@linkcode RecoveryPolicy}.
+   *
+   * @default {"tolerate-torn-tail"}
+   */
+  recoveryPolicy?: RecoveryPolicy;
+  /**
+   * How a file log makes data durable; see {@linkcode DurabilityMode}. Ignored by
+   * {@linkcode Wal.withStore}, whose store brings its own mechanism.
+   *
+   * @default {"auto"}
+   */
+  durability?: DurabilityMode;
+  /** An explicit path to the native shim library for `durability` `"auto"` or `"shim"`. */
+  shimPath?: string;
+}
+
+/** A {@linkcode WalConfig} with every default filled in and every value checked. */
+export interface ResolvedConfig {
+  maxRecordSize: number;
+  recoveryPolicy: RecoveryPolicy;
+  durability: DurabilityMode;
+  shimPath: string | undefined;
+}
+
+const RECOVERY_POLICIES: readonly RecoveryPolicy[] = ["tolerate-torn-tail", "strict"];
+const DURABILITY_MODES: readonly DurabilityMode[] = ["auto", "shim", "runtime"];
+
+/** Fills in defaults and validates; throws `TypeError` or `RangeError` on a bad value. */
+export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
+  if (typeof config !== "object" || config === null) {
+    throw new TypeError("Cannot open log: config must be an object");
+  }
+  const maxRecordSize = config.maxRecordSize ?? RECORD_SIZE_MAX_DEFAULT;
+  if (!Number.isInteger(maxRecordSize) || maxRecordSize < 0 || maxRecordSize > RECORD_SIZE_LIMIT) {
+    throw new RangeError(
+      `Cannot open log: maxRecordSize must be an integer from 0 to ${RECORD_SIZE_LIMIT}, ` +
+        `got ${String(config.maxRecordSize)}`,
+    );
+  }
+  return {
+    maxRecordSize,
+    recoveryPolicy: oneOf("recoveryPolicy", config.recoveryPolicy, RECOVERY_POLICIES),
+    durability: oneOf("durability", config.durability, DURABILITY_MODES),
+    shimPath: optionalString("shimPath", config.shimPath),
+  };
+}
+
+/** The value if it is one of `allowed`, the first of `allowed` if undefined, else a TypeError. */
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0]!;
+  if (!allowed.includes(value)) {
+    const expected = allowed.map((a) => `"${a}"`).join(", ");
+    throw new TypeError(
+      `Cannot open log: ${name} must be one of ${expected}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined || typeof value === "string") return value;
+  throw new TypeError(`Cannot open log: ${name} must be a string, got ${typeof value}`);
+}

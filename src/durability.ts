@@ -1,0 +1,104 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Chooses how a file store makes bytes durable: the native shim or the runtime's own call.
+// Backend: talks to `Deno.*` and to `ffi/`; the I/O core never imports it.
+
+import { dirname } from "node:path";
+import { loadShim, type Shim, ShimUnavailableError } from "../ffi/mod.ts";
+import type { DurabilityMode } from "./config.ts";
+import { WalError } from "./errors.ts";
+
+/** One file's flush mechanism. */
+export interface Flusher {
+  /** Words for the mechanism, e.g. `"fdatasync via shim"`. */
+  readonly description: string;
+  /** Makes the file's data durable, blocking the thread. */
+  flushSync(): void;
+  /** Makes the file's data durable on a worker thread. */
+  flush(): Promise<void>;
+  /** Releases the mechanism's handle, if it has one. */
+  close(): void;
+}
+
+/** The flush mechanism chosen for one store: per-file flushers and directory flushes. */
+export interface Durability {
+  /** Words for the mechanism, e.g. `"fdatasync via shim"`. */
+  readonly description: string;
+  /** A flusher for `file`, which is open at `path`. */
+  flusherFor(file: Deno.FsFile, path: string): Flusher;
+  /** Makes the creation, rename or removal of entries in `directory` durable. */
+  syncDirectory(directory: string): void;
+}
+
+/** What a caller may say about the shim's location. */
+export interface DurabilityOptions {
+  /** The mode; see {@linkcode DurabilityMode}. */
+  mode: DurabilityMode;
+  /** An explicit path to the shim library, overriding `WAL_DB_SHIM` and the embedded binary. */
+  shimPath: string | undefined;
+}
+
+/** Picks the mechanism for `mode`, loading the shim when the mode asks for it. */
+export function chooseDurability(options: DurabilityOptions): Durability {
+  if (options.mode === "runtime") return RUNTIME;
+  try {
+    const shim = loadShim(options.shimPath === undefined ? {} : { path: options.shimPath });
+    return shimDurability(shim);
+  } catch (error) {
+    if (options.mode === "auto" && error instanceof ShimUnavailableError) return RUNTIME;
+    throw new WalError(
+      "io",
+      `Cannot use the durability shim: ${messageOf(error)}. Use durability "runtime" or ` +
+        `"auto" to fall back to FsFile.syncData`,
+      { cause: error },
+    );
+  }
+}
+
+/** The runtime's own flush: `FsFile.syncData`, which maps to the right call on every OS. */
+const RUNTIME: Durability = {
+  description: "FsFile.syncData (runtime)",
+  flusherFor(file: Deno.FsFile): Flusher {
+    return {
+      description: RUNTIME.description,
+      flushSync: () => file.syncDataSync(),
+      flush: () => file.syncData(),
+      close: () => {},
+    };
+  },
+  syncDirectory(directory: string): void {
+    // Windows cannot open a directory as a file; NTFS journals directory entries itself.
+    if (Deno.build.os === "windows") return;
+    using handle = Deno.openSync(directory, { read: true });
+    handle.syncSync();
+  },
+};
+
+function shimDurability(shim: Shim): Durability {
+  const description = `${shim.flushCall} via shim`;
+  return {
+    description,
+    flusherFor(_file: Deno.FsFile, path: string): Flusher {
+      const handle = shim.openFile(path);
+      return {
+        get description() {
+          return handle.fsyncFallback
+            ? "fsync via shim (F_FULLFSYNC unsupported here)"
+            : description;
+        },
+        flushSync: () => handle.syncDataSync(),
+        flush: () => handle.syncData(),
+        close: () => handle.close(),
+      };
+    },
+    syncDirectory: (directory: string) => shim.syncDirectory(directory),
+  };
+}
+
+/** The directory that holds `path`, for directory flushes after creating or removing it. */
+export function parentOf(path: string): string {
+  return dirname(path);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,239 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// A store in one file: one handle appends at the end, another reads with seek and read.
+// Backend: the only code here that talks to `Deno.*` file APIs for single-file logs.
+
+import { fileURLToPath } from "node:url";
+import { assert } from "./assert.ts";
+import { SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import type { DurabilityMode } from "./config.ts";
+import { chooseDurability, type Durability, type Flusher, parentOf } from "./durability.ts";
+import { WalError } from "./errors.ts";
+import type { WalStore } from "./store.ts";
+
+/** Options for {@linkcode FileStore.open}. */
+export interface FileStoreOptions {
+  /**
+   * How the store makes data durable; see {@linkcode DurabilityMode}.
+   *
+   * @default {"auto"}
+   */
+  durability?: DurabilityMode;
+  /** An explicit path to the shim library (else `WAL_DB_SHIM`, else the embedded binary). */
+  shimPath?: string;
+}
+
+/**
+ * A {@linkcode WalStore} in a single file.
+ *
+ * The writing handle is opened for appending and holds an exclusive advisory lock
+ * (`FsFile.tryLock`) for as long as the store is open, so a second open of the same file, from
+ * this process or another, fails with `kind: "locked"`. A second handle serves reads, so
+ * iterating never moves the append position. Requires `--allow-read` and `--allow-write`
+ * permissions, and `--allow-ffi` for the native flush (see docs/DURABILITY.md).
+ *
+ * @example Opening a file store directly
+ * ```ts ignore
+ * import { FileStore, Wal } from "@wal-db/wal-db";
+ *
+ * const store = FileStore.open("/var/lib/app/app.wal", { durability: "runtime" });
+ * using wal = Wal.withStore(store);
+ * ```
+ */
+export class FileStore implements WalStore {
+  /** The file's path. */
+  readonly path: string;
+  readonly #writer: Deno.FsFile;
+  readonly #reader: Deno.FsFile;
+  readonly #durability: Durability;
+  readonly #flusher: Flusher;
+  #size: number;
+  #closed = false;
+
+  private constructor(path: string, writer: Deno.FsFile, durability: Durability) {
+    this.path = path;
+    this.#writer = writer;
+    this.#durability = durability;
+    this.#size = writer.statSync().size;
+    this.#reader = Deno.openSync(path, { read: true });
+    try {
+      this.#flusher = durability.flusherFor(writer, path);
+    } catch (error) {
+      this.#reader.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Opens `path`, creating it (and flushing its directory) when it is missing, and locks it.
+   *
+   * @param path The log file.
+   * @param options How to make data durable.
+   * @returns The open store.
+   * @throws {WalError} `kind: "locked"` if the file is open elsewhere, `"io"` if it cannot be
+   * opened (a directory, a missing parent folder, a read-only file).
+   */
+  static open(path: string | URL, options: FileStoreOptions = {}): FileStore {
+    const file = toPath(path);
+    const durability = chooseDurability({
+      mode: options.durability ?? "auto",
+      shimPath: options.shimPath,
+    });
+    const { handle, created } = openForAppend(file);
+    try {
+      if (!handle.tryLockSync(true)) {
+        throw new WalError(
+          "locked",
+          `Cannot open log "${file}": it is locked by another open handle (in this process or ` +
+            `another); close that one first`,
+        );
+      }
+      if (created) durability.syncDirectory(parentOf(file));
+      return new FileStore(file, handle, durability);
+    } catch (error) {
+      handle.close();
+      throw wrapIo(error, `open log "${file}"`);
+    }
+  }
+
+  /** One past the last byte of the file. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Always 0: a single file keeps its whole log. */
+  get head(): number {
+    return 0;
+  }
+
+  /** Words for the flush mechanism in use. */
+  get durability(): string {
+    return this.#flusher.description;
+  }
+
+  /** Reads at `offset` through the reading handle. */
+  readAt(offset: number, buffer: Uint8Array): number {
+    const want = Math.max(0, Math.min(buffer.length, this.#size - offset));
+    if (want === 0) return 0;
+    this.#reader.seekSync(offset, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < want) {
+      const n = this.#reader.readSync(buffer.subarray(done, want));
+      if (n === null) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /** Writes all of `data` at the end; `writeSync` may write part, so it loops. */
+  append(data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const n = this.#writer.writeSync(data.subarray(done));
+      assert(n > 0, "writeSync makes progress");
+      done += n;
+      this.#size += n;
+    }
+  }
+
+  /** Blocking flush of the file's data. */
+  flushSync(): void {
+    this.#flusher.flushSync();
+  }
+
+  /** Flush of the file's data on a worker thread. */
+  flush(): Promise<void> {
+    return this.#flusher.flush();
+  }
+
+  /** Cuts the file to `size` and flushes the change. */
+  truncate(size: number): void {
+    assert(size >= 0 && size <= this.#size, `truncate size ${size} is inside the file`);
+    this.#writer.truncateSync(size);
+    this.#size = size;
+    this.#flusher.flushSync();
+  }
+
+  /**
+   * Copies `[offset, size)` into a new sibling file `<path>.damaged-<offset>` (with `.1`, `.2`
+   * … when that name is taken), flushes it and its directory, and returns its path.
+   */
+  setAside(offset: number): string {
+    const { handle, path } = createSibling(`${this.path}.damaged-${offset}`);
+    try {
+      const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
+      for (let at = offset; at < this.#size;) {
+        const n = this.readAt(at, chunk);
+        assert(n > 0, "set-aside reads make progress below the end");
+        writeAll(handle, chunk.subarray(0, n));
+        at += n;
+      }
+      handle.syncDataSync();
+    } finally {
+      handle.close();
+    }
+    this.#durability.syncDirectory(parentOf(path));
+    return path;
+  }
+
+  /** Closes both handles, which releases the lock. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#flusher.close();
+    this.#reader.close();
+    this.#writer.close();
+  }
+}
+
+function toPath(path: string | URL): string {
+  if (path instanceof URL) return fileURLToPath(path);
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`Cannot open log: path must be a non-empty string or file URL`);
+  }
+  return path;
+}
+
+/** Opens for appending; reports whether this call created the file. */
+function openForAppend(path: string): { handle: Deno.FsFile; created: boolean } {
+  try {
+    return {
+      handle: Deno.openSync(path, { read: true, append: true, createNew: true }),
+      created: true,
+    };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw wrapIo(error, `create log "${path}"`);
+  }
+  try {
+    return { handle: Deno.openSync(path, { read: true, append: true }), created: false };
+  } catch (error) {
+    throw wrapIo(error, `open log "${path}"`);
+  }
+}
+
+function createSibling(base: string): { handle: Deno.FsFile; path: string } {
+  for (let n = 0;; n++) {
+    const path = n === 0 ? base : `${base}.${n}`;
+    try {
+      return { handle: Deno.openSync(path, { write: true, createNew: true }), path };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}
+
+function writeAll(file: Deno.FsFile, data: Uint8Array): void {
+  for (let done = 0; done < data.length;) done += file.writeSync(data.subarray(done));
+}
+
+/**
+ * Wraps an operating-system error as `kind: "io"`. Permission errors and our own errors pass
+ * through unchanged: Deno's message already names the flag to add.
+ */
+function wrapIo(error: unknown, action: string): unknown {
+  if (
+    error instanceof WalError || error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WalError("io", `Cannot ${action}: ${detail}`, { cause: error });
+}

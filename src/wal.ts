@@ -1,0 +1,479 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The log: append, sync, iterate, close, and the sticky failure state that guards them.
+// I/O core: talks to its store through the `WalStore` interface (file logs via `FileStore`).
+
+import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
+import { LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
+import { WalError } from "./errors.ts";
+import { FileStore } from "./file_store.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { RecordReader } from "./reader.ts";
+import { encodeFrame, frameSize } from "./record.ts";
+import { recover, type RecoveryReport } from "./recovery.ts";
+import type { WalStore } from "./store.ts";
+
+/** A log sequence number: the byte offset where a record's frame starts. */
+export type Lsn = number;
+
+/** One record read back from the log. */
+export interface Entry {
+  /** Where the record's frame starts. */
+  lsn: Lsn;
+  /** The payload. It belongs to the caller: the log never reuses it. */
+  data: Uint8Array;
+}
+
+const STORE_METHODS = ["readAt", "append", "flush", "flushSync", "truncate", "setAside", "close"];
+
+/**
+ * A write-ahead log.
+ *
+ * `append` hands a record to the operating system and returns its LSN at once; `sync` makes
+ * everything appended before it durable, sharing one flush among all concurrent callers (group
+ * commit); `iter` replays the log. Opening recovers the log: a record cut short by a crash is
+ * cut off, and damage followed by intact records is set aside rather than destroyed (see
+ * {@linkcode RecoveryPolicy}).
+ *
+ * If a write or a flush fails, the log is failed: every later `append` and `sync` throws
+ * `kind: "failed"` until it is reopened, and nothing appended after the failure is ever
+ * reported durable.
+ *
+ * @example Append, sync, replay
+ * ```ts
+ * import { MemStore, Wal } from "@wal-db/wal-db";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * using wal = Wal.withStore(new MemStore());
+ * const encoder = new TextEncoder();
+ * equal(wal.append(encoder.encode("abc")), 0);
+ * equal(wal.append(encoder.encode("hello")), 11);
+ * await wal.sync();
+ * equal(wal.durableLsn, 24);
+ * deepEqual([...wal.iter()].map((entry) => entry.lsn), [0, 11]);
+ * ```
+ */
+export class Wal implements Disposable {
+  readonly #store: WalStore;
+  readonly #config: ResolvedConfig;
+  readonly #recovery: RecoveryReport;
+  readonly #commit: GroupCommit;
+  #scratch = new Uint8Array(4096);
+  #failure: WalError | undefined;
+  #closed = false;
+
+  private constructor(store: WalStore, config: ResolvedConfig, recovery: RecoveryReport) {
+    this.#store = store;
+    this.#config = config;
+    this.#recovery = recovery;
+    this.#commit = new GroupCommit({
+      get appendedEnd() {
+        return store.size;
+      },
+      flush: () => store.flush(),
+      fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
+    }, store.size);
+  }
+
+  /**
+   * Opens the log file at `path`, creating it (and flushing its directory) when it is missing,
+   * takes an exclusive lock on it and recovers it.
+   *
+   * Requires `--allow-read` and `--allow-write` permissions, and `--allow-ffi` for the native
+   * flush (without it, `durability: "auto"` falls back to `FsFile.syncData`).
+   *
+   * @param path The log file.
+   * @param config Options; see {@linkcode WalConfig}.
+   * @returns The open log.
+   * @throws {WalError} `"locked"` when the log is open elsewhere, `"corruption"` when recovery
+   * refuses, `"io"` when the file cannot be opened or read.
+   * @throws {TypeError} If `path` or a config value has the wrong type.
+   * @throws {RangeError} If `maxRecordSize` is out of range.
+   *
+   * @example Opening a log file
+   * ```ts ignore
+   * import { Wal } from "@wal-db/wal-db";
+   *
+   * using wal = Wal.open("/var/lib/app/app.wal");
+   * wal.append(new TextEncoder().encode("a change"));
+   * await wal.sync();
+   * ```
+   */
+  static open(path: string | URL, config?: WalConfig): Wal {
+    const resolved = resolveConfig(config);
+    const store = FileStore.open(path, {
+      durability: resolved.durability,
+      ...(resolved.shimPath === undefined ? {} : { shimPath: resolved.shimPath }),
+    });
+    return Wal.#recoverOrClose(store, resolved);
+  }
+
+  /**
+   * Opens a log on any {@linkcode WalStore} and recovers it. The log owns the store from now
+   * on and closes it when the log closes (also when recovery throws).
+   *
+   * @param store Where the log's bytes live.
+   * @param config Options; see {@linkcode WalConfig}.
+   * @returns The open log.
+   * @throws {WalError} `"corruption"` when recovery refuses, `"io"` when the store fails.
+   *
+   * @example A log in memory
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * equal(wal.nextLsn, 0);
+   * ```
+   */
+  static withStore(store: WalStore, config?: WalConfig): Wal {
+    if (typeof store !== "object" || store === null) {
+      throw new TypeError("Cannot open log: store must be a WalStore object");
+    }
+    for (const method of STORE_METHODS) {
+      if (typeof (store as unknown as Record<string, unknown>)[method] !== "function") {
+        throw new TypeError(`Cannot open log: store has no ${method}() method`);
+      }
+    }
+    return Wal.#recoverOrClose(store, resolveConfig(config));
+  }
+
+  static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
+    try {
+      const report = recover(store, config);
+      // What a crashed process wrote may still be only in the page cache; make it durable
+      // before anyone acts on it, so a later power loss cannot roll back replayed state.
+      store.flushSync();
+      return new Wal(store, config, report);
+    } catch (error) {
+      store.close();
+      if (error instanceof WalError || !(error instanceof Error) || isPermission(error)) {
+        throw error;
+      }
+      throw new WalError("io", `Cannot recover log: ${error.message}`, { cause: error });
+    }
+  }
+
+  /** Where the next append lands: one past the end of the last record. */
+  get nextLsn(): Lsn {
+    return this.#store.size;
+  }
+
+  /** The end of the durable prefix: every record that ends at or below it survives a crash. */
+  get durableLsn(): Lsn {
+    return this.#commit.durableEnd;
+  }
+
+  /** What recovery did when the log was opened. */
+  get recovery(): RecoveryReport {
+    return this.#recovery;
+  }
+
+  /** Words for the flush mechanism, e.g. `"fdatasync via shim"`. */
+  get durability(): string {
+    return this.#store.durability;
+  }
+
+  /**
+   * Appends one record and returns its LSN. When it returns, the record is in the operating
+   * system's page cache (it survives a crash of this process, not a power loss); call
+   * {@linkcode Wal.sync} to make it durable. Empty records are valid.
+   *
+   * @param data The payload; the log copies it and does not keep it.
+   * @returns The record's LSN.
+   * @throws {TypeError} If `data` is not a `Uint8Array`.
+   * @throws {WalError} `"record-too-large"` (nothing written), `"closed"`, or `"failed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * equal(wal.append(new Uint8Array(0)), 0);
+   * equal(wal.append(new Uint8Array(3)), 8);
+   * equal(wal.nextLsn, 19);
+   * ```
+   */
+  append(data: Uint8Array): Lsn {
+    this.#checkWritable();
+    this.#checkRecord(data);
+    const lsn = this.#store.size;
+    const size = frameSize(data.length);
+    this.#checkRoom(size);
+    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    encodeFrame(data, target, 0);
+    this.#write(target.subarray(0, size));
+    return lsn;
+  }
+
+  /**
+   * Appends many records with one write and returns their LSNs. Every record is checked first:
+   * one bad record rejects the whole batch and nothing is written.
+   *
+   * @param records The payloads, in order.
+   * @returns Their LSNs, in the same order.
+   * @throws {TypeError} If `records` is not an array of `Uint8Array`.
+   * @throws {WalError} `"record-too-large"` (nothing written), `"closed"`, or `"failed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * const encoder = new TextEncoder();
+   * deepEqual(wal.appendBatch([encoder.encode("abc"), encoder.encode("hello")]), [0, 11]);
+   * ```
+   */
+  appendBatch(records: readonly Uint8Array[]): Lsn[] {
+    this.#checkWritable();
+    if (!Array.isArray(records)) {
+      throw new TypeError("Cannot append batch: records must be an array of Uint8Array");
+    }
+    let size = 0;
+    for (const record of records) {
+      this.#checkRecord(record);
+      size += frameSize(record.length);
+    }
+    this.#checkRoom(size);
+    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    const lsns: Lsn[] = [];
+    let offset = 0;
+    for (const record of records) {
+      lsns.push(this.#store.size + offset);
+      offset += encodeFrame(record, target, offset);
+    }
+    if (size > 0) this.#write(target.subarray(0, size));
+    return lsns;
+  }
+
+  /**
+   * Makes every record appended before the call durable. Concurrent callers share flushes
+   * (group commit): a caller whose records a flush in flight already covers waits for it, and
+   * all others share the next one. Returns at once when there is nothing new to flush.
+   *
+   * @returns A promise that resolves once the records are on stable storage.
+   * @throws {WalError} `"failed"` if the flush (or an earlier write or flush) failed; `"closed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * const store = new MemStore();
+   * using wal = Wal.withStore(store);
+   * const before = store.flushCount;
+   * await Promise.all([0, 1, 2].map(async () => {
+   *   wal.append(new Uint8Array(8));
+   *   await wal.sync();
+   * }));
+   * equal(store.flushCount - before, 1);
+   * ```
+   */
+  sync(): Promise<void> {
+    try {
+      this.#checkWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#commit.waitFor(this.#store.size);
+  }
+
+  /**
+   * Like {@linkcode Wal.sync}, but blocks the thread until the records are durable. Use it in
+   * scripts and single-writer loops; in a server, `await sync()` keeps the event loop serving.
+   *
+   * @throws {WalError} `"failed"` or `"closed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * wal.append(new Uint8Array(4));
+   * wal.syncSync();
+   * equal(wal.durableLsn, 12);
+   * ```
+   */
+  syncSync(): void {
+    this.#checkWritable();
+    const end = this.#store.size;
+    if (end <= this.#commit.durableEnd) return;
+    try {
+      this.#store.flushSync();
+    } catch (error) {
+      throw this.#fail(error, "flush the log to stable storage");
+    }
+    this.#commit.markDurable(end);
+  }
+
+  /**
+   * Replays the log from its start, up to the end it has when `iter` is called. Reading never
+   * moves the append position, and each entry's `data` is the caller's to keep.
+   *
+   * @returns The entries, in log order.
+   * @throws {WalError} `"corruption"` (from the iterator) if damage appeared after the log was
+   * opened; `"io"` if a read fails; `"closed"` if the log is or becomes closed.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * wal.append(new Uint8Array([1, 2]));
+   * deepEqual([...wal.iter()], [{ lsn: 0, data: new Uint8Array([1, 2]) }]);
+   * ```
+   */
+  iter(): IterableIterator<Entry> {
+    this.#checkOpen();
+    const reader = new RecordReader(
+      this.#store,
+      this.#store.head,
+      this.#store.size,
+      this.#config.maxRecordSize,
+    );
+    return this.#entries(reader);
+  }
+
+  *#entries(reader: RecordReader): IterableIterator<Entry> {
+    for (;;) {
+      this.#checkOpen();
+      const result = this.#read(reader);
+      if (result.kind === "end") return;
+      if (result.kind === "damage") {
+        throw new WalError(
+          "corruption",
+          `Cannot read record at LSN ${result.lsn}: ${result.reason}. The log was damaged after ` +
+            `it was opened; reopen it to recover`,
+          { lsn: result.lsn },
+        );
+      }
+      yield { lsn: result.lsn, data: result.data! };
+    }
+  }
+
+  /**
+   * Closes the log and its store, releasing the lock. Idempotent. Callers waiting in `sync`
+   * for a flush that has not started are rejected with `"closed"`; a flush already running
+   * finishes first (its callers get its real outcome) and the store closes when it settles.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal, WalError } from "@wal-db/wal-db";
+   * import { throws } from "node:assert/strict";
+   *
+   * const wal = Wal.withStore(new MemStore());
+   * wal.close();
+   * wal.close();
+   * throws(() => wal.append(new Uint8Array(1)), (e) => e instanceof WalError && e.kind === "closed");
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#commit.abandon(closedError());
+    const settled = this.#commit.settled;
+    if (settled === undefined) this.#store.close();
+    else settled.then(() => this.#store.close());
+  }
+
+  /** Closes the log; lets `using wal = ...` close it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #read(reader: RecordReader): ReturnType<RecordReader["next"]> {
+    try {
+      return reader.next(true);
+    } catch (error) {
+      if (error instanceof WalError || isPermission(error)) throw error;
+      throw new WalError("io", `Cannot read the log: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  #write(frames: Uint8Array): void {
+    try {
+      this.#store.append(frames);
+    } catch (error) {
+      throw this.#fail(error, "write to the log");
+    }
+  }
+
+  /** Enters the failed state (once) and returns the error for the failing call. */
+  #fail(cause: unknown, action: string): WalError {
+    this.#failure ??= new WalError(
+      "failed",
+      `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
+        `sync fails until it is reopened, and reopening recovers every record that was synced`,
+      { cause },
+    );
+    this.#commit.markFailed(this.#failure);
+    return this.#failure;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.#failure !== undefined) {
+      throw new WalError(
+        "failed",
+        `The log failed earlier (${messageOf(this.#failure.cause)}); reopen it to recover`,
+        { cause: this.#failure.cause },
+      );
+    }
+  }
+
+  #checkRecord(data: unknown): asserts data is Uint8Array {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`Cannot append record: data must be a Uint8Array, got ${typeName(data)}`);
+    }
+    if (data.length > this.#config.maxRecordSize) {
+      throw new WalError(
+        "record-too-large",
+        `Cannot append record: size is ${data.length} bytes, which exceeds maxRecordSize ` +
+          `${this.#config.maxRecordSize}; split it or open the log with a larger maxRecordSize`,
+        { lsn: this.#store.size },
+      );
+    }
+  }
+
+  #checkRoom(size: number): void {
+    if (this.#store.size + size > LOG_SIZE_LIMIT) {
+      throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
+    }
+  }
+
+  #scratchOf(size: number): Uint8Array {
+    if (this.#scratch.length < size) {
+      this.#scratch = new Uint8Array(
+        Math.min(SCRATCH_SIZE_MAX, Math.max(size, this.#scratch.length * 2)),
+      );
+    }
+    return this.#scratch;
+  }
+}
+
+function closedError(): WalError {
+  return new WalError("closed", "The log is closed; open it again to use it");
+}
+
+/** Missing permissions surface unchanged; Deno's message names the flag to add. */
+function isPermission(error: unknown): boolean {
+  return error instanceof Error &&
+    (error.name === "NotCapable" || error.name === "PermissionDenied");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return (value as object).constructor?.name ?? "object";
+}

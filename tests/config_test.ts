@@ -1,0 +1,28 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { deepEqual, throws } from "node:assert/strict";
+import { resolveConfig } from "../src/config.ts";
+
+Deno.test("resolveConfig() fills in the defaults", () => {
+  deepEqual(resolveConfig(), {
+    maxRecordSize: 67108864,
+    recoveryPolicy: "tolerate-torn-tail",
+    durability: "auto",
+    shimPath: undefined,
+  });
+});
+
+Deno.test("resolveConfig() accepts the edges of maxRecordSize", () => {
+  deepEqual(resolveConfig({ maxRecordSize: 0 }).maxRecordSize, 0);
+  deepEqual(resolveConfig({ maxRecordSize: 0xffffffff }).maxRecordSize, 0xffffffff);
+});
+
+Deno.test("resolveConfig() rejects values out of range or of the wrong type", () => {
+  for (const maxRecordSize of [-1, 0.5, 2 ** 32, Infinity, NaN]) {
+    throws(() => resolveConfig({ maxRecordSize }), RangeError);
+  }
+  throws(() => resolveConfig({ durability: "fast" as "auto" }), TypeError);
+  throws(() => resolveConfig({ recoveryPolicy: "skip-all" as "strict" }), TypeError);
+  throws(() => resolveConfig({ shimPath: 3 as unknown as string }), TypeError);
+  throws(() => resolveConfig(null as unknown as object), TypeError);
+});

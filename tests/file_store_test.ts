@@ -1,0 +1,93 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { join } from "node:path";
+import { FileStore } from "../src/file_store.ts";
+import { WalError } from "../src/errors.ts";
+import { readBytes, withTempDir } from "./_helpers.ts";
+
+function isKind(kind: string) {
+  return (e: unknown) => e instanceof WalError && e.kind === kind;
+}
+
+Deno.test("FileStore.open() creates a missing file and reopens an existing one", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "a.wal");
+    const store = FileStore.open(path, { durability: "runtime" });
+    equal(store.size, 0);
+    store.append(new Uint8Array([1, 2, 3]));
+    store.flushSync();
+    store.close();
+    const again = FileStore.open(path, { durability: "runtime" });
+    equal(again.size, 3);
+    again.close();
+  });
+});
+
+Deno.test("FileStore reads with its own handle while appending at the end", async () => {
+  await withTempDir(async (dir) => {
+    const store = FileStore.open(join(dir, "rw.wal"), { durability: "runtime" });
+    store.append(new Uint8Array([1, 2, 3, 4, 5]));
+    const buffer = new Uint8Array(3);
+    equal(store.readAt(1, buffer), 3);
+    deepEqual(buffer, new Uint8Array([2, 3, 4]));
+    store.append(new Uint8Array([6]));
+    equal(store.readAt(4, buffer), 2);
+    deepEqual(buffer.subarray(0, 2), new Uint8Array([5, 6]));
+    equal(store.readAt(6, buffer), 0);
+    await store.flush();
+    store.close();
+  });
+});
+
+Deno.test("FileStore.truncate() cuts the file and appends continue at the new end", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "t.wal");
+    const store = FileStore.open(path, { durability: "runtime" });
+    store.append(new Uint8Array([1, 2, 3, 4]));
+    store.truncate(2);
+    store.append(new Uint8Array([9]));
+    store.close();
+    deepEqual(readBytes(path), new Uint8Array([1, 2, 9]));
+  });
+});
+
+Deno.test("FileStore.setAside() copies the tail to a sibling file with a unique name", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "s.wal");
+    const store = FileStore.open(path, { durability: "runtime" });
+    const content = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
+    store.append(content);
+    equal(store.setAside(5), `${path}.damaged-5`);
+    equal(store.setAside(5), `${path}.damaged-5.1`);
+    deepEqual(readBytes(`${path}.damaged-5`), content.subarray(5));
+    store.close();
+  });
+});
+
+Deno.test("FileStore.open() holds an exclusive lock until close", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "l.wal");
+    const store = FileStore.open(path, { durability: "runtime" });
+    throws(() => FileStore.open(path, { durability: "runtime" }), isKind("locked"));
+    store.close();
+    store.close();
+    FileStore.open(path, { durability: "runtime" }).close();
+  });
+});
+
+Deno.test("FileStore.open() on a directory or in a missing folder throws io", async () => {
+  await withTempDir((dir) => {
+    throws(() => FileStore.open(dir, { durability: "runtime" }), isKind("io"));
+    throws(() => FileStore.open(join(dir, "no", "such.wal"), { durability: "runtime" }), isKind("io"));
+    throws(() => FileStore.open("", { durability: "runtime" }), TypeError);
+  });
+});
+
+Deno.test({
+  name: "FileStore.open() without write permission surfaces NotCapable unchanged",
+  permissions: { read: true, write: false, env: true },
+  fn() {
+    throws(() => FileStore.open("/tmp/wal_no_write.wal", { durability: "runtime" }), Deno.errors.NotCapable);
+  },
+});
