@@ -1,0 +1,61 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// `deno task check` runs this: fails when a file reaches across the layers the design allows.
+//   pure core  - no `Deno.*`, imports only other pure-core files
+//   I/O core   - no `Deno.*`; imports the pure core, and wal.ts also file_store.ts for Wal.open
+//   backends   - may use `Deno.*` and ffi/
+//   ffi/       - imports nothing from src/
+//   src/, ffi/ - never import tests/, bench/ or tools/
+
+import { dirname, join, relative } from "node:path";
+
+const PURE = ["assert", "config", "constants", "crc32c", "errors", "reader", "record", "store"];
+const IO_CORE = ["group_commit", "recovery", "wal"];
+const ALLOWED_EXTRA: Record<string, string[]> = { wal: ["file_store"] };
+const root = join(dirname(new URL(import.meta.url).pathname), "..");
+
+function importsOf(file: string): string[] {
+  const text = Deno.readTextFileSync(file);
+  const found = [...text.matchAll(/(?:from|import)\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
+  return found.map((spec) => relative(root, join(dirname(file), spec)));
+}
+
+function codeOf(file: string): string {
+  // Comments may mention Deno APIs; only code counts.
+  return Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+}
+
+function check(): string[] {
+  const problems: string[] = [];
+  for (const entry of Deno.readDirSync(join(root, "src"))) {
+    const name = entry.name.replace(/\.ts$/, "");
+    const file = join(root, "src", entry.name);
+    const imports = importsOf(file);
+    const core = PURE.includes(name) || IO_CORE.includes(name);
+    if (core && /\bDeno\./.test(codeOf(file))) problems.push(`src/${entry.name} uses Deno.*`);
+    for (const target of imports) {
+      const base = target.replace(/^src\//, "").replace(/\.ts$/, "");
+      if (!target.startsWith("src/")) {
+        if (!(target.startsWith("ffi/") && !core)) problems.push(`src/${entry.name} imports ${target}`);
+        continue;
+      }
+      const allowed = PURE.includes(name)
+        ? PURE
+        : IO_CORE.includes(name)
+        ? [...PURE, ...IO_CORE, ...(ALLOWED_EXTRA[name] ?? [])]
+        : [...PURE, ...IO_CORE.filter((n) => n !== "wal"), "durability", "file_store", "mem_store"];
+      if (!allowed.includes(base)) problems.push(`src/${entry.name} imports ${target}`);
+    }
+  }
+  for (const entry of Deno.readDirSync(join(root, "ffi"))) {
+    if (!entry.isFile) continue;
+    for (const target of importsOf(join(root, "ffi", entry.name))) {
+      if (!target.startsWith("ffi/")) problems.push(`ffi/${entry.name} imports ${target}`);
+    }
+  }
+  return problems;
+}
+
+const problems = check();
+for (const problem of problems) console.error(`layering: ${problem}`);
+if (problems.length > 0) Deno.exit(1);
+console.log("layering: ok");
