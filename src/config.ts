@@ -27,6 +27,17 @@ export type DurabilityMode = "auto" | "shim" | "runtime";
  */
 export type RecoveryPolicy = "tolerate-torn-tail" | "strict";
 
+/**
+ * When the log flushes without being asked.
+ *
+ * - `"manual"`: only `sync()` and `syncSync()` make records durable.
+ * - `{ intervalMs }`: in addition, a background flush runs at most every `intervalMs`
+ *   milliseconds while there are appended records that are not durable yet, bounding how much a
+ *   power loss can take to about that window. The timer never keeps the process alive and stops
+ *   when the log closes; if a background flush fails, the log is failed.
+ */
+export type SyncPolicy = "manual" | { intervalMs: number };
+
 /** Options for {@linkcode Wal.open} and {@linkcode Wal.withStore}. */
 export interface WalConfig {
   /**
@@ -51,6 +62,21 @@ export interface WalConfig {
   durability?: DurabilityMode;
   /** An explicit path to the native shim library for `durability` `"auto"` or `"shim"`. */
   shimPath?: string;
+  /**
+   * When the log flushes without being asked; see {@linkcode SyncPolicy}.
+   *
+   * @default {"manual"}
+   */
+  syncPolicy?: SyncPolicy;
+  /**
+   * How long a flush that is about to start may wait for more writers to join it, in
+   * milliseconds, when the previous flush served more than one caller. 0 (the default) starts
+   * at once: writers that arrive while a flush runs already share the next one, so a delay
+   * only helps when flushes are much faster than the gaps between writers.
+   *
+   * @default {0}
+   */
+  commitDelayMs?: number;
 }
 
 /** A {@linkcode WalConfig} with every default filled in and every value checked. */
@@ -59,7 +85,12 @@ export interface ResolvedConfig {
   recoveryPolicy: RecoveryPolicy;
   durability: DurabilityMode;
   shimPath: string | undefined;
+  syncIntervalMs: number | undefined;
+  commitDelayMs: number;
 }
+
+/** The longest timer the runtime accepts: about 24.8 days. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
 
 const RECOVERY_POLICIES: readonly RecoveryPolicy[] = ["tolerate-torn-tail", "strict"];
 const DURABILITY_MODES: readonly DurabilityMode[] = ["auto", "shim", "runtime"];
@@ -81,7 +112,32 @@ export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
     recoveryPolicy: oneOf("recoveryPolicy", config.recoveryPolicy, RECOVERY_POLICIES),
     durability: oneOf("durability", config.durability, DURABILITY_MODES),
     shimPath: optionalString("shimPath", config.shimPath),
+    syncIntervalMs: syncIntervalOf(config.syncPolicy),
+    commitDelayMs: milliseconds("commitDelayMs", config.commitDelayMs ?? 0, 0),
   };
+}
+
+function syncIntervalOf(policy: SyncPolicy | undefined): number | undefined {
+  if (policy === undefined || policy === "manual") return undefined;
+  if (typeof policy !== "object" || policy === null || !("intervalMs" in policy)) {
+    throw new TypeError(
+      `Cannot open log: syncPolicy must be "manual" or { intervalMs: number }, got ` +
+        `${JSON.stringify(policy)}`,
+    );
+  }
+  return milliseconds("syncPolicy.intervalMs", policy.intervalMs, 1);
+}
+
+function milliseconds(name: string, value: unknown, min: number): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot open log: ${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isFinite(value) || value < min || value > TIMER_MS_MAX) {
+    throw new RangeError(
+      `Cannot open log: ${name} must be from ${min} to ${TIMER_MS_MAX} milliseconds, got ${value}`,
+    );
+  }
+  return value;
 }
 
 /** The value if it is one of `allowed`, the first of `allowed` if undefined, else a TypeError. */

@@ -18,6 +18,8 @@ interface Batch {
   promise: Promise<void>;
   resolve: () => void;
   reject: (error: Error) => void;
+  /** How many callers wait on this batch. */
+  callers: number;
 }
 
 /**
@@ -35,10 +37,14 @@ export class GroupCommit {
   #next: Batch | undefined;
   #startScheduled = false;
   #failure: Error | undefined;
+  readonly #commitDelayMs: number;
+  /** Callers the last started flush served: more than one means writers are concurrent. */
+  #lastCallers = 0;
 
-  constructor(target: GroupCommitTarget, durableEnd: number) {
+  constructor(target: GroupCommitTarget, durableEnd: number, commitDelayMs = 0) {
     this.#target = target;
     this.#durableEnd = durableEnd;
+    this.#commitDelayMs = commitDelayMs;
   }
 
   /** The end of the durable prefix of the log. */
@@ -54,6 +60,7 @@ export class GroupCommit {
       return this.#inFlight.batch.promise;
     }
     this.#next ??= newBatch();
+    this.#next.callers++;
     if (this.#inFlight === undefined) this.#scheduleStart();
     return this.#next.promise;
   }
@@ -80,10 +87,13 @@ export class GroupCommit {
   #scheduleStart(): void {
     if (this.#startScheduled) return;
     this.#startScheduled = true;
-    queueMicrotask(() => {
+    const start = () => {
       this.#startScheduled = false;
       this.#start();
-    });
+    };
+    // With a commit delay, and writers seen sharing the last flush, give them time to join.
+    if (this.#commitDelayMs > 0 && this.#lastCallers > 1) setTimeout(start, this.#commitDelayMs);
+    else queueMicrotask(start);
   }
 
   #start(): void {
@@ -94,6 +104,7 @@ export class GroupCommit {
     const end = this.#target.appendedEnd;
     if (end <= this.#durableEnd) return batch.resolve();
     this.#inFlight = { end, batch };
+    this.#lastCallers = batch.callers;
     let flushing: Promise<void>;
     try {
       flushing = this.#target.flush();
@@ -139,5 +150,5 @@ function newBatch(): Batch {
   // A batch may be rejected before anyone awaits it (a caller that gave up); that is not an
   // unhandled rejection of ours, each caller holds the same promise.
   promise.catch(() => {});
-  return { promise, resolve, reject };
+  return { promise, resolve, reject, callers: 0 };
 }

@@ -7,6 +7,7 @@ import { LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { WalError } from "./errors.ts";
 import { FileStore } from "./file_store.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { startBackgroundTimer } from "./timer.ts";
 import { RecordReader } from "./reader.ts";
 import { encodeFrame, frameSize } from "./record.ts";
 import { recover, type RecoveryReport } from "./recovery.ts";
@@ -60,18 +61,33 @@ export class Wal implements Disposable {
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
   #closed = false;
+  #stopTimer: (() => void) | undefined;
 
   private constructor(store: WalStore, config: ResolvedConfig, recovery: RecoveryReport) {
     this.#store = store;
     this.#config = config;
     this.#recovery = recovery;
-    this.#commit = new GroupCommit({
-      get appendedEnd() {
-        return store.size;
+    this.#commit = new GroupCommit(
+      {
+        get appendedEnd() {
+          return store.size;
+        },
+        flush: () => store.flush(),
+        fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
       },
-      flush: () => store.flush(),
-      fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
-    }, store.size);
+      store.size,
+      config.commitDelayMs,
+    );
+    if (config.syncIntervalMs !== undefined) {
+      this.#stopTimer = startBackgroundTimer(config.syncIntervalMs, () => this.#backgroundSync());
+    }
+  }
+
+  /** One tick of the interval policy: flush if anything is not durable yet. */
+  #backgroundSync(): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    // A failure here fails the log (through the coordinator); callers see it on their next call.
+    this.#commit.waitFor(this.#store.size).catch(() => {});
   }
 
   /**
@@ -373,6 +389,7 @@ export class Wal implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopTimer?.();
     this.#commit.abandon(closedError());
     const settled = this.#commit.settled;
     if (settled === undefined) this.#store.close();

@@ -9,6 +9,8 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     recoveryPolicy: "tolerate-torn-tail",
     durability: "auto",
     shimPath: undefined,
+    syncIntervalMs: undefined,
+    commitDelayMs: 0,
   });
 });
 
@@ -25,4 +27,15 @@ Deno.test("resolveConfig() rejects values out of range or of the wrong type", ()
   throws(() => resolveConfig({ recoveryPolicy: "skip-all" as "strict" }), TypeError);
   throws(() => resolveConfig({ shimPath: 3 as unknown as string }), TypeError);
   throws(() => resolveConfig(null as unknown as object), TypeError);
+});
+
+Deno.test("resolveConfig() reads the sync policy and the commit delay", () => {
+  deepEqual(resolveConfig({ syncPolicy: "manual" }).syncIntervalMs, undefined);
+  deepEqual(resolveConfig({ syncPolicy: { intervalMs: 10 } }).syncIntervalMs, 10);
+  deepEqual(resolveConfig({ commitDelayMs: 0.5 }).commitDelayMs, 0.5);
+  throws(() => resolveConfig({ syncPolicy: { intervalMs: 0 } }), RangeError);
+  throws(() => resolveConfig({ syncPolicy: { intervalMs: NaN } }), RangeError);
+  throws(() => resolveConfig({ syncPolicy: "sometimes" as "manual" }), TypeError);
+  throws(() => resolveConfig({ commitDelayMs: -1 }), RangeError);
+  throws(() => resolveConfig({ commitDelayMs: "1" as unknown as number }), TypeError);
 });

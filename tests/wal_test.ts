@@ -380,3 +380,54 @@ Deno.test("Wal.open() accepts a file URL and reports its flush mechanism", async
     equal(wal.durability, "FsFile.syncData (runtime)");
   });
 });
+
+Deno.test({
+  name: "Wal with an interval sync policy flushes without calls and stops its timer on close",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    const store = new MemStore();
+    const wal = Wal.withStore(store, { syncPolicy: { intervalMs: 5 } });
+    const before = store.flushCount;
+    wal.append(bytes("flushed by the timer"));
+    for (let i = 0; i < 100 && wal.durableLsn < wal.nextLsn; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    equal(wal.durableLsn, wal.nextLsn);
+    ok(store.flushCount > before);
+    wal.close();
+  },
+});
+
+Deno.test("Wal with an interval sync policy is failed when a background flush fails", async () => {
+  const store = new FaultyStore();
+  const wal = Wal.withStore(store, { syncPolicy: { intervalMs: 2 } });
+  store.failFlush = true;
+  wal.append(bytes("never durable"));
+  for (let i = 0; i < 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    try {
+      wal.append(bytes("probe"));
+    } catch (error) {
+      ok(error instanceof WalError && error.kind === "failed");
+      equal(wal.durableLsn, 0);
+      wal.close();
+      return;
+    }
+  }
+  wal.close();
+  throw new Error("the failing background flush never failed the log");
+});
+
+Deno.test("Wal with a commit delay still makes every caller durable", async () => {
+  const store = new MemStore();
+  using wal = Wal.withStore(store, { commitDelayMs: 2 });
+  await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+    for (let round = 0; round < 5; round++) {
+      const lsn = wal.append(payload(16, i + round));
+      await wal.sync();
+      ok(wal.durableLsn >= lsn + 24);
+    }
+  }));
+  equal(wal.durableLsn, wal.nextLsn);
+});
