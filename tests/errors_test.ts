@@ -15,7 +15,9 @@ Deno.test("WalError carries kind, lsn and cause, and is an Error", () => {
 
 Deno.test("WalError.isFatal is true for failed and corruption only", () => {
   const fatal = ["failed", "corruption"];
-  for (const kind of ["io", "record-too-large", "corruption", "closed", "locked", "failed"] as const) {
+  for (
+    const kind of ["io", "record-too-large", "corruption", "closed", "locked", "failed"] as const
+  ) {
     equal(new WalError(kind, "x").isFatal, fatal.includes(kind), kind);
   }
 });

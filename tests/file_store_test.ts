@@ -79,7 +79,10 @@ Deno.test("FileStore.open() holds an exclusive lock until close", async () => {
 Deno.test("FileStore.open() on a directory or in a missing folder throws io", async () => {
   await withTempDir((dir) => {
     throws(() => FileStore.open(dir, { durability: "runtime" }), isKind("io"));
-    throws(() => FileStore.open(join(dir, "no", "such.wal"), { durability: "runtime" }), isKind("io"));
+    throws(
+      () => FileStore.open(join(dir, "no", "such.wal"), { durability: "runtime" }),
+      isKind("io"),
+    );
     throws(() => FileStore.open("", { durability: "runtime" }), TypeError);
   });
 });
@@ -88,6 +91,9 @@ Deno.test({
   name: "FileStore.open() without write permission surfaces NotCapable unchanged",
   permissions: { read: true, write: false, env: true },
   fn() {
-    throws(() => FileStore.open("/tmp/wal_no_write.wal", { durability: "runtime" }), Deno.errors.NotCapable);
+    throws(
+      () => FileStore.open("/tmp/wal_no_write.wal", { durability: "runtime" }),
+      Deno.errors.NotCapable,
+    );
   },
 });

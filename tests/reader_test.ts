@@ -35,7 +35,12 @@ Deno.test("RecordReader.next() reports a torn header at the end as partial-heade
   const image = concat([logImage([bytes("abc")]), hex("01 02 03")]);
   const reader = readerOver(image);
   equal(reader.next(false).kind, "record");
-  deepEqual(reader.next(false), { kind: "damage", lsn: 11, reason: "partial-header", length: undefined });
+  deepEqual(reader.next(false), {
+    kind: "damage",
+    lsn: 11,
+    reason: "partial-header",
+    length: undefined,
+  });
   equal(reader.position, 11);
 });
 

@@ -12,7 +12,10 @@ type Backend = { name: string; open: (dir: string) => WalStore };
 
 const BACKENDS: Backend[] = [
   { name: "MemStore", open: () => new MemStore() },
-  { name: "FileStore (runtime)", open: (dir) => FileStore.open(join(dir, "c.wal"), { durability: "runtime" }) },
+  {
+    name: "FileStore (runtime)",
+    open: (dir) => FileStore.open(join(dir, "c.wal"), { durability: "runtime" }),
+  },
   { name: "FileStore (auto)", open: (dir) => FileStore.open(join(dir, "c.wal")) },
 ];
 
@@ -46,13 +49,16 @@ for (const backend of BACKENDS) {
           store.readAt(5, buffer);
           deepEqual(buffer, new Uint8Array([6, 7]));
         });
-        await t.step("flush and flushSync resolve, appends continue while a flush runs", async () => {
-          store.flushSync();
-          const flushing = store.flush();
-          store.append(new Uint8Array([8]));
-          await flushing;
-          equal(store.size, 8);
-        });
+        await t.step(
+          "flush and flushSync resolve, appends continue while a flush runs",
+          async () => {
+            store.flushSync();
+            const flushing = store.flush();
+            store.append(new Uint8Array([8]));
+            await flushing;
+            equal(store.size, 8);
+          },
+        );
         await t.step("truncate cuts and appends continue at the new end", () => {
           store.truncate(3);
           equal(store.size, 3);

@@ -38,7 +38,9 @@ try {
   wal.close();
   using file = await Deno.open(path, { append: true });
   await file.write(torn.subarray(0, 13));
-  console.log(`   wrote 13 of the record's ${torn.length} bytes; file is ${Deno.statSync(path).size} bytes`);
+  console.log(
+    `   wrote 13 of the record's ${torn.length} bytes; file is ${Deno.statSync(path).size} bytes`,
+  );
 
   step("reopen: recovery finds the torn tail and cuts it");
   wal = Wal.open(path);
@@ -60,7 +62,9 @@ try {
   Deno.writeFileSync(path, bytes);
   wal = Wal.open(path);
   const rot = wal.recovery.damage!;
-  console.log(`   damage: ${rot.reason} at lsn ${rot.lsn}; ${rot.intactRecordCount} intact records after it`);
+  console.log(
+    `   damage: ${rot.reason} at lsn ${rot.lsn}; ${rot.intactRecordCount} intact records after it`,
+  );
   console.log(`   those bytes were copied to ${rot.setAsidePath} before the cut`);
   show(wal);
   wal.close();

@@ -1,0 +1,278 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tests for ffi/loader.ts: loading, caching and verifying the shim, its calls and errors,
+// and its refusal to prompt. Tests that need a binary for this platform are ignored
+// (and reported as such) where none is embedded.
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { EMBEDDED_SHIMS } from "../ffi/bin/mod.ts";
+import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
+
+const TARGET = embeddedShimTarget();
+const NO_BINARY = TARGET === undefined;
+const LOADER_URL = new URL("../ffi/mod.ts", import.meta.url).href;
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The embedded binary for this platform and the path it gets inside `cacheDir`. */
+function cachedFile(cacheDir: string): { file: string; bytes: Uint8Array; sha256: string } {
+  const shim = EMBEDDED_SHIMS[TARGET!]!;
+  const bytes = Uint8Array.fromBase64(shim.SHIM_BASE64);
+  return { file: join(cacheDir, shim.SHIM_FILE_NAME), bytes, sha256: shim.SHIM_SHA256 };
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "wal_ffi_loader_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Runs a script that calls loadShim in a child Deno with exactly `flags`, and returns what
+ * it printed as JSON. Its stdin is closed, so a prompt could not be answered anyway.
+ */
+async function runChild(
+  flags: string[],
+  env: Record<string, string>,
+  options: string,
+): Promise<Record<string, unknown>> {
+  const script = `
+    import { loadShim } from ${JSON.stringify(LOADER_URL)};
+    try {
+      const shim = loadShim(${options});
+      console.log(JSON.stringify({ path: shim.path }));
+    } catch (error) {
+      console.log(JSON.stringify({ name: error.name, reason: error.reason, message: error.message }));
+    }`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "--no-prompt", ...flags, "-"],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = output.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { success, stdout, stderr } = await output.output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+Deno.test("embeddedShimTarget() names this platform's binary", () => {
+  const key = `${Deno.build.os}_${Deno.build.arch}`;
+  assert.equal(TARGET, Object.hasOwn(EMBEDDED_SHIMS, key) ? key : undefined);
+});
+
+Deno.test({
+  name: "loadShim() writes the embedded shim to the cache and flushes a real file with it",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const cacheDir = join(dir, "cache");
+      const shim = loadShim({ cacheDir });
+      const { file, sha256: expected } = cachedFile(cacheDir);
+      assert.equal(shim.path, file);
+      assert.equal(sha256(Deno.readFileSync(file)), expected);
+      assert.equal(shim.version, 1);
+      if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
+      assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
+
+      const path = join(dir, "data.log");
+      Deno.writeFileSync(path, new Uint8Array(256).fill(7));
+      const shimFile = shim.openFile(path);
+      shimFile.syncDataSync();
+      await shimFile.syncData();
+      assert.equal(shimFile.fsyncFallback, false);
+      shim.syncDirectory(dir);
+      shimFile.close();
+      shimFile.close(); // idempotent
+      assert.throws(() => shimFile.syncDataSync(), ShimCallError);
+      await assert.rejects(shimFile.syncData(), ShimCallError);
+    }),
+});
+
+Deno.test({
+  name: "openFile() and syncDirectory() report a missing path as ShimCallError ENOENT",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const missing = join(dir, "missing.log");
+      assert.throws(() => shim.openFile(missing), (error: unknown) => {
+        assert.ok(error instanceof ShimCallError);
+        assert.equal(error.code, -2);
+        assert.equal(error.op, "wal_shim_open");
+        assert.equal(error.path, missing);
+        const name = Deno.build.os === "windows" ? "ERROR_FILE_NOT_FOUND" : "ENOENT";
+        assert.ok(error.message.includes(name), error.message);
+        assert.ok(error.message.includes(missing), error.message);
+        return true;
+      });
+      if (Deno.build.os !== "windows") {
+        assert.throws(
+          () => shim.syncDirectory(join(dir, "missing")),
+          (error: unknown) => error instanceof ShimCallError && error.code === -2,
+        );
+      }
+      assert.throws(() => shim.openFile("a\0b"), TypeError);
+    }),
+});
+
+Deno.test({
+  name: "loadShim() detects a damaged cached binary, rewrites it, then loads",
+  ignore: NO_BINARY,
+  fn: async (t) => {
+    await t.step("garbage in place of the library", () =>
+      withTempDir((dir) => {
+        const { file, bytes, sha256: expected } = cachedFile(dir);
+        Deno.writeFileSync(file, new TextEncoder().encode("not a library"));
+        const shim = loadShim({ cacheDir: dir });
+        assert.equal(shim.path, file);
+        assert.equal(sha256(Deno.readFileSync(file)), expected);
+        assert.equal(Deno.readFileSync(file).length, bytes.length);
+      }));
+
+    await t.step("one flipped byte", () =>
+      withTempDir((dir) => {
+        const { file, bytes, sha256: expected } = cachedFile(dir);
+        const damaged = bytes.slice();
+        damaged[damaged.length >> 1]! ^= 0x01;
+        Deno.writeFileSync(file, damaged);
+        loadShim({ cacheDir: dir });
+        assert.equal(sha256(Deno.readFileSync(file)), expected);
+      }));
+
+    await t.step("no temporary files are left behind", () =>
+      withTempDir((dir) => {
+        loadShim({ cacheDir: join(dir, "nested", "cache") });
+        const names = [...Deno.readDirSync(join(dir, "nested", "cache"))].map((e) => e.name);
+        assert.deepEqual(names, [cachedFile(dir).file.slice(dir.length + 1)]);
+      }));
+  },
+});
+
+Deno.test({
+  name: "loadShim() loads an explicit path as given",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir((dir) => {
+      const path = join(dir, "my_shim.lib");
+      Deno.writeFileSync(path, cachedFile(dir).bytes);
+      const shim = loadShim({ path });
+      assert.equal(shim.path, path);
+      assert.equal(shim.version, 1);
+    }),
+});
+
+Deno.test("loadShim() with a bad explicit path throws ShimUnavailableError load-failed", async (t) => {
+  await t.step("a missing file", () =>
+    withTempDir((dir) => {
+      const path = join(dir, "missing.so");
+      assert.throws(() => loadShim({ path }), (error: unknown) => {
+        assert.ok(error instanceof ShimUnavailableError);
+        assert.equal(error.reason, "load-failed");
+        assert.ok(error.cause instanceof Error);
+        assert.ok(error.message.includes(path), error.message);
+        return true;
+      });
+    }));
+
+  await t.step("a file that is not a library", () =>
+    withTempDir((dir) => {
+      const path = join(dir, "garbage.so");
+      Deno.writeTextFileSync(path, "garbage");
+      assert.throws(
+        () => loadShim({ path }),
+        (error: unknown) =>
+          error instanceof ShimUnavailableError && error.reason === "load-failed" &&
+          error.cause !== undefined,
+      );
+    }));
+});
+
+Deno.test({
+  name: "loadShim() without ffi permission throws reason permission and writes nothing",
+  ignore: NO_BINARY,
+  permissions: { read: true, write: true, env: true, ffi: false },
+  fn: () =>
+    withTempDir((dir) => {
+      const cacheDir = join(dir, "cache");
+      assert.throws(() => loadShim({ cacheDir }), (error: unknown) => {
+        assert.ok(error instanceof ShimUnavailableError);
+        assert.equal(error.reason, "permission");
+        assert.ok(
+          error.message.includes(`--allow-ffi=${cachedFile(cacheDir).file}`),
+          error.message,
+        );
+        return true;
+      });
+      assert.throws(() => Deno.statSync(cacheDir), Deno.errors.NotFound);
+      assert.throws(
+        () => loadShim({ path: join(dir, "lib.so") }),
+        (error: unknown) => error instanceof ShimUnavailableError && error.reason === "permission",
+      );
+    }),
+});
+
+Deno.test({
+  name: "loadShim() without write permission for the cache throws reason permission",
+  ignore: NO_BINARY,
+  permissions: { read: true, write: false, env: true, ffi: true },
+  fn: () => {
+    const cacheDir = join(Deno.cwd(), `.never_created_${crypto.randomUUID()}`);
+    assert.throws(() => loadShim({ cacheDir }), (error: unknown) => {
+      assert.ok(error instanceof ShimUnavailableError);
+      assert.equal(error.reason, "permission");
+      assert.ok(error.message.includes(`--allow-write=${cacheDir}`), error.message);
+      return true;
+    });
+  },
+});
+
+Deno.test({
+  name: "loadShim() reads environment variables only when --allow-env covers them",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const cacheDir = join(dir, "cache");
+      const bogus = join(dir, "bogus.so");
+      const env = { WAL_DB_SHIM: bogus, WAL_DB_CACHE_DIR: cacheDir };
+      const files = ["--allow-read", "--allow-write", "--allow-ffi"];
+
+      const withEnv = await runChild([...files, "--allow-env"], env, "{}");
+      assert.equal(withEnv.reason, "load-failed", JSON.stringify(withEnv));
+      assert.ok(String(withEnv.message).includes(bogus));
+
+      const cacheFromEnv = await runChild([...files, "--allow-env=WAL_DB_CACHE_DIR"], env, "{}");
+      assert.equal(cacheFromEnv.path, cachedFile(cacheDir).file, JSON.stringify(cacheFromEnv));
+
+      const explicit = join(dir, "explicit");
+      const withoutEnv = await runChild(files, env, JSON.stringify({ cacheDir: explicit }));
+      assert.equal(withoutEnv.path, cachedFile(explicit).file, JSON.stringify(withoutEnv));
+    }),
+});
+
+Deno.test({
+  name: "loadShim() without env access uses a temporary folder only when all writes are allowed",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const narrow = [`--allow-read`, `--allow-write=${dir}`, "--allow-ffi"];
+      const refused = await runChild(narrow, {}, "{}");
+      assert.equal(refused.reason, "permission", JSON.stringify(refused));
+      assert.match(String(refused.message), /cacheDir/);
+
+      const broad = await runChild(["--allow-read", "--allow-write", "--allow-ffi"], {}, "{}");
+      assert.equal(typeof broad.path, "string", JSON.stringify(broad));
+      const folder = dirname(String(broad.path));
+      assert.match(folder, /wal-db-/);
+      await Deno.remove(folder, { recursive: true });
+    }),
+});
