@@ -36,8 +36,7 @@ try {
   step("simulate a crash in the middle of an append: half a frame reaches the file");
   const torn = frame(encoder.encode("set d=4 (never acknowledged)"));
   wal.close();
-  using file = await Deno.open(path, { append: true });
-  await file.write(torn.subarray(0, 13));
+  Deno.writeFileSync(path, torn.subarray(0, 13), { append: true });
   console.log(
     `   wrote 13 of the record's ${torn.length} bytes; file is ${Deno.statSync(path).size} bytes`,
   );
