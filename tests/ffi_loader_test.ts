@@ -79,13 +79,13 @@ Deno.test({
       const shim = loadShim({ cacheDir });
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
-      assert.equal(sha256(Deno.readFileSync(file)), expected);
+      assert.equal(sha256(await Deno.readFile(file)), expected);
       assert.equal(shim.version, 1);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
       const path = join(dir, "data.log");
-      Deno.writeFileSync(path, new Uint8Array(256).fill(7));
+      await Deno.writeFile(path, new Uint8Array(256).fill(7));
       const shimFile = shim.openFile(path);
       shimFile.syncDataSync();
       await shimFile.syncData();
@@ -207,10 +207,7 @@ Deno.test({
       assert.throws(() => loadShim({ cacheDir }), (error: unknown) => {
         assert.ok(error instanceof ShimUnavailableError);
         assert.equal(error.reason, "permission");
-        assert.ok(
-          error.message.includes(`--allow-ffi=${cachedFile(cacheDir).file}`),
-          error.message,
-        );
+        assert.ok(error.message.includes(`--allow-ffi=${cacheDir}`), error.message);
         return true;
       });
       assert.throws(() => Deno.statSync(cacheDir), Deno.errors.NotFound);
@@ -219,6 +216,35 @@ Deno.test({
         (error: unknown) => error instanceof ShimUnavailableError && error.reason === "permission",
       );
     }),
+});
+
+/** A cache folder whose shim the next test loads, for the test after it to deny ffi on. */
+let loadedCacheDir: string | undefined;
+
+Deno.test({
+  name: "loadShim() memoizes a loaded library (setup for the next test)",
+  ignore: NO_BINARY,
+  fn: async () => {
+    loadedCacheDir = await Deno.makeTempDir({ prefix: "wal_ffi_loader_" });
+    loadShim({ cacheDir: loadedCacheDir });
+  },
+});
+
+Deno.test({
+  name: "loadShim() checks ffi permission again for a library it already loaded",
+  ignore: NO_BINARY,
+  permissions: { read: true, write: true, env: true, ffi: false },
+  fn: async () => {
+    assert.ok(loadedCacheDir !== undefined, "the previous test ran");
+    try {
+      assert.throws(
+        () => loadShim({ cacheDir: loadedCacheDir! }),
+        (error: unknown) => error instanceof ShimUnavailableError && error.reason === "permission",
+      );
+    } finally {
+      await Deno.remove(loadedCacheDir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({

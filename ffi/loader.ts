@@ -1,0 +1,551 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Finds, verifies, caches and dlopens the durability shim, and turns its error codes into errors.
+// Nothing happens at import time, and every permission is queried before use, so Deno never prompts.
+
+import { createHash } from "node:crypto";
+import { constants as osConstants } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { EMBEDDED_SHIMS, type EmbeddedShim } from "./bin/mod.ts";
+import { SHIM_ABI_VERSION, SHIM_SYMBOLS, type ShimSymbols } from "./symbols.ts";
+
+/** Where {@linkcode loadShim} looks for the library and where it caches the embedded one. */
+export interface ShimOptions {
+  /**
+   * The shim library to load. When set, no embedded binary is used and nothing is written.
+   *
+   * @default {the `WAL_DB_SHIM` environment variable, if `--allow-env` covers it; else the embedded binary}
+   */
+  path?: string;
+  /**
+   * The folder where the embedded binary is written before it is loaded.
+   *
+   * @default {`WAL_DB_CACHE_DIR`, else the user's cache folder plus `wal-db`, else a new temporary folder}
+   */
+  cacheDir?: string;
+}
+
+/**
+ * Why the shim cannot be used.
+ *
+ * | reason | meaning |
+ * | --- | --- |
+ * | `"no-binary"` | no embedded binary exists for this OS and CPU, and no path was given |
+ * | `"permission"` | a needed read, write, env or ffi permission is not granted; the message names the flag |
+ * | `"load-failed"` | the library could not be written, verified, opened, or reported the wrong ABI version |
+ */
+export type ShimUnavailableReason = "no-binary" | "permission" | "load-failed";
+
+/**
+ * Thrown by {@linkcode loadShim} when the shim cannot be used; never a permission prompt.
+ *
+ * Callers that can work without the shim catch this class and fall back to
+ * `Deno.FsFile.syncData()`.
+ *
+ * @example Falling back when the shim is unavailable
+ * ```ts ignore
+ * import { loadShim, ShimUnavailableError } from "./mod.ts";
+ *
+ * try {
+ *   loadShim();
+ * } catch (error) {
+ *   if (!(error instanceof ShimUnavailableError)) throw error;
+ *   console.log(`no shim (${error.reason}): ${error.message}`);
+ * }
+ * ```
+ */
+export class ShimUnavailableError extends Error {
+  /** Why the shim is unavailable. */
+  readonly reason: ShimUnavailableReason;
+
+  /**
+   * Creates the error.
+   *
+   * @param reason Why the shim is unavailable.
+   * @param message What went wrong and, for `"permission"`, which flag is needed.
+   * @param options The underlying error, as `cause`.
+   */
+  constructor(reason: ShimUnavailableReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ShimUnavailableError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * Thrown when a shim call returns a negative error code.
+ *
+ * `code` is `-errno` on Unix and `-GetLastError()` on Windows. The message
+ * names the C function, the error's name when known (such as `EIO`) and the path.
+ *
+ * @example Telling a missing file apart
+ * ```ts ignore
+ * import { loadShim, ShimCallError } from "./mod.ts";
+ *
+ * try {
+ *   loadShim().openFile("/no/such/file");
+ * } catch (error) {
+ *   if (error instanceof ShimCallError) console.log(error.op, error.code); // wal_shim_open -2
+ * }
+ * ```
+ */
+export class ShimCallError extends Error {
+  /** The negative error code that the call returned. */
+  readonly code: number;
+  /** The C function that failed, such as `"wal_shim_datasync"`. */
+  readonly op: string;
+  /** The file or directory the call was about. */
+  readonly path: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param op The C function that failed.
+   * @param code The negative error code it returned.
+   * @param path The file or directory the call was about.
+   * @param detail An extra sentence for the message.
+   */
+  constructor(op: string, code: number, path: string, detail?: string) {
+    const name = errorName(code) ?? "unknown error";
+    const suffix = detail === undefined ? "" : `; ${detail}`;
+    super(`${op} failed for "${path}": ${name} (code ${code})${suffix}`);
+    this.name = "ShimCallError";
+    this.code = code;
+    this.op = op;
+    this.path = path;
+  }
+}
+
+/**
+ * A file opened by the shim, used only to make its data durable.
+ *
+ * The shim holds its own OS handle, separate from any `Deno.FsFile` on the same
+ * path: flushing either handle makes the file's data durable.
+ *
+ * @example Flushing a file
+ * ```ts ignore
+ * import { loadShim } from "./mod.ts";
+ *
+ * const file = loadShim().openFile("./log/000001.wal");
+ * try {
+ *   await file.syncData();
+ * } finally {
+ *   file.close();
+ * }
+ * ```
+ */
+export interface ShimFile {
+  /**
+   * Makes the file's written data durable, blocking the thread until the OS says so.
+   *
+   * @throws {ShimCallError} If the flush fails or the file is closed. A failed flush
+   * must not be retried as if it had worked: the OS may have dropped the data.
+   */
+  syncDataSync(): void;
+  /**
+   * Makes the file's written data durable on Deno's blocking thread pool.
+   *
+   * Once the promise resolves, the data written before the call is durable.
+   *
+   * @throws {ShimCallError} If the flush fails or the file is closed.
+   */
+  syncData(): Promise<void>;
+  /** True once macOS reported `F_FULLFSYNC` unsupported for this file and `fsync` was used. */
+  readonly fsyncFallback: boolean;
+  /**
+   * Releases the handle. Calling it again does nothing. Do not call it while a
+   * `syncData()` is pending.
+   *
+   * @throws {ShimCallError} If the OS reports an error on close (the handle is released anyway).
+   */
+  close(): void;
+}
+
+/**
+ * A loaded shim library.
+ *
+ * @example Flushing a directory after creating a file in it
+ * ```ts ignore
+ * import { loadShim } from "./mod.ts";
+ *
+ * const shim = loadShim();
+ * console.log(shim.flushCall, shim.path);
+ * shim.syncDirectory("./log");
+ * ```
+ */
+export interface Shim {
+  /** The library file that was opened with `Deno.dlopen`. */
+  readonly path: string;
+  /** The ABI version the library reported. */
+  readonly version: number;
+  /** The OS call behind a flush: `"fdatasync"`, `"fcntl(F_FULLFSYNC)"`, `"FlushFileBuffers"` or `"fsync"`. */
+  readonly flushCall: string;
+  /**
+   * Opens an existing file for flushing.
+   *
+   * The shim opens the file itself, outside Deno's permission checks; callers
+   * should pass only paths they already opened through Deno.
+   *
+   * @param path The file to open.
+   * @returns The opened file.
+   * @throws {ShimCallError} If the OS cannot open the file (`-2` is ENOENT on Unix and
+   * ERROR_FILE_NOT_FOUND on Windows).
+   * @throws {TypeError} If the path contains a NUL character.
+   */
+  openFile(path: string): ShimFile;
+  /**
+   * Makes the creation, rename or removal of entries in a directory durable.
+   * On Windows this does nothing, because NTFS journals directory changes itself.
+   *
+   * @param path The directory.
+   * @throws {ShimCallError} If the OS cannot open or flush the directory.
+   * @throws {TypeError} If the path contains a NUL character.
+   */
+  syncDirectory(path: string): void;
+}
+
+/** Loaded libraries by path: a library is opened at most once per process. */
+const loaded = new Map<string, Shim>();
+
+/**
+ * Loads the durability shim synchronously, without ever prompting for a permission.
+ *
+ * The library is, in order: `options.path`; else the `WAL_DB_SHIM` environment
+ * variable (read only if `--allow-env` covers it); else the binary embedded for
+ * this OS and CPU, written once to a cache folder under a name taken from its
+ * SHA-256 and checked against that hash before it is opened. A damaged cached
+ * copy is rewritten. Results are memoized per library path, but the ffi
+ * permission is queried on every call.
+ *
+ * Requires `--allow-ffi` for the library file, plus `--allow-read` for it and
+ * `--allow-write` for its folder when the embedded binary is used.
+ *
+ * @param options Where to find or cache the library.
+ * @returns The loaded shim.
+ * @throws {ShimUnavailableError} If the shim cannot be used; `reason` says why.
+ *
+ * @example Loading the embedded shim into a chosen cache folder
+ * ```ts ignore
+ * import { loadShim } from "./mod.ts";
+ *
+ * const shim = loadShim({ cacheDir: "./.cache" });
+ * console.log(`flushing with ${shim.flushCall} from ${shim.path}`);
+ * ```
+ */
+export function loadShim(options: ShimOptions = {}): Shim {
+  const path = options.path ?? envValue("WAL_DB_SHIM");
+  if (path !== undefined) return openLibrary(resolve(path));
+  return loadEmbedded(options.cacheDir);
+}
+
+/**
+ * Returns the key of the binary embedded for this OS and CPU, if there is one.
+ *
+ * @returns `${Deno.build.os}_${Deno.build.arch}` (e.g. `"linux_x86_64"`), or
+ * `undefined` when this platform has no embedded binary.
+ *
+ * @example Usage
+ * ```ts
+ * import { embeddedShimTarget } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const target = embeddedShimTarget();
+ * assert.ok(target === undefined || target === `${Deno.build.os}_${Deno.build.arch}`);
+ * ```
+ */
+export function embeddedShimTarget(): string | undefined {
+  const key = `${Deno.build.os}_${Deno.build.arch}`;
+  return Object.hasOwn(EMBEDDED_SHIMS, key) ? key : undefined;
+}
+
+function loadEmbedded(cacheDir: string | undefined): Shim {
+  const target = embeddedShimTarget();
+  if (target === undefined) {
+    throw new ShimUnavailableError(
+      "no-binary",
+      `wal-db has no embedded shim for ${Deno.build.os}_${Deno.build.arch}; build ` +
+        `shim/wal_shim.c yourself and pass its path (or set WAL_DB_SHIM)`,
+    );
+  }
+  const binary = EMBEDDED_SHIMS[target]!;
+  const dir = cacheDirectory(cacheDir);
+  const file = join(dir, binary.SHIM_FILE_NAME);
+  // Permission first, even for a library loaded earlier: a caller that lost (or, in a
+  // test, never had) ffi access must get the same answer every time.
+  requireGranted({ name: "ffi", path: file }, `--allow-ffi=${dir}`, "load the shim");
+  const memo = loaded.get(file);
+  if (memo !== undefined) return memo;
+  requireGranted({ name: "read", path: file }, `--allow-read=${dir}`, "read the cached shim");
+  if (!hasHash(file, binary.SHIM_SHA256)) {
+    requireGranted({ name: "write", path: dir }, `--allow-write=${dir}`, "cache the shim");
+    writeAtomically(dir, file, decode(binary, target));
+    if (!hasHash(file, binary.SHIM_SHA256)) {
+      throw new ShimUnavailableError(
+        "load-failed",
+        `The cached shim "${file}" does not match its SHA-256 even after being rewritten`,
+      );
+    }
+  }
+  return openLibrary(file);
+}
+
+function openLibrary(path: string): Shim {
+  requireGranted({ name: "ffi", path }, `--allow-ffi=${path}`, "load the shim");
+  const memo = loaded.get(path);
+  if (memo !== undefined) return memo;
+  let library: Deno.DynamicLibrary<typeof SHIM_SYMBOLS>;
+  try {
+    library = Deno.dlopen(path, SHIM_SYMBOLS);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      throw new ShimUnavailableError(
+        "permission",
+        `Cannot load the shim "${path}": run with --allow-ffi=${path}`,
+        { cause: error },
+      );
+    }
+    throw new ShimUnavailableError(
+      "load-failed",
+      `Cannot load the shim "${path}": ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  const version = library.symbols.wal_shim_version();
+  if (version !== SHIM_ABI_VERSION) {
+    library.close();
+    throw new ShimUnavailableError(
+      "load-failed",
+      `The shim "${path}" has ABI version ${version}, but this wal-db needs ${SHIM_ABI_VERSION}`,
+    );
+  }
+  const shim = new LoadedShim(path, version, library.symbols);
+  loaded.set(path, shim);
+  return shim;
+}
+
+/** Throws a "permission" error unless the permission is already granted; never prompts. */
+function requireGranted(descriptor: Deno.PermissionDescriptor, flag: string, task: string): void {
+  const { state } = Deno.permissions.querySync(descriptor);
+  if (state !== "granted") {
+    throw new ShimUnavailableError(
+      "permission",
+      `Cannot ${task}: run with ${flag} (the permission is "${state}", and wal-db never prompts)`,
+    );
+  }
+}
+
+/** Reads an environment variable only when that is already permitted. */
+function envValue(name: string): string | undefined {
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+    return undefined;
+  }
+  const value = Deno.env.get(name);
+  return value === "" ? undefined : value;
+}
+
+/**
+ * The cache folder: the option, `WAL_DB_CACHE_DIR`, the platform's user cache
+ * folder, or (only when writing anywhere is allowed) a fresh private temporary
+ * folder. Environment variables count only when `--allow-env` covers them.
+ */
+function cacheDirectory(explicit: string | undefined): string {
+  const chosen = explicit ?? envValue("WAL_DB_CACHE_DIR");
+  if (chosen !== undefined) return resolve(chosen);
+  const userCache = userCacheDirectory();
+  if (userCache !== undefined) return join(userCache, "wal-db");
+  return temporaryDirectory();
+}
+
+function userCacheDirectory(): string | undefined {
+  if (Deno.build.os === "windows") return envValue("LOCALAPPDATA");
+  if (Deno.build.os !== "darwin") {
+    const xdg = envValue("XDG_CACHE_HOME");
+    if (xdg !== undefined && isAbsolute(xdg)) return xdg;
+  }
+  const home = envValue("HOME");
+  if (home === undefined) return undefined;
+  return Deno.build.os === "darwin" ? join(home, "Library", "Caches") : join(home, ".cache");
+}
+
+let temporary: string | undefined;
+
+function temporaryDirectory(): string {
+  if (temporary !== undefined) return temporary;
+  // makeTempDir writes under a folder we cannot name without env access, so only a
+  // blanket write grant guarantees that it cannot prompt.
+  if (Deno.permissions.querySync({ name: "write" }).state !== "granted") {
+    throw new ShimUnavailableError(
+      "permission",
+      "Cannot choose a cache folder for the shim: pass cacheDir, set WAL_DB_CACHE_DIR, or run " +
+        "with --allow-env=HOME (Linux: XDG_CACHE_HOME; Windows: LOCALAPPDATA)",
+    );
+  }
+  temporary = Deno.makeTempDirSync({ prefix: "wal-db-" });
+  return temporary;
+}
+
+/** True when the file exists and its SHA-256 is `sha256`; any read failure counts as false. */
+function hasHash(file: string, sha256: string): boolean {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(file);
+  } catch {
+    return false; // missing or unreadable: rewriting it either fixes it or reports why not
+  }
+  return createHash("sha256").update(bytes).digest("hex") === sha256;
+}
+
+function decode(binary: EmbeddedShim, target: string): Uint8Array {
+  const bytes = Uint8Array.fromBase64(binary.SHIM_BASE64);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (bytes.length !== binary.SHIM_SIZE || sha256 !== binary.SHIM_SHA256) {
+    throw new ShimUnavailableError(
+      "load-failed",
+      `The embedded shim for ${target} is damaged; regenerate ffi/bin with \`deno task shim\``,
+    );
+  }
+  return bytes;
+}
+
+/** Writes to a temporary name and renames, so a reader never sees a partial library. */
+function writeAtomically(dir: string, file: string, bytes: Uint8Array): void {
+  const temp = `${file}.${crypto.randomUUID()}.tmp`;
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeFileSync(temp, bytes, { mode: 0o755 });
+    Deno.renameSync(temp, file);
+  } catch (error) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // The temporary file may never have been created.
+    }
+    throw new ShimUnavailableError(
+      "load-failed",
+      `Cannot write the shim to "${file}": ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+}
+
+class LoadedShim implements Shim {
+  readonly path: string;
+  readonly version: number;
+  readonly flushCall: string = flushCallFor(Deno.build.os);
+  #symbols: ShimSymbols;
+
+  constructor(path: string, version: number, symbols: ShimSymbols) {
+    this.path = path;
+    this.version = version;
+    this.#symbols = symbols;
+  }
+
+  openFile(path: string): ShimFile {
+    const handle = this.#symbols.wal_shim_open(cString(path));
+    if (handle < 0n) throw new ShimCallError("wal_shim_open", Number(handle), path);
+    return new LoadedFile(this.#symbols, handle, path);
+  }
+
+  syncDirectory(path: string): void {
+    const result = this.#symbols.wal_shim_sync_dir(cString(path));
+    if (result < 0) throw new ShimCallError("wal_shim_sync_dir", result, path);
+  }
+}
+
+class LoadedFile implements ShimFile {
+  #symbols: ShimSymbols;
+  #handle: bigint | undefined;
+  #path: string;
+  #fsyncFallback = false;
+
+  constructor(symbols: ShimSymbols, handle: bigint, path: string) {
+    this.#symbols = symbols;
+    this.#handle = handle;
+    this.#path = path;
+  }
+
+  get fsyncFallback(): boolean {
+    return this.#fsyncFallback;
+  }
+
+  syncDataSync(): void {
+    this.#settle(this.#symbols.wal_shim_datasync(this.#open()));
+  }
+
+  async syncData(): Promise<void> {
+    const handle = this.#open();
+    this.#settle(await this.#symbols.wal_shim_datasync_async(handle));
+  }
+
+  close(): void {
+    const handle = this.#handle;
+    if (handle === undefined) return;
+    this.#handle = undefined;
+    const result = this.#symbols.wal_shim_close(handle);
+    if (result < 0) throw new ShimCallError("wal_shim_close", result, this.#path);
+  }
+
+  #open(): bigint {
+    if (this.#handle !== undefined) return this.#handle;
+    // The code the OS would give for a closed handle: EBADF, ERROR_INVALID_HANDLE.
+    const code = Deno.build.os === "windows" ? -6 : -osConstants.errno.EBADF;
+    throw new ShimCallError("wal_shim_datasync", code, this.#path, "the ShimFile is closed");
+  }
+
+  #settle(result: number): void {
+    if (result < 0) throw new ShimCallError("wal_shim_datasync", result, this.#path);
+    if (result === 1) this.#fsyncFallback = true;
+  }
+}
+
+function flushCallFor(os: typeof Deno.build.os): string {
+  switch (os) {
+    case "linux":
+    case "android":
+      return "fdatasync";
+    case "darwin":
+      return "fcntl(F_FULLFSYNC)";
+    case "windows":
+      return "FlushFileBuffers";
+    default:
+      return "fsync";
+  }
+}
+
+const encoder = new TextEncoder();
+
+function cString(path: string): Uint8Array {
+  if (path.includes("\0")) throw new TypeError(`Path must not contain a NUL character: "${path}"`);
+  return encoder.encode(`${path}\0`);
+}
+
+/** Win32 error names the shim's calls can plausibly return. */
+const WINDOWS_ERRORS: Readonly<Record<number, string>> = {
+  2: "ERROR_FILE_NOT_FOUND",
+  3: "ERROR_PATH_NOT_FOUND",
+  5: "ERROR_ACCESS_DENIED",
+  6: "ERROR_INVALID_HANDLE",
+  8: "ERROR_NOT_ENOUGH_MEMORY",
+  19: "ERROR_WRITE_PROTECT",
+  21: "ERROR_NOT_READY",
+  32: "ERROR_SHARING_VIOLATION",
+  87: "ERROR_INVALID_PARAMETER",
+  112: "ERROR_DISK_FULL",
+  123: "ERROR_INVALID_NAME",
+  206: "ERROR_FILENAME_EXCED_RANGE",
+  1113: "ERROR_NO_UNICODE_TRANSLATION",
+  1117: "ERROR_IO_DEVICE",
+};
+
+let errnoNames: Map<number, string> | undefined;
+
+/** The name of a negative error code on this OS, such as `EIO`, if known. */
+function errorName(code: number): string | undefined {
+  if (Deno.build.os === "windows") return WINDOWS_ERRORS[-code];
+  if (errnoNames === undefined) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(osConstants.errno)) {
+      if (!errnoNames.has(value)) errnoNames.set(value, name);
+    }
+  }
+  return errnoNames.get(-code);
+}

@@ -1,0 +1,14 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The public surface of the durability shim's loader: named re-exports only.
+// ffi/ imports nothing from src/, and importing it loads and writes nothing.
+
+export {
+  embeddedShimTarget,
+  loadShim,
+  type Shim,
+  ShimCallError,
+  type ShimFile,
+  type ShimOptions,
+  ShimUnavailableError,
+  type ShimUnavailableReason,
+} from "./loader.ts";

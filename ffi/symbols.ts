@@ -1,0 +1,75 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The FFI symbol table of the durability shim (shim/wal_shim.h), typed for Deno.dlopen.
+// Data only: importing this file loads nothing.
+
+/**
+ * The version of the C ABI this package expects from `wal_shim_version()`.
+ *
+ * It mirrors `WAL_SHIM_VERSION` in `shim/wal_shim.h`; the loader refuses a
+ * library that reports any other number.
+ *
+ * @example Usage
+ * ```ts
+ * import { SHIM_ABI_VERSION } from "./symbols.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SHIM_ABI_VERSION, 1);
+ * ```
+ */
+export const SHIM_ABI_VERSION = 1;
+
+/**
+ * The shim's symbols in the form `Deno.dlopen` takes.
+ *
+ * Keys are the C names, so one search finds a function in both languages. Every
+ * function returns 0 (or 1 for "succeeded, but macOS fell back to fsync") or a
+ * negative error code: `-errno` on Unix, `-GetLastError()` on Windows. Handles
+ * are `i64`, which Deno passes as `bigint`. Paths are NUL-terminated UTF-8 in a
+ * `buffer`.
+ *
+ * `wal_shim_datasync_async` is the same C function as `wal_shim_datasync`, bound
+ * a second time with `nonblocking: true` so that Deno runs it on its blocking
+ * thread pool and returns a promise.
+ *
+ * @example Usage
+ * ```ts
+ * import { SHIM_SYMBOLS } from "./symbols.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SHIM_SYMBOLS.wal_shim_datasync_async.name, "wal_shim_datasync");
+ * assert.equal(SHIM_SYMBOLS.wal_shim_datasync_async.nonblocking, true);
+ * ```
+ */
+export const SHIM_SYMBOLS = {
+  // int32_t wal_shim_version(void);
+  wal_shim_version: { parameters: [], result: "i32" },
+  // int64_t wal_shim_open(const char *path_utf8);
+  wal_shim_open: { parameters: ["buffer"], result: "i64" },
+  // int32_t wal_shim_datasync(int64_t handle);
+  wal_shim_datasync: { parameters: ["i64"], result: "i32" },
+  // int32_t wal_shim_datasync(int64_t handle); run on Deno's blocking pool, returns a Promise
+  wal_shim_datasync_async: {
+    name: "wal_shim_datasync",
+    parameters: ["i64"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // int32_t wal_shim_sync_dir(const char *dir_utf8);
+  wal_shim_sync_dir: { parameters: ["buffer"], result: "i32" },
+  // int32_t wal_shim_close(int64_t handle);
+  wal_shim_close: { parameters: ["i64"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * The functions of an opened shim library, as `Deno.dlopen` types them.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SHIM_SYMBOLS, type ShimSymbols } from "./symbols.ts";
+ *
+ * const library = Deno.dlopen("./libwal_shim.so", SHIM_SYMBOLS);
+ * const symbols: ShimSymbols = library.symbols;
+ * console.log(symbols.wal_shim_version());
+ * ```
+ */
+export type ShimSymbols = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>["symbols"];

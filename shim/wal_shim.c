@@ -1,0 +1,152 @@
+/* Copyright 2026 the wal-db authors. MIT license.
+ *
+ * wal_shim.c: the per-OS durability calls behind wal_shim.h. Every #if for an OS
+ * lives in this file. No global state, no allocation on Unix, no C runtime calls on
+ * Windows (only kernel32), so the binaries stay small and self-contained.
+ */
+#include "wal_shim.h"
+
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+#endif
+
+int32_t wal_shim_version(void) { return WAL_SHIM_VERSION; }
+
+#if defined(_WIN32)
+
+/* Win32 error codes are small positive numbers; the mask keeps the result negative
+ * even for an odd value with the top bit set. */
+static int32_t negative_last_error(void) {
+  return -(int32_t)(GetLastError() & 0x7fffffff);
+}
+
+int64_t wal_shim_open(const char *path_utf8) {
+  /* Deno hands us UTF-8; the wide API is the only one that accepts every path. */
+  int wide_count = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path_utf8, -1, NULL, 0);
+  if (wide_count == 0) return negative_last_error();
+  HANDLE heap = GetProcessHeap();
+  WCHAR *wide = (WCHAR *)HeapAlloc(heap, 0, (SIZE_T)wide_count * sizeof(WCHAR));
+  if (wide == NULL) return -ERROR_NOT_ENOUGH_MEMORY;
+  HANDLE file = INVALID_HANDLE_VALUE;
+  DWORD error = ERROR_NO_UNICODE_TRANSLATION;
+  if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path_utf8, -1, wide, wide_count) != 0) {
+    /* FlushFileBuffers needs GENERIC_WRITE. Sharing everything lets Deno's own handle
+     * keep writing, and lets the file be renamed or deleted while we hold it. */
+    file = CreateFileW(wide, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                       NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    error = GetLastError();
+  }
+  HeapFree(heap, 0, wide); /* may overwrite the last error, hence the copy above */
+  if (file == INVALID_HANDLE_VALUE) return -(int64_t)(error & 0x7fffffff);
+  return (int64_t)(intptr_t)file;
+}
+
+int32_t wal_shim_datasync(int64_t handle) {
+  /* Windows has no data-only flush; FlushFileBuffers writes data and metadata and
+   * asks the device to empty its cache. */
+  if (!FlushFileBuffers((HANDLE)(intptr_t)handle)) return negative_last_error();
+  return 0;
+}
+
+int32_t wal_shim_sync_dir(const char *dir_utf8) {
+  /* Deliberately a no-op. FlushFileBuffers is documented for files and volumes; a
+   * directory handle would need FILE_FLAG_BACKUP_SEMANTICS, and what flushing it does
+   * is undocumented. NTFS journals directory entries (create, rename, delete), so the
+   * directory stays consistent; see docs/DURABILITY.md for what that leaves open. */
+  (void)dir_utf8;
+  return 0;
+}
+
+int32_t wal_shim_close(int64_t handle) {
+  if (!CloseHandle((HANDLE)(intptr_t)handle)) return negative_last_error();
+  return 0;
+}
+
+#else /* Unix */
+
+/* Opens with EINTR retried; O_CLOEXEC so a child process never inherits the handle. */
+static int open_retrying(const char *path, int flags) {
+  int fd;
+  do {
+    fd = open(path, flags | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+static int32_t fsync_retrying(int fd) {
+  while (fsync(fd) != 0) {
+    if (errno != EINTR) return -errno;
+  }
+  return 0;
+}
+
+#if defined(__APPLE__)
+/* On macOS fsync only hands data to the drive, which may keep it in a volatile cache;
+ * F_FULLFSYNC also makes the drive flush that cache. Some filesystems (SMB, FUSE,
+ * some external media) reject it; only for those errors do we use fsync and return 1
+ * so the caller can tell that the guarantee is weaker. Any other error is real. */
+static int32_t full_flush(int fd) {
+  for (;;) {
+    if (fcntl(fd, F_FULLFSYNC) != -1) return 0;
+    if (errno == EINTR) continue;
+    if (errno == ENOTSUP || errno == EINVAL || errno == ENOTTY) break;
+    return -errno;
+  }
+  int32_t result = fsync_retrying(fd);
+  return result < 0 ? result : 1;
+}
+#endif
+
+/* Handles come back from JS as int64_t; reject anything that cannot be our fd rather
+ * than truncating it into some other descriptor. */
+static int valid_fd(int64_t handle) { return handle >= 0 && handle <= INT_MAX; }
+
+int64_t wal_shim_open(const char *path_utf8) {
+  int fd = open_retrying(path_utf8, O_RDWR);
+  return fd < 0 ? -(int64_t)errno : (int64_t)fd;
+}
+
+int32_t wal_shim_datasync(int64_t handle) {
+  if (!valid_fd(handle)) return -EBADF;
+  int fd = (int)handle;
+#if defined(__APPLE__)
+  return full_flush(fd);
+#elif defined(__linux__)
+  /* fdatasync skips metadata that is not needed to read the data back (mtime),
+   * but does flush a size change, which is what an appended log needs. */
+  while (fdatasync(fd) != 0) {
+    if (errno != EINTR) return -errno;
+  }
+  return 0;
+#else
+  return fsync_retrying(fd);
+#endif
+}
+
+int32_t wal_shim_sync_dir(const char *dir_utf8) {
+  int fd = open_retrying(dir_utf8, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return -errno;
+#if defined(__APPLE__)
+  int32_t result = full_flush(fd); /* a directory fsync alone also stops at the drive cache */
+#else
+  int32_t result = fsync_retrying(fd);
+#endif
+  close(fd); /* the flush result is what matters; nothing was written through this fd */
+  return result;
+}
+
+int32_t wal_shim_close(int64_t handle) {
+  if (!valid_fd(handle)) return -EBADF;
+  /* Not retried on EINTR: Linux releases the fd even then, and a retry could close
+   * a number that another thread has just been given. */
+  if (close((int)handle) != 0 && errno != EINTR) return -errno;
+  return 0;
+}
+
+#endif

@@ -1,0 +1,86 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { equal, ok, throws } from "node:assert/strict";
+import { join } from "node:path";
+import { ShimUnavailableError } from "../ffi/mod.ts";
+import { chooseDurability } from "../src/durability.ts";
+import { WalError } from "../src/errors.ts";
+import { Wal } from "../src/wal.ts";
+import { withTempDir } from "./_helpers.ts";
+
+const FFI_GRANTED = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+const EXPECTED_SHIM: Record<string, string> = {
+  linux: "fdatasync via shim",
+  darwin: "fcntl(F_FULLFSYNC) via shim",
+  windows: "FlushFileBuffers via shim",
+};
+
+Deno.test("chooseDurability() runtime mode uses FsFile.syncData without loading the shim", () => {
+  equal(
+    chooseDurability({ mode: "runtime", shimPath: "/no/such/lib.so" }).description,
+    "FsFile.syncData (runtime)",
+  );
+});
+
+Deno.test({
+  name: "Wal.open() with ffi permitted uses the shim by default",
+  ignore: !FFI_GRANTED,
+  async fn() {
+    await withTempDir((dir) => {
+      using wal = Wal.open(join(dir, "shim.wal"));
+      equal(wal.durability, EXPECTED_SHIM[Deno.build.os]);
+      wal.append(new Uint8Array(10));
+      wal.syncSync();
+      equal(wal.durableLsn, 18);
+    });
+  },
+});
+
+Deno.test({
+  name: "Wal.open() with ffi denied falls back to FsFile.syncData and says so",
+  permissions: { read: true, write: true, env: true, ffi: false },
+  async fn() {
+    await withTempDir(async (dir) => {
+      using wal = Wal.open(join(dir, "fallback.wal"));
+      equal(wal.durability, "FsFile.syncData (runtime)");
+      wal.append(new Uint8Array(10));
+      await wal.sync();
+      equal(wal.durableLsn, 18);
+    });
+  },
+});
+
+Deno.test({
+  name: "Wal.open() with durability shim and ffi denied throws a clear io error, creating nothing",
+  permissions: { read: true, write: true, env: true, ffi: false },
+  async fn() {
+    await withTempDir((dir) => {
+      const path = join(dir, "refused.wal");
+      throws(() => Wal.open(path, { durability: "shim" }), (e: unknown) => {
+        ok(e instanceof WalError && e.kind === "io");
+        ok(e.cause instanceof ShimUnavailableError && e.cause.reason === "permission");
+        ok(/durability shim/.test(e.message) && /runtime/.test(e.message), e.message);
+        return true;
+      });
+      throws(() => Deno.statSync(path), Deno.errors.NotFound);
+    });
+  },
+});
+
+Deno.test({
+  name: "Wal.open() with durability shim and a bad shimPath throws, auto falls back",
+  ignore: !FFI_GRANTED,
+  async fn() {
+    await withTempDir((dir) => {
+      const bad = join(dir, "not-a-library.so");
+      Deno.writeFileSync(bad, new TextEncoder().encode("not an ELF file"));
+      throws(
+        () => Wal.open(join(dir, "a.wal"), { durability: "shim", shimPath: bad }),
+        (e: unknown) =>
+          e instanceof WalError && e.kind === "io" && e.cause instanceof ShimUnavailableError,
+      );
+      using wal = Wal.open(join(dir, "b.wal"), { durability: "auto", shimPath: bad });
+      equal(wal.durability, "FsFile.syncData (runtime)");
+    });
+  },
+});
