@@ -40,7 +40,7 @@
 
 export { Wal } from "./src/wal.ts";
 export type { Entry, Lsn } from "./src/wal.ts";
-export type { DurabilityMode, RecoveryPolicy, WalConfig } from "./src/config.ts";
+export type { DurabilityMode, RecoveryPolicy, SyncPolicy, WalConfig } from "./src/config.ts";
 export { WalError } from "./src/errors.ts";
 export type { WalErrorKind, WalErrorOptions } from "./src/errors.ts";
 export type { WalStore } from "./src/store.ts";
@@ -49,4 +49,8 @@ export type { RecoveryDamage, RecoveryReport } from "./src/recovery.ts";
 export { FileStore } from "./src/file_store.ts";
 export type { FileStoreOptions } from "./src/file_store.ts";
 export { MemStore } from "./src/mem_store.ts";
+export { SegmentedStore } from "./src/segmented_store.ts";
+export { FsDirectory } from "./src/fs_directory.ts";
+export type { FsDirectoryOptions } from "./src/fs_directory.ts";
+export type { DirectoryFile, WalDirectory } from "./src/directory.ts";
 export { crc32c } from "./src/crc32c.ts";

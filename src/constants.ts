@@ -39,6 +39,37 @@ export const SCRATCH_SIZE_MAX = 1024 * 1024;
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
 
+/** Segment file names are this many decimal digits, zero padded... */
+export const SEGMENT_NAME_DIGITS = 20;
+
+/** ...followed by this suffix: `00000000000000000000.wal`. */
+export const SEGMENT_NAME_SUFFIX = ".wal";
+
+/** The prefix-truncation marker of a segmented log. */
+export const HEAD_FILE_NAME = "head";
+
+/** The head is written here first, then renamed over `head`, so a crash leaves one or the other. */
+export const HEAD_TEMP_FILE_NAME = "head.tmp";
+
+/** The advisory lock of a segmented log's directory (not a segment name, so the layout ignores it). */
+export const LOCK_FILE_NAME = "wal.lock";
+
+/** A `head` file: the head LSN (u64 LE) and the CRC32C of those 8 bytes (u32 LE). */
+export const HEAD_FILE_SIZE = 12;
+
+/**
+ * How many segment files a segmented store keeps open for reading at once. The segment being
+ * appended to has its own handle; other segments are opened when read and closed when they
+ * fall out of this small cache, so a log of any length uses a bounded number of descriptors.
+ */
+export const SEGMENT_READERS_OPEN_MAX = 4;
+
+/**
+ * The boundary index keeps one LSN for every this many records, so checking that an LSN is a
+ * record boundary reads at most this many headers instead of scanning the log.
+ */
+export const BOUNDARY_SAMPLE_INTERVAL = 64;
+
 /** CRC32C (Castagnoli) polynomial, reflected form. */
 export const CRC32C_POLYNOMIAL_REFLECTED = 0x82f6_3b78;
 

@@ -12,6 +12,7 @@
  * | `"closed"` | the log was used after `close()` |
  * | `"locked"` | another handle, in this process or another, has the log open |
  * | `"failed"` | an earlier write or flush failed; reopen the log to recover |
+ * | `"invalid-lsn"` | an LSN that is not a record boundary of the log (or not in it) |
  *
  * The set may grow in later versions: handle unknown kinds as errors.
  */
@@ -21,7 +22,8 @@ export type WalErrorKind =
   | "corruption"
   | "closed"
   | "locked"
-  | "failed";
+  | "failed"
+  | "invalid-lsn";
 
 /** Extra fields a {@linkcode WalError} may carry. */
 export interface WalErrorOptions {

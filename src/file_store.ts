@@ -175,6 +175,14 @@ export class FileStore implements WalStore {
     return path;
   }
 
+  /**
+   * Changes nothing and returns 0: a single file cannot drop its prefix without rewriting the
+   * whole log. Use a segmented log for checkpoints that reclaim space.
+   */
+  truncateBefore(_head: number): number {
+    return 0;
+  }
+
   /** Closes both handles, which releases the lock. Idempotent. */
   close(): void {
     if (this.#closed) return;

@@ -40,6 +40,8 @@ export class GroupCommit {
   readonly #commitDelayMs: number;
   /** Callers the last started flush served: more than one means writers are concurrent. */
   #lastCallers = 0;
+  /** Changes on every truncation, so a flush that straddles one does not move the durable end. */
+  #epoch = 0;
 
   constructor(target: GroupCommitTarget, durableEnd: number, commitDelayMs = 0) {
     this.#target = target;
@@ -68,6 +70,18 @@ export class GroupCommit {
   /** Records that a flush outside the coordinator (a blocking one) made `end` durable. */
   markDurable(end: number): void {
     if (end > this.#durableEnd) this.#durableEnd = end;
+  }
+
+  /**
+   * Records that the log was cut to `end` and that everything below it is durable (a store's
+   * truncate guarantees that). A flush running now finishes without raising the durable end:
+   * the bytes it covered may be gone, and new bytes may already sit where they were.
+   */
+  truncated(end: number): void {
+    this.#durableEnd = end;
+    this.#epoch++;
+    // New appends land at or past `end`; none of them may join the flush that is running.
+    if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
   }
 
   /** Records a failure that happened outside the coordinator; later waits reject with it. */
@@ -105,6 +119,7 @@ export class GroupCommit {
     if (end <= this.#durableEnd) return batch.resolve();
     this.#inFlight = { end, batch };
     this.#lastCallers = batch.callers;
+    const epoch = this.#epoch;
     let flushing: Promise<void>;
     try {
       flushing = this.#target.flush();
@@ -112,7 +127,7 @@ export class GroupCommit {
       flushing = Promise.reject(cause);
     }
     flushing.then(
-      () => this.#finish(end, batch, true, undefined),
+      () => this.#finish(epoch === this.#epoch ? end : 0, batch, true, undefined),
       (cause: unknown) => this.#finish(end, batch, false, cause),
     );
   }

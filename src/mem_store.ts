@@ -120,6 +120,14 @@ export class MemStore implements WalStore {
     return name;
   }
 
+  /**
+   * Changes nothing and returns 0: a single file cannot drop its prefix without rewriting the
+   * whole log. Use a segmented log for checkpoints that reclaim space.
+   */
+  truncateBefore(_head: number): number {
+    return 0;
+  }
+
   /** Marks the store closed. Idempotent. */
   close(): void {
     this.#closed = true;

@@ -40,6 +40,8 @@ export interface RecoveryReport {
 export interface RecoveryOptions {
   maxRecordSize: number;
   recoveryPolicy: RecoveryPolicy;
+  /** Called with the LSN of every intact record kept, in order. */
+  onRecord?: (lsn: number) => void;
 }
 
 /**
@@ -52,7 +54,10 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
   const reader = new RecordReader(store, store.head, end, options.maxRecordSize);
   let recordCount = 0;
   let result = reader.next(false);
-  for (; result.kind === "record"; result = reader.next(false)) recordCount++;
+  for (; result.kind === "record"; result = reader.next(false)) {
+    recordCount++;
+    options.onRecord?.(result.lsn);
+  }
   if (result.kind === "end") return { recordCount, endLsn: end, cutSize: 0, damage: undefined };
 
   const { lsn, reason } = result;

@@ -22,11 +22,14 @@ import type { ByteSource } from "./reader.ts";
  *   (the operating system may already have dropped the dirty data); the Wal treats it as fatal.
  *   `flush` may run while `append` is called; it must still cover everything appended before
  *   it was called.
- * - `truncate` drops every byte at or after `size`. When it returns, the shorter size is
- *   durable.
+ * - `truncate` drops every byte at or after `size`. When it returns, the shorter log is
+ *   durable: its size and every byte below it.
  * - `setAside` copies `[offset, size)` to a place of its own beside the log and makes that copy
  *   durable, so recovery can cut damaged bytes without destroying intact records that follow
  *   them. It returns a description of where the copy is (a path for files).
+ * - `truncateBefore` drops the prefix before `head` where the layout can (a segmented store
+ *   removes whole segments below it, after making the new head durable) and returns the new
+ *   head. Stores that keep one contiguous file return their head unchanged and drop nothing.
  * - `close` releases every resource, including the lock, and is idempotent. The Wal never
  *   closes a store while a `flush` is pending.
  */
@@ -49,6 +52,8 @@ export interface WalStore extends ByteSource {
   truncate(size: number): void;
   /** Durably copies `[offset, size)` beside the log; returns where the copy is. */
   setAside(offset: number): string;
+  /** Drops what the layout can of the prefix before `head`, durably; returns the new head. */
+  truncateBefore(head: number): number;
   /** Releases the store and its lock. Idempotent. */
   close(): void;
 }

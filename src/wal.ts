@@ -2,15 +2,19 @@
 // The log: append, sync, iterate, close, and the sticky failure state that guards them.
 // I/O core: talks to its store through the `WalStore` interface (file logs via `FileStore`).
 
+import { BoundaryIndex } from "./boundary_index.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
-import { LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
+import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { WalError } from "./errors.ts";
 import { FileStore } from "./file_store.ts";
+import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { RecordReader } from "./reader.ts";
-import { encodeFrame, frameSize } from "./record.ts";
+import { decodeHeader, encodeFrame, frameSize } from "./record.ts";
 import { recover, type RecoveryReport } from "./recovery.ts";
+import { SegmentedStore } from "./segmented_store.ts";
+import { checkSegmentSize } from "./segments.ts";
 import type { WalStore } from "./store.ts";
 
 /** A log sequence number: the byte offset where a record's frame starts. */
@@ -24,7 +28,16 @@ export interface Entry {
   data: Uint8Array;
 }
 
-const STORE_METHODS = ["readAt", "append", "flush", "flushSync", "truncate", "setAside", "close"];
+const STORE_METHODS = [
+  "readAt",
+  "append",
+  "flush",
+  "flushSync",
+  "truncate",
+  "truncateBefore",
+  "setAside",
+  "close",
+];
 
 /**
  * A write-ahead log.
@@ -58,13 +71,20 @@ export class Wal implements Disposable {
   readonly #config: ResolvedConfig;
   readonly #recovery: RecoveryReport;
   readonly #commit: GroupCommit;
+  readonly #index: BoundaryIndex;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
 
-  private constructor(store: WalStore, config: ResolvedConfig, recovery: RecoveryReport) {
+  private constructor(
+    store: WalStore,
+    config: ResolvedConfig,
+    recovery: RecoveryReport,
+    index: BoundaryIndex,
+  ) {
     this.#store = store;
+    this.#index = index;
     this.#config = config;
     this.#recovery = recovery;
     this.#commit = new GroupCommit(
@@ -153,13 +173,50 @@ export class Wal implements Disposable {
     return Wal.#recoverOrClose(store, resolveConfig(config));
   }
 
+  /**
+   * Opens the segmented log in directory `dir` (creating it when missing), takes an exclusive
+   * lock on it and recovers it. Segment `k` is the file `<k as 20 digits>.wal` and holds bytes
+   * `[k·segmentSize, (k+1)·segmentSize)`; records span segments freely. The segment size is not
+   * stored on disk: reopen with the size the log was written with.
+   *
+   * Requires `--allow-read` and `--allow-write` permissions, and `--allow-ffi` for the native
+   * flush.
+   *
+   * @param dir The log's directory.
+   * @param segmentSize Bytes per segment file, a positive integer.
+   * @param config Options; see {@linkcode WalConfig}.
+   * @returns The open log.
+   * @throws {RangeError} If `segmentSize` is not a positive integer.
+   * @throws {WalError} `"locked"`, `"corruption"` (a damaged `head` file, missing leading
+   * segments, or damage the policy refuses), `"io"`.
+   *
+   * @example Opening a segmented log
+   * ```ts ignore
+   * import { Wal } from "@wal-db/wal-db";
+   *
+   * using wal = Wal.openSegmented("/var/lib/app/wal", 16 * 1024 * 1024);
+   * wal.append(new TextEncoder().encode("a change"));
+   * await wal.sync();
+   * ```
+   */
+  static openSegmented(dir: string | URL, segmentSize: number, config?: WalConfig): Wal {
+    checkSegmentSize(segmentSize);
+    const resolved = resolveConfig(config);
+    const directory = FsDirectory.open(dir, {
+      durability: resolved.durability,
+      shimPath: resolved.shimPath,
+    });
+    return Wal.#recoverOrClose(SegmentedStore.open(directory, segmentSize), resolved);
+  }
+
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
     try {
-      const report = recover(store, config);
+      const index = new BoundaryIndex(store.head);
+      const report = recover(store, { ...config, onRecord: (lsn) => index.add(lsn) });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
       store.flushSync();
-      return new Wal(store, config, report);
+      return new Wal(store, config, report, index);
     } catch (error) {
       store.close();
       if (error instanceof WalError || !(error instanceof Error) || isPermission(error)) {
@@ -177,6 +234,14 @@ export class Wal implements Disposable {
   /** The end of the durable prefix: every record that ends at or below it survives a crash. */
   get durableLsn(): Lsn {
     return this.#commit.durableEnd;
+  }
+
+  /**
+   * Where the log starts: the LSN of its first record. 0 unless {@linkcode Wal.truncateBefore}
+   * dropped a prefix of a segmented log.
+   */
+  get head(): Lsn {
+    return this.#store.head;
   }
 
   /** What recovery did when the log was opened. */
@@ -219,6 +284,7 @@ export class Wal implements Disposable {
     const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
     encodeFrame(data, target, 0);
     this.#write(target.subarray(0, size));
+    this.#index.add(lsn);
     return lsn;
   }
 
@@ -260,6 +326,7 @@ export class Wal implements Disposable {
       offset += encodeFrame(record, target, offset);
     }
     if (size > 0) this.#write(target.subarray(0, size));
+    for (const lsn of lsns) this.#index.add(lsn);
     return lsns;
   }
 
@@ -344,12 +411,143 @@ export class Wal implements Disposable {
    */
   iter(): IterableIterator<Entry> {
     this.#checkOpen();
-    const reader = new RecordReader(
-      this.#store,
-      this.#store.head,
-      this.#store.size,
-      this.#config.maxRecordSize,
-    );
+    return this.#entriesFrom(this.#store.head);
+  }
+
+  /**
+   * Replays the log from the record at `lsn` (a record boundary, the head, or `nextLsn` for an
+   * empty iteration), up to the end the log has when `iterFrom` is called. The LSN is checked
+   * against a sparse index of boundaries, without scanning the log.
+   *
+   * @param lsn Where to start: an LSN this log returned, or `head`, or `nextLsn`.
+   * @returns The entries from `lsn` on, in log order.
+   * @throws {TypeError} If `lsn` is not a number.
+   * @throws {WalError} `"invalid-lsn"` if `lsn` is not an integer, lies before the head or past
+   * the end, or is not a record boundary; `"closed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * wal.append(new Uint8Array([1]));
+   * const second = wal.append(new Uint8Array([2]));
+   * deepEqual([...wal.iterFrom(second)].map((e) => e.data), [new Uint8Array([2])]);
+   * deepEqual([...wal.iterFrom(wal.nextLsn)], []);
+   * ```
+   */
+  iterFrom(lsn: Lsn): IterableIterator<Entry> {
+    this.#checkOpen();
+    this.#checkBoundary(lsn, "iterate from", true);
+    return this.#entriesFrom(lsn);
+  }
+
+  /**
+   * Drops the record at `lsn` and every record after it, as after a Raft log conflict; appends
+   * continue at `lsn`. `truncateFrom(head)` empties the log. Durable when it returns: the
+   * shorter log (its size and every byte below it) is on stable storage.
+   *
+   * @param lsn A record boundary, the head, or `nextLsn` (which changes nothing).
+   * @throws {TypeError} If `lsn` is not a number.
+   * @throws {WalError} `"invalid-lsn"`; `"failed"` if the truncation fails (the log is then
+   * failed until reopened); `"closed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * wal.append(new Uint8Array([1]));
+   * const conflict = wal.append(new Uint8Array([2]));
+   * wal.truncateFrom(conflict);
+   * equal(wal.nextLsn, conflict);
+   * equal(wal.append(new Uint8Array([3])), conflict);
+   * ```
+   */
+  truncateFrom(lsn: Lsn): void {
+    this.#checkWritable();
+    this.#checkBoundary(lsn, "truncate from", true);
+    if (lsn === this.#store.size) return;
+    try {
+      this.#store.truncate(lsn);
+    } catch (error) {
+      throw this.#fail(error, `truncate the log at LSN ${lsn}`);
+    }
+    this.#commit.truncated(lsn);
+    this.#index.truncateAfter(lsn);
+  }
+
+  /**
+   * Keeps the record at `lsn` and drops every record after it. Durable when it returns.
+   *
+   * @param lsn The LSN of the last record to keep.
+   * @throws {TypeError} If `lsn` is not a number.
+   * @throws {WalError} `"invalid-lsn"` if no record starts at `lsn`; `"failed"`; `"closed"`.
+   *
+   * @example
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * const kept = wal.append(new Uint8Array([1]));
+   * wal.append(new Uint8Array([2]));
+   * wal.truncateAfter(kept);
+   * equal(wal.nextLsn, kept + 9);
+   * ```
+   */
+  truncateAfter(lsn: Lsn): void {
+    this.#checkWritable();
+    this.#checkBoundary(lsn, "truncate after", false);
+    const header = new Uint8Array(HEADER_SIZE);
+    this.#store.readAt(lsn, header);
+    this.truncateFrom(lsn + frameSize(decodeHeader(header, 0).length));
+  }
+
+  /**
+   * Checkpoint: drops the records before `lsn`, which becomes the head. On a segmented log the
+   * new head is first written to the `head` file atomically (temp file, flush, rename,
+   * directory flush) and only then are whole segments below it removed, so a crash at any
+   * step leaves either the old or the new head. LSNs of the records kept do not change.
+   *
+   * On a single-file log (and in memory) it changes nothing and returns the current head, 0:
+   * dropping a file's prefix would mean rewriting the whole log.
+   *
+   * @param lsn A record boundary at or after the head, or `nextLsn` (drops everything).
+   * @returns The new head.
+   * @throws {TypeError} If `lsn` is not a number.
+   * @throws {WalError} `"invalid-lsn"`; `"failed"` if a step fails; `"closed"`.
+   *
+   * @example On a single file nothing is dropped
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * wal.append(new Uint8Array([1]));
+   * const second = wal.append(new Uint8Array([2]));
+   * equal(wal.truncateBefore(second), 0);
+   * equal(wal.head, 0);
+   * ```
+   */
+  truncateBefore(lsn: Lsn): Lsn {
+    this.#checkWritable();
+    this.#checkBoundary(lsn, "truncate before", true);
+    if (lsn === this.#store.head) return lsn;
+    let head: number;
+    try {
+      head = this.#store.truncateBefore(lsn);
+    } catch (error) {
+      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+    }
+    if (head === lsn) this.#index.truncateBefore(head);
+    return head;
+  }
+
+  #entriesFrom(lsn: Lsn): IterableIterator<Entry> {
+    const reader = new RecordReader(this.#store, lsn, this.#store.size, this.#config.maxRecordSize);
     return this.#entries(reader);
   }
 
@@ -358,6 +556,8 @@ export class Wal implements Disposable {
       this.#checkOpen();
       const result = this.#read(reader);
       if (result.kind === "end") return;
+      // The log was cut under this iterator (truncateFrom): it ends where the log now ends.
+      if (result.kind === "damage" && result.lsn >= this.#store.size) return;
       if (result.kind === "damage") {
         throw new WalError(
           "corruption",
@@ -457,6 +657,29 @@ export class Wal implements Disposable {
         { lsn: this.#store.size },
       );
     }
+  }
+
+  /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the end) of the log. */
+  #checkBoundary(lsn: unknown, action: string, allowEnd: boolean): asserts lsn is number {
+    if (typeof lsn !== "number") {
+      throw new TypeError(`Cannot ${action}: lsn must be a number, got ${typeName(lsn)}`);
+    }
+    const { head, size } = this.#store;
+    const inRange = Number.isInteger(lsn) && lsn >= head && (allowEnd ? lsn <= size : lsn < size);
+    if (
+      inRange && (lsn === head || lsn === size || this.#index.isBoundary(lsn, this.#store, size))
+    ) {
+      return;
+    }
+    const range = allowEnd ? `[${head}, ${size}]` : `[${head}, ${size})`;
+    throw new WalError(
+      "invalid-lsn",
+      `Cannot ${action} LSN ${lsn}: ${
+        inRange ? "no record starts there" : `it is outside ${range}`
+      }; ` +
+        `use an LSN returned by append or read from the log`,
+      Number.isFinite(lsn) ? { lsn } : {},
+    );
   }
 
   #checkRoom(size: number): void {

@@ -1,0 +1,74 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// A sparse index of record boundaries, so an LSN can be checked without scanning the log.
+// Pure: no `Deno.*`; reads headers only through the `ByteSource` it is given.
+
+import { assert } from "./assert.ts";
+import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
+import type { ByteSource } from "./reader.ts";
+import { decodeHeader, frameSize } from "./record.ts";
+
+/**
+ * Keeps the LSN of every {@linkcode BOUNDARY_SAMPLE_INTERVAL}th record (and the head). To check
+ * an LSN, it starts at the nearest sample at or below it and follows header lengths forward:
+ * at most one interval of 8-byte header reads, whatever the size of the log. Every record it
+ * walks over was verified when it was recovered or appended, so following lengths is safe.
+ *
+ * Invariant: samples are strictly increasing record boundaries inside `[head, end)`, and the
+ * first sample is the head.
+ */
+export class BoundaryIndex {
+  readonly #samples: number[];
+  #sinceSample = 0;
+
+  constructor(head: number) {
+    this.#samples = [head];
+  }
+
+  /** How many LSNs the index holds (for tests of its memory bound). */
+  get sampleCount(): number {
+    return this.#samples.length;
+  }
+
+  /** Notes that a record starts at `lsn`; records must be noted in log order. */
+  add(lsn: number): void {
+    assert(lsn >= this.#samples.at(-1)!, `boundary ${lsn} is noted in order`);
+    if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
+    if (lsn !== this.#samples.at(-1)) this.#samples.push(lsn);
+    this.#sinceSample = 0;
+  }
+
+  /** True when a record starts at `lsn`, which must lie in `[head, end)` of `source`. */
+  isBoundary(lsn: number, source: ByteSource, end: number): boolean {
+    const header = new Uint8Array(HEADER_SIZE);
+    for (let at = this.#sampleAtOrBelow(lsn); at < end;) {
+      if (at === lsn) return true;
+      if (at > lsn || source.readAt(at, header) < HEADER_SIZE) return false;
+      at += frameSize(decodeHeader(header, 0).length);
+    }
+    return false;
+  }
+
+  /** Forgets samples at or past `end` (after a suffix truncation). */
+  truncateAfter(end: number): void {
+    while (this.#samples.length > 1 && this.#samples.at(-1)! >= end) this.#samples.pop();
+    this.#sinceSample = 0;
+  }
+
+  /** Makes `head` the first sample (after a prefix truncation). */
+  truncateBefore(head: number): void {
+    let drop = 0;
+    while (drop < this.#samples.length && this.#samples[drop]! <= head) drop++;
+    this.#samples.splice(0, drop, head);
+  }
+
+  #sampleAtOrBelow(lsn: number): number {
+    let low = 0;
+    let high = this.#samples.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.#samples[middle]! <= lsn) low = middle;
+      else high = middle - 1;
+    }
+    return this.#samples[low]!;
+  }
+}

@@ -1,0 +1,57 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The seam under segmented logs: a directory of files, as a contract. Types only.
+
+/**
+ * One open file of a {@linkcode WalDirectory}.
+ *
+ * - `readAt` is short only past the end of the file.
+ * - `append` writes all of `data` at the end or throws; nothing is durable until a flush.
+ * - `truncate` changes the size; it is durable only after a flush.
+ * - `flushSync` / `flush` make the file's data durable (fdatasync or its equivalent).
+ * - `close` is idempotent; the caller never closes a file while its `flush` is pending.
+ */
+export interface DirectoryFile {
+  /** The file's size in bytes. */
+  readonly size: number;
+  /** Copies bytes at `offset` into `buffer`; returns the count (short only past the end). */
+  readAt(offset: number, buffer: Uint8Array): number;
+  /** Writes all of `data` at the end of the file, or throws. */
+  append(data: Uint8Array): void;
+  /** Sets the file's size to `size` (only ever smaller). */
+  truncate(size: number): void;
+  /** Makes the file's data durable, blocking the thread. */
+  flushSync(): void;
+  /** Makes the file's data durable on a worker thread. */
+  flush(): Promise<void>;
+  /** Releases the handle. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A directory that holds a segmented log, with the operations the segmented store needs. A
+ * real one ({@linkcode FsDirectory}) talks to the file system; the tests use a simulated one
+ * that forgets what was not flushed when it "loses power".
+ *
+ * Creating, renaming and removing entries is durable only after `sync`. The directory holds an
+ * exclusive lock from when it is opened until `close`.
+ */
+export interface WalDirectory {
+  /** Where the directory is, for messages and for the paths of set-aside files. */
+  readonly path: string;
+  /** Words for the flush mechanism. */
+  readonly durability: string;
+  /** The names of the files in the directory. */
+  list(): string[];
+  /** The size of file `name`, or `undefined` when there is no such file. */
+  sizeOf(name: string): number | undefined;
+  /** Opens file `name` for reading and writing; `create` makes it when it is missing. */
+  open(name: string, create: boolean): DirectoryFile;
+  /** Removes file `name`. */
+  remove(name: string): void;
+  /** Renames file `from` to `to`, replacing `to` if it exists. */
+  rename(from: string, to: string): void;
+  /** Makes every creation, rename and removal so far durable. */
+  sync(): void;
+  /** Releases the directory and its lock. Idempotent. */
+  close(): void;
+}

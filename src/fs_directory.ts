@@ -1,0 +1,225 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// A WalDirectory on the real file system. Backend: talks to `Deno.*` and the durability choice.
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LOCK_FILE_NAME } from "./constants.ts";
+import type { DurabilityMode } from "./config.ts";
+import { chooseDurability, type Durability, type Flusher, parentOf } from "./durability.ts";
+import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import { WalError } from "./errors.ts";
+
+/** Options for {@linkcode FsDirectory.open}. */
+export interface FsDirectoryOptions {
+  /**
+   * How files are flushed; see {@linkcode DurabilityMode}.
+   *
+   * @default {"auto"}
+   */
+  durability?: DurabilityMode;
+  /** An explicit path to the shim library. */
+  shimPath?: string | undefined;
+}
+
+/**
+ * A {@linkcode WalDirectory} on disk. Opening creates the directory when it is missing (and
+ * flushes its parent), then takes an exclusive lock on a `wal.lock` file inside it, so a second
+ * open of the same directory, from this process or another, fails with `kind: "locked"`.
+ */
+export class FsDirectory implements WalDirectory {
+  readonly path: string;
+  readonly #durability: Durability;
+  readonly #lock: Deno.FsFile;
+  #closed = false;
+
+  private constructor(path: string, durability: Durability, lock: Deno.FsFile) {
+    this.path = path;
+    this.#durability = durability;
+    this.#lock = lock;
+  }
+
+  /**
+   * Opens (creating if needed) and locks the directory at `path`. Requires `--allow-read` and
+   * `--allow-write` permissions (and `--allow-ffi` for the native flush).
+   *
+   * @param path The directory.
+   * @param options How files are flushed.
+   * @returns The open, locked directory.
+   * @throws {WalError} `"locked"` if it is open elsewhere; `"io"` if it cannot be created.
+   *
+   * @example A segmented store on disk
+   * ```ts ignore
+   * import { FsDirectory, SegmentedStore, Wal } from "@wal-db/wal-db";
+   *
+   * const store = SegmentedStore.open(FsDirectory.open("/var/lib/app/wal"), 16 << 20);
+   * using wal = Wal.withStore(store);
+   * ```
+   */
+  static open(path: string | URL, options: FsDirectoryOptions = {}): FsDirectory {
+    const dir = path instanceof URL ? fileURLToPath(path) : path;
+    if (typeof dir !== "string" || dir === "") {
+      throw new TypeError("Cannot open segmented log: dir must be a non-empty string or file URL");
+    }
+    const durability = chooseDurability({
+      mode: options.durability ?? "auto",
+      shimPath: options.shimPath,
+    });
+    ensureDirectory(dir, durability);
+    const lock = openLock(join(dir, LOCK_FILE_NAME), durability, dir);
+    return new FsDirectory(dir, durability, lock);
+  }
+
+  get durability(): string {
+    return this.#durability.description;
+  }
+
+  list(): string[] {
+    const names: string[] = [];
+    for (const entry of Deno.readDirSync(this.path)) if (entry.isFile) names.push(entry.name);
+    return names;
+  }
+
+  sizeOf(name: string): number | undefined {
+    try {
+      return Deno.statSync(join(this.path, name)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  open(name: string, create: boolean): DirectoryFile {
+    const path = join(this.path, name);
+    const writer = Deno.openSync(path, { read: true, append: true, create });
+    try {
+      return new FsDirectoryFile(writer, path, this.#durability.flusherFor(writer, path));
+    } catch (error) {
+      writer.close();
+      throw error;
+    }
+  }
+
+  remove(name: string): void {
+    Deno.removeSync(join(this.path, name));
+  }
+
+  rename(from: string, to: string): void {
+    Deno.renameSync(join(this.path, from), join(this.path, to));
+  }
+
+  sync(): void {
+    this.#durability.syncDirectory(this.path);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#lock.close();
+  }
+}
+
+/** One file: appends through an append-mode handle, reads with seek and read on the same one. */
+class FsDirectoryFile implements DirectoryFile {
+  readonly #file: Deno.FsFile;
+  readonly #flusher: Flusher;
+  #size: number;
+  #closed = false;
+
+  constructor(file: Deno.FsFile, readonly path: string, flusher: Flusher) {
+    this.#file = file;
+    this.#flusher = flusher;
+    this.#size = file.statSync().size;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  readAt(offset: number, buffer: Uint8Array): number {
+    const want = Math.max(0, Math.min(buffer.length, this.#size - offset));
+    if (want === 0) return 0;
+    this.#file.seekSync(offset, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < want) {
+      const n = this.#file.readSync(buffer.subarray(done, want));
+      if (n === null) break;
+      done += n;
+    }
+    return done;
+  }
+
+  append(data: Uint8Array): void {
+    // O_APPEND writes land at the end whatever the read position is.
+    for (let done = 0; done < data.length;) {
+      const n = this.#file.writeSync(data.subarray(done));
+      done += n;
+      this.#size += n;
+    }
+  }
+
+  truncate(size: number): void {
+    this.#file.truncateSync(size);
+    this.#size = size;
+  }
+
+  flushSync(): void {
+    this.#flusher.flushSync();
+  }
+
+  flush(): Promise<void> {
+    return this.#flusher.flush();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#flusher.close();
+    this.#file.close();
+  }
+}
+
+function ensureDirectory(dir: string, durability: Durability): void {
+  try {
+    if (Deno.statSync(dir).isDirectory) return;
+    throw new WalError("io", `Cannot open segmented log "${dir}": it is not a directory`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw wrap(error, dir);
+  }
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+    durability.syncDirectory(parentOf(dir));
+  } catch (error) {
+    throw wrap(error, dir);
+  }
+}
+
+function openLock(path: string, durability: Durability, dir: string): Deno.FsFile {
+  let created = false;
+  let lock: Deno.FsFile;
+  try {
+    lock = Deno.openSync(path, { read: true, write: true, createNew: true });
+    created = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw wrap(error, dir);
+    lock = Deno.openSync(path, { read: true, write: true });
+  }
+  if (!lock.tryLockSync(true)) {
+    lock.close();
+    throw new WalError(
+      "locked",
+      `Cannot open segmented log "${dir}": it is locked by another open handle (in this ` +
+        `process or another); close that one first`,
+    );
+  }
+  if (created) durability.syncDirectory(dir);
+  return lock;
+}
+
+function wrap(error: unknown, dir: string): unknown {
+  if (
+    error instanceof WalError || error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WalError("io", `Cannot open segmented log "${dir}": ${detail}`, { cause: error });
+}

@@ -1,0 +1,46 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { equal, ok } from "node:assert/strict";
+import { BoundaryIndex } from "../src/boundary_index.ts";
+import { BOUNDARY_SAMPLE_INTERVAL } from "../src/constants.ts";
+import { MemStore } from "../src/mem_store.ts";
+import { logImage, lsnsOf, payload } from "./_helpers.ts";
+
+/** A store holding `count` records of varied sizes, and an index fed with all of them. */
+function fixture(count: number): { store: MemStore; index: BoundaryIndex; lsns: number[] } {
+  const payloads = Array.from({ length: count }, (_, i) => payload(i % 50, i));
+  const lsns = lsnsOf(payloads);
+  const index = new BoundaryIndex(0);
+  for (const lsn of lsns) index.add(lsn);
+  return { store: new MemStore(logImage(payloads)), index, lsns };
+}
+
+Deno.test("BoundaryIndex.isBoundary() is true exactly at record starts", () => {
+  const { store, index, lsns } = fixture(1000);
+  const starts = new Set(lsns);
+  for (let lsn = 0; lsn < store.size; lsn++) {
+    equal(index.isBoundary(lsn, store, store.size), starts.has(lsn), `lsn ${lsn}`);
+  }
+});
+
+Deno.test("BoundaryIndex keeps one sample per interval, so a check reads few headers", () => {
+  const { store, index, lsns } = fixture(10_000);
+  ok(index.sampleCount <= 10_000 / BOUNDARY_SAMPLE_INTERVAL + 2, `${index.sampleCount} samples`);
+  let reads = 0;
+  const counting = { readAt: (o: number, b: Uint8Array) => (reads++, store.readAt(o, b)) };
+  ok(index.isBoundary(lsns[9_999]!, counting, store.size));
+  ok(reads <= BOUNDARY_SAMPLE_INTERVAL, `${reads} header reads`);
+});
+
+Deno.test("BoundaryIndex.truncateAfter() and truncateBefore() keep the answers right", () => {
+  const { store, index, lsns } = fixture(500);
+  const cut = lsns[300]!;
+  index.truncateAfter(cut);
+  equal(index.isBoundary(lsns[299]!, store, cut), true);
+  equal(index.isBoundary(lsns[300]!, store, cut), false, "the cut is the end, not a record");
+  const head = lsns[100]!;
+  index.truncateBefore(head);
+  equal(index.isBoundary(head, store, cut), true);
+  equal(index.isBoundary(lsns[150]!, store, cut), true);
+  equal(index.isBoundary(lsns[150]! + 1, store, cut), false);
+});

@@ -1,0 +1,250 @@
+// Copyright 2026 the wal-db authors. MIT license.
+
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { join } from "node:path";
+import { SEGMENT_READERS_OPEN_MAX } from "../src/constants.ts";
+import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
+import { WalError } from "../src/errors.ts";
+import { FsDirectory } from "../src/fs_directory.ts";
+import { SegmentedStore } from "../src/segmented_store.ts";
+import { encodeHead, segmentName } from "../src/segments.ts";
+import { readBytes, withTempDir } from "./_helpers.ts";
+
+/** A directory that counts flushes per file name and directory syncs. */
+class CountingDirectory implements WalDirectory {
+  readonly flushes = new Map<string, number>();
+  syncs = 0;
+  constructor(readonly inner: WalDirectory) {}
+  get path(): string {
+    return this.inner.path;
+  }
+  get durability(): string {
+    return this.inner.durability;
+  }
+  list(): string[] {
+    return this.inner.list();
+  }
+  sizeOf(name: string): number | undefined {
+    return this.inner.sizeOf(name);
+  }
+  open(name: string, create: boolean): DirectoryFile {
+    const file = this.inner.open(name, create);
+    const count = () => this.flushes.set(name, (this.flushes.get(name) ?? 0) + 1);
+    return {
+      get size() {
+        return file.size;
+      },
+      readAt: (o, b) => file.readAt(o, b),
+      append: (d) => file.append(d),
+      truncate: (s) => file.truncate(s),
+      flushSync: () => (count(), file.flushSync()),
+      flush: () => (count(), file.flush()),
+      close: () => file.close(),
+    };
+  }
+  remove(name: string): void {
+    this.inner.remove(name);
+  }
+  rename(from: string, to: string): void {
+    this.inner.rename(from, to);
+  }
+  sync(): void {
+    this.syncs++;
+    this.inner.sync();
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+function openStore(dir: string, segmentSize: number): SegmentedStore {
+  return SegmentedStore.open(FsDirectory.open(dir, { durability: "runtime" }), segmentSize);
+}
+
+function bytesOf(store: SegmentedStore, offset: number, size: number): Uint8Array {
+  const buffer = new Uint8Array(size);
+  equal(store.readAt(offset, buffer), size);
+  return buffer;
+}
+
+const counting = (n: number) => new Uint8Array(n).map((_, i) => i & 0xff);
+
+Deno.test("SegmentedStore splits writes at segment boundaries and reads across them", async () => {
+  await withTempDir((dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(40));
+    equal(store.size, 40);
+    deepEqual(bytesOf(store, 10, 25), counting(40).subarray(10, 35));
+    store.close();
+    equal(readBytes(join(dir, segmentName(0))).length, 16);
+    equal(readBytes(join(dir, segmentName(1))).length, 16);
+    deepEqual(readBytes(join(dir, segmentName(2))), counting(40).subarray(32));
+    const again = openStore(dir, 16);
+    equal(again.size, 40);
+    equal(again.segmentCount, 3);
+    again.close();
+  });
+});
+
+Deno.test("SegmentedStore flushes every segment with unflushed bytes and no other", async () => {
+  await withTempDir(async (dir) => {
+    const directory = new CountingDirectory(FsDirectory.open(dir, { durability: "runtime" }));
+    const store = SegmentedStore.open(directory, 16);
+    store.append(counting(40)); // segments 0, 1, 2
+    await store.flush();
+    deepEqual([...directory.flushes.keys()].sort(), [0, 1, 2].map(segmentName));
+    equal(directory.syncs, 1, "the directory is flushed after segments were created");
+    directory.flushes.clear();
+    store.append(counting(3)); // segment 2 only, small and last
+    store.flushSync();
+    deepEqual([...directory.flushes.keys()], [segmentName(2)]);
+    equal(directory.syncs, 1, "no new segment, no directory flush");
+    store.append(counting(30)); // ends segment 2, fills 3, starts 4
+    await store.flush();
+    deepEqual([...directory.flushes.keys()].sort(), [2, 3, 4].map(segmentName));
+    equal(directory.syncs, 2);
+    store.close();
+  });
+});
+
+Deno.test("SegmentedStore keeps its open files bounded over 10,000 segments", async () => {
+  await withTempDir(async (dir) => {
+    const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = fds();
+    const store = openStore(dir, 16);
+    for (let i = 0; i < 10_000; i++) {
+      store.append(counting(16));
+      if (i % 1000 === 999) await store.flush();
+      ok(store.openFileCount <= 1, `${store.openFileCount} files open while appending`);
+    }
+    const buffer = new Uint8Array(16);
+    for (let i = 0; i < 10_000; i += 7) store.readAt(i * 16, buffer);
+    ok(store.openFileCount <= 1 + SEGMENT_READERS_OPEN_MAX, `${store.openFileCount} open`);
+    ok(fds() - before <= 2 + SEGMENT_READERS_OPEN_MAX + 2, `${fds() - before} new descriptors`);
+    equal(store.segmentCount, 10_000);
+    store.close();
+    ok(fds() - before <= 1, "close releases every descriptor");
+  });
+});
+
+Deno.test("SegmentedStore.truncate() removes later segments and shrinks the one kept", async () => {
+  await withTempDir((dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(60));
+    store.truncate(20);
+    equal(store.size, 20);
+    deepEqual(Deno.readDirSync(dir).map((e) => e.name).toArray().sort(), [
+      segmentName(0),
+      segmentName(1),
+      "wal.lock",
+    ]);
+    equal(readBytes(join(dir, segmentName(1))).length, 4);
+    store.append(counting(2));
+    deepEqual(bytesOf(store, 20, 2), counting(2));
+    store.truncate(16);
+    equal(store.size, 16);
+    store.close();
+    const again = openStore(dir, 16);
+    equal(again.size, 16);
+    again.close();
+  });
+});
+
+Deno.test("SegmentedStore.truncateBefore() writes head atomically, then drops whole segments", async () => {
+  await withTempDir((dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(70)); // segments 0..4
+    equal(store.truncateBefore(27), 27);
+    deepEqual(readBytes(join(dir, "head")), encodeHead(27));
+    const names = Deno.readDirSync(dir).map((e) => e.name).toArray().sort();
+    deepEqual(names, [1, 2, 3, 4].map(segmentName).concat(["head", "wal.lock"]));
+    store.truncateBefore(70); // everything: the last segment stays
+    deepEqual(
+      Deno.readDirSync(dir).map((e) => e.name).toArray().filter((n) => n.endsWith(".wal")),
+      [
+        segmentName(4),
+      ],
+    );
+    store.close();
+    const again = openStore(dir, 16);
+    equal(again.head, 70);
+    equal(again.size, 70);
+    again.close();
+  });
+});
+
+Deno.test("SegmentedStore.open() refuses a damaged head and missing leading segments", async (t) => {
+  await withTempDir(async (dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(50));
+    store.truncateBefore(33);
+    store.close();
+    const headPath = join(dir, "head");
+    const isCorruption = (e: unknown) => e instanceof WalError && e.kind === "corruption";
+
+    await t.step("a head file with a bad CRC", () => {
+      const good = readBytes(headPath);
+      const bad = good.slice();
+      bad[10]! ^= 1;
+      Deno.writeFileSync(headPath, bad);
+      throws(() => openStore(dir, 16), isCorruption);
+      deepEqual(readBytes(headPath), bad, "nothing changed");
+      Deno.writeFileSync(headPath, good);
+    });
+
+    await t.step("a short head file (the old 8-byte marker)", () => {
+      const good = readBytes(headPath);
+      Deno.writeFileSync(headPath, good.subarray(0, 8));
+      throws(() => openStore(dir, 16), isCorruption);
+      Deno.writeFileSync(headPath, good);
+    });
+
+    await t.step("no head file while segment 0 is gone", () => {
+      const good = readBytes(headPath);
+      Deno.removeSync(headPath);
+      throws(
+        () => openStore(dir, 16),
+        (e: unknown) => isCorruption(e) && /Leading segments/.test(String(e)),
+      );
+      equal(Deno.readDirSync(dir).toArray().length, 3, "segments 2 and 3 and the lock remain");
+      Deno.writeFileSync(headPath, good);
+    });
+
+    await t.step("a leftover temporary head is ignored and removed", () => {
+      Deno.writeFileSync(join(dir, "head.tmp"), new Uint8Array(5));
+      const reopened = openStore(dir, 16);
+      equal(reopened.head, 33);
+      reopened.close();
+      throws(() => Deno.statSync(join(dir, "head.tmp")), Deno.errors.NotFound);
+    });
+  });
+});
+
+Deno.test("SegmentedStore reads a missing or short inner segment as zeros", async () => {
+  await withTempDir((dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(64));
+    store.close();
+    Deno.removeSync(join(dir, segmentName(1)));
+    Deno.truncateSync(join(dir, segmentName(2)), 5);
+    const again = openStore(dir, 16);
+    equal(again.size, 64);
+    const all = bytesOf(again, 0, 64);
+    deepEqual(all.subarray(0, 16), counting(16));
+    deepEqual(all.subarray(16, 32), new Uint8Array(16));
+    deepEqual(all.subarray(32, 37), counting(40).subarray(32, 37));
+    deepEqual(all.subarray(37, 48), new Uint8Array(11));
+    deepEqual(all.subarray(48), counting(64).subarray(48));
+    again.close();
+  });
+});
+
+Deno.test("SegmentedStore.open() rejects a bad segment size with RangeError", async () => {
+  await withTempDir((dir) => {
+    const directory = FsDirectory.open(dir, { durability: "runtime" });
+    for (const size of [0, -16, 1.5]) {
+      throws(() => SegmentedStore.open(directory, size), RangeError);
+    }
+    directory.close();
+  });
+});
