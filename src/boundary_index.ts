@@ -37,6 +37,16 @@ export class BoundaryIndex {
     this.#sinceSample = 0;
   }
 
+  /**
+   * Notes a record start that must be sampled: the first record after a range that recovery
+   * skipped, so no walk along header lengths ever crosses damaged bytes.
+   */
+  mark(lsn: number): void {
+    assert(lsn > this.#samples.at(-1)!, `boundary ${lsn} is marked in order`);
+    this.#samples.push(lsn);
+    this.#sinceSample = 0;
+  }
+
   /** True when a record starts at `lsn`, which must lie in `[head, end)` of `source`. */
   isBoundary(lsn: number, source: ByteSource, end: number): boolean {
     const header = new Uint8Array(HEADER_SIZE);

@@ -19,13 +19,16 @@ export type DurabilityMode = "auto" | "shim" | "runtime";
  *
  * | policy | a torn tail (nothing intact after the damage) | damage followed by intact records |
  * | --- | --- | --- |
- * | `"tolerate-torn-tail"` | cut off | the bytes from the damage on are copied to a sibling file, then cut; reported in `wal.recovery` |
+ * | `"tolerate-torn-tail"` | cut off | the log ends at the damage: the bytes from it on are copied to a sibling file, then cut |
  * | `"strict"` | cut off | open refuses with `kind: "corruption"`; nothing on disk changes |
+ * | `"truncate"` | cut off | the log ends at the damage, and the bytes after it are cut without a copy (point in time, for logs too large to copy) |
+ * | `"skip"` | cut off | forensic: every damaged range is left in place and skipped, and every intact record is kept; appends continue after the last intact record |
  *
+ * `wal.recovery` lists every range that was cut, set aside or skipped, with its reason.
  * A file whose first header is implausible and that holds no intact record is not a wal-db log:
  * every policy refuses it and leaves it untouched.
  */
-export type RecoveryPolicy = "tolerate-torn-tail" | "strict";
+export type RecoveryPolicy = "tolerate-torn-tail" | "strict" | "skip" | "truncate";
 
 /**
  * When the log flushes without being asked.
@@ -92,7 +95,12 @@ export interface ResolvedConfig {
 /** The longest timer the runtime accepts: about 24.8 days. */
 const TIMER_MS_MAX = 2 ** 31 - 1;
 
-const RECOVERY_POLICIES: readonly RecoveryPolicy[] = ["tolerate-torn-tail", "strict"];
+const RECOVERY_POLICIES: readonly RecoveryPolicy[] = [
+  "tolerate-torn-tail",
+  "strict",
+  "skip",
+  "truncate",
+];
 const DURABILITY_MODES: readonly DurabilityMode[] = ["auto", "shim", "runtime"];
 
 /** Fills in defaults and validates; throws `TypeError` or `RangeError` on a bad value. */

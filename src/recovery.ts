@@ -2,9 +2,10 @@
 // Recovery at open: find where the intact log ends, tell a torn tail from damage, act on it.
 // I/O core: talks only to the `WalStore` interface, never to `Deno.*`.
 
+import { assert } from "./assert.ts";
 import type { RecoveryPolicy } from "./config.ts";
 import { WalError } from "./errors.ts";
-import { type DamageReason, RecordReader } from "./reader.ts";
+import { type DamageReason, type ReadResult, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
 import type { WalStore } from "./store.ts";
 
@@ -24,24 +25,45 @@ export interface RecoveryDamage {
   readonly setAsidePath: string | undefined;
 }
 
+/** One byte range recovery did not keep as records, and what it did with it. */
+export interface RecoveryRange {
+  /** Where the range starts. */
+  readonly lsn: number;
+  /** Its size in bytes. */
+  readonly size: number;
+  /** Why the bytes at `lsn` are not an intact record. */
+  readonly reason: DamageReason;
+  /**
+   * `"cut"`: removed from the log (a torn tail, or the rest of the log under `"truncate"`);
+   * `"set-aside"`: copied beside the log, then removed; `"skipped"`: left in place, and
+   * iteration jumps over it (`"skip"` policy).
+   */
+  readonly action: "cut" | "set-aside" | "skipped";
+}
+
 /** What recovery did when the log was opened; see `Wal.recovery`. */
 export interface RecoveryReport {
   /** Intact records in the log after recovery. */
   readonly recordCount: number;
   /** Where the log ends after recovery: the LSN of the next append. */
   readonly endLsn: number;
-  /** Bytes removed from the end of the log (0 when the log was intact). */
+  /** Bytes removed from the end of the log (0 when nothing was cut). */
   readonly cutSize: number;
-  /** The damage found, or `undefined` when the log was intact. */
+  /** The first damage found, or `undefined` when the log was intact. */
   readonly damage: RecoveryDamage | undefined;
+  /** Every range recovery did not keep as records, in log order. */
+  readonly ranges: readonly RecoveryRange[];
 }
 
 /** What recovery needs to know of the configuration. */
 export interface RecoveryOptions {
   maxRecordSize: number;
   recoveryPolicy: RecoveryPolicy;
-  /** Called with the LSN of every intact record kept, in order. */
-  onRecord?: (lsn: number) => void;
+  /**
+   * Called with the LSN of every intact record kept, in order; `resync` is true for the first
+   * record after a skipped range.
+   */
+  onRecord?: (lsn: number, resync: boolean) => void;
 }
 
 /**
@@ -52,31 +74,97 @@ export interface RecoveryOptions {
 export function recover(store: WalStore, options: RecoveryOptions): RecoveryReport {
   const end = store.size;
   const reader = new RecordReader(store, store.head, end, options.maxRecordSize);
-  let recordCount = 0;
-  let result = reader.next(false);
-  for (; result.kind === "record"; result = reader.next(false)) {
-    recordCount++;
-    options.onRecord?.(result.lsn);
+  const first = scan(reader, options, false);
+  if (first.stop.kind === "end") {
+    return { recordCount: first.count, endLsn: end, cutSize: 0, damage: undefined, ranges: [] };
   }
-  if (result.kind === "end") return { recordCount, endLsn: end, cutSize: 0, damage: undefined };
-
-  const { lsn, reason } = result;
+  const { lsn, reason } = first.stop;
   const after = countIntactAfter(reader, lsn);
   if (lsn === store.head && after.count === 0 && reason === "implausible-length") {
-    throw notALog(result.length, options.maxRecordSize, lsn);
+    throw notALog(first.stop.length, options.maxRecordSize, lsn);
   }
-  if (after.count > 0 && options.recoveryPolicy === "strict") throw refused(lsn, reason, after);
-  const setAsidePath = after.count > 0 ? store.setAside(lsn) : undefined;
-  store.truncate(lsn);
-  const damage: RecoveryDamage = {
+  const damage = (setAsidePath: string | undefined): RecoveryDamage => ({
     lsn,
     reason,
     tornTail: after.count === 0,
     intactRecordCount: after.count,
     intactSize: after.size,
     setAsidePath,
+  });
+  if (after.count === 0 || options.recoveryPolicy === "truncate") {
+    store.truncate(lsn);
+    const ranges = [{ lsn, size: end - lsn, reason, action: "cut" as const }];
+    return {
+      recordCount: first.count,
+      endLsn: lsn,
+      cutSize: end - lsn,
+      damage: damage(undefined),
+      ranges,
+    };
+  }
+  if (options.recoveryPolicy === "strict") throw refused(lsn, reason, after);
+  if (options.recoveryPolicy === "skip") {
+    reader.seek(lsn);
+    return { ...skipDamage(store, reader, options, first.count, lsn), damage: damage(undefined) };
+  }
+  const path = store.setAside(lsn);
+  store.truncate(lsn);
+  const ranges = [{ lsn, size: end - lsn, reason, action: "set-aside" as const }];
+  return {
+    recordCount: first.count,
+    endLsn: lsn,
+    cutSize: end - lsn,
+    damage: damage(path),
+    ranges,
   };
-  return { recordCount, endLsn: lsn, cutSize: end - lsn, damage };
+}
+
+/** Reads intact records until damage or the end; reports each one. */
+function scan(reader: RecordReader, options: RecoveryOptions, resync: boolean): {
+  count: number;
+  stop: Exclude<ReadResult, { kind: "record" }>;
+} {
+  let count = 0;
+  for (;;) {
+    const result = reader.next(false);
+    if (result.kind !== "record") return { count, stop: result };
+    options.onRecord?.(result.lsn, resync && count === 0);
+    count++;
+  }
+}
+
+/**
+ * The `"skip"` policy from the damage at the reader's position on: every damaged range up to
+ * the next intact record is left in place and listed; a final range with nothing intact after
+ * it is a torn tail and is cut, so appends continue right after the last intact record.
+ */
+function skipDamage(
+  store: WalStore,
+  reader: RecordReader,
+  options: RecoveryOptions,
+  recordCount: number,
+  from: number,
+): Omit<RecoveryReport, "damage"> {
+  const end = store.size;
+  const ranges: RecoveryRange[] = [];
+  let count = recordCount;
+  for (let lsn = from;;) {
+    const found = reader.peek(lsn, false);
+    assert(found.kind === "damage", `a skipped range starts with damage at ${lsn}`);
+    const reason = found.reason;
+    const next = reader.findNext(lsn + 1);
+    if (next === undefined) {
+      store.truncate(lsn);
+      ranges.push({ lsn, size: end - lsn, reason, action: "cut" });
+      return { recordCount: count, endLsn: lsn, cutSize: end - lsn, ranges };
+    }
+    ranges.push({ lsn, size: next - lsn, reason, action: "skipped" });
+    reader.seek(next);
+    const part = scan(reader, options, true);
+    count += part.count;
+    if (part.stop.kind === "end") return { recordCount: count, endLsn: end, cutSize: 0, ranges };
+    lsn = part.stop.lsn;
+  }
 }
 
 interface IntactAfter {

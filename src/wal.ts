@@ -72,6 +72,8 @@ export class Wal implements Disposable {
   readonly #recovery: RecoveryReport;
   readonly #commit: GroupCommit;
   readonly #index: BoundaryIndex;
+  /** Ranges the "skip" policy left in place: damage LSN → the next intact record. */
+  readonly #skipped: Map<number, number>;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
   #closed = false;
@@ -85,6 +87,9 @@ export class Wal implements Disposable {
   ) {
     this.#store = store;
     this.#index = index;
+    this.#skipped = new Map(
+      recovery.ranges.filter((r) => r.action === "skipped").map((r) => [r.lsn, r.lsn + r.size]),
+    );
     this.#config = config;
     this.#recovery = recovery;
     this.#commit = new GroupCommit(
@@ -212,7 +217,10 @@ export class Wal implements Disposable {
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
     try {
       const index = new BoundaryIndex(store.head);
-      const report = recover(store, { ...config, onRecord: (lsn) => index.add(lsn) });
+      const report = recover(store, {
+        ...config,
+        onRecord: (lsn, resync) => resync ? index.mark(lsn) : index.add(lsn),
+      });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
       store.flushSync();
@@ -477,6 +485,7 @@ export class Wal implements Disposable {
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
+    for (const damaged of this.#skipped.keys()) if (damaged >= lsn) this.#skipped.delete(damaged);
   }
 
   /**
@@ -558,6 +567,11 @@ export class Wal implements Disposable {
       if (result.kind === "end") return;
       // The log was cut under this iterator (truncateFrom): it ends where the log now ends.
       if (result.kind === "damage" && result.lsn >= this.#store.size) return;
+      const resume = result.kind === "damage" ? this.#skipped.get(result.lsn) : undefined;
+      if (resume !== undefined) {
+        reader.seek(resume);
+        continue;
+      }
       if (result.kind === "damage") {
         throw new WalError(
           "corruption",
@@ -666,10 +680,8 @@ export class Wal implements Disposable {
     }
     const { head, size } = this.#store;
     const inRange = Number.isInteger(lsn) && lsn >= head && (allowEnd ? lsn <= size : lsn < size);
-    if (
-      inRange && (lsn === head || lsn === size || this.#index.isBoundary(lsn, this.#store, size))
-    ) {
-      return;
+    if (inRange && !this.#inSkippedRange(lsn)) {
+      if (lsn === head || lsn === size || this.#index.isBoundary(lsn, this.#store, size)) return;
     }
     const range = allowEnd ? `[${head}, ${size}]` : `[${head}, ${size})`;
     throw new WalError(
@@ -680,6 +692,12 @@ export class Wal implements Disposable {
         `use an LSN returned by append or read from the log`,
       Number.isFinite(lsn) ? { lsn } : {},
     );
+  }
+
+  /** True when `lsn` lies in a damaged range the "skip" policy left in place. */
+  #inSkippedRange(lsn: number): boolean {
+    for (const [damaged, resume] of this.#skipped) if (lsn >= damaged && lsn < resume) return true;
+    return false;
   }
 
   #checkRoom(size: number): void {

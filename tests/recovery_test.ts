@@ -21,6 +21,7 @@ Deno.test("recover() leaves an intact log alone and counts its records", () => {
     endLsn: 40,
     cutSize: 0,
     damage: undefined,
+    ranges: [],
   });
   equal(store.size, 40);
 });
@@ -40,6 +41,7 @@ Deno.test("recover() cuts a torn payload at the end and reports it as a torn tai
     intactSize: 0,
     setAsidePath: undefined,
   });
+  deepEqual(report.ranges, [{ lsn: 27, size: 9, reason: "partial-record", action: "cut" }]);
   deepEqual(store.bytes(), image.subarray(0, 27));
   equal(store.setAsideCopies.size, 0);
 });
@@ -68,6 +70,7 @@ Deno.test("recover() sets aside the bytes after a damaged middle record, then cu
     intactSize: 13,
     setAsidePath: "damaged-13",
   });
+  deepEqual(report.ranges, [{ lsn: 13, size: 27, reason: "crc-mismatch", action: "set-aside" }]);
   deepEqual(store.setAsideCopies.get("damaged-13"), image.subarray(13));
   equal(store.size, 13);
 });
@@ -127,4 +130,46 @@ Deno.test("recover() cuts an implausible length after intact records as a torn t
   equal(report.damage?.reason, "implausible-length");
   equal(report.endLsn, 40);
   ok(report.damage?.tornTail);
+});
+
+const SKIP: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "skip" };
+const TRUNCATE: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "truncate" };
+
+Deno.test("recover() under truncate cuts at the damage without a copy and reports the loss", () => {
+  const image = logImage(THREE);
+  image[13 + 9]! ^= 0x40;
+  const store = new MemStore(image);
+  const report = recover(store, TRUNCATE);
+  equal(report.endLsn, 13);
+  equal(report.damage?.intactRecordCount, 1);
+  equal(report.damage?.setAsidePath, undefined);
+  deepEqual(report.ranges, [{ lsn: 13, size: 27, reason: "crc-mismatch", action: "cut" }]);
+  equal(store.setAsideCopies.size, 0);
+  equal(store.size, 13);
+});
+
+Deno.test("recover() under skip keeps every intact record and lists each damaged range", () => {
+  const image = concat([
+    logImage([bytes("a")]),
+    new Uint8Array(20), // a zeroed hole
+    logImage([bytes("b"), bytes("c")]),
+    hex("ff ff ff ff ff"), // garbage
+    logImage([bytes("d")]),
+    hex("12 34"), // a torn tail
+  ]);
+  const store = new MemStore(image);
+  const seen: [number, boolean][] = [];
+  const report = recover(store, { ...SKIP, onRecord: (lsn, resync) => seen.push([lsn, resync]) });
+  deepEqual(seen, [[0, false], [29, true], [38, false], [52, true]]);
+  deepEqual(report.ranges, [
+    { lsn: 9, size: 20, reason: "crc-mismatch", action: "skipped" },
+    { lsn: 47, size: 5, reason: "implausible-length", action: "skipped" },
+    { lsn: 61, size: 2, reason: "partial-header", action: "cut" },
+  ]);
+  equal(report.recordCount, 4);
+  equal(report.endLsn, 61);
+  equal(report.cutSize, 2);
+  equal(report.damage?.lsn, 9);
+  equal(report.damage?.intactRecordCount, 3);
+  deepEqual(store.bytes(), image.subarray(0, 61), "skipped ranges stay in place");
 });

@@ -431,3 +431,44 @@ Deno.test("Wal with a commit delay still makes every caller durable", async () =
   }));
   equal(wal.durableLsn, wal.nextLsn);
 });
+
+Deno.test("Wal under the skip policy yields every intact record past a flipped byte", () => {
+  const good = [bytes("first"), bytes("second"), bytes("third"), bytes("fourth")];
+  const image = logImage(good);
+  image[13 + 9]! ^= 0x01; // inside "second"
+  const store = new MemStore(image);
+  const wal = Wal.withStore(store, { recoveryPolicy: "skip" });
+  deepEqual(records(wal), [good[0], good[2], good[3]]);
+  deepEqual(wal.recovery.ranges.map((r) => [r.lsn, r.size, r.action]), [[13, 14, "skipped"]]);
+  // Appends continue after the last intact record; the skipped range stays as it was.
+  equal(wal.append(bytes("fifth")), image.length);
+  deepEqual([...wal.iterFrom(27)].map((e) => e.data), [good[2], good[3], bytes("fifth")]);
+  throws(() => wal.iterFrom(13), kind("invalid-lsn"));
+  wal.close();
+  // Reopening with skip again gives the same records, and nothing was destroyed.
+  using again = Wal.withStore(new MemStore(store.bytes()), { recoveryPolicy: "skip" });
+  deepEqual(records(again), [good[0], good[2], good[3], bytes("fifth")]);
+});
+
+Deno.test("Wal.iter() reports damage that appears while the log is open as corruption", () => {
+  const store = new MemStore();
+  const wal = Wal.withStore(store);
+  wal.append(bytes("one"));
+  wal.append(bytes("two"));
+  wal.close();
+  const image = store.bytes();
+  const damaged = new MemStore(image);
+  using reopened = Wal.withStore(damaged);
+  // Flip a byte behind the log's back.
+  const sneaky = damaged as unknown as { readAt(o: number, b: Uint8Array): number };
+  const original = sneaky.readAt.bind(damaged);
+  sneaky.readAt = (offset, buffer) => {
+    const n = original(offset, buffer);
+    if (offset <= 12 && offset + n > 12) buffer[12 - offset]! ^= 1;
+    return n;
+  };
+  throws(
+    () => [...reopened.iter()],
+    (e: unknown) => kind("corruption")(e) && (e as WalError).lsn === 11,
+  );
+});
