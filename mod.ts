@@ -39,17 +39,26 @@
  */
 
 export { Wal } from "./src/wal.ts";
-export type { Entry, Lsn } from "./src/wal.ts";
-export type { DurabilityMode, RecoveryPolicy, SyncPolicy, WalConfig } from "./src/config.ts";
+export type { Entry, Lsn, TailOptions } from "./src/wal.ts";
+export { jsonCodec, TypedWal } from "./src/typed.ts";
+export type { Codec, TypedEntry } from "./src/typed.ts";
+export type {
+  DurabilityMode,
+  LockMode,
+  RecoveryPolicy,
+  SyncPolicy,
+  WalConfig,
+} from "./src/config.ts";
 export { WalError } from "./src/errors.ts";
 export type { WalErrorKind, WalErrorOptions } from "./src/errors.ts";
 export type { WalStore } from "./src/store.ts";
 export type { ByteSource, DamageReason } from "./src/reader.ts";
-export type { RecoveryDamage, RecoveryReport } from "./src/recovery.ts";
+export type { RecoveryDamage, RecoveryRange, RecoveryReport } from "./src/recovery.ts";
 export { FileStore } from "./src/file_store.ts";
 export type { FileStoreOptions } from "./src/file_store.ts";
 export { MemStore } from "./src/mem_store.ts";
 export { SegmentedStore } from "./src/segmented_store.ts";
+export type { SegmentedStoreOptions } from "./src/segmented_store.ts";
 export { FsDirectory } from "./src/fs_directory.ts";
 export type { FsDirectoryOptions } from "./src/fs_directory.ts";
 export type { DirectoryFile, WalDirectory } from "./src/directory.ts";

@@ -80,7 +80,29 @@ export interface WalConfig {
    * @default {0}
    */
   commitDelayMs?: number;
+  /**
+   * Open for reading only: recovery reads but never truncates, copies or flushes; `append`,
+   * `sync` and the `truncate*` calls throw `kind: "read-only"`; the lock taken is shared (see
+   * `lock`). Damage found at open is reported with action `"ignored"` and the log ends before
+   * it. {@linkcode Wal.refresh} and {@linkcode Wal.tail} pick up what a writer appends later.
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
+  /**
+   * The advisory lock to hold: `"exclusive"` (writers; the only choice without `readOnly`),
+   * `"shared"` (readers: several may share it, but not with a writer, whose exclusive lock
+   * excludes them and whom they exclude), or `"none"` (a reader that follows a log another
+   * process is writing: it locks nothing and relies on the checksums to stop at the first
+   * record the writer has not finished).
+   *
+   * @default {"exclusive" for writers, "shared" with readOnly}
+   */
+  lock?: LockMode;
 }
+
+/** Which advisory lock a log holds; see {@linkcode WalConfig.lock}. */
+export type LockMode = "exclusive" | "shared" | "none";
 
 /** A {@linkcode WalConfig} with every default filled in and every value checked. */
 export interface ResolvedConfig {
@@ -90,6 +112,8 @@ export interface ResolvedConfig {
   shimPath: string | undefined;
   syncIntervalMs: number | undefined;
   commitDelayMs: number;
+  readOnly: boolean;
+  lock: LockMode | undefined;
 }
 
 /** The longest timer the runtime accepts: about 24.8 days. */
@@ -122,6 +146,8 @@ export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
     shimPath: optionalString("shimPath", config.shimPath),
     syncIntervalMs: syncIntervalOf(config.syncPolicy),
     commitDelayMs: milliseconds("commitDelayMs", config.commitDelayMs ?? 0, 0),
+    readOnly: boolean("readOnly", config.readOnly ?? false),
+    lock: config.lock === undefined ? undefined : oneOf("lock", config.lock, LOCK_MODES),
   };
 }
 
@@ -158,6 +184,13 @@ function oneOf<T extends string>(name: string, value: T | undefined, allowed: re
     );
   }
   return value;
+}
+
+const LOCK_MODES: readonly LockMode[] = ["exclusive", "shared", "none"];
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  throw new TypeError(`Cannot open log: ${name} must be a boolean, got ${typeof value}`);
 }
 
 function optionalString(name: string, value: unknown): string | undefined {

@@ -4,7 +4,9 @@
 
 import { dirname } from "node:path";
 import { loadShim, type Shim, ShimUnavailableError } from "../ffi/mod.ts";
-import type { DurabilityMode } from "./config.ts";
+import type { DurabilityMode, LockMode } from "./config.ts";
+
+export type { LockMode };
 import { WalError } from "./errors.ts";
 
 /** One file's flush mechanism. */
@@ -39,12 +41,12 @@ export interface DurabilityOptions {
 
 /** Picks the mechanism for `mode`, loading the shim when the mode asks for it. */
 export function chooseDurability(options: DurabilityOptions): Durability {
-  if (options.mode === "runtime") return RUNTIME;
+  if (options.mode === "runtime") return RUNTIME_DURABILITY;
   try {
     const shim = loadShim(options.shimPath === undefined ? {} : { path: options.shimPath });
     return shimDurability(shim);
   } catch (error) {
-    if (options.mode === "auto" && error instanceof ShimUnavailableError) return RUNTIME;
+    if (options.mode === "auto" && error instanceof ShimUnavailableError) return RUNTIME_DURABILITY;
     throw new WalError(
       "io",
       `Cannot use the durability shim: ${messageOf(error)}. Use durability "runtime" or ` +
@@ -55,11 +57,11 @@ export function chooseDurability(options: DurabilityOptions): Durability {
 }
 
 /** The runtime's own flush: `FsFile.syncData`, which maps to the right call on every OS. */
-const RUNTIME: Durability = {
+export const RUNTIME_DURABILITY: Durability = {
   description: "FsFile.syncData (runtime)",
   flusherFor(file: Deno.FsFile): Flusher {
     return {
-      description: RUNTIME.description,
+      description: RUNTIME_DURABILITY.description,
       flushSync: () => file.syncDataSync(),
       flush: () => file.syncData(),
       close: () => {},
@@ -101,4 +103,48 @@ export function parentOf(path: string): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The lock for a store: the default for its mode, or the one asked for if it is allowed. */
+export function checkLock(lock: LockMode | undefined, readOnly: boolean): LockMode {
+  const chosen = lock ?? (readOnly ? "shared" : "exclusive");
+  if (!["exclusive", "shared", "none"].includes(chosen)) {
+    throw new TypeError(
+      `Cannot open log: lock must be "exclusive", "shared" or "none", got ${String(lock)}`,
+    );
+  }
+  if (!readOnly && chosen !== "exclusive") {
+    throw new TypeError(
+      `Cannot open log: a writer holds an exclusive lock; lock "${chosen}" needs readOnly`,
+    );
+  }
+  return chosen;
+}
+
+/** Takes `lock` on `handle` without waiting; throws `kind: "locked"` when it is held elsewhere. */
+export function takeLock(handle: Deno.FsFile, lock: LockMode, what: string): void {
+  if (lock === "none" || handle.tryLockSync(lock === "exclusive")) return;
+  const holder = lock === "exclusive" ? "another open handle" : "a writer";
+  throw new WalError(
+    "locked",
+    `Cannot open ${what}: it is locked by ${holder} (in this process or another); close that ` +
+      `one first${lock === "shared" ? ', or open with lock "none" to follow a live log' : ""}`,
+  );
+}
+
+/** The error every write to a read-only store or log throws. */
+export function readOnlyError(what: string): WalError {
+  return new WalError("read-only", `Cannot write to "${what}": it was opened read-only`);
+}
+
+/** A flusher for read-only files: nothing to flush, and a write path that refuses. */
+export function readOnlyFlusher(path: string): Flusher {
+  return {
+    description: "read-only (no flush)",
+    flushSync: () => {
+      throw readOnlyError(path);
+    },
+    flush: () => Promise.reject(readOnlyError(path)),
+    close: () => {},
+  };
 }

@@ -13,6 +13,8 @@
  * | `"locked"` | another handle, in this process or another, has the log open |
  * | `"failed"` | an earlier write or flush failed; reopen the log to recover |
  * | `"invalid-lsn"` | an LSN that is not a record boundary of the log (or not in it) |
+ * | `"read-only"` | a write to a log opened with `readOnly` |
+ * | `"encoding"` | a typed record that its codec cannot encode or decode |
  *
  * The set may grow in later versions: handle unknown kinds as errors.
  */
@@ -23,7 +25,9 @@ export type WalErrorKind =
   | "closed"
   | "locked"
   | "failed"
-  | "invalid-lsn";
+  | "invalid-lsn"
+  | "read-only"
+  | "encoding";
 
 /** Extra fields a {@linkcode WalError} may carry. */
 export interface WalErrorOptions {

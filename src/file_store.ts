@@ -6,7 +6,18 @@ import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
 import { SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
-import { chooseDurability, type Durability, type Flusher, parentOf } from "./durability.ts";
+import {
+  checkLock,
+  chooseDurability,
+  type Durability,
+  type Flusher,
+  type LockMode,
+  parentOf,
+  readOnlyError,
+  readOnlyFlusher,
+  RUNTIME_DURABILITY,
+  takeLock,
+} from "./durability.ts";
 import { WalError } from "./errors.ts";
 import type { WalStore } from "./store.ts";
 
@@ -20,6 +31,20 @@ export interface FileStoreOptions {
   durability?: DurabilityMode;
   /** An explicit path to the shim library (else `WAL_DB_SHIM`, else the embedded binary). */
   shimPath?: string;
+  /**
+   * Open for reading only: the file must exist, nothing is ever written, and the lock is
+   * shared unless `lock` says otherwise.
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
+  /**
+   * Which advisory lock to hold; see {@linkcode LockMode}. `"none"` is only allowed with
+   * `readOnly`.
+   *
+   * @default {"exclusive" for writers, "shared" for readers}
+   */
+  lock?: LockMode;
 }
 
 /**
@@ -46,17 +71,24 @@ export class FileStore implements WalStore {
   readonly #reader: Deno.FsFile;
   readonly #durability: Durability;
   readonly #flusher: Flusher;
+  readonly #readOnly: boolean;
   #size: number;
   #closed = false;
 
-  private constructor(path: string, writer: Deno.FsFile, durability: Durability) {
+  private constructor(
+    path: string,
+    writer: Deno.FsFile,
+    durability: Durability,
+    readOnly: boolean,
+  ) {
     this.path = path;
     this.#writer = writer;
     this.#durability = durability;
+    this.#readOnly = readOnly;
     this.#size = writer.statSync().size;
     this.#reader = Deno.openSync(path, { read: true });
     try {
-      this.#flusher = durability.flusherFor(writer, path);
+      this.#flusher = readOnly ? readOnlyFlusher(path) : durability.flusherFor(writer, path);
     } catch (error) {
       this.#reader.close();
       throw error;
@@ -74,25 +106,26 @@ export class FileStore implements WalStore {
    */
   static open(path: string | URL, options: FileStoreOptions = {}): FileStore {
     const file = toPath(path);
-    const durability = chooseDurability({
+    const readOnly = options.readOnly ?? false;
+    const lock = checkLock(options.lock, readOnly);
+    const durability = readOnly ? RUNTIME_DURABILITY : chooseDurability({
       mode: options.durability ?? "auto",
       shimPath: options.shimPath,
     });
-    const { handle, created } = openForAppend(file);
+    const { handle, created } = readOnly ? openForReading(file) : openForAppend(file);
     try {
-      if (!handle.tryLockSync(true)) {
-        throw new WalError(
-          "locked",
-          `Cannot open log "${file}": it is locked by another open handle (in this process or ` +
-            `another); close that one first`,
-        );
-      }
+      takeLock(handle, lock, `log "${file}"`);
       if (created) durability.syncDirectory(parentOf(file));
-      return new FileStore(file, handle, durability);
+      return new FileStore(file, handle, durability, readOnly);
     } catch (error) {
       handle.close();
       throw wrapIo(error, `open log "${file}"`);
     }
+  }
+
+  /** Re-reads the file's size: a read-only store sees what another process appended since. */
+  refresh(): void {
+    this.#size = this.#writer.statSync().size;
   }
 
   /** One past the last byte of the file. */
@@ -126,6 +159,7 @@ export class FileStore implements WalStore {
 
   /** Writes all of `data` at the end; `writeSync` may write part, so it loops. */
   append(data: Uint8Array): void {
+    this.#checkWritable();
     let done = 0;
     while (done < data.length) {
       const n = this.#writer.writeSync(data.subarray(done));
@@ -147,6 +181,7 @@ export class FileStore implements WalStore {
 
   /** Cuts the file to `size` and flushes the change. */
   truncate(size: number): void {
+    this.#checkWritable();
     assert(size >= 0 && size <= this.#size, `truncate size ${size} is inside the file`);
     this.#writer.truncateSync(size);
     this.#size = size;
@@ -158,6 +193,7 @@ export class FileStore implements WalStore {
    * … when that name is taken), flushes it and its directory, and returns its path.
    */
   setAside(offset: number): string {
+    this.#checkWritable();
     const { handle, path } = createSibling(`${this.path}.damaged-${offset}`);
     try {
       const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
@@ -190,6 +226,18 @@ export class FileStore implements WalStore {
     this.#flusher.close();
     this.#reader.close();
     this.#writer.close();
+  }
+
+  #checkWritable(): void {
+    if (this.#readOnly) throw readOnlyError(this.path);
+  }
+}
+
+function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {
+  try {
+    return { handle: Deno.openSync(path, { read: true }), created: false };
+  } catch (error) {
+    throw wrapIo(error, `open log "${path}" for reading`);
   }
 }
 

@@ -5,7 +5,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOCK_FILE_NAME } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
-import { chooseDurability, type Durability, type Flusher, parentOf } from "./durability.ts";
+import {
+  checkLock,
+  chooseDurability,
+  type Durability,
+  type Flusher,
+  type LockMode,
+  parentOf,
+  readOnlyError,
+  readOnlyFlusher,
+  RUNTIME_DURABILITY,
+  takeLock,
+} from "./durability.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { WalError } from "./errors.ts";
 
@@ -19,6 +30,20 @@ export interface FsDirectoryOptions {
   durability?: DurabilityMode;
   /** An explicit path to the shim library. */
   shimPath?: string | undefined;
+  /**
+   * Open for reading only: the directory must exist, and nothing in it is ever created,
+   * written, renamed or removed.
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
+  /**
+   * Which lock to hold on `wal.lock`; see {@linkcode LockMode}. A read-only open of a directory
+   * that has no `wal.lock` (a log written by another implementation) holds no lock.
+   *
+   * @default {"exclusive" for writers, "shared" for readers}
+   */
+  lock?: LockMode;
 }
 
 /**
@@ -29,13 +54,25 @@ export interface FsDirectoryOptions {
 export class FsDirectory implements WalDirectory {
   readonly path: string;
   readonly #durability: Durability;
-  readonly #lock: Deno.FsFile;
+  readonly #lock: Deno.FsFile | undefined;
+  readonly #readOnly: boolean;
   #closed = false;
 
-  private constructor(path: string, durability: Durability, lock: Deno.FsFile) {
+  private constructor(
+    path: string,
+    durability: Durability,
+    lock: Deno.FsFile | undefined,
+    readOnly: boolean,
+  ) {
     this.path = path;
     this.#durability = durability;
     this.#lock = lock;
+    this.#readOnly = readOnly;
+  }
+
+  /** True when the directory was opened read-only. */
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   /**
@@ -60,17 +97,27 @@ export class FsDirectory implements WalDirectory {
     if (typeof dir !== "string" || dir === "") {
       throw new TypeError("Cannot open segmented log: dir must be a non-empty string or file URL");
     }
+    const readOnly = options.readOnly ?? false;
+    const lock = checkLock(options.lock, readOnly);
+    if (readOnly) {
+      checkIsDirectory(dir);
+      return new FsDirectory(dir, RUNTIME_DURABILITY, openReadLock(dir, lock), true);
+    }
     const durability = chooseDurability({
       mode: options.durability ?? "auto",
       shimPath: options.shimPath,
     });
     ensureDirectory(dir, durability);
-    const lock = openLock(join(dir, LOCK_FILE_NAME), durability, dir);
-    return new FsDirectory(dir, durability, lock);
+    return new FsDirectory(
+      dir,
+      durability,
+      openLock(join(dir, LOCK_FILE_NAME), durability, dir),
+      false,
+    );
   }
 
   get durability(): string {
-    return this.#durability.description;
+    return this.#readOnly ? "read-only (no flush)" : this.#durability.description;
   }
 
   list(): string[] {
@@ -90,6 +137,10 @@ export class FsDirectory implements WalDirectory {
 
   open(name: string, create: boolean): DirectoryFile {
     const path = join(this.path, name);
+    if (this.#readOnly) {
+      if (create) throw readOnlyError(path);
+      return new FsDirectoryFile(Deno.openSync(path, { read: true }), path, readOnlyFlusher(path));
+    }
     const writer = Deno.openSync(path, { read: true, append: true, create });
     try {
       return new FsDirectoryFile(writer, path, this.#durability.flusherFor(writer, path));
@@ -100,21 +151,28 @@ export class FsDirectory implements WalDirectory {
   }
 
   remove(name: string): void {
+    this.#checkWritable();
     Deno.removeSync(join(this.path, name));
   }
 
   rename(from: string, to: string): void {
+    this.#checkWritable();
     Deno.renameSync(join(this.path, from), join(this.path, to));
   }
 
   sync(): void {
+    this.#checkWritable();
     this.#durability.syncDirectory(this.path);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#lock.close();
+    this.#lock?.close();
+  }
+
+  #checkWritable(): void {
+    if (this.#readOnly) throw readOnlyError(this.path);
   }
 }
 
@@ -178,6 +236,34 @@ class FsDirectoryFile implements DirectoryFile {
   }
 }
 
+function checkIsDirectory(dir: string): void {
+  try {
+    if (Deno.statSync(dir).isDirectory) return;
+  } catch (error) {
+    throw wrap(error, dir);
+  }
+  throw new WalError("io", `Cannot open segmented log "${dir}": it is not a directory`);
+}
+
+/** A reader's lock: shared (or none) on `wal.lock`, if the directory has one. */
+function openReadLock(dir: string, lock: LockMode): Deno.FsFile | undefined {
+  if (lock === "none") return undefined;
+  let handle: Deno.FsFile;
+  try {
+    handle = Deno.openSync(join(dir, LOCK_FILE_NAME), { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw wrap(error, dir);
+  }
+  try {
+    takeLock(handle, lock, `segmented log "${dir}"`);
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
+  return handle;
+}
+
 function ensureDirectory(dir: string, durability: Durability): void {
   try {
     if (Deno.statSync(dir).isDirectory) return;
@@ -203,13 +289,11 @@ function openLock(path: string, durability: Durability, dir: string): Deno.FsFil
     if (!(error instanceof Deno.errors.AlreadyExists)) throw wrap(error, dir);
     lock = Deno.openSync(path, { read: true, write: true });
   }
-  if (!lock.tryLockSync(true)) {
+  try {
+    takeLock(lock, "exclusive", `segmented log "${dir}"`);
+  } catch (error) {
     lock.close();
-    throw new WalError(
-      "locked",
-      `Cannot open segmented log "${dir}": it is locked by another open handle (in this ` +
-        `process or another); close that one first`,
-    );
+    throw error;
   }
   if (created) durability.syncDirectory(dir);
   return lock;

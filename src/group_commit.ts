@@ -12,6 +12,8 @@ export interface GroupCommitTarget {
   flush(): Promise<void>;
   /** Called once, when a flush fails: the log must stop. Returns the error callers get. */
   fail(cause: unknown): Error;
+  /** Called after the durable end moved (for tails waiting on new durable records). */
+  changed?(): void;
 }
 
 interface Batch {
@@ -69,7 +71,9 @@ export class GroupCommit {
 
   /** Records that a flush outside the coordinator (a blocking one) made `end` durable. */
   markDurable(end: number): void {
-    if (end > this.#durableEnd) this.#durableEnd = end;
+    if (end <= this.#durableEnd) return;
+    this.#durableEnd = end;
+    this.#target.changed?.();
   }
 
   /**

@@ -36,9 +36,10 @@ export interface RecoveryRange {
   /**
    * `"cut"`: removed from the log (a torn tail, or the rest of the log under `"truncate"`);
    * `"set-aside"`: copied beside the log, then removed; `"skipped"`: left in place, and
-   * iteration jumps over it (`"skip"` policy).
+   * iteration jumps over it (`"skip"` policy); `"ignored"`: a read-only open left it in place
+   * and the log ends before it.
    */
-  readonly action: "cut" | "set-aside" | "skipped";
+  readonly action: "cut" | "set-aside" | "skipped" | "ignored";
 }
 
 /** What recovery did when the log was opened; see `Wal.recovery`. */
@@ -64,6 +65,8 @@ export interface RecoveryOptions {
    * record after a skipped range.
    */
   onRecord?: (lsn: number, resync: boolean) => void;
+  /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
+  readOnly?: boolean;
 }
 
 /**
@@ -154,9 +157,14 @@ function skipDamage(
     const reason = found.reason;
     const next = reader.findNext(lsn + 1);
     if (next === undefined) {
-      store.truncate(lsn);
-      ranges.push({ lsn, size: end - lsn, reason, action: "cut" });
-      return { recordCount: count, endLsn: lsn, cutSize: end - lsn, ranges };
+      const range = cutTail(store, lsn, reason, options);
+      ranges.push(range);
+      return {
+        recordCount: count,
+        endLsn: lsn,
+        cutSize: range.action === "cut" ? range.size : 0,
+        ranges,
+      };
     }
     ranges.push({ lsn, size: next - lsn, reason, action: "skipped" });
     reader.seek(next);
@@ -165,6 +173,19 @@ function skipDamage(
     if (part.stop.kind === "end") return { recordCount: count, endLsn: end, cutSize: 0, ranges };
     lsn = part.stop.lsn;
   }
+}
+
+/** Cuts the log at `lsn` (or, read-only, leaves it) and describes the range. */
+function cutTail(
+  store: WalStore,
+  lsn: number,
+  reason: DamageReason,
+  options: RecoveryOptions,
+): RecoveryRange {
+  const size = store.size - lsn;
+  if (options.readOnly) return { lsn, size, reason, action: "ignored" };
+  store.truncate(lsn);
+  return { lsn, size, reason, action: "cut" };
 }
 
 interface IntactAfter {

@@ -54,6 +54,7 @@ export class SegmentedStore implements WalStore {
   /** Handles that stopped being needed while a flush ran; closed when no flush runs. */
   readonly #retired: DirectoryFile[] = [];
   #flushesRunning = 0;
+  #readOnly = false;
   #closed = false;
 
   private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
@@ -86,26 +87,27 @@ export class SegmentedStore implements WalStore {
    * using wal = Wal.withStore(SegmentedStore.open(FsDirectory.open("/var/lib/app/wal"), 1 << 24));
    * ```
    */
-  static open(dir: WalDirectory, segmentSize: number): SegmentedStore {
+  static open(
+    dir: WalDirectory,
+    segmentSize: number,
+    options: SegmentedStoreOptions = {},
+  ): SegmentedStore {
     checkSegmentSize(segmentSize);
     try {
-      return SegmentedStore.#open(dir, segmentSize);
+      return SegmentedStore.#open(dir, segmentSize, options.readOnly ?? false);
     } catch (error) {
       dir.close();
       throw error;
     }
   }
 
-  static #open(dir: WalDirectory, segmentSize: number): SegmentedStore {
+  static #open(dir: WalDirectory, segmentSize: number, readOnly: boolean): SegmentedStore {
     const names = dir.list();
-    const segments = new Set<number>();
-    for (const name of names) {
-      const index = parseSegmentName(name);
-      if (index !== undefined) segments.add(index);
-    }
+    const segments = segmentsIn(names);
     const head = readHead(dir, names.includes(HEAD_FILE_NAME));
     checkLayout(dir.path, head, segments, segmentSize);
     const store = new SegmentedStore(dir, segmentSize, head, segments);
+    store.#readOnly = readOnly;
     if (head > store.#size) {
       throw new WalError(
         "corruption",
@@ -114,7 +116,7 @@ export class SegmentedStore implements WalStore {
         { lsn: head },
       );
     }
-    if (names.includes(HEAD_TEMP_FILE_NAME)) {
+    if (names.includes(HEAD_TEMP_FILE_NAME) && !readOnly) {
       dir.remove(HEAD_TEMP_FILE_NAME);
       store.#directoryVersion++;
     }
@@ -153,6 +155,25 @@ export class SegmentedStore implements WalStore {
     return this.#readers.size + (this.#active === undefined ? 0 : 1);
   }
 
+  /**
+   * Re-reads the directory: a read-only store sees the segments another process appended and
+   * the head it moved since. Segments are assumed to only grow at the end while it follows.
+   */
+  refresh(): void {
+    const names = this.#dir.list();
+    for (const index of segmentsIn(names)) this.#segments.add(index);
+    for (const index of [...this.#segments]) {
+      if (!names.includes(segmentName(index))) this.#segments.delete(index);
+    }
+    if (names.includes(HEAD_FILE_NAME)) this.#head = readHead(this.#dir, true);
+    const last = lastOf(this.#segments);
+    this.#size = last === undefined
+      ? this.#head
+      : last * this.#segmentSize + (this.#dir.sizeOf(segmentName(last)) ?? 0);
+    for (const file of this.#readers.values()) file.close();
+    this.#readers.clear();
+  }
+
   readAt(offset: number, buffer: Uint8Array): number {
     const end = Math.min(offset + buffer.length, this.#size);
     for (let at = offset; at < end;) {
@@ -170,6 +191,7 @@ export class SegmentedStore implements WalStore {
   }
 
   append(data: Uint8Array): void {
+    this.#checkWritable();
     for (let done = 0; done < data.length;) {
       const index = Math.floor(this.#size / this.#segmentSize);
       const room = (index + 1) * this.#segmentSize - this.#size;
@@ -211,6 +233,7 @@ export class SegmentedStore implements WalStore {
   }
 
   truncate(size: number): void {
+    this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, `truncate size ${size} is inside the log`);
     const keep = Math.floor(size / this.#segmentSize);
     for (const index of [...this.#segments].filter((i) => i > keep)) this.#removeSegment(index);
@@ -223,6 +246,7 @@ export class SegmentedStore implements WalStore {
   }
 
   setAside(offset: number): string {
+    this.#checkWritable();
     let name = `damaged-${offset}`;
     const names = new Set(this.#dir.list());
     for (let n = 1; names.has(name); n++) name = `damaged-${offset}.${n}`;
@@ -247,6 +271,7 @@ export class SegmentedStore implements WalStore {
    * and only then are whole segments below the head's segment removed (never the last one).
    */
   truncateBefore(head: number): number {
+    this.#checkWritable();
     assert(head >= this.#head && head <= this.#size, `new head ${head} is inside the log`);
     writeHeadAtomically(this.#dir, head);
     this.#head = head;
@@ -267,6 +292,15 @@ export class SegmentedStore implements WalStore {
     this.#active = undefined;
     for (const file of this.#retired.splice(0)) file.close();
     this.#dir.close();
+  }
+
+  #checkWritable(): void {
+    if (this.#readOnly) {
+      throw new WalError(
+        "read-only",
+        `Cannot write to "${this.#dir.path}": it was opened read-only`,
+      );
+    }
   }
 
   /** The handle of segment `index` for appending, creating the segment when it is missing. */
@@ -358,6 +392,26 @@ export class SegmentedStore implements WalStore {
     this.#unflushed.delete(index);
     this.#directoryVersion++;
   }
+}
+
+/** Options for {@linkcode SegmentedStore.open}. */
+export interface SegmentedStoreOptions {
+  /**
+   * Never write: appends and truncations throw `kind: "read-only"`, and a leftover temporary
+   * head file is left where it is.
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
+}
+
+function segmentsIn(names: readonly string[]): Set<number> {
+  const segments = new Set<number>();
+  for (const name of names) {
+    const index = parseSegmentName(name);
+    if (index !== undefined) segments.add(index);
+  }
+  return segments;
 }
 
 function lastOf(segments: Set<number>): number | undefined {

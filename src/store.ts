@@ -56,4 +56,9 @@ export interface WalStore extends ByteSource {
   truncateBefore(head: number): number;
   /** Releases the store and its lock. Idempotent. */
   close(): void;
+  /**
+   * Optional: re-reads the size (and head) from the medium, for read-only stores following a
+   * log that another process appends to.
+   */
+  refresh?(): void;
 }

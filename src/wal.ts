@@ -16,6 +16,7 @@ import { recover, type RecoveryReport } from "./recovery.ts";
 import { SegmentedStore } from "./segmented_store.ts";
 import { checkSegmentSize } from "./segments.ts";
 import type { WalStore } from "./store.ts";
+import { type Codec, TypedWal } from "./typed.ts";
 
 /** A log sequence number: the byte offset where a record's frame starts. */
 export type Lsn = number;
@@ -27,6 +28,21 @@ export interface Entry {
   /** The payload. It belongs to the caller: the log never reuses it. */
   data: Uint8Array;
 }
+
+/** Options for {@linkcode Wal.tail}. */
+export interface TailOptions {
+  /** Ends the iteration when aborted. */
+  signal?: AbortSignal;
+  /**
+   * How often a read-only log looks for new records, in milliseconds. A writer's log is told
+   * about each flush and never polls.
+   *
+   * @default {50}
+   */
+  pollMs?: number;
+}
+
+const TAIL_POLL_MS_DEFAULT = 50;
 
 const STORE_METHODS = [
   "readAt",
@@ -78,6 +94,10 @@ export class Wal implements Disposable {
   #failure: WalError | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
+  /** A read-only log's end: the end of the intact records it has seen. */
+  #end: number | undefined;
+  /** Tails waiting for the log to change (durable end, truncation, refresh, close). */
+  readonly #listeners = new Set<() => void>();
 
   private constructor(
     store: WalStore,
@@ -92,6 +112,7 @@ export class Wal implements Disposable {
     );
     this.#config = config;
     this.#recovery = recovery;
+    this.#end = config.readOnly ? recovery.endLsn : undefined;
     this.#commit = new GroupCommit(
       {
         get appendedEnd() {
@@ -99,6 +120,7 @@ export class Wal implements Disposable {
         },
         flush: () => store.flush(),
         fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
+        changed: () => this.#notify(),
       },
       store.size,
       config.commitDelayMs,
@@ -143,7 +165,9 @@ export class Wal implements Disposable {
     const resolved = resolveConfig(config);
     const store = FileStore.open(path, {
       durability: resolved.durability,
+      readOnly: resolved.readOnly,
       ...(resolved.shimPath === undefined ? {} : { shimPath: resolved.shimPath }),
+      ...(resolved.lock === undefined ? {} : { lock: resolved.lock }),
     });
     return Wal.#recoverOrClose(store, resolved);
   }
@@ -210,8 +234,11 @@ export class Wal implements Disposable {
     const directory = FsDirectory.open(dir, {
       durability: resolved.durability,
       shimPath: resolved.shimPath,
+      readOnly: resolved.readOnly,
+      ...(resolved.lock === undefined ? {} : { lock: resolved.lock }),
     });
-    return Wal.#recoverOrClose(SegmentedStore.open(directory, segmentSize), resolved);
+    const store = SegmentedStore.open(directory, segmentSize, { readOnly: resolved.readOnly });
+    return Wal.#recoverOrClose(store, resolved);
   }
 
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
@@ -223,7 +250,7 @@ export class Wal implements Disposable {
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
-      store.flushSync();
+      if (!config.readOnly) store.flushSync();
       return new Wal(store, config, report, index);
     } catch (error) {
       store.close();
@@ -234,14 +261,20 @@ export class Wal implements Disposable {
     }
   }
 
-  /** Where the next append lands: one past the end of the last record. */
+  /**
+   * Where the next append lands: one past the end of the last record. For a read-only log, the
+   * end of the intact records it has seen (see {@linkcode Wal.refresh}).
+   */
   get nextLsn(): Lsn {
-    return this.#store.size;
+    return this.#end ?? this.#store.size;
   }
 
-  /** The end of the durable prefix: every record that ends at or below it survives a crash. */
+  /**
+   * The end of the durable prefix: every record that ends at or below it survives a crash. A
+   * read-only log cannot know what its writer made durable: it reports `nextLsn`.
+   */
   get durableLsn(): Lsn {
-    return this.#commit.durableEnd;
+    return this.#end ?? this.#commit.durableEnd;
   }
 
   /**
@@ -485,6 +518,7 @@ export class Wal implements Disposable {
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
+    this.#notify();
     for (const damaged of this.#skipped.keys()) if (damaged >= lsn) this.#skipped.delete(damaged);
   }
 
@@ -555,9 +589,155 @@ export class Wal implements Disposable {
     return head;
   }
 
-  #entriesFrom(lsn: Lsn): IterableIterator<Entry> {
-    const reader = new RecordReader(this.#store, lsn, this.#store.size, this.#config.maxRecordSize);
+  #entriesFrom(lsn: Lsn, end: Lsn = this.nextLsn): IterableIterator<Entry> {
+    const reader = new RecordReader(this.#store, lsn, end, this.#config.maxRecordSize);
     return this.#entries(reader);
+  }
+
+  /**
+   * For a read-only log: looks for records a writer appended since the log was opened (or last
+   * refreshed) and makes them visible to `iter`, `iterFrom` and `tail`. Stops at the first
+   * record the writer has not finished. A writer's own log sees its appends at once, so this
+   * changes nothing there.
+   *
+   * @returns The new `nextLsn`.
+   * @throws {WalError} `"closed"`; `"io"` if reading fails.
+   *
+   * @example Following a log another process writes
+   * ```ts ignore
+   * import { Wal } from "@wal-db/wal-db";
+   *
+   * using reader = Wal.open("/var/lib/app/app.wal", { readOnly: true, lock: "none" });
+   * const before = reader.nextLsn;
+   * reader.refresh();
+   * for (const entry of reader.iterFrom(before)) console.log(entry.lsn);
+   * ```
+   */
+  refresh(): Lsn {
+    this.#checkOpen();
+    if (this.#end === undefined) return this.nextLsn;
+    this.#store.refresh?.();
+    const reader = new RecordReader(
+      this.#store,
+      this.#end,
+      this.#store.size,
+      this.#config.maxRecordSize,
+    );
+    for (let r = this.#read(reader, false); r.kind === "record"; r = this.#read(reader, false)) {
+      this.#index.add(r.lsn);
+    }
+    if (reader.position > this.#end) {
+      this.#end = reader.position;
+      this.#notify();
+    }
+    return this.#end;
+  }
+
+  /**
+   * Yields the records from `from` on, then each new record once it is durable (once it is
+   * visible, for a read-only log, which polls with {@linkcode Wal.refresh}), until `signal`
+   * aborts or the log closes. A follower's loop: apply each entry as it comes.
+   *
+   * @param from Where to start: a record boundary, the head (the default) or `nextLsn`.
+   * @param options `signal` ends the iteration when aborted; `pollMs` is how often a read-only
+   * log looks for new records (default 50).
+   * @returns The entries, in log order, as they become durable.
+   * @throws {WalError} `"invalid-lsn"` for a bad `from`; `"closed"` if the log is closed first.
+   *
+   * @example Tail a log until aborted
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * const stop = new AbortController();
+   * const seen: number[] = [];
+   * const follower = (async () => {
+   *   for await (const entry of wal.tail(0, { signal: stop.signal })) {
+   *     seen.push(entry.data[0]!);
+   *     if (seen.length === 2) stop.abort();
+   *   }
+   * })();
+   * wal.append(new Uint8Array([1]));
+   * wal.append(new Uint8Array([2]));
+   * await wal.sync();
+   * await follower;
+   * deepEqual(seen, [1, 2]);
+   * ```
+   */
+  tail(from?: Lsn, options: TailOptions = {}): AsyncIterableIterator<Entry> {
+    this.#checkOpen();
+    const start = from ?? this.head;
+    this.#checkBoundary(start, "tail from", true);
+    return this.#tail(start, options.signal, options.pollMs ?? TAIL_POLL_MS_DEFAULT);
+  }
+
+  async *#tail(
+    from: Lsn,
+    signal: AbortSignal | undefined,
+    pollMs: number,
+  ): AsyncIterableIterator<Entry> {
+    let position = from;
+    while (!this.#stopped(signal)) {
+      if (position > this.nextLsn) return; // the log was cut below us: nothing left to follow
+      const visible = this.durableLsn;
+      if (position < visible) {
+        for (const entry of this.#entriesFrom(position, visible)) {
+          yield entry;
+          position = entry.lsn + frameSize(entry.data.length);
+          if (this.#stopped(signal)) return;
+        }
+        continue;
+      }
+      await this.#changed(signal, this.#end === undefined ? undefined : pollMs);
+      if (this.#end !== undefined && !this.#closed) this.refresh();
+    }
+  }
+
+  /** True once the log is closed or `signal` aborted: a tail ends. */
+  #stopped(signal: AbortSignal | undefined): boolean {
+    return this.#closed || (signal?.aborted ?? false);
+  }
+
+  /** Resolves when the log changes, `signal` aborts, or (polling) after `pollMs`. */
+  #changed(signal: AbortSignal | undefined, pollMs: number | undefined): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = pollMs === undefined ? undefined : setTimeout(resolve, pollMs);
+    const onAbort = () => resolve();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#listeners.add(resolve);
+    return promise.finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      this.#listeners.delete(resolve);
+    });
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /**
+   * A typed view of this log: `append(value)` encodes with `codec`, iteration decodes. The view
+   * shares this log's state; closing either closes both.
+   *
+   * @typeParam T The record type.
+   * @param codec How values become bytes and back.
+   * @returns The typed view.
+   *
+   * @example JSON records
+   * ```ts
+   * import { jsonCodec, MemStore, Wal } from "@wal-db/wal-db";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * const log = wal.typed(jsonCodec<{ op: string; key: string }>());
+   * log.append({ op: "set", key: "a" });
+   * deepEqual([...log.iter()].map((e) => e.value), [{ op: "set", key: "a" }]);
+   * ```
+   */
+  typed<T>(codec: Codec<T>): TypedWal<T> {
+    return new TypedWal(this, codec);
   }
 
   *#entries(reader: RecordReader): IterableIterator<Entry> {
@@ -605,6 +785,7 @@ export class Wal implements Disposable {
     this.#closed = true;
     this.#stopTimer?.();
     this.#commit.abandon(closedError());
+    this.#notify();
     const settled = this.#commit.settled;
     if (settled === undefined) this.#store.close();
     else settled.then(() => this.#store.close());
@@ -615,9 +796,9 @@ export class Wal implements Disposable {
     this.close();
   }
 
-  #read(reader: RecordReader): ReturnType<RecordReader["next"]> {
+  #read(reader: RecordReader, copy = true): ReturnType<RecordReader["next"]> {
     try {
-      return reader.next(true);
+      return reader.next(copy);
     } catch (error) {
       if (error instanceof WalError || isPermission(error)) throw error;
       throw new WalError("io", `Cannot read the log: ${messageOf(error)}`, { cause: error });
@@ -650,6 +831,9 @@ export class Wal implements Disposable {
 
   #checkWritable(): void {
     this.#checkOpen();
+    if (this.#config.readOnly) {
+      throw new WalError("read-only", "Cannot write: the log was opened with readOnly");
+    }
     if (this.#failure !== undefined) {
       throw new WalError(
         "failed",
@@ -678,7 +862,8 @@ export class Wal implements Disposable {
     if (typeof lsn !== "number") {
       throw new TypeError(`Cannot ${action}: lsn must be a number, got ${typeName(lsn)}`);
     }
-    const { head, size } = this.#store;
+    const head = this.#store.head;
+    const size = this.nextLsn;
     const inRange = Number.isInteger(lsn) && lsn >= head && (allowEnd ? lsn <= size : lsn < size);
     if (inRange && !this.#inSkippedRange(lsn)) {
       if (lsn === head || lsn === size || this.#index.isBoundary(lsn, this.#store, size)) return;

@@ -11,6 +11,8 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     shimPath: undefined,
     syncIntervalMs: undefined,
     commitDelayMs: 0,
+    readOnly: false,
+    lock: undefined,
   });
 });
 
@@ -38,4 +40,10 @@ Deno.test("resolveConfig() reads the sync policy and the commit delay", () => {
   throws(() => resolveConfig({ syncPolicy: "sometimes" as "manual" }), TypeError);
   throws(() => resolveConfig({ commitDelayMs: -1 }), RangeError);
   throws(() => resolveConfig({ commitDelayMs: "1" as unknown as number }), TypeError);
+});
+
+Deno.test("resolveConfig() reads readOnly and lock, and rejects bad values", () => {
+  deepEqual(resolveConfig({ readOnly: true, lock: "none" }).lock, "none");
+  throws(() => resolveConfig({ readOnly: "yes" as unknown as boolean }), TypeError);
+  throws(() => resolveConfig({ lock: "optimistic" as "none" }), TypeError);
 });

@@ -22,7 +22,7 @@ const PURE = [
   "segments",
   "store",
 ];
-const IO_CORE = ["group_commit", "recovery", "segmented_store", "wal"];
+const IO_CORE = ["group_commit", "recovery", "segmented_store", "typed", "wal"];
 const ALLOWED_EXTRA: Record<string, string[]> = { wal: ["file_store", "fs_directory", "timer"] };
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 
