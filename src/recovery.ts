@@ -94,21 +94,21 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
     intactSize: after.size,
     setAsidePath,
   });
-  if (after.count === 0 || options.recoveryPolicy === "truncate") {
-    store.truncate(lsn);
-    const ranges = [{ lsn, size: end - lsn, reason, action: "cut" as const }];
+  if (after.count > 0 && options.recoveryPolicy === "strict") throw refused(lsn, reason, after);
+  if (after.count > 0 && options.recoveryPolicy === "skip") {
+    reader.seek(lsn);
+    return { ...skipDamage(store, reader, options, first.count, lsn), damage: damage(undefined) };
+  }
+  if (after.count === 0 || options.recoveryPolicy === "truncate" || options.readOnly) {
+    const range = cutTail(store, lsn, reason, options);
+    const cutSize = range.action === "cut" ? range.size : 0;
     return {
       recordCount: first.count,
       endLsn: lsn,
-      cutSize: end - lsn,
+      cutSize,
       damage: damage(undefined),
-      ranges,
+      ranges: [range],
     };
-  }
-  if (options.recoveryPolicy === "strict") throw refused(lsn, reason, after);
-  if (options.recoveryPolicy === "skip") {
-    reader.seek(lsn);
-    return { ...skipDamage(store, reader, options, first.count, lsn), damage: damage(undefined) };
   }
   const path = store.setAside(lsn);
   store.truncate(lsn);
