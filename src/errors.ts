@@ -58,6 +58,7 @@ export interface WalErrorOptions {
  * ```
  */
 export class WalError extends Error {
+  /** Always `"WalError"`. */
   override name = "WalError";
   /** What went wrong; see {@linkcode WalErrorKind}. */
   readonly kind: WalErrorKind;
