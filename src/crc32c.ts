@@ -59,6 +59,20 @@ export function crc32c(data: Uint8Array, seed = 0): number {
   return (update(~seed >>> 0, data) ^ 0xffff_ffff) >>> 0;
 }
 
+/**
+ * The CRC32C of a frame's four little-endian length bytes followed by its payload, without
+ * materialising the length bytes or checking arguments: the hot path of every append and
+ * every read. Equal to `crc32c(payload, crc32c(lengthBytes))`.
+ */
+export function frameChecksum(length: number, payload: Uint8Array): number {
+  const t = TABLES;
+  let crc = 0xffff_ffff;
+  for (let shift = 0; shift < 32; shift += 8) {
+    crc = t[(crc ^ (length >>> shift)) & 0xff]! ^ (crc >>> 8);
+  }
+  return (update(crc >>> 0, payload) ^ 0xffff_ffff) >>> 0;
+}
+
 /** The slicing-by-8 loop on the raw (pre-inverted) register value. */
 function update(crc: number, data: Uint8Array): number {
   const t = TABLES;

@@ -160,7 +160,9 @@ export class FileStore implements WalStore {
   /** Writes all of `data` at the end; `writeSync` may write part, so it loops. */
   append(data: Uint8Array): void {
     this.#checkWritable();
-    let done = 0;
+    // One write almost always takes everything; only a partial write pays for a subarray.
+    let done = this.#writer.writeSync(data);
+    this.#size += done;
     while (done < data.length) {
       const n = this.#writer.writeSync(data.subarray(done));
       assert(n > 0, "writeSync makes progress");

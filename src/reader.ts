@@ -3,7 +3,7 @@
 // Pure: no `Deno.*`; the only I/O is through the `ByteSource` it is given.
 
 import { assert } from "./assert.ts";
-import { HEADER_LENGTH_OFFSET, HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
+import { HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
 import { decodeHeader, frameCrc, frameSize } from "./record.ts";
 
 /** Anything the reader can pull bytes from: a store, or an array in a test. */
@@ -98,16 +98,11 @@ export class RecordReader {
     if (length > left - HEADER_SIZE) {
       return { kind: "damage", lsn, reason: "partial-record", length };
     }
-    const body = this.#bytes(
-      lsn + HEADER_LENGTH_OFFSET,
-      HEADER_SIZE - HEADER_LENGTH_OFFSET + length,
-    );
-    if (body.length < HEADER_SIZE - HEADER_LENGTH_OFFSET + length) {
+    const payload = this.#bytes(lsn + HEADER_SIZE, length);
+    if (payload.length < length) {
       return { kind: "damage", lsn, reason: "partial-record", length };
     }
-    const lengthBytes = body.subarray(0, HEADER_SIZE - HEADER_LENGTH_OFFSET);
-    const payload = body.subarray(HEADER_SIZE - HEADER_LENGTH_OFFSET);
-    if (frameCrc(lengthBytes, payload) !== crc) {
+    if (frameCrc(payload) !== crc) {
       return { kind: "damage", lsn, reason: "crc-mismatch", length };
     }
     return { kind: "record", lsn, length, data: copy ? payload.slice() : undefined };

@@ -1,6 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
 import { deepEqual, equal } from "node:assert/strict";
+import { crc32c, frameChecksum } from "../src/crc32c.ts";
 import { decodeHeader, encodeFrame, frame, frameCrc, frameSize } from "../src/record.ts";
 import { bytes, hex } from "./_helpers.ts";
 
@@ -30,9 +31,9 @@ Deno.test("decodeHeader() reads the CRC and length little-endian", () => {
 
 Deno.test("frameCrc() covers the length bytes, so a changed length changes the CRC", () => {
   const payload = bytes("abc");
-  const crc = frameCrc(hex("03 00 00 00"), payload);
-  equal(crc, 0x551483f8);
-  equal(frameCrc(hex("04 00 00 00"), payload) === crc, false);
+  equal(frameCrc(payload), 0x551483f8);
+  equal(frameCrc(payload), crc32c(payload, crc32c(hex("03 00 00 00"))));
+  equal(frameChecksum(4, payload) === frameCrc(payload), false);
 });
 
 Deno.test("frameSize() is the payload plus the 8-byte header", () => {
