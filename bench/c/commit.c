@@ -1,0 +1,131 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// C floor for durable commits: each round writes WRITERS records, then makes them durable with
+// ONE fdatasync. WRITERS=1 is the classic write+fdatasync per record loop; larger values show
+// what the disk allows when a batch of that size shares one flush (ideal group commit).
+// Usage: commit PATH WRITERS MAX_COMMITS MAX_SECONDS RECORD_BYTES [LATENCY_FILE]
+// LATENCY_FILE, if given, receives every commit's latency in microseconds as native-endian
+// float64 values, so a harness can merge samples from several runs exactly.
+// A commit's latency runs from its record's write() to the end of the round's fdatasync.
+// Prints one JSON line with commits/s, mean/p50/p99 commit latency in microseconds, and the
+// time spent inside fdatasync.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { ARG_COUNT = 6, ARG_COUNT_WITH_DUMP = 7, RECORD_BYTES_MAX = 1 << 20, WRITERS_MAX = 1 << 20 };
+static const double NS_PER_S = 1e9;
+static const double NS_PER_US = 1e3;
+static const double P50 = 0.50;
+static const double P99 = 0.99;
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * NS_PER_S + (double)ts.tv_nsec;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "commit: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static void write_all(int fd, const unsigned char *data, size_t length) {
+  while (length > 0) {
+    ssize_t written = write(fd, data, length);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    data += written;
+    length -= (size_t)written;
+  }
+}
+
+// Writes the latencies in microseconds, in commit order (before sorting).
+static void dump_latencies(const char *path, const double *latency_ns, long count) {
+  FILE *out = fopen(path, "wb");
+  if (out == NULL) die("fopen LATENCY_FILE");
+  for (long i = 0; i < count; i++) {
+    double us = latency_ns[i] / NS_PER_US;
+    if (fwrite(&us, sizeof us, 1, out) != 1) die("fwrite LATENCY_FILE");
+  }
+  if (fclose(out) != 0) die("fclose LATENCY_FILE");
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+// Nearest-rank percentile of sorted values (the same rule the TypeScript harness uses).
+static double percentile(const double *sorted, long count, double p) {
+  long rank = (long)ceil(p * (double)count);
+  if (rank < 1) rank = 1;
+  return sorted[rank - 1];
+}
+
+int main(int argc, char **argv) {
+  if (argc != ARG_COUNT && argc != ARG_COUNT_WITH_DUMP) {
+    fprintf(stderr,
+            "usage: commit PATH WRITERS MAX_COMMITS MAX_SECONDS RECORD_BYTES [LATENCY_FILE]\n");
+    return 2;
+  }
+  long writers = atol(argv[2]);
+  long max_commits = atol(argv[3]);
+  double max_ns = atof(argv[4]) * NS_PER_S;
+  long record_bytes = atol(argv[5]);
+  if (writers <= 0 || writers > WRITERS_MAX || max_commits < writers || max_ns <= 0 ||
+      record_bytes <= 0 || record_bytes > RECORD_BYTES_MAX) {
+    fprintf(stderr, "commit: bad arguments (need 0 < WRITERS <= MAX_COMMITS, seconds > 0)\n");
+    return 2;
+  }
+  int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+  if (fd < 0) die("open");
+  unsigned char *record = malloc((size_t)record_bytes);
+  double *latency_ns = malloc(sizeof(double) * (size_t)max_commits);
+  double *written_at = malloc(sizeof(double) * (size_t)writers);
+  if (record == NULL || latency_ns == NULL || written_at == NULL) die("malloc");
+  memset(record, 0xab, (size_t)record_bytes);
+
+  long commits = 0, rounds = 0;
+  double flush_ns = 0; // time spent inside fdatasync: the rest is the cost of writing
+  double start = now_ns(), end = start;
+  // Stop at the first round boundary past either limit, so every round is whole.
+  while (commits + writers <= max_commits && end - start < max_ns) {
+    for (long w = 0; w < writers; w++) {
+      written_at[w] = now_ns();
+      write_all(fd, record, (size_t)record_bytes);
+    }
+    double flush_start = now_ns();
+    if (fdatasync(fd) != 0) die("fdatasync");
+    end = now_ns();
+    flush_ns += end - flush_start;
+    for (long w = 0; w < writers; w++) latency_ns[commits++] = end - written_at[w];
+    rounds++;
+  }
+  if (close(fd) != 0) die("close");
+
+  if (argc == ARG_COUNT_WITH_DUMP) dump_latencies(argv[6], latency_ns, commits);
+  double sum = 0;
+  for (long i = 0; i < commits; i++) sum += latency_ns[i];
+  qsort(latency_ns, (size_t)commits, sizeof(double), compare_doubles);
+  double seconds = (end - start) / NS_PER_S;
+  printf("{\"program\":\"commit\",\"writers\":%ld,\"record_bytes\":%ld,\"commits\":%ld,"
+         "\"flushes\":%ld,\"flush_seconds\":%.4f,\"seconds\":%.4f,\"commits_per_s\":%.1f,"
+         "\"mean_us\":%.2f,\"p50_us\":%.2f,\"p99_us\":%.2f}\n",
+         writers, record_bytes, commits, rounds, flush_ns / NS_PER_S, seconds,
+         (double)commits / seconds, sum / (double)commits / NS_PER_US,
+         percentile(latency_ns, commits, P50) / NS_PER_US,
+         percentile(latency_ns, commits, P99) / NS_PER_US);
+  free(record);
+  free(latency_ns);
+  free(written_at);
+  return 0;
+}
