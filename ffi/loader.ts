@@ -149,6 +149,43 @@ export interface ShimFile {
    * @throws {ShimCallError} If the flush fails or the file is closed.
    */
   syncData(): Promise<void>;
+  /**
+   * Reserves disk blocks for `[offset, offset + length)` and makes the file at least
+   * `offset + length` bytes long, without writing: bytes past the old end read as zeros,
+   * and bytes already in the file are kept. Flushing an append that lands in reserved
+   * space then has no blocks to allocate and no new size to record.
+   *
+   * Linux uses `fallocate`; macOS uses `fcntl(F_PREALLOCATE)` then `ftruncate`, and
+   * treats a range that ends inside the file as already done; Windows never
+   * preallocates (see docs/DURABILITY.md). A `length` of 0 does nothing and returns true.
+   *
+   * @param offset Where the range starts, in bytes.
+   * @param length How many bytes to reserve.
+   * @returns True when the space is reserved; false when this OS or filesystem cannot
+   * reserve space ahead (`EOPNOTSUPP`, `ENOTSUP`, `ENOSYS`; `ERROR_NOT_SUPPORTED` on
+   * Windows), in which case the file is unchanged and the caller should just not
+   * preallocate.
+   * @throws {TypeError} If `offset` or `length` is not a number.
+   * @throws {RangeError} If either is negative or not a safe integer, or their sum is
+   * past `Number.MAX_SAFE_INTEGER`.
+   * @throws {ShimCallError} If the OS reports another error (such as `ENOSPC`), or the
+   * file is closed.
+   *
+   * @example Reserving 1 MiB past the end of a log
+   * ```ts ignore
+   * import { loadShim } from "./mod.ts";
+   *
+   * const path = "./log/000001.wal";
+   * const file = loadShim().openFile(path);
+   * try {
+   *   const end = Deno.statSync(path).size;
+   *   if (!file.preallocate(end, 1 << 20)) console.log("no preallocation on this filesystem");
+   * } finally {
+   *   file.close();
+   * }
+   * ```
+   */
+  preallocate(offset: number, length: number): boolean;
   /** True once macOS reported `F_FULLFSYNC` unsupported for this file and `fsync` was used. */
   readonly fsyncFallback: boolean;
   /**
@@ -468,12 +505,27 @@ class LoadedFile implements ShimFile {
   }
 
   syncDataSync(): void {
-    this.#settle(this.#symbols.wal_shim_datasync(this.#open()));
+    this.#settle(this.#symbols.wal_shim_datasync(this.#open("wal_shim_datasync")));
   }
 
   async syncData(): Promise<void> {
-    const handle = this.#open();
+    const handle = this.#open("wal_shim_datasync");
     this.#settle(await this.#symbols.wal_shim_datasync_async(handle));
+  }
+
+  preallocate(offset: number, length: number): boolean {
+    checkByteCount("offset", offset);
+    checkByteCount("length", length);
+    if (offset + length > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(
+        `Cannot preallocate: offset + length (${offset} + ${length}) is past Number.MAX_SAFE_INTEGER`,
+      );
+    }
+    const handle = this.#open("wal_shim_preallocate");
+    const result = this.#symbols.wal_shim_preallocate(handle, BigInt(offset), BigInt(length));
+    if (result >= 0) return true;
+    if (isUnsupported(result)) return false;
+    throw new ShimCallError("wal_shim_preallocate", result, this.#path);
   }
 
   close(): void {
@@ -484,17 +536,38 @@ class LoadedFile implements ShimFile {
     if (result < 0) throw new ShimCallError("wal_shim_close", result, this.#path);
   }
 
-  #open(): bigint {
+  #open(op: string): bigint {
     if (this.#handle !== undefined) return this.#handle;
     // The code the OS would give for a closed handle: EBADF, ERROR_INVALID_HANDLE.
     const code = Deno.build.os === "windows" ? -6 : -osConstants.errno.EBADF;
-    throw new ShimCallError("wal_shim_datasync", code, this.#path, "the ShimFile is closed");
+    throw new ShimCallError(op, code, this.#path, "the ShimFile is closed");
   }
 
   #settle(result: number): void {
     if (result < 0) throw new ShimCallError("wal_shim_datasync", result, this.#path);
     if (result === 1) this.#fsyncFallback = true;
   }
+}
+
+function checkByteCount(name: string, value: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot preallocate: ${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot preallocate: ${name} must be a non-negative safe integer, got ${value}`,
+    );
+  }
+}
+
+/** ERROR_NOT_SUPPORTED, which the Windows shim always returns from wal_shim_preallocate. */
+const WINDOWS_NOT_SUPPORTED = -50;
+
+/** True for the codes that mean "this OS or filesystem cannot preallocate". */
+function isUnsupported(code: number): boolean {
+  if (Deno.build.os === "windows") return code === WINDOWS_NOT_SUPPORTED;
+  const { ENOTSUP, EOPNOTSUPP, ENOSYS } = osConstants.errno;
+  return code === -ENOTSUP || code === -EOPNOTSUPP || code === -ENOSYS;
 }
 
 function flushCallFor(os: typeof Deno.build.os): string {
@@ -528,6 +601,7 @@ const WINDOWS_ERRORS: Readonly<Record<number, string>> = {
   19: "ERROR_WRITE_PROTECT",
   21: "ERROR_NOT_READY",
   32: "ERROR_SHARING_VIOLATION",
+  50: "ERROR_NOT_SUPPORTED",
   87: "ERROR_INVALID_PARAMETER",
   112: "ERROR_DISK_FULL",
   123: "ERROR_INVALID_NAME",

@@ -13,10 +13,10 @@
  * import { SHIM_ABI_VERSION } from "./symbols.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SHIM_ABI_VERSION, 1);
+ * assert.equal(SHIM_ABI_VERSION, 2);
  * ```
  */
-export const SHIM_ABI_VERSION = 1;
+export const SHIM_ABI_VERSION = 2;
 
 /**
  * The shim's symbols in the form `Deno.dlopen` takes.
@@ -26,6 +26,10 @@ export const SHIM_ABI_VERSION = 1;
  * negative error code: `-errno` on Unix, `-GetLastError()` on Windows. Handles
  * are `i64`, which Deno passes as `bigint`. Paths are NUL-terminated UTF-8 in a
  * `buffer`.
+ *
+ * `wal_shim_preallocate` returns `-EOPNOTSUPP`/`-ENOTSUP`/`-ENOSYS` (Windows:
+ * `-50`, `ERROR_NOT_SUPPORTED`) when space cannot be reserved ahead on this OS or
+ * filesystem.
  *
  * `wal_shim_datasync_async` is the same C function as `wal_shim_datasync`, bound
  * a second time with `nonblocking: true` so that Deno runs it on its blocking
@@ -56,6 +60,9 @@ export const SHIM_SYMBOLS = {
   },
   // int32_t wal_shim_sync_dir(const char *dir_utf8);
   wal_shim_sync_dir: { parameters: ["buffer"], result: "i32" },
+  // int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_t length);
+  // Blocking on purpose: called rarely, and the append that needs the space waits for it.
+  wal_shim_preallocate: { parameters: ["i64", "i64", "i64"], result: "i32" },
   // int32_t wal_shim_close(int64_t handle);
   wal_shim_close: { parameters: ["i64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

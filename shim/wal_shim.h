@@ -23,7 +23,7 @@
 #endif
 
 /* Bumped whenever a prototype or a documented behaviour changes. */
-#define WAL_SHIM_VERSION 1
+#define WAL_SHIM_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +44,17 @@ WAL_SHIM_API int32_t wal_shim_datasync(int64_t handle);
  * Returns 0, 1 (macOS fell back to fsync), or a negative error code.
  * On Windows it succeeds without doing anything. */
 WAL_SHIM_API int32_t wal_shim_sync_dir(const char *dir_utf8);
+
+/* Reserves disk blocks for [offset, offset + length) and makes the file at least
+ * offset + length bytes long; bytes that were past the old end read as zeros, and
+ * bytes already in the file are unchanged. Flushing an append into reserved space
+ * then has no blocks to allocate and no new size to record.
+ * Returns 0, or a negative error code. "Not supported here" is -EOPNOTSUPP or -ENOTSUP
+ * (or -ENOSYS) on Unix, and -ERROR_NOT_SUPPORTED (-50) on Windows, which always
+ * returns it; callers then simply do not preallocate. On Unix, offset < 0, length < 0
+ * or an end past INT64_MAX is -EINVAL, and length 0 does nothing and returns 0.
+ * Added in version 2. */
+WAL_SHIM_API int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_t length);
 
 /* Releases a handle from wal_shim_open. Returns 0 or a negative error code. */
 WAL_SHIM_API int32_t wal_shim_close(int64_t handle);

@@ -36,6 +36,13 @@ export const READ_CHUNK_SIZE = 256 * 1024;
  */
 export const SCRATCH_SIZE_MAX = 1024 * 1024;
 
+/**
+ * How far ahead of its end a single-file log reserves zeroed space by default: flushing a file
+ * whose size does not change avoids a metadata update per flush. Large enough that the zeros
+ * are written rarely, small enough not to matter on disk.
+ */
+export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
+
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
 

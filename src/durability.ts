@@ -19,6 +19,11 @@ export interface Flusher {
   flush(): Promise<void>;
   /** Releases the mechanism's handle, if it has one. */
   close(): void;
+  /**
+   * Allocates `[offset, offset + length)` ahead of writes and extends the file over it;
+   * returns false when the mechanism or the file system cannot. Absent: never preallocates.
+   */
+  preallocate?(offset: number, length: number): boolean;
 }
 
 /** The flush mechanism chosen for one store: per-file flushers and directory flushes. */
@@ -90,6 +95,7 @@ function shimDurability(shim: Shim): Durability {
         flushSync: () => handle.syncDataSync(),
         flush: () => handle.syncData(),
         close: () => handle.close(),
+        preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
       };
     },
     syncDirectory: (directory: string) => shim.syncDirectory(directory),

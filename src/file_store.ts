@@ -4,7 +4,7 @@
 
 import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
-import { SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import { PREALLOCATE_SIZE_DEFAULT, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -18,7 +18,7 @@ import {
   RUNTIME_DURABILITY,
   takeLock,
 } from "./durability.ts";
-import { WalError } from "./errors.ts";
+import { readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 import type { WalStore } from "./store.ts";
 
 /** Options for {@linkcode FileStore.open}. */
@@ -31,6 +31,17 @@ export interface FileStoreOptions {
   durability?: DurabilityMode;
   /** An explicit path to the shim library (else `WAL_DB_SHIM`, else the embedded binary). */
   shimPath?: string;
+  /**
+   * Bytes to reserve ahead of the log's end: when an append would pass the end of the file,
+   * the native shim allocates at least this much more (fallocate), so a flush does not also
+   * have to allocate blocks and record a new size (about 25% less latency for small commits on
+   * ext4 here). The reserve reads as zeros, which are never a record; a clean `close` cuts it
+   * off, and recovery after a crash cuts it like any torn tail. Without the shim, or where the
+   * file system cannot allocate ahead, the file simply grows with the log. 0 turns it off.
+   *
+   * @default {1048576}
+   */
+  preallocateSize?: number;
   /**
    * Open for reading only: the file must exist, nothing is ever written, and the lock is
    * shared unless `lock` says otherwise.
@@ -72,7 +83,11 @@ export class FileStore implements WalStore {
   readonly #durability: Durability;
   readonly #flusher: Flusher;
   readonly #readOnly: boolean;
+  #preallocateSize: number;
+  /** The log's end: where the next append lands. */
   #size: number;
+  /** The file's size: the log's end plus any zeros reserved ahead of it. */
+  #allocated: number;
   #closed = false;
 
   private constructor(
@@ -80,12 +95,16 @@ export class FileStore implements WalStore {
     writer: Deno.FsFile,
     durability: Durability,
     readOnly: boolean,
+    preallocateSize: number,
   ) {
     this.path = path;
     this.#writer = writer;
     this.#durability = durability;
     this.#readOnly = readOnly;
+    this.#preallocateSize = preallocateSize;
     this.#size = writer.statSync().size;
+    this.#allocated = this.#size;
+    writer.seekSync(this.#size, Deno.SeekMode.Start);
     this.#reader = Deno.openSync(path, { read: true });
     try {
       this.#flusher = readOnly ? readOnlyFlusher(path) : durability.flusherFor(writer, path);
@@ -108,6 +127,7 @@ export class FileStore implements WalStore {
     const file = toPath(path);
     const readOnly = options.readOnly ?? false;
     const lock = checkLock(options.lock, readOnly);
+    const preallocateSize = checkPreallocateSize(options.preallocateSize);
     const durability = readOnly ? RUNTIME_DURABILITY : chooseDurability({
       mode: options.durability ?? "auto",
       shimPath: options.shimPath,
@@ -116,7 +136,7 @@ export class FileStore implements WalStore {
     try {
       takeLock(handle, lock, `log "${file}"`);
       if (created) durability.syncDirectory(parentOf(file));
-      return new FileStore(file, handle, durability, readOnly);
+      return new FileStore(file, handle, durability, readOnly, preallocateSize);
     } catch (error) {
       handle.close();
       throw wrapIo(error, `open log "${file}"`);
@@ -126,6 +146,7 @@ export class FileStore implements WalStore {
   /** Re-reads the file's size: a read-only store sees what another process appended since. */
   refresh(): void {
     this.#size = this.#writer.statSync().size;
+    this.#allocated = this.#size;
   }
 
   /** One past the last byte of the file. */
@@ -145,30 +166,15 @@ export class FileStore implements WalStore {
 
   /** Reads at `offset` through the reading handle. */
   readAt(offset: number, buffer: Uint8Array): number {
-    const want = Math.max(0, Math.min(buffer.length, this.#size - offset));
-    if (want === 0) return 0;
-    this.#reader.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < want) {
-      const n = this.#reader.readSync(buffer.subarray(done, want));
-      if (n === null) break;
-      done += n;
-    }
-    return done;
+    return readAtLimit(this.#reader, offset, buffer, this.#size);
   }
 
   /** Writes all of `data` at the end; `writeSync` may write part, so it loops. */
   append(data: Uint8Array): void {
     this.#checkWritable();
-    // One write almost always takes everything; only a partial write pays for a subarray.
-    let done = this.#writer.writeSync(data);
-    this.#size += done;
-    while (done < data.length) {
-      const n = this.#writer.writeSync(data.subarray(done));
-      assert(n > 0, "writeSync makes progress");
-      done += n;
-      this.#size += n;
-    }
+    if (this.#size + data.length > this.#allocated) this.#reserve(this.#size + data.length);
+    // The handle's position is always the log's end, so appends need no seek.
+    writeAll(this.#writer, data, (count) => this.#size += count);
   }
 
   /** Blocking flush of the file's data. */
@@ -186,7 +192,9 @@ export class FileStore implements WalStore {
     this.#checkWritable();
     assert(size >= 0 && size <= this.#size, `truncate size ${size} is inside the file`);
     this.#writer.truncateSync(size);
+    this.#writer.seekSync(size, Deno.SeekMode.Start);
     this.#size = size;
+    this.#allocated = size;
     this.#flusher.flushSync();
   }
 
@@ -227,12 +235,41 @@ export class FileStore implements WalStore {
     this.#closed = true;
     this.#flusher.close();
     this.#reader.close();
+    // A clean close leaves no reserved zeros behind: the file ends where the log does. Not
+    // flushed: if the cut is lost, the zeros read as "no record" and recovery cuts them.
+    if (this.#allocated > this.#size) this.#writer.truncateSync(this.#size);
     this.#writer.close();
+  }
+
+  /**
+   * Reserves blocks to cover `end`, rounded up to whole preallocation chunks. Allocated, not
+   * written: writing zeros would double the bytes every flush sends to the disk. When the
+   * mechanism cannot allocate ahead, preallocation stops for this store and the file grows.
+   */
+  #reserve(end: number): void {
+    const chunk = this.#preallocateSize;
+    if (chunk === 0) return;
+    const target = Math.ceil(end / chunk) * chunk;
+    if (this.#flusher.preallocate?.(this.#allocated, target - this.#allocated) === true) {
+      this.#allocated = target;
+    } else {
+      this.#preallocateSize = 0;
+    }
   }
 
   #checkWritable(): void {
     if (this.#readOnly) throw readOnlyError(this.path);
   }
+}
+
+function checkPreallocateSize(size: unknown): number {
+  if (size === undefined) return PREALLOCATE_SIZE_DEFAULT;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(
+      `Cannot open log: preallocateSize must be a non-negative integer, got ${String(size)}`,
+    );
+  }
+  return size;
 }
 
 function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {
@@ -255,14 +292,14 @@ function toPath(path: string | URL): string {
 function openForAppend(path: string): { handle: Deno.FsFile; created: boolean } {
   try {
     return {
-      handle: Deno.openSync(path, { read: true, append: true, createNew: true }),
+      handle: Deno.openSync(path, { read: true, write: true, createNew: true }),
       created: true,
     };
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw wrapIo(error, `create log "${path}"`);
   }
   try {
-    return { handle: Deno.openSync(path, { read: true, append: true }), created: false };
+    return { handle: Deno.openSync(path, { read: true, write: true }), created: false };
   } catch (error) {
     throw wrapIo(error, `open log "${path}"`);
   }
@@ -277,21 +314,4 @@ function createSibling(base: string): { handle: Deno.FsFile; path: string } {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
   }
-}
-
-function writeAll(file: Deno.FsFile, data: Uint8Array): void {
-  for (let done = 0; done < data.length;) done += file.writeSync(data.subarray(done));
-}
-
-/**
- * Wraps an operating-system error as `kind: "io"`. Permission errors and our own errors pass
- * through unchanged: Deno's message already names the flag to add.
- */
-function wrapIo(error: unknown, action: string): unknown {
-  if (
-    error instanceof WalError || error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied
-  ) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new WalError("io", `Cannot ${action}: ${detail}`, { cause: error });
 }

@@ -19,6 +19,7 @@ import {
 } from "./durability.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { WalError } from "./errors.ts";
+import { readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 
 /** Options for {@linkcode FsDirectory.open}. */
 export interface FsDirectoryOptions {
@@ -194,25 +195,12 @@ class FsDirectoryFile implements DirectoryFile {
   }
 
   readAt(offset: number, buffer: Uint8Array): number {
-    const want = Math.max(0, Math.min(buffer.length, this.#size - offset));
-    if (want === 0) return 0;
-    this.#file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < want) {
-      const n = this.#file.readSync(buffer.subarray(done, want));
-      if (n === null) break;
-      done += n;
-    }
-    return done;
+    return readAtLimit(this.#file, offset, buffer, this.#size);
   }
 
   append(data: Uint8Array): void {
     // O_APPEND writes land at the end whatever the read position is.
-    for (let done = 0; done < data.length;) {
-      const n = this.#file.writeSync(data.subarray(done));
-      done += n;
-      this.#size += n;
-    }
+    writeAll(this.#file, data, (count) => this.#size += count);
   }
 
   truncate(size: number): void {
@@ -300,10 +288,5 @@ function openLock(path: string, durability: Durability, dir: string): Deno.FsFil
 }
 
 function wrap(error: unknown, dir: string): unknown {
-  if (
-    error instanceof WalError || error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied
-  ) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new WalError("io", `Cannot open segmented log "${dir}": ${detail}`, { cause: error });
+  return wrapIo(error, `open segmented log "${dir}"`);
 }

@@ -167,6 +167,9 @@ export class Wal implements Disposable {
       durability: resolved.durability,
       readOnly: resolved.readOnly,
       ...(resolved.shimPath === undefined ? {} : { shimPath: resolved.shimPath }),
+      ...(resolved.preallocateSize === undefined
+        ? {}
+        : { preallocateSize: resolved.preallocateSize }),
       ...(resolved.lock === undefined ? {} : { lock: resolved.lock }),
     });
     return Wal.#recoverOrClose(store, resolved);

@@ -9,6 +9,7 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     recoveryPolicy: "tolerate-torn-tail",
     durability: "auto",
     shimPath: undefined,
+    preallocateSize: undefined,
     syncIntervalMs: undefined,
     commitDelayMs: 0,
     readOnly: false,

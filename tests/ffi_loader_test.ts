@@ -80,7 +80,7 @@ Deno.test({
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
       assert.equal(sha256(await Deno.readFile(file)), expected);
-      assert.equal(shim.version, 1);
+      assert.equal(shim.version, 2);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
@@ -95,6 +95,109 @@ Deno.test({
       shimFile.close(); // idempotent
       assert.throws(() => shimFile.syncDataSync(), ShimCallError);
       await assert.rejects(shimFile.syncData(), ShimCallError);
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.preallocate() grows a real file with zeros and keeps its bytes",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "data.log");
+      const head = new Uint8Array(100).fill(7);
+      Deno.writeFileSync(path, head);
+      const file = shim.openFile(path);
+      try {
+        const reserved = file.preallocate(100, 8192);
+        if (Deno.build.os === "windows") {
+          assert.equal(reserved, false, "the Windows shim never preallocates");
+          assert.deepEqual(Deno.readFileSync(path), head, "an unsupported call changes nothing");
+          return;
+        }
+        // Fail loudly rather than pass: the point of the test is that space gets reserved.
+        assert.equal(
+          reserved,
+          true,
+          `preallocate() reported "not supported" for the filesystem holding ${dir}; ` +
+            "run the tests with TMPDIR on a filesystem with fallocate (ext4, xfs, btrfs, APFS)",
+        );
+        const grown = Deno.readFileSync(path);
+        assert.equal(grown.length, 100 + 8192);
+        assert.deepEqual(grown.subarray(0, 100), head, "existing bytes are kept");
+        assert.ok(grown.subarray(100).every((b) => b === 0), "the reserved range reads as zeros");
+        if (Deno.build.os === "linux") {
+          const { blocks } = Deno.statSync(path);
+          assert.ok(blocks! * 512 >= grown.length, `allocated, not sparse (${blocks} blocks)`);
+        }
+
+        // Past the end with a gap: the gap reads as zeros too.
+        assert.equal(file.preallocate(16384, 4096), true);
+        const gapped = Deno.readFileSync(path);
+        assert.equal(gapped.length, 16384 + 4096);
+        assert.deepEqual(gapped.subarray(0, 100), head);
+        assert.ok(gapped.subarray(100).every((b) => b === 0));
+
+        // Inside the file, or empty: nothing changes.
+        assert.equal(file.preallocate(0, 50), true);
+        assert.equal(file.preallocate(1 << 30, 0), true);
+        assert.deepEqual(Deno.readFileSync(path), gapped);
+
+        // Data written into the reserved range reads back; the size stays put.
+        const handle = Deno.openSync(path, { write: true });
+        handle.seekSync(100, Deno.SeekMode.Start);
+        handle.writeSync(new Uint8Array(10).fill(9));
+        handle.close();
+        file.syncDataSync();
+        const written = Deno.readFileSync(path);
+        assert.equal(written.length, 16384 + 4096);
+        assert.deepEqual(written.subarray(100, 110), new Uint8Array(10).fill(9));
+
+        if (Deno.build.os === "linux") {
+          // 4 PiB is past what the disk (and ext4's largest file) can hold: a real error.
+          assert.throws(() => file.preallocate(0, 2 ** 52), (error: unknown) => {
+            assert.ok(error instanceof ShimCallError, String(error));
+            assert.equal(error.op, "wal_shim_preallocate");
+            assert.ok(error.code < 0);
+            assert.equal(error.path, path);
+            return true;
+          });
+          assert.equal(Deno.statSync(path).size, 16384 + 4096, "a failed call changes no size");
+        }
+      } finally {
+        file.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.preallocate() rejects bad arguments and a closed file",
+  ignore: NO_BINARY,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "data.log");
+      Deno.writeFileSync(path, new Uint8Array(10));
+      const file = shim.openFile(path);
+      try {
+        for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+          assert.throws(() => file.preallocate(bad, 1), RangeError, `offset ${bad}`);
+          assert.throws(() => file.preallocate(0, bad), RangeError, `length ${bad}`);
+        }
+        assert.throws(() => file.preallocate(Number.MAX_SAFE_INTEGER, 1), RangeError);
+        const asAny = file.preallocate as unknown as (offset: unknown, length: unknown) => boolean;
+        assert.throws(() => asAny.call(file, "0", 1), TypeError);
+        assert.throws(() => asAny.call(file, 0, 1n), TypeError);
+        assert.equal(Deno.statSync(path).size, 10, "rejected calls change nothing");
+      } finally {
+        file.close();
+      }
+      assert.throws(() => file.preallocate(0, 4096), (error: unknown) => {
+        assert.ok(error instanceof ShimCallError);
+        assert.equal(error.op, "wal_shim_preallocate");
+        assert.ok(error.message.includes("closed"), error.message);
+        return true;
+      });
     }),
 });
 
@@ -167,7 +270,7 @@ Deno.test({
       Deno.writeFileSync(path, cachedFile(dir).bytes);
       const shim = loadShim({ path });
       assert.equal(shim.path, path);
-      assert.equal(shim.version, 1);
+      assert.equal(shim.version, 2);
     }),
 });
 

@@ -34,6 +34,7 @@ Deno.test("SHIM_SYMBOLS binds every function of wal_shim.h with its C types", ()
     "wal_shim_close",
     "wal_shim_datasync",
     "wal_shim_open",
+    "wal_shim_preallocate",
     "wal_shim_sync_dir",
     "wal_shim_version",
   ]);
@@ -62,8 +63,9 @@ Deno.test("SHIM_SYMBOLS aliases wal_shim_datasync as a nonblocking call", () => 
   }
 });
 
-Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h", () => {
+Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 2", () => {
   const match = HEADER.match(/^#define WAL_SHIM_VERSION (\d+)$/m);
   assert.ok(match !== null, "wal_shim.h defines WAL_SHIM_VERSION");
   assert.equal(SHIM_ABI_VERSION, Number(match[1]));
+  assert.equal(SHIM_ABI_VERSION, 2, "version 2 added wal_shim_preallocate");
 });

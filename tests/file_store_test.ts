@@ -4,6 +4,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { FileStore } from "../src/file_store.ts";
 import { WalError } from "../src/errors.ts";
+import { Wal } from "../src/wal.ts";
 import { readBytes, withTempDir } from "./_helpers.ts";
 
 function isKind(kind: string) {
@@ -96,4 +97,69 @@ Deno.test({
       Deno.errors.NotCapable,
     );
   },
+});
+
+const FFI_GRANTED = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+
+Deno.test({
+  name: "FileStore reserves space ahead of the log and a clean close cuts it off",
+  ignore: !FFI_GRANTED, // preallocation goes through the native shim
+  fn: () =>
+    withTempDir((dir) => {
+      const path = join(dir, "p.wal");
+      const store = FileStore.open(path, { durability: "shim", preallocateSize: 4096 });
+      store.append(new Uint8Array(100).fill(1));
+      equal(store.size, 100);
+      equal(Deno.statSync(path).size, 4096, "the file holds the reserve");
+      store.append(new Uint8Array(5000).fill(2));
+      equal(Deno.statSync(path).size, 8192);
+      const buffer = new Uint8Array(10);
+      equal(store.readAt(5095, buffer), 5, "reads stop at the log's end, not the file's");
+      store.close();
+      equal(Deno.statSync(path).size, 5100);
+    }),
+});
+
+Deno.test("FileStore with the runtime flush does not preallocate: the file is the log", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "rt.wal");
+    const store = FileStore.open(path, { durability: "runtime", preallocateSize: 4096 });
+    store.append(new Uint8Array(100));
+    equal(Deno.statSync(path).size, 100);
+    store.close();
+  });
+});
+
+Deno.test("FileStore with preallocateSize 0 keeps the file exactly as long as the log", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "p0.wal");
+    const store = FileStore.open(path, { preallocateSize: 0 });
+    store.append(new Uint8Array(100));
+    equal(Deno.statSync(path).size, 100);
+    store.close();
+    throws(() => FileStore.open(path, { preallocateSize: -1 }), RangeError);
+    throws(() => FileStore.open(path, { preallocateSize: 1.5 }), RangeError);
+  });
+});
+
+Deno.test({
+  name: "Wal recovers a preallocated log left by a crash: the reserve is cut as a torn tail",
+  ignore: !FFI_GRANTED,
+  fn: () =>
+    withTempDir((dir) => {
+      const path = join(dir, "crash.wal");
+      const wal = Wal.open(path, { durability: "shim" });
+      for (let i = 0; i < 10; i++) wal.append(new Uint8Array(50).fill(i));
+      wal.syncSync();
+      // What a crash leaves: the file as it is while the log is open, reserve included.
+      const image = readBytes(path);
+      wal.close();
+      equal(image.length, 1024 * 1024);
+      Deno.writeFileSync(path, image);
+      using again = Wal.open(path);
+      equal(again.recovery.recordCount, 10);
+      equal(again.nextLsn, 580);
+      equal(again.recovery.damage?.tornTail, true);
+      equal(again.recovery.cutSize, 1024 * 1024 - 580);
+    }),
 });

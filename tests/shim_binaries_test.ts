@@ -11,6 +11,7 @@ const FUNCTIONS = [
   "wal_shim_open",
   "wal_shim_datasync",
   "wal_shim_sync_dir",
+  "wal_shim_preallocate",
   "wal_shim_close",
 ];
 

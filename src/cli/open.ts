@@ -1,0 +1,220 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tells a single-file log from a segmented one, works out the segment size, and opens the log.
+// Reads directory listings and file sizes only; what it opens read-only it never writes.
+
+import { join } from "node:path";
+import { type Entry, Wal, type WalConfig, WalError } from "../../mod.ts";
+import { HEAD_FILE_NAME, LOCK_FILE_NAME, LOG_SIZE_LIMIT } from "../constants.ts";
+import { parseSegmentName } from "../segments.ts";
+import { type FlagSpec, integerFlag, type ParsedArgs, switchFlag } from "./args.ts";
+import { CliError, EXIT_UNREADABLE, UsageError } from "./errors.ts";
+
+/** One segment file of a segmented log. */
+export interface SegmentFile {
+  /** The segment's index: its name as a number. */
+  readonly index: number;
+  /** Its size in bytes. */
+  readonly size: number;
+}
+
+/**
+ * Where the segment size came from: the sizes of the segment files, `--segment-size`, or
+ * nowhere (a log of at most one segment, at index 0, whose size tells nothing).
+ */
+export type SegmentSizeSource = "files" | "option" | "unbounded";
+
+/** A log on disk, before it is opened. */
+export type Layout =
+  | { readonly kind: "file"; readonly path: string; readonly size: number }
+  | {
+    readonly kind: "segmented";
+    readonly path: string;
+    /** The segment size the log is opened with. */
+    readonly segmentSize: number;
+    readonly segmentSizeSource: SegmentSizeSource;
+    /** What the segment files say, when there are two or more; it may differ from the option. */
+    readonly derivedSegmentSize: number | undefined;
+    /** In index order. */
+    readonly segments: readonly SegmentFile[];
+  };
+
+/**
+ * The segment size a log of one segment at index 0 is read with: larger than any log, so all
+ * its bytes map to that one segment, which gives the same LSNs as the true size would.
+ */
+export const SEGMENT_SIZE_UNBOUNDED = LOG_SIZE_LIMIT;
+
+/**
+ * Looks at `path`: a file is a single-file log; a directory holding segment files (20 digits
+ * plus `.wal`), a `head` file or a `wal.lock` is a segmented log. Nothing is opened for writing.
+ *
+ * @param path The log file or the segmented log's directory.
+ * @param segmentSize `--segment-size`, when given: it wins over what the files say.
+ * @throws {CliError} `EXIT_UNREADABLE` if `path` is missing or holds no log.
+ * @throws {UsageError} If the segment size is needed and cannot be derived.
+ */
+export function detectLayout(path: string, segmentSize?: number): Layout {
+  const info = statOf(path);
+  if (info.isFile) return { kind: "file", path, size: info.size };
+  if (!info.isDirectory) {
+    throw new CliError(
+      `Cannot read "${path}": it is neither a file nor a directory`,
+      EXIT_UNREADABLE,
+    );
+  }
+  const { segments, markers } = listDirectory(path);
+  if (segments.length === 0 && !markers) {
+    throw new CliError(
+      `Cannot read "${path}": the directory holds no segment files (named by 20 digits and ` +
+        `.wal), no head file and no wal.lock, so it is not a segmented wal-db log`,
+      EXIT_UNREADABLE,
+    );
+  }
+  if (segmentSize !== undefined && segmentSize < 1) {
+    throw new UsageError(`--segment-size must be at least 1, got ${segmentSize}`);
+  }
+  const derived = deriveSegmentSize(segments);
+  const chosen = chooseSegmentSize(path, segments, derived, segmentSize);
+  return { kind: "segmented", path, ...chosen, derivedSegmentSize: derived, segments };
+}
+
+function chooseSegmentSize(
+  path: string,
+  segments: readonly SegmentFile[],
+  derived: number | undefined,
+  option: number | undefined,
+): { segmentSize: number; segmentSizeSource: SegmentSizeSource } {
+  if (option !== undefined) return { segmentSize: option, segmentSizeSource: "option" };
+  if (derived !== undefined) return { segmentSize: derived, segmentSizeSource: "files" };
+  const first = segments[0];
+  if (segments.length > 1 || (first !== undefined && first.index > 0)) {
+    // LSNs start at index × size: without the size they cannot be known.
+    const what = segments.length > 1
+      ? `no non-empty segment before the last`
+      : `a single segment, number ${first!.index}`;
+    throw new UsageError(
+      `"${path}" holds ${what}, so the segment size (which is not stored on disk) cannot be ` +
+        `derived and its LSNs depend on it; pass --segment-size`,
+    );
+  }
+  return { segmentSize: SEGMENT_SIZE_UNBOUNDED, segmentSizeSource: "unbounded" };
+}
+
+/**
+ * The segment size the files show: every segment but the last holds exactly that many bytes.
+ * A short one is a hole (damage), so the most common size wins, and the larger on a tie.
+ */
+export function deriveSegmentSize(segments: readonly SegmentFile[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const segment of segments.slice(0, -1)) {
+    counts.set(segment.size, (counts.get(segment.size) ?? 0) + 1);
+  }
+  let best: [size: number, count: number] | undefined;
+  for (const [size, count] of counts) {
+    if (size === 0) continue; // an empty non-last segment says nothing about the size
+    if (best === undefined || count > best[1] || (count === best[1] && size > best[0])) {
+      best = [size, count];
+    }
+  }
+  return best?.[0];
+}
+
+/**
+ * Opens the log `layout` describes with `config`.
+ *
+ * @throws {WalError} What `Wal.open` and `Wal.openSegmented` throw.
+ */
+export function openLog(layout: Layout, config: WalConfig): Wal {
+  return layout.kind === "file"
+    ? Wal.open(layout.path, config)
+    : Wal.openSegmented(layout.path, layout.segmentSize, config);
+}
+
+/** The options every read command opens with: read-only, and every intact record readable. */
+export function readConfig(lock: "shared" | "none"): WalConfig {
+  return { readOnly: true, lock, recoveryPolicy: "skip" };
+}
+
+/** Bytes the log's files hold on disk (segments only, for a segmented log). */
+export function diskSizeOf(layout: Layout): number {
+  if (layout.kind === "file") return layout.size;
+  return layout.segments.reduce((sum, segment) => sum + segment.size, 0);
+}
+
+function statOf(path: string): Deno.FileInfo {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new CliError(`Cannot read "${path}": no such file or directory`, EXIT_UNREADABLE);
+    }
+    throw error;
+  }
+}
+
+function listDirectory(path: string): { segments: SegmentFile[]; markers: boolean } {
+  const segments: SegmentFile[] = [];
+  let markers = false;
+  for (const entry of Deno.readDirSync(path)) {
+    if (!entry.isFile) continue;
+    if (entry.name === HEAD_FILE_NAME || entry.name === LOCK_FILE_NAME) markers = true;
+    const index = parseSegmentName(entry.name);
+    if (index === undefined) continue;
+    segments.push({ index, size: Deno.statSync(join(path, entry.name)).size });
+  }
+  segments.sort((a, b) => a.index - b.index);
+  return { segments, markers };
+}
+
+/** `--segment-size`, accepted by every command that opens a log. */
+export const SEGMENT_SIZE_FLAG: FlagSpec = {
+  name: "segment-size",
+  value: "integer",
+  placeholder: "N",
+  help: "segment size of a segmented log, when its files cannot tell it (one segment)",
+};
+
+/** `--no-lock`, for read commands that default to a shared lock. */
+export const NO_LOCK_FLAG: FlagSpec = {
+  name: "no-lock",
+  value: "none",
+  help: "take no lock, to read a log while a writer has it open",
+};
+
+/**
+ * Detects the layout named by the first positional and opens it read-only, with every intact
+ * record readable. The lock is shared unless `--no-lock` was given or `lock` says otherwise.
+ * Notes about the segment size go to `warn`.
+ */
+export function openForReading(
+  args: ParsedArgs,
+  warn: (text: string) => void,
+  lock?: "shared" | "none",
+): { layout: Layout; wal: Wal } {
+  const layout = detectLayout(args.positionals[0]!, integerFlag(args, SEGMENT_SIZE_FLAG.name));
+  const mismatch = layout.kind === "segmented" && layout.segmentSizeSource === "option" &&
+    layout.derivedSegmentSize !== undefined && layout.derivedSegmentSize !== layout.segmentSize;
+  if (mismatch) {
+    warn(
+      `warning: --segment-size ${layout.segmentSize} differs from the size of the segment ` +
+        `files (${layout.derivedSegmentSize}); LSNs are computed with ${layout.segmentSize}\n`,
+    );
+  }
+  const chosen = lock ?? (switchFlag(args, NO_LOCK_FLAG.name) ? "none" : "shared");
+  return { layout, wal: openLog(layout, readConfig(chosen)) };
+}
+
+/**
+ * `wal.iterFrom(lsn)`. An LSN that is not a record boundary throws the library's
+ * `"invalid-lsn"` error, reworded to name what the user asked for (`dump from`) instead of
+ * "iterate from".
+ */
+export function iterFromChecked(wal: Wal, lsn: number, action: string): Iterable<Entry> {
+  try {
+    return wal.iterFrom(lsn);
+  } catch (error) {
+    if (!(error instanceof WalError) || error.kind !== "invalid-lsn") throw error;
+    const message = error.message.replace(/^Cannot iterate from/, `Cannot ${action}`);
+    throw new WalError("invalid-lsn", message, { lsn, cause: error });
+  }
+}

@@ -1,0 +1,256 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
+// Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
+
+import type { Entry, Wal } from "../../mod.ts";
+import { frameSize } from "../record.ts";
+import {
+  type Command,
+  type CommandSpec,
+  type FlagSpec,
+  integerFlag,
+  type ParsedArgs,
+  switchFlag,
+  wordFlag,
+} from "./args.ts";
+import { EXIT_OK, UsageError } from "./errors.ts";
+import { formatRecord, RECORD_FORMATS, type RecordFormat } from "./format.ts";
+import { type CliIo, interruptSignal } from "./io.ts";
+import {
+  detectLayout,
+  iterFromChecked,
+  type Layout,
+  NO_LOCK_FLAG,
+  openForReading,
+  openLog,
+  readConfig,
+  SEGMENT_SIZE_FLAG,
+} from "./open.ts";
+
+/** How many records `tail` prints without `--from` or `-n`, as Unix `tail` prints lines. */
+export const TAIL_COUNT_DEFAULT = 10;
+
+/** How often `tail -f` looks for new records, in milliseconds. */
+export const TAIL_POLL_MS_DEFAULT = 100;
+
+const FROM_FLAG: FlagSpec = {
+  name: "from",
+  value: "integer",
+  placeholder: "LSN",
+  help: "start at the record at this LSN (default: the first record)",
+};
+
+const FORMAT_FLAG: FlagSpec = {
+  name: "format",
+  value: RECORD_FORMATS,
+  help: "text: LSN, size, printable preview; hex: a hex dump; json: one object per line with " +
+    "lsn, size and base64 data (default text)",
+};
+
+const DUMP_SPEC: CommandSpec = {
+  name: "dump",
+  summary: "Print the records of a log.",
+  positionals: ["path"],
+  flags: [
+    FROM_FLAG,
+    { name: "limit", value: "integer", placeholder: "N", help: "print at most N records" },
+    FORMAT_FLAG,
+    SEGMENT_SIZE_FLAG,
+    NO_LOCK_FLAG,
+  ],
+  details: "Opens the log read-only and prints every intact record, skipping damaged bytes " +
+    "(a note on stderr says where they are). Needs --allow-read.\nExit codes: 0 printed, " +
+    "2 --from is not the LSN of a record, 3 the log cannot be read, 64 usage.",
+};
+
+const TAIL_SPEC: CommandSpec = {
+  name: "tail",
+  summary: "Print the last records of a log; with -f, follow new ones as they are written.",
+  positionals: ["path"],
+  flags: [
+    { ...FROM_FLAG, help: "start at the record at this LSN instead of the last records" },
+    {
+      name: "lines",
+      short: "n",
+      value: "integer",
+      placeholder: "N",
+      help: `print the last N records (default ${TAIL_COUNT_DEFAULT})`,
+    },
+    { name: "follow", short: "f", value: "none", help: "keep printing records as they arrive" },
+    FORMAT_FLAG,
+    {
+      name: "poll-ms",
+      value: "integer",
+      placeholder: "MS",
+      help: `with -f, how often to look for new records (default ${TAIL_POLL_MS_DEFAULT})`,
+    },
+    SEGMENT_SIZE_FLAG,
+  ],
+  details: "Opens the log read-only without a lock, so it works while another process " +
+    "writes; a record the writer has not finished is printed once it is whole. -f ends on " +
+    "Ctrl-C. Needs --allow-read.\nExit codes: 0 printed (or followed until Ctrl-C), 2 --from " +
+    "is not the LSN of a record, 3 the log cannot be read, 64 usage.",
+};
+
+/** `wal dump <path>`. */
+export const dumpCommand: Command = {
+  spec: DUMP_SPEC,
+  run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const { wal } = openForReading(args, (text) => io.stderr(text));
+    try {
+      noteDamage(wal, io);
+      const limit = integerFlag(args, "limit") ?? Infinity;
+      const print = printer(args, io, wal);
+      let count = 0;
+      const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
+      for (const entry of iterFromChecked(wal, from, "dump from")) {
+        if (count++ >= limit) break;
+        print(entry);
+      }
+      return Promise.resolve(EXIT_OK);
+    } finally {
+      wal.close();
+    }
+  },
+};
+
+/** `wal tail <path>`. */
+export const tailCommand: Command = {
+  spec: TAIL_SPEC,
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const from = integerFlag(args, FROM_FLAG.name);
+    const count = integerFlag(args, "lines");
+    if (from !== undefined && count !== undefined) {
+      throw new UsageError("--from and --lines cannot be combined: one says where to start");
+    }
+    const { layout, wal } = openForReading(args, (text) => io.stderr(text), "none");
+    try {
+      noteDamage(wal, io);
+      const start = from ?? startOfLast(wal, count ?? TAIL_COUNT_DEFAULT);
+      if (!switchFlag(args, "follow")) {
+        const print = printer(args, io, wal);
+        for (const entry of iterFromChecked(wal, start, "tail from")) print(entry);
+        return EXIT_OK;
+      }
+      await follow(layout, wal, start, args, io);
+      return EXIT_OK;
+    } finally {
+      wal.close();
+    }
+  },
+};
+
+/**
+ * A function that prints one record in the `--format` asked for. LSNs are padded to the width
+ * of the log's end, and the width only grows, so the columns of a followed log stay aligned.
+ */
+function printer(args: ParsedArgs, io: CliIo, wal: Wal): (entry: Entry) => void {
+  const format = wordFlag<RecordFormat>(args, FORMAT_FLAG.name, "text");
+  let width = String(wal.nextLsn).length;
+  return (entry) => {
+    width = Math.max(width, String(entry.lsn).length);
+    io.stdout(formatRecord(entry, format, width));
+  };
+}
+
+/** The LSN of the `count`-th record from the end (the end itself for 0). */
+function startOfLast(wal: Wal, count: number): number {
+  if (count === 0) return wal.nextLsn;
+  const ring: number[] = [];
+  for (const entry of wal.iter()) {
+    ring.push(entry.lsn);
+    if (ring.length > count) ring.shift();
+  }
+  return ring[0] ?? wal.nextLsn;
+}
+
+function noteDamage(wal: Wal, io: CliIo): void {
+  const damage = wal.recovery.damage;
+  if (damage === undefined) return;
+  const what = damage.tornTail
+    ? `a torn tail (an unfinished append) at LSN ${damage.lsn}`
+    : `damage at LSN ${damage.lsn} (${damage.reason}); damaged ranges are skipped`;
+  io.stderr(`note: the log has ${what}; run "wal verify" for details\n`);
+}
+
+/**
+ * Prints records from `start` as they arrive until Ctrl-C or `io.signal`. A segmented log read
+ * with an unbounded segment size (it had at most one segment) is reopened once a second
+ * segment shows the true size, and following goes on from the last record printed.
+ */
+async function follow(
+  layout: Layout,
+  first: Wal,
+  start: number,
+  args: ParsedArgs,
+  io: CliIo,
+): Promise<void> {
+  const pollMs = integerFlag(args, "poll-ms") ?? TAIL_POLL_MS_DEFAULT;
+  const interrupt = interruptSignal(io);
+  let wal = first;
+  let position = start;
+  const print = printer(args, io, wal);
+  try {
+    for (;;) {
+      const resize = watchSegmentSize(layout, pollMs, interrupt.signal);
+      try {
+        for await (const entry of wal.tail(position, { signal: resize.signal, pollMs })) {
+          print(entry);
+          position = entry.lsn + frameSize(entry.data.length);
+        }
+      } finally {
+        resize.stop();
+      }
+      // The tail ended on its own (the log closed or was cut below us), or on Ctrl-C.
+      if (interrupt.signal.aborted || !resize.signal.aborted) return;
+      if (wal !== first) wal.close();
+      layout = detectLayout(layout.path);
+      wal = openLog(layout, readConfig("none"));
+    }
+  } finally {
+    interrupt.release();
+    if (wal !== first) wal.close();
+  }
+}
+
+/**
+ * A signal that aborts with `outer`, and also when a segmented log read with an unbounded
+ * segment size gains a second segment (its size is then known, and the open one is wrong).
+ */
+function watchSegmentSize(
+  layout: Layout,
+  pollMs: number,
+  outer: AbortSignal,
+): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  outer.addEventListener("abort", onAbort, { once: true });
+  if (outer.aborted) controller.abort();
+  const unbounded = layout.kind === "segmented" && layout.segmentSizeSource === "unbounded";
+  const timer = unbounded
+    ? setInterval(() => {
+      if (segmentSizeKnown(layout.path)) controller.abort();
+    }, pollMs)
+    : undefined;
+  return {
+    signal: controller.signal,
+    stop: () => {
+      clearInterval(timer);
+      outer.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * True once the directory's files tell the segment size. A listing that fails (the writer is
+ * renaming or removing files) says nothing yet: the next poll looks again, and the tail itself
+ * reports a log that is really gone.
+ */
+function segmentSizeKnown(path: string): boolean {
+  try {
+    const now = detectLayout(path);
+    return now.kind === "segmented" && now.segmentSizeSource === "files";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,62 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Loops and error wrapping shared by the two file backends (FileStore and FsDirectory).
+// Backend: talks to `Deno.FsFile`.
+
+import { WalError } from "./errors.ts";
+
+/**
+ * Reads up to `buffer.length` bytes at `offset`, never past `end`, with seek and read:
+ * `readSync` may return fewer bytes than asked, so it loops until the range is full or the
+ * file ends. Returns the count.
+ */
+export function readAtLimit(
+  file: Deno.FsFile,
+  offset: number,
+  buffer: Uint8Array,
+  end: number,
+): number {
+  const want = Math.max(0, Math.min(buffer.length, end - offset));
+  if (want === 0) return 0;
+  file.seekSync(offset, Deno.SeekMode.Start);
+  let done = 0;
+  while (done < want) {
+    const n = file.readSync(buffer.subarray(done, want));
+    if (n === null) break;
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * Writes all of `data` at the file's position. `writeSync` may write part of a buffer; one call
+ * almost always takes everything, so only a partial write pays for a subarray. Calls `progress`
+ * with each count written, so a caller tracking the size stays right even if a later call
+ * throws.
+ */
+export function writeAll(
+  file: Deno.FsFile,
+  data: Uint8Array,
+  progress: (count: number) => void = () => {},
+): void {
+  let done = file.writeSync(data);
+  progress(done);
+  while (done < data.length) {
+    const n = file.writeSync(data.subarray(done));
+    if (n <= 0) throw new WalError("io", "Cannot write: the file accepted no bytes");
+    done += n;
+    progress(n);
+  }
+}
+
+/**
+ * Wraps an operating-system error as `kind: "io"` with what was being done. Our own errors and
+ * permission errors pass through unchanged: Deno's message already names the flag to add.
+ */
+export function wrapIo(error: unknown, action: string): unknown {
+  if (
+    error instanceof WalError || error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WalError("io", `Cannot ${action}: ${detail}`, { cause: error });
+}
