@@ -11,6 +11,9 @@ import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } fro
 
 const TARGET = embeddedShimTarget();
 const NO_BINARY = TARGET === undefined;
+/** Without --allow-ffi (the no-FFI run of the suite) the tests that load the shim are skipped. */
+const NO_FFI = Deno.permissions.querySync({ name: "ffi" }).state !== "granted";
+
 const LOADER_URL = new URL("../ffi/mod.ts", import.meta.url).href;
 
 function sha256(bytes: Uint8Array): string {
@@ -72,7 +75,7 @@ Deno.test("embeddedShimTarget() names this platform's binary", () => {
 
 Deno.test({
   name: "loadShim() writes the embedded shim to the cache and flushes a real file with it",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir(async (dir) => {
       const cacheDir = join(dir, "cache");
@@ -100,7 +103,7 @@ Deno.test({
 
 Deno.test({
   name: "ShimFile.preallocate() grows a real file with zeros and keeps its bytes",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
       const shim = loadShim({ cacheDir: join(dir, "cache") });
@@ -172,7 +175,7 @@ Deno.test({
 
 Deno.test({
   name: "ShimFile.preallocate() rejects bad arguments and a closed file",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
       const shim = loadShim({ cacheDir: join(dir, "cache") });
@@ -203,7 +206,7 @@ Deno.test({
 
 Deno.test({
   name: "openFile() and syncDirectory() report a missing path as ShimCallError ENOENT",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
       const shim = loadShim({ cacheDir: join(dir, "cache") });
@@ -230,7 +233,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() detects a damaged cached binary, rewrites it, then loads",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: async (t) => {
     await t.step("garbage in place of the library", () =>
       withTempDir((dir) => {
@@ -263,7 +266,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() loads an explicit path as given",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
       const path = join(dir, "my_shim.lib");
@@ -274,35 +277,39 @@ Deno.test({
     }),
 });
 
-Deno.test("loadShim() with a bad explicit path throws ShimUnavailableError load-failed", async (t) => {
-  await t.step("a missing file", () =>
-    withTempDir((dir) => {
-      const path = join(dir, "missing.so");
-      assert.throws(() => loadShim({ path }), (error: unknown) => {
-        assert.ok(error instanceof ShimUnavailableError);
-        assert.equal(error.reason, "load-failed");
-        assert.ok(error.cause instanceof Error);
-        assert.ok(error.message.includes(path), error.message);
-        return true;
-      });
-    }));
+Deno.test({
+  name: "loadShim() with a bad explicit path throws ShimUnavailableError load-failed",
+  ignore: NO_FFI,
+  fn: async (t) => {
+    await t.step("a missing file", () =>
+      withTempDir((dir) => {
+        const path = join(dir, "missing.so");
+        assert.throws(() => loadShim({ path }), (error: unknown) => {
+          assert.ok(error instanceof ShimUnavailableError);
+          assert.equal(error.reason, "load-failed");
+          assert.ok(error.cause instanceof Error);
+          assert.ok(error.message.includes(path), error.message);
+          return true;
+        });
+      }));
 
-  await t.step("a file that is not a library", () =>
-    withTempDir((dir) => {
-      const path = join(dir, "garbage.so");
-      Deno.writeTextFileSync(path, "garbage");
-      assert.throws(
-        () => loadShim({ path }),
-        (error: unknown) =>
-          error instanceof ShimUnavailableError && error.reason === "load-failed" &&
-          error.cause !== undefined,
-      );
-    }));
+    await t.step("a file that is not a library", () =>
+      withTempDir((dir) => {
+        const path = join(dir, "garbage.so");
+        Deno.writeTextFileSync(path, "garbage");
+        assert.throws(
+          () => loadShim({ path }),
+          (error: unknown) =>
+            error instanceof ShimUnavailableError && error.reason === "load-failed" &&
+            error.cause !== undefined,
+        );
+      }));
+  },
 });
 
 Deno.test({
   name: "loadShim() without ffi permission throws reason permission and writes nothing",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   permissions: { read: true, write: true, env: true, ffi: false },
   fn: () =>
     withTempDir((dir) => {
@@ -326,7 +333,7 @@ let loadedCacheDir: string | undefined;
 
 Deno.test({
   name: "loadShim() memoizes a loaded library (setup for the next test)",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: async () => {
     loadedCacheDir = await Deno.makeTempDir({ prefix: "wal_ffi_loader_" });
     loadShim({ cacheDir: loadedCacheDir });
@@ -335,7 +342,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() checks ffi permission again for a library it already loaded",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   permissions: { read: true, write: true, env: true, ffi: false },
   fn: async () => {
     assert.ok(loadedCacheDir !== undefined, "the previous test ran");
@@ -352,7 +359,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() without write permission for the cache throws reason permission",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   permissions: { read: true, write: false, env: true, ffi: true },
   fn: () => {
     const cacheDir = join(Deno.cwd(), `.never_created_${crypto.randomUUID()}`);
@@ -367,7 +374,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() reads environment variables only when --allow-env covers them",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir(async (dir) => {
       const cacheDir = join(dir, "cache");
@@ -390,7 +397,7 @@ Deno.test({
 
 Deno.test({
   name: "loadShim() without env access uses a temporary folder only when all writes are allowed",
-  ignore: NO_BINARY,
+  ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir(async (dir) => {
       const narrow = [`--allow-read`, `--allow-write=${dir}`, "--allow-ffi"];
