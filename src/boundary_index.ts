@@ -19,6 +19,8 @@ import { decodeHeader, frameSize } from "./record.ts";
 export class BoundaryIndex {
   readonly #samples: number[];
   #sinceSample = 0;
+  /** Damaged ranges the "skip" policy left in place: start → the next intact record. */
+  readonly #skipped = new Map<number, number>();
 
   constructor(head: number) {
     this.#samples = [head];
@@ -38,17 +40,25 @@ export class BoundaryIndex {
   }
 
   /**
-   * Notes a record start that must be sampled: the first record after a range that recovery
-   * skipped, so no walk along header lengths ever crosses damaged bytes.
+   * Notes that `[from, to)` is a damaged range left in place, with a record starting at `to`.
+   * That record is always sampled, so no walk along header lengths ever crosses the damage, and
+   * no LSN inside the range counts as a boundary.
    */
-  mark(lsn: number): void {
-    assert(lsn > this.#samples.at(-1)!, `boundary ${lsn} is marked in order`);
-    this.#samples.push(lsn);
+  skip(from: number, to: number): void {
+    assert(from > this.#samples.at(-1)! && to > from, `skipped range [${from}, ${to}) is in order`);
+    this.#skipped.set(from, to);
+    this.#samples.push(to);
     this.#sinceSample = 0;
+  }
+
+  /** Where reading resumes after a skipped range that starts at `lsn`, if one does. */
+  resumeAfter(lsn: number): number | undefined {
+    return this.#skipped.get(lsn);
   }
 
   /** True when a record starts at `lsn`, which must lie in `[head, end)` of `source`. */
   isBoundary(lsn: number, source: ByteSource, end: number): boolean {
+    for (const [from, to] of this.#skipped) if (lsn >= from && lsn < to) return false;
     const header = new Uint8Array(HEADER_SIZE);
     for (let at = this.#sampleAtOrBelow(lsn); at < end;) {
       if (at === lsn) return true;
@@ -61,6 +71,7 @@ export class BoundaryIndex {
   /** Forgets samples at or past `end` (after a suffix truncation). */
   truncateAfter(end: number): void {
     while (this.#samples.length > 1 && this.#samples.at(-1)! >= end) this.#samples.pop();
+    for (const from of [...this.#skipped.keys()]) if (from >= end) this.#skipped.delete(from);
     this.#sinceSample = 0;
   }
 

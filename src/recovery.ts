@@ -60,11 +60,10 @@ export interface RecoveryReport {
 export interface RecoveryOptions {
   maxRecordSize: number;
   recoveryPolicy: RecoveryPolicy;
-  /**
-   * Called with the LSN of every intact record kept, in order; `resync` is true for the first
-   * record after a skipped range.
-   */
-  onRecord?: (lsn: number, resync: boolean) => void;
+  /** Called with the LSN of every intact record kept, in order. */
+  onRecord?: (lsn: number) => void;
+  /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
+  onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
   readOnly?: boolean;
 }
@@ -77,7 +76,7 @@ export interface RecoveryOptions {
 export function recover(store: WalStore, options: RecoveryOptions): RecoveryReport {
   const end = store.size;
   const reader = new RecordReader(store, store.head, end, options.maxRecordSize);
-  const first = scan(reader, options, false);
+  const first = scan(reader, options);
   if (first.stop.kind === "end") {
     return { recordCount: first.count, endLsn: end, cutSize: 0, damage: undefined, ranges: [] };
   }
@@ -123,7 +122,7 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
 }
 
 /** Reads intact records until damage or the end; reports each one. */
-function scan(reader: RecordReader, options: RecoveryOptions, resync: boolean): {
+function scan(reader: RecordReader, options: RecoveryOptions): {
   count: number;
   stop: Exclude<ReadResult, { kind: "record" }>;
 } {
@@ -131,7 +130,7 @@ function scan(reader: RecordReader, options: RecoveryOptions, resync: boolean): 
   for (;;) {
     const result = reader.next(false);
     if (result.kind !== "record") return { count, stop: result };
-    options.onRecord?.(result.lsn, resync && count === 0);
+    options.onRecord?.(result.lsn);
     count++;
   }
 }
@@ -167,8 +166,9 @@ function skipDamage(
       };
     }
     ranges.push({ lsn, size: next - lsn, reason, action: "skipped" });
+    options.onSkip?.(lsn, next);
     reader.seek(next);
-    const part = scan(reader, options, true);
+    const part = scan(reader, options);
     count += part.count;
     if (part.stop.kind === "end") return { recordCount: count, endLsn: end, cutSize: 0, ranges };
     lsn = part.stop.lsn;

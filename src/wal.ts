@@ -3,6 +3,7 @@
 // I/O core: talks to its store through the `WalStore` interface (file logs via `FileStore`).
 
 import { BoundaryIndex } from "./boundary_index.ts";
+import { ChangeSignal } from "./change_signal.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { WalError } from "./errors.ts";
@@ -88,16 +89,14 @@ export class Wal implements Disposable {
   readonly #recovery: RecoveryReport;
   readonly #commit: GroupCommit;
   readonly #index: BoundaryIndex;
-  /** Ranges the "skip" policy left in place: damage LSN → the next intact record. */
-  readonly #skipped: Map<number, number>;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
   /** A read-only log's end: the end of the intact records it has seen. */
   #end: number | undefined;
-  /** Tails waiting for the log to change (durable end, truncation, refresh, close). */
-  readonly #listeners = new Set<() => void>();
+  /** Wakes tails when the log changes (durable end, truncation, refresh, close). */
+  readonly #changes = new ChangeSignal();
 
   private constructor(
     store: WalStore,
@@ -107,9 +106,6 @@ export class Wal implements Disposable {
   ) {
     this.#store = store;
     this.#index = index;
-    this.#skipped = new Map(
-      recovery.ranges.filter((r) => r.action === "skipped").map((r) => [r.lsn, r.lsn + r.size]),
-    );
     this.#config = config;
     this.#recovery = recovery;
     this.#end = config.readOnly ? recovery.endLsn : undefined;
@@ -120,7 +116,7 @@ export class Wal implements Disposable {
         },
         flush: () => store.flush(),
         fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
-        changed: () => this.#notify(),
+        changed: () => this.#changes.notify(),
       },
       store.size,
       config.commitDelayMs,
@@ -249,7 +245,8 @@ export class Wal implements Disposable {
       const index = new BoundaryIndex(store.head);
       const report = recover(store, {
         ...config,
-        onRecord: (lsn, resync) => resync ? index.mark(lsn) : index.add(lsn),
+        onRecord: (lsn) => index.add(lsn),
+        onSkip: (from, to) => index.skip(from, to),
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
@@ -521,8 +518,7 @@ export class Wal implements Disposable {
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
-    this.#notify();
-    for (const damaged of this.#skipped.keys()) if (damaged >= lsn) this.#skipped.delete(damaged);
+    this.#changes.notify();
   }
 
   /**
@@ -631,7 +627,7 @@ export class Wal implements Disposable {
     }
     if (reader.position > this.#end) {
       this.#end = reader.position;
-      this.#notify();
+      this.#changes.notify();
     }
     return this.#end;
   }
@@ -692,7 +688,7 @@ export class Wal implements Disposable {
         }
         continue;
       }
-      await this.#changed(signal, this.#end === undefined ? undefined : pollMs);
+      await this.#changes.wait(signal, this.#end === undefined ? undefined : pollMs);
       if (this.#end !== undefined && !this.#closed) this.refresh();
     }
   }
@@ -700,24 +696,6 @@ export class Wal implements Disposable {
   /** True once the log is closed or `signal` aborted: a tail ends. */
   #stopped(signal: AbortSignal | undefined): boolean {
     return this.#closed || (signal?.aborted ?? false);
-  }
-
-  /** Resolves when the log changes, `signal` aborts, or (polling) after `pollMs`. */
-  #changed(signal: AbortSignal | undefined, pollMs: number | undefined): Promise<void> {
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const timer = pollMs === undefined ? undefined : setTimeout(resolve, pollMs);
-    const onAbort = () => resolve();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#listeners.add(resolve);
-    return promise.finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      this.#listeners.delete(resolve);
-    });
-  }
-
-  #notify(): void {
-    for (const listener of [...this.#listeners]) listener();
   }
 
   /**
@@ -750,7 +728,7 @@ export class Wal implements Disposable {
       if (result.kind === "end") return;
       // The log was cut under this iterator (truncateFrom): it ends where the log now ends.
       if (result.kind === "damage" && result.lsn >= this.#store.size) return;
-      const resume = result.kind === "damage" ? this.#skipped.get(result.lsn) : undefined;
+      const resume = result.kind === "damage" ? this.#index.resumeAfter(result.lsn) : undefined;
       if (resume !== undefined) {
         reader.seek(resume);
         continue;
@@ -788,7 +766,7 @@ export class Wal implements Disposable {
     this.#closed = true;
     this.#stopTimer?.();
     this.#commit.abandon(closedError());
-    this.#notify();
+    this.#changes.notify();
     const settled = this.#commit.settled;
     if (settled === undefined) this.#store.close();
     else settled.then(() => this.#store.close());
@@ -868,9 +846,7 @@ export class Wal implements Disposable {
     const head = this.#store.head;
     const size = this.nextLsn;
     const inRange = Number.isInteger(lsn) && lsn >= head && (allowEnd ? lsn <= size : lsn < size);
-    if (inRange && !this.#inSkippedRange(lsn)) {
-      if (lsn === head || lsn === size || this.#index.isBoundary(lsn, this.#store, size)) return;
-    }
+    if (inRange && (lsn === size || this.#index.isBoundary(lsn, this.#store, size))) return;
     const range = allowEnd ? `[${head}, ${size}]` : `[${head}, ${size})`;
     throw new WalError(
       "invalid-lsn",
@@ -880,12 +856,6 @@ export class Wal implements Disposable {
         `use an LSN returned by append or read from the log`,
       Number.isFinite(lsn) ? { lsn } : {},
     );
-  }
-
-  /** True when `lsn` lies in a damaged range the "skip" policy left in place. */
-  #inSkippedRange(lsn: number): boolean {
-    for (const [damaged, resume] of this.#skipped) if (lsn >= damaged && lsn < resume) return true;
-    return false;
   }
 
   #checkRoom(size: number): void {

@@ -4,7 +4,7 @@ import { equal, ok } from "node:assert/strict";
 import { BoundaryIndex } from "../src/boundary_index.ts";
 import { BOUNDARY_SAMPLE_INTERVAL } from "../src/constants.ts";
 import { MemStore } from "../src/mem_store.ts";
-import { logImage, lsnsOf, payload } from "./_helpers.ts";
+import { bytes, concat, logImage, lsnsOf, payload } from "./_helpers.ts";
 
 /** A store holding `count` records of varied sizes, and an index fed with all of them. */
 function fixture(count: number): { store: MemStore; index: BoundaryIndex; lsns: number[] } {
@@ -43,4 +43,30 @@ Deno.test("BoundaryIndex.truncateAfter() and truncateBefore() keep the answers r
   equal(index.isBoundary(head, store, cut), true);
   equal(index.isBoundary(lsns[150]!, store, cut), true);
   equal(index.isBoundary(lsns[150]! + 1, store, cut), false);
+});
+
+Deno.test("BoundaryIndex.skip() makes a damaged range no boundary and resumes after it", () => {
+  // Records at 0 and 9, a damaged range [18, 30), records at 30 and 39.
+  const image = concat([
+    logImage([bytes("a"), bytes("b")]),
+    new Uint8Array(12).fill(0xee),
+    logImage([bytes("c"), bytes("d")]),
+  ]);
+  const store = new MemStore(image);
+  const index = new BoundaryIndex(0);
+  index.add(0);
+  index.add(9);
+  index.skip(18, 30);
+  index.add(30);
+  index.add(39);
+  for (const lsn of [0, 9, 30, 39]) {
+    equal(index.isBoundary(lsn, store, image.length), true, `${lsn}`);
+  }
+  for (const lsn of [18, 20, 29, 31]) {
+    equal(index.isBoundary(lsn, store, image.length), false, `${lsn}`);
+  }
+  equal(index.resumeAfter(18), 30);
+  equal(index.resumeAfter(9), undefined);
+  index.truncateAfter(18);
+  equal(index.resumeAfter(18), undefined, "a cut drops the skipped ranges past it");
 });

@@ -158,9 +158,13 @@ Deno.test("recover() under skip keeps every intact record and lists each damaged
     hex("12 34"), // a torn tail
   ]);
   const store = new MemStore(image);
-  const seen: [number, boolean][] = [];
-  const report = recover(store, { ...SKIP, onRecord: (lsn, resync) => seen.push([lsn, resync]) });
-  deepEqual(seen, [[0, false], [29, true], [38, false], [52, true]]);
+  const seen: (number | [number, number])[] = [];
+  const report = recover(store, {
+    ...SKIP,
+    onRecord: (lsn) => seen.push(lsn),
+    onSkip: (from, to) => seen.push([from, to]),
+  });
+  deepEqual(seen, [0, [9, 29], 29, 38, [47, 52], 52]);
   deepEqual(report.ranges, [
     { lsn: 9, size: 20, reason: "crc-mismatch", action: "skipped" },
     { lsn: 47, size: 5, reason: "implausible-length", action: "skipped" },

@@ -10,6 +10,7 @@
 import { dirname, join, relative } from "node:path";
 
 const PURE = [
+  "change_signal",
   "assert",
   "boundary_index",
   "config",
