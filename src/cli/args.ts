@@ -182,7 +182,7 @@ export function helpOf(spec: CommandSpec): string {
   return [
     `${spec.summary}`,
     "",
-    `Usage: ${usageOf(spec)}`,
+    usageLines(spec),
     "",
     "Options:",
     ...options,
@@ -193,16 +193,21 @@ export function helpOf(spec: CommandSpec): string {
 }
 
 /** Help text is wrapped to fit a classic 80-column terminal. */
-const HELP_WIDTH = 80;
+export const HELP_WIDTH = 80;
 
 /** Option descriptions get at least this much room, however long the option names are. */
 const HELP_RIGHT_WIDTH_MIN = 30;
 
 /** Breaks `text` into lines of at most `width` characters, at spaces. */
 export function wrap(text: string, width: number): string {
+  return wrapWords(text.split(" "), width);
+}
+
+/** Joins `words` with spaces into lines of at most `width` characters; a long word stays whole. */
+function wrapWords(words: readonly string[], width: number): string {
   const lines: string[] = [];
   let line = "";
-  for (const word of text.split(" ")) {
+  for (const word of words) {
     if (line !== "" && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
@@ -212,6 +217,14 @@ export function wrap(text: string, width: number): string {
   }
   lines.push(line);
   return lines.join("\n");
+}
+
+/** The usage line wrapped between options, continuation lines aligned after the command. */
+function usageLines(spec: CommandSpec): string {
+  const prefix = `Usage: wal ${spec.name} `;
+  const parts = usageOf(spec).slice(prefix.length - "Usage: ".length).split(/ (?=\[)/);
+  const text = wrapWords(parts, HELP_WIDTH - prefix.length);
+  return prefix + text.replaceAll("\n", `\n${" ".repeat(prefix.length)}`);
 }
 
 function flagValueText(flag: FlagSpec): string {

@@ -33,6 +33,8 @@ export class CliError extends Error {
   readonly exitCode: number;
 
   /**
+   * Creates the error.
+   *
    * @param message What happened, for stderr.
    * @param exitCode The code the process exits with.
    */

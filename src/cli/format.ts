@@ -134,6 +134,8 @@ export class ProgressBar {
   #drawnAt = -Infinity;
 
   /**
+   * Creates a bar; nothing is drawn until the first update.
+   *
    * @param write Where the bar goes (stderr).
    * @param label What is in progress, e.g. `verifying`.
    * @param total The amount that means 100%; 0 counts as done.

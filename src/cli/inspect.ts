@@ -23,10 +23,10 @@ import {
 } from "./open.ts";
 
 /** What a scan found: the verdict of `verify`, and most of `stat`. */
-export type LogStatus = "intact" | "torn-tail" | "damaged";
+type LogStatus = "intact" | "torn-tail" | "damaged";
 
 /** Everything `stat` reports; also the JSON of `stat --json` and `verify --json`. */
-export interface LogSummary {
+interface LogSummary {
   path: string;
   layout: "file" | "segmented";
   /** The segment size used, or `null` for a single file or an unbounded single segment. */
@@ -59,7 +59,7 @@ const READ_DETAILS = "Opens the log read-only: no byte of it changes, whatever i
 
 const STAT_SPEC: CommandSpec = {
   name: "stat",
-  summary: "Show what a log holds: layout, records, LSNs, sizes, and any damage.",
+  summary: "Show what a log holds: records, LSNs, sizes, damage.",
   positionals: ["path"],
   flags: [JSON_FLAG, SEGMENT_SIZE_FLAG, NO_LOCK_FLAG],
   details: `${READ_DETAILS}\nExit codes: 0 the log was read (even if damaged), 3 it cannot ` +
@@ -68,7 +68,7 @@ const STAT_SPEC: CommandSpec = {
 
 const VERIFY_SPEC: CommandSpec = {
   name: "verify",
-  summary: "Check every record of a log; the exit code says what was found.",
+  summary: "Check every record; the exit code says what was found.",
   positionals: ["path"],
   flags: [JSON_FLAG, SEGMENT_SIZE_FLAG, NO_LOCK_FLAG],
   details: `${READ_DETAILS} A progress bar is drawn on stderr when it is a terminal.\n` +
@@ -141,7 +141,7 @@ function scanRecords(wal: Wal, onRecord?: (end: number) => void): Scan {
 }
 
 /** Puts what recovery found and what the scan read into one report. */
-export function summarize(layout: Layout, wal: Wal, scan: Scan): LogSummary {
+function summarize(layout: Layout, wal: Wal, scan: Scan): LogSummary {
   const { damage, ranges } = wal.recovery;
   const lastRange = ranges.at(-1);
   const end = Math.max(wal.nextLsn, lastRange === undefined ? 0 : lastRange.lsn + lastRange.size);
@@ -184,7 +184,7 @@ function jsonLine(summary: LogSummary): string {
 }
 
 /** `stat`'s aligned text. */
-export function statText(s: LogSummary): string {
+function statText(s: LogSummary): string {
   const rows: [string, string][] = [["path", s.path], ["layout", s.layout]];
   if (s.layout === "segmented") {
     rows.push(["segments", String(s.segmentCount)], ["segment size", segmentSizeText(s)]);
@@ -199,7 +199,7 @@ export function statText(s: LogSummary): string {
     ["disk size", sizeText(s.diskSize)],
     ["recovery", recoveryText(s)],
   );
-  s.ranges.forEach((range, i) => rows.push([i === 0 ? "damage" : "", rangeText(range)]));
+  s.ranges.forEach((range, i) => rows.push([i === 0 ? "damaged bytes" : "", rangeText(range)]));
   return alignRows(rows);
 }
 
@@ -234,7 +234,7 @@ function rangeText(range: LogSummary["ranges"][number]): string {
 }
 
 /** `verify`'s verdict, one line, plus one line per damaged range. */
-export function verdictText(s: LogSummary): string {
+function verdictText(s: LogSummary): string {
   const records = `${plural(s.recordCount, "intact record")} from LSN ${s.head} to ${s.endLsn}`;
   if (s.status === "intact") return `intact: ${records}\n`;
   const lines = s.status === "torn-tail"
@@ -243,6 +243,3 @@ export function verdictText(s: LogSummary): string {
   for (const range of s.ranges) lines.push(`  ${rangeText(range)}`);
   return `${lines.join("\n")}\n`;
 }
-
-/** `stat` and `verify`, in the order `wal --help` lists them. */
-export const inspectCommands: readonly Command[] = [statCommand, verifyCommand];

@@ -84,7 +84,11 @@ export class MemoryIo implements CliIo {
   /** Called after every write to stdout, so a test can react to output as it appears. */
   onStdout: ((text: string) => void) | undefined;
 
-  /** @param options Terminals, answers and signal. */
+  /**
+   * Creates an io with nothing written yet.
+   *
+   * @param options Which streams are terminals, the prompt's answers, the abort signal.
+   */
   constructor(options: MemoryIoOptions = {}) {
     this.#terminals = options.terminals ?? [];
     this.#answers = [...(options.answers ?? [])];
@@ -172,7 +176,11 @@ export class OutputClosedError extends Error {
   /** Always `"OutputClosedError"`. */
   override name = "OutputClosedError";
 
-  /** @param options The BrokenPipe error, as `cause`. */
+  /**
+   * Creates the error.
+   *
+   * @param options The BrokenPipe error, as `cause`.
+   */
   constructor(options?: ErrorOptions) {
     super("the output was closed", options);
   }

@@ -3,9 +3,9 @@
 // codes. Each command lives in its own file; this one only dispatches.
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { type Command, helpOf, parseArgs, usageOf } from "./args.ts";
+import { type Command, HELP_WIDTH, helpOf, parseArgs, usageOf, wrap } from "./args.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, messageOf, UsageError } from "./errors.ts";
-import { inspectCommands } from "./inspect.ts";
+import { statCommand, verifyCommand } from "./inspect.ts";
 import { type CliIo, denoIo, OutputClosedError } from "./io.ts";
 import { dumpCommand, tailCommand } from "./records.ts";
 import { truncateAfterCommand, truncateBeforeCommand } from "./truncate.ts";
@@ -15,7 +15,8 @@ export const VERSION: string = denoConfig.version;
 
 /** Every command, in the order `wal --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  ...inspectCommands,
+  statCommand,
+  verifyCommand,
   dumpCommand,
   tailCommand,
   truncateBeforeCommand,
@@ -82,7 +83,7 @@ function print(io: CliIo, text: string): number {
 }
 
 /** The text of `wal --help`. */
-export function topHelp(): string {
+function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
   const commands = COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`);
   return [
@@ -97,9 +98,12 @@ export function topHelp(): string {
     '  -h, --help     show help; "wal <command> --help" shows a command\'s options',
     "  -V, --version  print the version",
     "",
-    "<path> is a log file, or the directory of a segmented log (segment files named by 20",
-    "digits and .wal). Read commands never change a byte and need --allow-read; the",
-    "truncate commands also need --allow-write. Usage errors exit with 64.",
+    wrap(
+      "<path> is a log file, or the directory of a segmented log (segment files named by 20 " +
+        "digits and .wal). Read commands never change a byte and need --allow-read; the " +
+        "truncate commands also need --allow-write. Usage errors exit with 64.",
+      HELP_WIDTH,
+    ),
     "",
   ].join("\n");
 }

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { type Entry, Wal, type WalConfig, WalError } from "../../mod.ts";
 import { HEAD_FILE_NAME, LOCK_FILE_NAME, LOG_SIZE_LIMIT } from "../constants.ts";
-import { parseSegmentName } from "../segments.ts";
+import { decodeHead, parseSegmentName } from "../segments.ts";
 import { type FlagSpec, integerFlag, type ParsedArgs, switchFlag } from "./args.ts";
 import { CliError, EXIT_UNREADABLE, UsageError } from "./errors.ts";
 
@@ -92,12 +92,32 @@ function chooseSegmentSize(
     const what = segments.length > 1
       ? `no non-empty segment before the last`
       : `a single segment, number ${first!.index}`;
+    const range = segments.length === 1 ? segmentSizeRange(path, first!) : undefined;
+    const hint = range === undefined ? "" : ` (its head file says between ${range} bytes)`;
     throw new UsageError(
       `"${path}" holds ${what}, so the segment size (which is not stored on disk) cannot be ` +
-        `derived and its LSNs depend on it; pass --segment-size`,
+        `derived and its LSNs depend on it; pass --segment-size${hint}`,
     );
   }
   return { segmentSize: SEGMENT_SIZE_UNBOUNDED, segmentSizeSource: "unbounded" };
+}
+
+/**
+ * The segment sizes a lone segment `k` allows, as `"min and max"`: the head lies inside it
+ * (k·S ≤ head < (k+1)·S), and it holds at most S bytes. `undefined` without a readable head.
+ */
+function segmentSizeRange(path: string, only: SegmentFile): string | undefined {
+  let head: number | undefined;
+  try {
+    head = decodeHead(Deno.readFileSync(join(path, HEAD_FILE_NAME)));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (head === undefined) return undefined;
+  const min = Math.max(only.size, Math.floor(head / (only.index + 1)) + 1);
+  const max = Math.floor(head / only.index);
+  return min <= max ? `${min} and ${max}` : undefined;
 }
 
 /**

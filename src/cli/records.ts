@@ -28,10 +28,10 @@ import {
 } from "./open.ts";
 
 /** How many records `tail` prints without `--from` or `-n`, as Unix `tail` prints lines. */
-export const TAIL_COUNT_DEFAULT = 10;
+const TAIL_COUNT_DEFAULT = 10;
 
 /** How often `tail -f` looks for new records, in milliseconds. */
-export const TAIL_POLL_MS_DEFAULT = 100;
+const TAIL_POLL_MS_DEFAULT = 100;
 
 const FROM_FLAG: FlagSpec = {
   name: "from",
@@ -65,7 +65,7 @@ const DUMP_SPEC: CommandSpec = {
 
 const TAIL_SPEC: CommandSpec = {
   name: "tail",
-  summary: "Print the last records of a log; with -f, follow new ones as they are written.",
+  summary: "Print the last records; with -f, follow new ones.",
   positionals: ["path"],
   flags: [
     { ...FROM_FLAG, help: "start at the record at this LSN instead of the last records" },
@@ -99,13 +99,16 @@ export const dumpCommand: Command = {
     const { wal } = openForReading(args, (text) => io.stderr(text));
     try {
       noteDamage(wal, io);
-      const limit = integerFlag(args, "limit") ?? Infinity;
       const print = printer(args, io, wal);
-      let count = 0;
       const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
-      for (const entry of iterFromChecked(wal, from, "dump from")) {
-        if (count++ >= limit) break;
-        print(entry);
+      const entries = iterFromChecked(wal, from, "dump from");
+      // Stop as soon as the limit is reached: reading one more record would be wasted work.
+      let left = integerFlag(args, "limit") ?? Infinity;
+      if (left > 0) {
+        for (const entry of entries) {
+          print(entry);
+          if (--left === 0) break;
+        }
       }
       return Promise.resolve(EXIT_OK);
     } finally {
@@ -164,13 +167,17 @@ function startOfLast(wal: Wal, count: number): number {
   return ring[0] ?? wal.nextLsn;
 }
 
+/**
+ * Damage before intact records is worth a note: those bytes hide records. A torn tail is not:
+ * on a live log it is the writer's unfinished append or the space it reserved ahead.
+ */
 function noteDamage(wal: Wal, io: CliIo): void {
   const damage = wal.recovery.damage;
-  if (damage === undefined) return;
-  const what = damage.tornTail
-    ? `a torn tail (an unfinished append) at LSN ${damage.lsn}`
-    : `damage at LSN ${damage.lsn} (${damage.reason}); damaged ranges are skipped`;
-  io.stderr(`note: the log has ${what}; run "wal verify" for details\n`);
+  if (damage === undefined || damage.tornTail) return;
+  io.stderr(
+    `note: the log has damage at LSN ${damage.lsn} (${damage.reason}); damaged ranges are ` +
+      `skipped; run "wal verify" for details\n`,
+  );
 }
 
 /**
@@ -186,6 +193,7 @@ async function follow(
   io: CliIo,
 ): Promise<void> {
   const pollMs = integerFlag(args, "poll-ms") ?? TAIL_POLL_MS_DEFAULT;
+  if (pollMs < 1) throw new UsageError(`--poll-ms must be at least 1, got ${pollMs}`);
   const interrupt = interruptSignal(io);
   let wal = first;
   let position = start;

@@ -22,7 +22,7 @@ import { detectLayout, iterFromChecked, type Layout, openLog, SEGMENT_SIZE_FLAG 
 type Side = "before" | "after";
 
 /** What a truncation will do, worked out before anything is written. */
-export interface TruncationPlan {
+interface TruncationPlan {
   side: Side;
   /** The LSN given on the command line. */
   lsn: number;
@@ -62,7 +62,7 @@ const WRITE_DETAILS = "Shows what will be dropped and asks for confirmation (y/N
 
 const BEFORE_SPEC: CommandSpec = {
   name: "truncate-before",
-  summary: "Drop the records before an LSN (a checkpoint) from a segmented log.",
+  summary: "Drop the records before an LSN (segmented logs).",
   positionals: ["path", "LSN"],
   flags: [YES_FLAG, SEGMENT_SIZE_FLAG],
   details: "The record at LSN becomes the first; whole segment files below it are removed, " +
@@ -137,7 +137,7 @@ function withLog<T>(wal: Wal, use: (wal: Wal) => T): T {
 }
 
 /** Works out the plan on a read-only log; throws `"invalid-lsn"` as the library words it. */
-export function planOf(side: Side, wal: Wal, lsn: number, layout: Layout): TruncationPlan {
+function planOf(side: Side, wal: Wal, lsn: number, layout: Layout): TruncationPlan {
   let fromCount = 0;
   let firstEnd = lsn;
   for (const entry of recordsFrom(wal, lsn, side)) {
@@ -214,7 +214,7 @@ function apply(plan: TruncationPlan, wal: Wal): void {
 }
 
 /** What the plan will do, as aligned text. */
-export function planText(plan: TruncationPlan): string {
+function planText(plan: TruncationPlan): string {
   const dropped = plan.side === "before"
     ? `${plural(plan.droppedRecords, "record")} before LSN ${plan.lsn} ` +
       `(LSN ${plan.head} to ${plan.newHead})`

@@ -1,0 +1,226 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tests for src/cli/inspect.ts: `wal stat` and `wal verify` on single-file and segmented logs.
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../src/cli/main.ts";
+import { MemoryIo } from "../src/cli/io.ts";
+import { encodeHead, segmentName } from "../src/segments.ts";
+import { Wal } from "../src/wal.ts";
+import { bytes, concat, logImage, withTempDir } from "./_helpers.ts";
+
+/** Three records: LSNs 0, 13 and 27; the log ends at 40. */
+const RECORDS = [bytes("first"), bytes("second"), bytes("third")];
+const END = 40;
+
+type Variant = "intact" | "torn" | "damaged";
+
+/** The bytes of a log in each state: torn adds half a frame; damaged flips a byte of "second". */
+function image(variant: Variant): Uint8Array {
+  const intact = logImage(RECORDS);
+  if (variant === "torn") return concat([intact, logImage([bytes("fourth")]).subarray(0, 10)]);
+  if (variant === "damaged") intact[13 + 9]! ^= 0x20;
+  return intact;
+}
+
+/** Writes `bytes` as a single file or as segments of 16 bytes; returns the path to pass. */
+function writeLog(dir: string, layout: "file" | "segmented", content: Uint8Array): string {
+  if (layout === "file") {
+    const path = join(dir, "app.wal");
+    Deno.writeFileSync(path, content);
+    return path;
+  }
+  const path = join(dir, "log");
+  Deno.mkdirSync(path);
+  for (let k = 0; k * 16 < content.length; k++) {
+    Deno.writeFileSync(join(path, segmentName(k)), content.subarray(k * 16, (k + 1) * 16));
+  }
+  return path;
+}
+
+async function run(args: string[], io = new MemoryIo()): Promise<{ code: number; io: MemoryIo }> {
+  return { code: await main(args, io), io };
+}
+
+for (const layout of ["file", "segmented"] as const) {
+  Deno.test(`stat prints an aligned summary of an intact ${layout} log`, async () => {
+    await withTempDir(async (dir) => {
+      const path = writeLog(dir, layout, image("intact"));
+      const { code, io } = await run(["stat", path]);
+      equal(code, 0);
+      match(io.out, new RegExp(`^path +${path.replaceAll("/", "\\/")}\n`));
+      match(io.out, new RegExp(`\nlayout +${layout}\n`));
+      match(io.out, /\nrecords +3\n/);
+      match(io.out, /\nfirst LSN +0\n/);
+      match(io.out, /\nlast LSN +27\n/);
+      match(io.out, new RegExp(`\nend LSN +${END}\n`));
+      match(io.out, /\nrecovery +intact\n/);
+      if (layout === "segmented") {
+        match(io.out, /\nsegments +3\n/);
+        match(io.out, /\nsegment size +16 bytes \(from the segment files\)\n/);
+      }
+      equal(io.err, "");
+    });
+  });
+
+  Deno.test(`stat --json describes a damaged ${layout} log`, async () => {
+    await withTempDir(async (dir) => {
+      const path = writeLog(dir, layout, image("damaged"));
+      const { code, io } = await run(["stat", path, "--json"]);
+      equal(code, 0);
+      const summary = JSON.parse(io.out);
+      equal(summary.layout, layout);
+      equal(summary.status, "damaged");
+      equal(summary.recordCount, 2);
+      equal(summary.firstLsn, 0);
+      equal(summary.lastLsn, 27);
+      equal(summary.endLsn, END);
+      deepEqual(summary.damage, {
+        lsn: 13,
+        reason: "crc-mismatch",
+        intactRecordCount: 1,
+        intactSize: 13,
+      });
+      deepEqual(summary.ranges, [{ lsn: 13, size: 14, reason: "crc-mismatch", tornTail: false }]);
+      equal(summary.segmentCount, layout === "file" ? 1 : 3);
+    });
+  });
+
+  Deno.test(`verify exits 0 on an intact ${layout} log`, async () => {
+    await withTempDir(async (dir) => {
+      const { code, io } = await run(["verify", writeLog(dir, layout, image("intact"))]);
+      equal(code, 0);
+      equal(io.out, `intact: 3 intact records from LSN 0 to ${END}\n`);
+    });
+  });
+
+  Deno.test(`verify exits 1 on a ${layout} log with only a torn tail`, async () => {
+    await withTempDir(async (dir) => {
+      const { code, io } = await run(["verify", writeLog(dir, layout, image("torn"))]);
+      equal(code, 1);
+      match(io.out, /^torn tail at LSN 40: 3 intact records from LSN 0 to 40/);
+      match(io.out, /LSN 40: 10 bytes, partial-record, torn tail/);
+    });
+  });
+
+  Deno.test(`verify exits 2 and prints the LSN on a damaged ${layout} log`, async () => {
+    await withTempDir(async (dir) => {
+      const { code, io } = await run(["verify", writeLog(dir, layout, image("damaged"))]);
+      equal(code, 2);
+      match(io.out, /^damaged at LSN 13: /);
+      match(io.out, /LSN 13: 14 bytes, crc-mismatch, intact records follow/);
+    });
+  });
+}
+
+Deno.test("verify exits 2 when damage and a torn tail are both present, listing both", async () => {
+  await withTempDir(async (dir) => {
+    const content = concat([image("damaged"), bytes("xyz")]);
+    const { code, io } = await run(["verify", writeLog(dir, "file", content), "--json"]);
+    equal(code, 2);
+    const summary = JSON.parse(io.out);
+    deepEqual(summary.ranges.map((r: { tornTail: boolean }) => r.tornTail), [false, true]);
+  });
+});
+
+Deno.test("verify exits 3 when the log is missing", async () => {
+  await withTempDir(async (dir) => {
+    const { code, io } = await run(["verify", join(dir, "missing.wal")]);
+    equal(code, 3);
+    match(io.err, /^wal verify: Cannot read ".*missing.wal": no such file or directory\n$/);
+  });
+});
+
+Deno.test("verify exits 3 when the file is not a wal-db log", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "notes.txt");
+    await Deno.writeFile(path, bytes("These are notes, not a log; nothing here checks out.\n"));
+    const { code, io } = await run(["verify", path]);
+    equal(code, 3);
+    match(io.err, /not a wal-db log/);
+  });
+});
+
+Deno.test("verify exits 3 when a segmented log's head file is damaged", async () => {
+  await withTempDir(async (dir) => {
+    const path = writeLog(dir, "segmented", image("intact"));
+    await Deno.writeFile(join(path, "head"), new Uint8Array(12).fill(1));
+    const { code, io } = await run(["verify", path]);
+    equal(code, 3);
+    match(io.err, /head file is damaged/);
+  });
+});
+
+Deno.test("verify exits 3 on a log a writer holds, and --no-lock reads it anyway", async () => {
+  await withTempDir(async (dir) => {
+    const path = writeLog(dir, "file", image("intact"));
+    using _writer = Wal.open(path);
+    const locked = await run(["verify", path]);
+    equal(locked.code, 3);
+    match(locked.io.err, /locked.*--no-lock/s);
+    equal((await run(["verify", path, "--no-lock"])).code, 0);
+  });
+});
+
+Deno.test("verify draws a progress bar on stderr only when stderr is a terminal", async () => {
+  await withTempDir(async (dir) => {
+    const path = writeLog(dir, "file", image("intact"));
+    const quiet = await run(["verify", path]);
+    equal(quiet.io.err, "");
+    const shown = await run(["verify", path], new MemoryIo({ terminals: ["stderr"] }));
+    equal(shown.code, 0);
+    match(shown.io.err, /^\rverifying \[#*-*\] +\d+%/);
+    ok(shown.io.err.endsWith("\r\x1b[2K"), "the bar is erased before the verdict");
+    equal(shown.io.out, quiet.io.out);
+  });
+});
+
+Deno.test("stat reads one segment numbered 0 and says the segment size is unknown", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    await Deno.mkdir(path);
+    await Deno.writeFile(join(path, segmentName(0)), image("intact"));
+    const { code, io } = await run(["stat", path]);
+    equal(code, 0);
+    match(io.out, /\nsegment size +unknown \(one segment, numbered 0/);
+    match(io.out, /\nrecords +3\n/);
+    const json = JSON.parse((await run(["stat", path, "--json"])).io.out);
+    equal(json.segmentSize, null);
+    equal(json.segmentSizeSource, "unbounded");
+  });
+});
+
+Deno.test("stat needs --segment-size for one segment that is not number 0", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    await Deno.mkdir(path);
+    await Deno.writeFile(join(path, segmentName(2)), logImage([bytes("late")]));
+    await Deno.writeFile(join(path, "head"), encodeHead(200));
+    const refused = await run(["stat", path]);
+    equal(refused.code, 64);
+    match(refused.io.err, /pass --segment-size/);
+    const { code, io } = await run(["stat", path, "--segment-size", "100", "--json"]);
+    equal(code, 0);
+    const summary = JSON.parse(io.out);
+    equal(summary.head, 200);
+    equal(summary.firstLsn, 200);
+    equal(summary.segmentSizeSource, "option");
+  });
+});
+
+Deno.test("stat shows the head of a segmented log after a checkpoint", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    {
+      using wal = Wal.openSegmented(path, 16);
+      wal.appendBatch(RECORDS);
+      wal.syncSync();
+      wal.truncateBefore(27);
+    }
+    const summary = JSON.parse((await run(["stat", path, "--json"])).io.out);
+    equal(summary.head, 27);
+    equal(summary.firstLsn, 27);
+    equal(summary.recordCount, 1);
+    equal(summary.segmentSize, 16);
+  });
+});
