@@ -72,6 +72,13 @@ export const HEAD_FILE_SIZE = 12;
 export const SEGMENT_READERS_OPEN_MAX = 4;
 
 /**
+ * The most bytes of missing segments a segmented log may have between its head and its last
+ * segment. Missing segments read as zeros, which recovery scans and sets aside; beyond this a
+ * gap is not a lost segment but a stray file far past the log, and opening refuses it.
+ */
+export const SEGMENT_GAP_BYTES_MAX = 256 * 1024 * 1024;
+
+/**
  * The boundary index keeps one LSN for every this many records, so checking that an LSN is a
  * record boundary reads at most this many headers instead of scanning the log.
  */

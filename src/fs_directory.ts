@@ -140,15 +140,11 @@ export class FsDirectory implements WalDirectory {
     const path = join(this.path, name);
     if (this.#readOnly) {
       if (create) throw readOnlyError(path);
-      return new FsDirectoryFile(Deno.openSync(path, { read: true }), path, readOnlyFlusher(path));
+      return new FsDirectoryFile(Deno.openSync(path, { read: true }), path, readOnlyFlusher);
     }
     const writer = Deno.openSync(path, { read: true, append: true, create });
-    try {
-      return new FsDirectoryFile(writer, path, this.#durability.flusherFor(writer, path));
-    } catch (error) {
-      writer.close();
-      throw error;
-    }
+    const durability = this.#durability;
+    return new FsDirectoryFile(writer, path, () => durability.flusherFor(writer, path));
   }
 
   remove(name: string): void {
@@ -177,17 +173,25 @@ export class FsDirectory implements WalDirectory {
   }
 }
 
-/** One file: appends through an append-mode handle, reads with seek and read on the same one. */
+/**
+ * One file: appends through an append-mode handle, reads with seek and read on the same one.
+ * The flusher (and its descriptors) is made on the first flush: most handles only read.
+ */
 class FsDirectoryFile implements DirectoryFile {
   readonly #file: Deno.FsFile;
-  readonly #flusher: Flusher;
+  readonly #makeFlusher: (path: string) => Flusher;
+  #flusherMade: Flusher | undefined;
   #size: number;
   #closed = false;
 
-  constructor(file: Deno.FsFile, readonly path: string, flusher: Flusher) {
+  constructor(file: Deno.FsFile, readonly path: string, makeFlusher: (path: string) => Flusher) {
     this.#file = file;
-    this.#flusher = flusher;
+    this.#makeFlusher = makeFlusher;
     this.#size = file.statSync().size;
+  }
+
+  get #flusher(): Flusher {
+    return this.#flusherMade ??= this.#makeFlusher(this.path);
   }
 
   get size(): number {
@@ -219,7 +223,7 @@ class FsDirectoryFile implements DirectoryFile {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#flusher.close();
+    this.#flusherMade?.close();
     this.#file.close();
   }
 }

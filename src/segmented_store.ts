@@ -7,6 +7,7 @@ import { assert } from "./assert.ts";
 import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
+  SEGMENT_GAP_BYTES_MAX,
   SEGMENT_READERS_OPEN_MAX,
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
@@ -97,7 +98,12 @@ export class SegmentedStore implements WalStore {
       return SegmentedStore.#open(dir, segmentSize, options.readOnly ?? false);
     } catch (error) {
       dir.close();
-      throw error;
+      if (error instanceof WalError || !(error instanceof Error) || isPermission(error)) {
+        throw error;
+      }
+      throw new WalError("io", `Cannot open segmented log "${dir.path}": ${error.message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -106,8 +112,10 @@ export class SegmentedStore implements WalStore {
     const segments = segmentsIn(names);
     const head = readHead(dir, names.includes(HEAD_FILE_NAME));
     checkLayout(dir.path, head, segments, segmentSize);
+    checkGaps(dir.path, head, segments, segmentSize);
     const store = new SegmentedStore(dir, segmentSize, head, segments);
     store.#readOnly = readOnly;
+    if (!readOnly) store.#assumeUnflushed();
     if (head > store.#size) {
       throw new WalError(
         "corruption",
@@ -121,6 +129,19 @@ export class SegmentedStore implements WalStore {
       store.#directoryVersion++;
     }
     return store;
+  }
+
+  /**
+   * A crashed writer may have left any segment, and its creation, only in the page cache: the
+   * first flush after opening covers every segment from the head on and the directory, so
+   * recovery's flush makes what it replays durable.
+   */
+  #assumeUnflushed(): void {
+    const first = Math.floor(this.#head / this.#segmentSize);
+    for (const index of this.#segments) {
+      if (index >= first) this.#unflushed.set(index, ++this.#appendVersion);
+    }
+    if (this.#segments.size > 0) this.#directoryVersion++;
   }
 
   get size(): number {
@@ -273,6 +294,9 @@ export class SegmentedStore implements WalStore {
   truncateBefore(head: number): number {
     this.#checkWritable();
     assert(head >= this.#head && head <= this.#size, `new head ${head} is inside the log`);
+    // The head must never point past the durable end: after a power loss the log would open
+    // with its head beyond its last byte.
+    this.flushSync();
     writeHeadAtomically(this.#dir, head);
     this.#head = head;
     const last = lastOf(this.#segments) ?? 0;
@@ -312,6 +336,9 @@ export class SegmentedStore implements WalStore {
     this.#active = undefined;
     this.#dropReader(index);
     const created = !this.#segments.has(index);
+    // A segment may exist after a power loss only if every segment before it does: make the
+    // creations so far durable before creating another one.
+    if (created) this.#syncDirectory();
     const file = this.#dir.open(segmentName(index), created);
     this.#active = { index, file };
     if (created) {
@@ -456,6 +483,29 @@ function checkLayout(path: string, head: number, segments: Set<number>, segmentS
       { lsn: head },
     );
   }
+}
+
+function checkGaps(path: string, head: number, segments: Set<number>, segmentSize: number): void {
+  const first = Math.floor(head / segmentSize);
+  const last = lastOf(segments);
+  if (last === undefined) return;
+  let present = 0;
+  for (const index of segments) if (index >= first) present++;
+  const missing = (last - first + 1 - present) * segmentSize;
+  if (missing <= SEGMENT_GAP_BYTES_MAX) return;
+  throw new WalError(
+    "corruption",
+    `Cannot open segmented log "${path}": segments ${first} to ${last} span the log, but ` +
+      `${missing} bytes of them are missing (more than ${SEGMENT_GAP_BYTES_MAX}). A segment ` +
+      `file far past the others is likely stray; nothing was changed. Move it away, restore ` +
+      `the missing segments, or check that segmentSize (${segmentSize}) is right`,
+    { lsn: head },
+  );
+}
+
+/** Missing permissions surface unchanged; Deno's message names the flag to add. */
+function isPermission(error: Error): boolean {
+  return error.name === "NotCapable" || error.name === "PermissionDenied";
 }
 
 function writeHeadAtomically(dir: WalDirectory, head: number): void {

@@ -90,19 +90,22 @@ Deno.test("SegmentedStore flushes every segment with unflushed bytes and no othe
   await withTempDir(async (dir) => {
     const directory = new CountingDirectory(FsDirectory.open(dir, { durability: "runtime" }));
     const store = SegmentedStore.open(directory, 16);
-    store.append(counting(40)); // segments 0, 1, 2
+    // Segments 0, 1, 2. A segment may survive a power loss only if the ones before it do, so
+    // creating 1 and 2 first makes the creation of the one before durable: two directory
+    // flushes, and a third for segment 2 when the store flushes.
+    store.append(counting(40));
     await store.flush();
     deepEqual([...directory.flushes.keys()].sort(), [0, 1, 2].map(segmentName));
-    equal(directory.syncs, 1, "the directory is flushed after segments were created");
+    equal(directory.syncs, 3, "the directory is flushed before and after segments are created");
     directory.flushes.clear();
     store.append(counting(3)); // segment 2 only, small and last
     store.flushSync();
     deepEqual([...directory.flushes.keys()], [segmentName(2)]);
-    equal(directory.syncs, 1, "no new segment, no directory flush");
-    store.append(counting(30)); // ends segment 2, fills 3, starts 4
+    equal(directory.syncs, 3, "no new segment, no directory flush");
+    store.append(counting(30)); // ends segment 2, fills 3, starts 4 (after flushing 3's creation)
     await store.flush();
     deepEqual([...directory.flushes.keys()].sort(), [2, 3, 4].map(segmentName));
-    equal(directory.syncs, 2);
+    equal(directory.syncs, 5);
     store.close();
   });
 });
@@ -257,5 +260,25 @@ Deno.test("SegmentedStore.open() rejects a bad segment size with RangeError", as
       throws(() => SegmentedStore.open(directory, size), RangeError);
     }
     directory.close();
+  });
+});
+
+Deno.test("SegmentedStore.open() refuses a segment file far past the others", async () => {
+  await withTempDir((dir) => {
+    const store = openStore(dir, 16);
+    store.append(counting(20));
+    store.close();
+    Deno.writeFileSync(join(dir, segmentName(2 ** 30)), counting(4));
+    throws(() => openStore(dir, 16), (error) => {
+      ok(error instanceof WalError && error.kind === "corruption", String(error));
+      ok(/stray/.test(error.message), error.message);
+      return true;
+    });
+    deepEqual(Deno.readDirSync(dir).map((e) => e.name).toArray().sort(), [
+      segmentName(0),
+      segmentName(1),
+      segmentName(2 ** 30),
+      "wal.lock",
+    ]);
   });
 });
