@@ -31,6 +31,11 @@ export class BoundaryIndex {
     return this.#samples.length;
   }
 
+  /** The last LSN the index holds: a record boundary (or the head). */
+  get lastSample(): number {
+    return this.#samples.at(-1)!;
+  }
+
   /** Notes that a record starts at `lsn`; records must be noted in log order. */
   add(lsn: number): void {
     assert(lsn >= this.#samples.at(-1)!, `boundary ${lsn} is noted in order`);
@@ -45,7 +50,11 @@ export class BoundaryIndex {
    * no LSN inside the range counts as a boundary.
    */
   skip(from: number, to: number): void {
-    assert(from > this.#samples.at(-1)! && to > from, `skipped range [${from}, ${to}) is in order`);
+    // `from` equals the last sample only when the damage starts at the head.
+    assert(
+      from >= this.#samples.at(-1)! && to > from,
+      `skipped range [${from}, ${to}) is in order`,
+    );
     this.#skipped.set(from, to);
     this.#samples.push(to);
     this.#sinceSample = 0;
@@ -61,6 +70,12 @@ export class BoundaryIndex {
     for (const [from, to] of this.#skipped) if (lsn >= from && lsn < to) return false;
     const header = new Uint8Array(HEADER_SIZE);
     for (let at = this.#sampleAtOrBelow(lsn); at < end;) {
+      // A walk that reaches a skipped range jumps over it: the bytes there are not headers.
+      const resume = this.#skipped.get(at);
+      if (resume !== undefined) {
+        at = resume;
+        continue;
+      }
       if (at === lsn) return true;
       if (at > lsn || source.readAt(at, header) < HEADER_SIZE) return false;
       at += frameSize(decodeHeader(header, 0).length);

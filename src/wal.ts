@@ -510,6 +510,11 @@ export class Wal implements Disposable {
   truncateFrom(lsn: Lsn): void {
     this.#checkWritable();
     this.#checkBoundary(lsn, "truncate from", true);
+    this.#truncateAt(lsn);
+  }
+
+  /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
+  #truncateAt(lsn: Lsn): void {
     if (lsn === this.#store.size) return;
     try {
       this.#store.truncate(lsn);
@@ -544,8 +549,9 @@ export class Wal implements Disposable {
     this.#checkWritable();
     this.#checkBoundary(lsn, "truncate after", false);
     const header = new Uint8Array(HEADER_SIZE);
-    this.#store.readAt(lsn, header);
-    this.truncateFrom(lsn + frameSize(decodeHeader(header, 0).length));
+    this.#readChecked(lsn, header, "truncate after");
+    // Not re-checked as a boundary: a range the "skip" policy left in place may start here.
+    this.#truncateAt(lsn + frameSize(decodeHeader(header, 0).length));
   }
 
   /**
@@ -616,19 +622,25 @@ export class Wal implements Disposable {
     this.#checkOpen();
     if (this.#end === undefined) return this.nextLsn;
     this.#store.refresh?.();
+    const seen = this.#end;
+    let from = seen;
+    if (this.#store.size < seen) {
+      // The writer cut the log below what was seen: rescan from the last known boundary
+      // inside what is left, so the end is a record boundary again.
+      this.#index.truncateAfter(this.#store.size);
+      from = this.#index.lastSample;
+    }
     const reader = new RecordReader(
       this.#store,
-      this.#end,
+      from,
       this.#store.size,
       this.#config.maxRecordSize,
     );
     for (let r = this.#read(reader, false); r.kind === "record"; r = this.#read(reader, false)) {
       this.#index.add(r.lsn);
     }
-    if (reader.position > this.#end) {
-      this.#end = reader.position;
-      this.#changes.notify();
-    }
+    this.#end = reader.position;
+    if (this.#end !== seen) this.#changes.notify();
     return this.#end;
   }
 
@@ -846,7 +858,10 @@ export class Wal implements Disposable {
     const head = this.#store.head;
     const size = this.nextLsn;
     const inRange = Number.isInteger(lsn) && lsn >= head && (allowEnd ? lsn <= size : lsn < size);
-    if (inRange && (lsn === size || this.#index.isBoundary(lsn, this.#store, size))) return;
+    // The head and the end are positions even when no record starts there (the "skip" policy
+    // may leave damage at the head); `truncateAfter` needs a record, so it asks the index.
+    const position = allowEnd && (lsn === size || lsn === head);
+    if (inRange && (position || this.#isBoundary(lsn, size, action))) return;
     const range = allowEnd ? `[${head}, ${size}]` : `[${head}, ${size})`;
     throw new WalError(
       "invalid-lsn",
@@ -856,6 +871,22 @@ export class Wal implements Disposable {
         `use an LSN returned by append or read from the log`,
       Number.isFinite(lsn) ? { lsn } : {},
     );
+  }
+
+  #isBoundary(lsn: Lsn, size: number, action: string): boolean {
+    try {
+      return this.#index.isBoundary(lsn, this.#store, size);
+    } catch (error) {
+      throw readError(error, action, lsn);
+    }
+  }
+
+  #readChecked(lsn: Lsn, buffer: Uint8Array, action: string): void {
+    try {
+      this.#store.readAt(lsn, buffer);
+    } catch (error) {
+      throw readError(error, action, lsn);
+    }
   }
 
   #checkRoom(size: number): void {
@@ -872,6 +903,16 @@ export class Wal implements Disposable {
     }
     return this.#scratch;
   }
+}
+
+/** A read that fails while checking an LSN changes nothing: the log stays usable. */
+function readError(error: unknown, action: string, lsn: Lsn): unknown {
+  if (error instanceof WalError || isPermission(error)) return error;
+  return new WalError(
+    "io",
+    `Cannot ${action} LSN ${lsn}: reading the log failed: ${messageOf(error)}`,
+    { lsn, cause: error },
+  );
 }
 
 function closedError(): WalError {

@@ -70,3 +70,19 @@ Deno.test("BoundaryIndex.skip() makes a damaged range no boundary and resumes af
   index.truncateAfter(18);
   equal(index.resumeAfter(18), undefined, "a cut drops the skipped ranges past it");
 });
+
+Deno.test("BoundaryIndex walks over a skipped range it reaches, also after a cut at its end", () => {
+  // Damage at the head [0, 12), records at 12 and 21, then a cut at 21 and a new record there.
+  const image = concat([new Uint8Array(12).fill(0xee), logImage([bytes("c"), bytes("d")])]);
+  const store = new MemStore(image);
+  const index = new BoundaryIndex(0);
+  index.skip(0, 12);
+  index.add(12);
+  index.add(21);
+  equal(index.isBoundary(0, store, image.length), false, "no record starts at damaged head");
+  equal(index.isBoundary(12, store, image.length), true);
+  index.truncateAfter(12);
+  equal(index.lastSample, 0, "the sample at the range's end went with the cut");
+  equal(index.isBoundary(12, store, 12 + 9), true, "the walk jumps from the head to 12");
+  equal(index.isBoundary(21, store, image.length), true);
+});

@@ -255,10 +255,6 @@ Deno.test("tail -f starts on a segmented log that has no segment yet", async () 
 
 Deno.test({
   name: "tail -f ends cleanly when the writer truncates the log below what it printed",
-  // Ignored until Wal.refresh() handles a log that shrank: it builds a RecordReader over
-  // [end it had seen, new smaller size) and trips the reader's range assertion, so the CLI
-  // exits 70 with an internal error instead of ending the follow (reported as a src/ bug).
-  ignore: true,
   async fn() {
     await withTempDir(async (dir) => {
       const path = join(dir, "live.wal");

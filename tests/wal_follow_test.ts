@@ -115,6 +115,24 @@ for (const layout of ["file", "segmented"] as const) {
   });
 }
 
+Deno.test("Wal.refresh() of a reader follows a writer that cut the log below what it saw", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "cut.wal");
+    using writer = Wal.open(path);
+    const lsns = ["one", "two", "three"].map((word) => writer.append(bytes(word)));
+    await writer.sync();
+    using reader = Wal.open(path, { readOnly: true, lock: "none" });
+    equal(reader.nextLsn, writer.nextLsn);
+    writer.truncateAfter(lsns[0]!);
+    equal(reader.refresh(), lsns[1]);
+    deepEqual([...reader.iter()].map((e) => e.data), [bytes("one")]);
+    writer.append(bytes("four"));
+    await writer.sync();
+    equal(reader.refresh(), writer.nextLsn);
+    deepEqual([...reader.iter()].map((e) => e.data), [bytes("one"), bytes("four")]);
+  });
+});
+
 Deno.test({
   name: "Wal.tail() delivers exactly the durable records, in order, and stops on abort",
   sanitizeOps: true,
