@@ -9,7 +9,15 @@ import type { DurabilityMode, LockMode } from "./config.ts";
 export type { LockMode };
 import { WalError } from "./errors.ts";
 
-/** One file's flush mechanism. */
+/**
+ * One file's flush mechanism.
+ *
+ * Blocking and background flushes go through two separate descriptors. Linux reports a
+ * write-back error once per open file description: were there one, a background flush could
+ * take the error (and the kernel drop the pages) while a blocking flush that follows before the
+ * error reaches the log returns success, acknowledging lost records. With two descriptions,
+ * each flush sees every error that happened since its own last flush.
+ */
 export interface Flusher {
   /** Words for the mechanism, e.g. `"fdatasync via shim"`. */
   readonly description: string;
@@ -64,12 +72,14 @@ export function chooseDurability(options: DurabilityOptions): Durability {
 /** The runtime's own flush: `FsFile.syncData`, which maps to the right call on every OS. */
 export const RUNTIME_DURABILITY: Durability = {
   description: "FsFile.syncData (runtime)",
-  flusherFor(file: Deno.FsFile): Flusher {
+  flusherFor(file: Deno.FsFile, path: string): Flusher {
+    // Write access: Windows flushes only handles that may write.
+    const blocking = Deno.openSync(path, { write: true });
     return {
       description: RUNTIME_DURABILITY.description,
-      flushSync: () => file.syncDataSync(),
+      flushSync: () => blocking.syncDataSync(),
       flush: () => file.syncData(),
-      close: () => {},
+      close: () => blocking.close(),
     };
   },
   syncDirectory(directory: string): void {
@@ -86,15 +96,25 @@ function shimDurability(shim: Shim): Durability {
     description,
     flusherFor(_file: Deno.FsFile, path: string): Flusher {
       const handle = shim.openFile(path);
+      let blocking: typeof handle;
+      try {
+        blocking = shim.openFile(path);
+      } catch (error) {
+        handle.close();
+        throw error;
+      }
       return {
         get description() {
           return handle.fsyncFallback
             ? "fsync via shim (F_FULLFSYNC unsupported here)"
             : description;
         },
-        flushSync: () => handle.syncDataSync(),
+        flushSync: () => blocking.syncDataSync(),
         flush: () => handle.syncData(),
-        close: () => handle.close(),
+        close: () => {
+          handle.close();
+          blocking.close();
+        },
         preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
       };
     },

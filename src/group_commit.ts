@@ -35,7 +35,7 @@ interface Batch {
 export class GroupCommit {
   readonly #target: GroupCommitTarget;
   #durableEnd: number;
-  #inFlight: { end: number; batch: Batch } | undefined;
+  #inFlight: { end: number; batch: Batch; distrusted: boolean } | undefined;
   #next: Batch | undefined;
   #startScheduled = false;
   #failure: Error | undefined;
@@ -91,6 +91,9 @@ export class GroupCommit {
   /** Records a failure that happened outside the coordinator; later waits reject with it. */
   markFailed(error: Error): void {
     this.#failure ??= error;
+    // A flush that fails reports its error once per file description, and the kernel may have
+    // dropped pages the flush in flight was to write: that flush's success proves nothing.
+    if (this.#inFlight !== undefined) this.#inFlight.distrusted = true;
   }
 
   /** True while a flush is running; the log must not close its store before it settles. */
@@ -121,7 +124,7 @@ export class GroupCommit {
     if (this.#failure !== undefined) return batch.reject(this.#failure);
     const end = this.#target.appendedEnd;
     if (end <= this.#durableEnd) return batch.resolve();
-    this.#inFlight = { end, batch };
+    this.#inFlight = { end, batch, distrusted: false };
     this.#lastCallers = batch.callers;
     const epoch = this.#epoch;
     let flushing: Promise<void>;
@@ -138,12 +141,14 @@ export class GroupCommit {
 
   /**
    * Settles the batch of a finished flush. A successful flush resolves its batch even when the
-   * log failed meanwhile: its bytes were all appended before it started, so they are durable.
+   * log was closed meanwhile: its bytes were all appended before it started, so they are
+   * durable. It rejects when another flush of the log failed meanwhile (see `markFailed`).
    */
   #finish(end: number, batch: Batch, ok: boolean, cause: unknown): void {
     assert(this.#inFlight?.batch === batch, "the finishing flush is the one in flight");
+    const distrusted = this.#inFlight.distrusted;
     this.#inFlight = undefined;
-    if (ok) {
+    if (ok && !distrusted) {
       this.markDurable(end);
       batch.resolve();
     } else {

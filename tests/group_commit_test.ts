@@ -133,3 +133,17 @@ Deno.test("GroupCommit.abandon() rejects queued callers but lets the running flu
   equal(commit.durableEnd, 10);
   await commit.settled;
 });
+
+Deno.test("GroupCommit rejects the flush in flight when the log fails meanwhile", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  const running = commit.waitFor(10);
+  await Promise.resolve();
+  await Promise.resolve();
+  equal(log.flushesStarted, 1);
+  // A blocking flush of the same log failed while this one ran: its success proves nothing.
+  commit.markFailed(new Error("blocking flush failed"));
+  await rejects(running, /blocking flush failed/);
+  equal(commit.durableEnd, 0);
+});
