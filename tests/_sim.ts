@@ -1,0 +1,700 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The crash simulation: one seed chooses a layout (single file or segments of 16 B to 4 KiB), a
+// recovery policy and a random workload of concurrent writers on the real Wal over a simulated
+// disk; the disk loses power at a random moment (often in the middle of an operation), is
+// remounted, and the reopened log is checked against a model of what was acknowledged. Process
+// kills and clean reopens happen along the way. Everything is driven by the seed and by
+// microtask order, with no timers, so a seed replays exactly.
+
+import { type RecoveryPolicy, SegmentedStore, Wal, type WalConfig, WalError } from "../mod.ts";
+import { Rng } from "./_rng.ts";
+import {
+  type FaultHook,
+  SimDirectory,
+  SimDisk,
+  SimIoError,
+  SimPowerLoss,
+  SimProcessKilled,
+  SimStore,
+} from "./_sim_disk.ts";
+import {
+  frameSizeOf,
+  LogModel,
+  sameBytes,
+  type Verdict,
+  type VerifyMode,
+  verifyRecovered,
+} from "./_sim_model.ts";
+
+const SEGMENT_SIZE_MIN = 16;
+const SEGMENT_SIZE_MAX = 4096;
+const SEGMENTED_PERCENT = 60;
+const WRITERS_MAX = 4;
+const CYCLES_MAX = 3;
+const STEPS_PER_CYCLE_MAX = 40;
+/** A guess of disk operations per step, to place a mid-operation power loss within the cycle. */
+const OPERATIONS_PER_STEP = 3;
+const MID_OPERATION_CRASH_PERCENT = 70;
+const CRASH_DURING_RECOVERY_PERCENT = 20;
+const RECOVERY_OPERATIONS_MAX = 8;
+const SMALL_RECORD_MAX = 40;
+const MEDIUM_RECORD_MAX = 400;
+const LARGE_RECORD_MAX = 2500;
+const BATCH_RECORDS_MAX = 5;
+const SMALL_MAX_RECORD_SIZE = 3000;
+/**
+ * Microtask turns a closed log may take to settle its last flush and release the lock: a flush
+ * of many tiny segments takes a few turns per segment.
+ */
+const SETTLE_TICKS_MAX = 1_000_000;
+/** A schedule that takes longer has hung: some promise never settled. */
+const SCHEDULE_TIMEOUT_MS = 20_000;
+/** Write-side operations the fault mode may fail. */
+const FAULTABLE = new Set(["create", "append", "truncate", "flush", "remove", "rename", "sync"]);
+
+const POLICIES: readonly RecoveryPolicy[] = [
+  "tolerate-torn-tail",
+  "tolerate-torn-tail",
+  "truncate",
+  "skip",
+];
+
+/** Actions and their weights: appends and syncs dominate, as in a real log. */
+const ACTIONS = {
+  append: 30,
+  appendBatch: 10,
+  sync: 25,
+  syncSync: 5,
+  yield: 10,
+  iterate: 5,
+  truncateFrom: 3,
+  truncateAfter: 2,
+  truncateBefore: 4,
+  reopen: 3,
+  kill: 3,
+} as const;
+type Action = keyof typeof ACTIONS;
+const ACTION_WEIGHT_TOTAL = Object.values(ACTIONS).reduce((a, b) => a + b, 0);
+
+/** Options of a run. */
+export interface SimOptions {
+  /** Keep a trace of every step (for replaying one seed). */
+  trace?: boolean;
+  /** Chance out of 100 that a write-side disk operation fails (0: crashes only). */
+  faultPercent?: number;
+}
+
+/** Figures of one schedule, or summed over many. */
+export interface SimFigures {
+  schedules: number;
+  segmented: number;
+  crashes: number;
+  midOperationCrashes: number;
+  crashesDuringRecovery: number;
+  kills: number;
+  reopens: number;
+  appended: number;
+  syncsResolved: number;
+  truncations: number;
+  checkpoints: number;
+  recordsChecked: number;
+  acknowledgedChecked: number;
+  acknowledgedLost: number;
+  faultsInjected: number;
+}
+
+/** What one schedule did and found. */
+export interface ScheduleResult {
+  seed: number;
+  failure: string | undefined;
+  figures: SimFigures;
+  trace: string[];
+}
+
+/** The command that replays a seed. */
+export function replayCommand(seed: number, options: SimOptions = {}): string {
+  const faults = options.faultPercent ? ` --faults ${options.faultPercent}` : "";
+  return `WAL_SEED=${seed} deno task sim${faults}`;
+}
+
+/** Figures with every count at zero. */
+export function emptyFigures(): SimFigures {
+  return {
+    schedules: 0,
+    segmented: 0,
+    crashes: 0,
+    midOperationCrashes: 0,
+    crashesDuringRecovery: 0,
+    kills: 0,
+    reopens: 0,
+    appended: 0,
+    syncsResolved: 0,
+    truncations: 0,
+    checkpoints: 0,
+    recordsChecked: 0,
+    acknowledgedChecked: 0,
+    acknowledgedLost: 0,
+    faultsInjected: 0,
+  };
+}
+
+/** Adds `part` into `total`. */
+export function addFigures(total: SimFigures, part: SimFigures): void {
+  for (const key of Object.keys(total) as (keyof SimFigures)[]) total[key] += part[key];
+}
+
+/** Runs the schedule of `seed`. Never throws: a broken invariant is returned as `failure`. */
+export async function runSchedule(seed: number, options: SimOptions = {}): Promise<ScheduleResult> {
+  const schedule = new Schedule(seed, options);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      schedule.fail(`the schedule hung for ${SCHEDULE_TIMEOUT_MS} ms: a promise never settled`);
+      resolve();
+    }, SCHEDULE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([schedule.run(), hung]);
+  } catch (error) {
+    schedule.fail(`the simulation itself threw: ${describeError(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  schedule.figures.faultsInjected = schedule.disk.stats.faultsInjected;
+  return { seed, failure: schedule.failure, figures: schedule.figures, trace: schedule.trace };
+}
+
+function tick(): Promise<void> {
+  return Promise.resolve();
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const kind = error instanceof WalError ? ` (${error.kind})` : "";
+  const cause = error.cause === undefined ? "" : ` <- ${describeError(error.cause)}`;
+  return `${error.name}${kind}: ${error.message.slice(0, 200)}${cause}`;
+}
+
+/** The disk errors the simulation causes on purpose, anywhere in a cause chain. */
+function simulatedCause(error: unknown): Error | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof SimPowerLoss || e instanceof SimProcessKilled || e instanceof SimIoError) {
+      return e;
+    }
+  }
+  return undefined;
+}
+
+function isWalError(error: unknown, kind: string): boolean {
+  return error instanceof WalError && error.kind === kind;
+}
+
+/** One seeded schedule: its disk, its log, its model and its findings. */
+class Schedule {
+  readonly rng: Rng;
+  readonly segmentSize: number | undefined;
+  readonly config: WalConfig;
+  readonly faultPercent: number;
+  readonly figures = emptyFigures();
+  readonly trace: string[] = [];
+  readonly #tracing: boolean;
+  disk: SimDisk;
+  failure: string | undefined;
+  #wal: Wal | undefined;
+  #model = new LogModel();
+  #stepsLeft = 0;
+  /** The current log saw an injected fault: it must be failed now. */
+  #walFailed = false;
+  /**
+   * A flush failed since the last power loss. Like Linux after a write-back error, the disk
+   * then holds page-cache data that no later flush will save, so a reopen in the same boot
+   * cannot make what it replays durable (the residual risk PostgreSQL documents after
+   * fsyncgate). The schedule then loses power instead of reopening: the rule under test is
+   * that a remount of what survived holds every synced record.
+   */
+  #flushFailedSinceCrash = false;
+
+  constructor(readonly seed: number, options: SimOptions) {
+    this.rng = new Rng(seed);
+    this.#tracing = options.trace ?? false;
+    this.faultPercent = options.faultPercent ?? 0;
+    this.disk = new SimDisk({ rng: this.rng });
+    const segmented = this.rng.chance(SEGMENTED_PERCENT);
+    this.segmentSize = segmented ? this.rng.logSize(SEGMENT_SIZE_MIN, SEGMENT_SIZE_MAX) : undefined;
+    const small = this.rng.chance(50);
+    this.config = {
+      recoveryPolicy: this.rng.pick(POLICIES),
+      ...(small ? { maxRecordSize: SMALL_MAX_RECORD_SIZE } : {}),
+    };
+    this.figures.schedules = 1;
+    this.figures.segmented = segmented ? 1 : 0;
+    this.note(() =>
+      `seed ${seed}: ${segmented ? `segments of ${this.segmentSize} B` : "single file"}, ` +
+      `${this.config.recoveryPolicy}, maxRecordSize ${this.config.maxRecordSize ?? "default"}`
+    );
+  }
+
+  fail(message: string): void {
+    this.failure ??= message;
+    this.note(() => `FAILED: ${message}`);
+  }
+
+  note(text: () => string): void {
+    if (this.#tracing) this.trace.push(text());
+  }
+
+  async run(): Promise<void> {
+    this.#wal = this.#openWal();
+    const cycles = this.rng.int(1, CYCLES_MAX);
+    for (let cycle = 0; cycle < cycles && this.failure === undefined; cycle++) {
+      await this.#cycle();
+    }
+    if (this.failure === undefined) await this.#closeAndCheckHandles();
+  }
+
+  /** A workload, then a power loss (maybe in the middle of it), then recovery and the check. */
+  async #cycle(): Promise<void> {
+    this.#stepsLeft = this.rng.int(1, STEPS_PER_CYCLE_MAX);
+    const midOperation = this.rng.chance(MID_OPERATION_CRASH_PERCENT);
+    const countdown = this.rng.int(0, this.#stepsLeft * OPERATIONS_PER_STEP);
+    this.disk.powerOffAfter(midOperation ? countdown : undefined);
+    this.disk.faults = this.#faultHook();
+    const writers = this.rng.int(1, WRITERS_MAX);
+    this.note(() =>
+      `cycle: ${this.#stepsLeft} steps, ${writers} writers, power off after ` +
+      `${midOperation ? countdown : "the workload"}`
+    );
+    await Promise.all(Array.from({ length: writers }, (_, id) => this.#writer(id)));
+    this.disk.faults = undefined;
+    if (this.failure !== undefined) return;
+    if (this.disk.dead) this.figures.midOperationCrashes++;
+    this.disk.powerOff();
+    this.#crashAndRecover();
+  }
+
+  #faultHook(): FaultHook | undefined {
+    if (this.faultPercent === 0) return undefined;
+    return (operation) => {
+      if (!FAULTABLE.has(operation.kind) || !this.rng.chance(this.faultPercent)) return undefined;
+      const code = this.rng.chance(50) ? "EIO" : "ENOSPC";
+      if (operation.kind === "flush") this.#flushFailedSinceCrash = true;
+      this.note(() => `  fault: ${code} on ${operation.kind} ${operation.name}`);
+      return { code, shortBytes: this.rng.int(0, SMALL_RECORD_MAX) };
+    };
+  }
+
+  async #writer(id: number): Promise<void> {
+    while (this.#stepsLeft > 0 && !this.disk.dead && this.failure === undefined) {
+      this.#stepsLeft--;
+      const wal = this.#wal;
+      if (wal === undefined) {
+        await tick(); // a reopen is in progress
+        continue;
+      }
+      const action = this.#pickAction();
+      try {
+        // Synchronous actions throw here at once, before any other writer runs.
+        const pending = this.#perform(action, wal, id);
+        if (pending !== undefined) await pending;
+      } catch (error) {
+        await this.#onError(error, wal, action);
+      }
+    }
+  }
+
+  #pickAction(): Action {
+    let roll = this.rng.below(ACTION_WEIGHT_TOTAL);
+    for (const [action, weight] of Object.entries(ACTIONS) as [Action, number][]) {
+      if (roll < weight) return action;
+      roll -= weight;
+    }
+    throw new Error("unreachable: action weights");
+  }
+
+  #perform(action: Action, wal: Wal, id: number): Promise<void> | void {
+    switch (action) {
+      case "append":
+        return this.#append(wal, [this.#payload()], id);
+      case "appendBatch":
+        return this.#append(wal, this.#batch(), id);
+      case "sync":
+        return this.#sync(wal, id);
+      case "syncSync":
+        return this.#syncSync(wal, id);
+      case "yield":
+        return tick();
+      case "iterate":
+        return this.#iterate(wal, id);
+      case "truncateFrom":
+        return this.#truncateFrom(wal, this.#pickCut(), id);
+      case "truncateAfter":
+        return this.#truncateAfter(wal, id);
+      case "truncateBefore":
+        return this.#truncateBefore(wal, id);
+      case "reopen":
+        return this.#reopenCleanly(wal, id);
+      case "kill":
+        return this.#kill(id);
+    }
+  }
+
+  #payload(): Uint8Array {
+    const max = this.config.maxRecordSize ?? LARGE_RECORD_MAX;
+    const roll = this.rng.below(100);
+    const limit = roll < 60 ? SMALL_RECORD_MAX : roll < 90 ? MEDIUM_RECORD_MAX : LARGE_RECORD_MAX;
+    return this.rng.bytes(this.rng.int(0, Math.min(limit, max)));
+  }
+
+  #batch(): Uint8Array[] {
+    return Array.from({ length: this.rng.int(0, BATCH_RECORDS_MAX) }, () => this.#payload());
+  }
+
+  /** Appends one record (or a batch) and adds it to the model, or as attempted if it threw. */
+  #append(wal: Wal, records: Uint8Array[], id: number): void {
+    const start = this.#model.end;
+    const operations = this.disk.stats.operations;
+    let lsns: number[];
+    try {
+      lsns = records.length === 1 && this.rng.chance(50)
+        ? [wal.append(records[0]!)]
+        : wal.appendBatch(records);
+    } catch (error) {
+      // If the call reached the disk, any of its records may survive (a short write can even
+      // complete one): they are attempted. The log is failed, so nothing follows them.
+      if (this.disk.stats.operations !== operations) {
+        for (const data of records) this.#model.add(this.#model.end, data, true);
+      }
+      throw error;
+    }
+    let expected = start;
+    for (const [i, lsn] of lsns.entries()) {
+      if (lsn !== expected) return this.fail(`append returned LSN ${lsn}, expected ${expected}`);
+      this.#model.add(lsn, records[i]!);
+      expected += frameSizeOf({ data: records[i]! });
+    }
+    this.figures.appended += records.length;
+    this.note(() =>
+      `w${id} append ${records.map((r) => r.length).join("+")} B at ${lsns.join(",")}`
+    );
+  }
+
+  async #sync(wal: Wal, id: number): Promise<void> {
+    const covered = this.#model.unacked();
+    this.note(() => `w${id} sync (${covered.length} records) ...`);
+    await wal.sync();
+    // Resolved: everything appended before the call is durable, unless truncated since.
+    for (const record of covered) record.acked = true;
+    this.figures.syncsResolved++;
+    this.note(() => `w${id} ... sync resolved (${covered.length} records)`);
+  }
+
+  #syncSync(wal: Wal, id: number): void {
+    const covered = this.#model.unacked();
+    wal.syncSync();
+    for (const record of covered) record.acked = true;
+    this.figures.syncsResolved++;
+    this.note(() => `w${id} syncSync (${covered.length} records)`);
+  }
+
+  /** Reads back from a random boundary: the live log holds exactly what was appended. */
+  #iterate(wal: Wal, id: number): void {
+    if (this.#walFailed) return;
+    const from = this.rng.pick(this.#model.boundaries());
+    const entries = [...wal.iterFrom(from)];
+    const expected = this.#model.from(from);
+    this.note(() => `w${id} iterFrom ${from}: ${entries.length} records`);
+    if (entries.length !== expected.length) {
+      return this.fail(
+        `iterFrom(${from}) read ${entries.length} records, appended ${expected.length}`,
+      );
+    }
+    for (const [i, entry] of entries.entries()) {
+      const record = expected[i]!;
+      if (entry.lsn !== record.lsn || !sameBytes(entry.data, record.data)) {
+        return this.fail(`iterFrom(${from}) read LSN ${entry.lsn}, appended ${record.lsn}`);
+      }
+    }
+    this.figures.recordsChecked += entries.length;
+  }
+
+  /** A boundary to truncate from: usually one of the last few records. */
+  #pickCut(): number {
+    const boundaries = this.#model.boundaries();
+    const recent = boundaries.slice(-1 - this.rng.int(1, 4));
+    return this.rng.chance(80) ? this.rng.pick(recent) : this.rng.pick(boundaries);
+  }
+
+  #truncateFrom(wal: Wal, lsn: number, id: number): void {
+    const before = this.disk.stats.operations;
+    try {
+      wal.truncateFrom(lsn);
+    } catch (error) {
+      // The store may have cut part of the log before it failed: later records may be gone.
+      if (this.disk.stats.operations !== before) {
+        this.#model.cutFrom = Math.min(lsn, this.#model.cutFrom ?? lsn);
+      }
+      throw error;
+    }
+    this.#model.truncateFrom(lsn);
+    this.figures.truncations++;
+    this.note(() => `w${id} truncateFrom ${lsn}`);
+  }
+
+  #truncateAfter(wal: Wal, id: number): void {
+    const records = this.#model.from(this.#model.head);
+    if (records.length === 0) return;
+    const kept = this.rng.pick(records);
+    const cut = kept.lsn + frameSizeOf(kept);
+    const before = this.disk.stats.operations;
+    try {
+      wal.truncateAfter(kept.lsn);
+    } catch (error) {
+      if (this.disk.stats.operations !== before) {
+        this.#model.cutFrom = Math.min(cut, this.#model.cutFrom ?? cut);
+      }
+      throw error;
+    }
+    this.#model.truncateFrom(cut);
+    this.figures.truncations++;
+    this.note(() => `w${id} truncateAfter ${kept.lsn} (cut at ${cut})`);
+  }
+
+  #truncateBefore(wal: Wal, id: number): void {
+    const lsn = this.rng.pick(this.#model.boundaries());
+    const before = this.disk.stats.operations;
+    let head: number;
+    try {
+      head = wal.truncateBefore(lsn);
+    } catch (error) {
+      if (this.disk.stats.operations !== before) this.#model.pendingHead = lsn;
+      throw error;
+    }
+    const expected = this.segmentSize === undefined ? this.#model.head : lsn;
+    if (head !== expected) {
+      return this.fail(`truncateBefore(${lsn}) returned ${head}, expected ${expected}`);
+    }
+    if (this.segmentSize !== undefined) this.#model.truncateBefore(lsn);
+    this.figures.checkpoints++;
+    this.note(() => `w${id} truncateBefore ${lsn}`);
+  }
+
+  /** See `#flushFailedSinceCrash`. */
+  #powerOffAfterFlushFailure(): undefined {
+    this.note(() => "  a flush failed in this boot: power off rather than reopen");
+    this.disk.powerOff();
+    return undefined;
+  }
+
+  /** Closes the log, waits for it to release the lock, and opens it again. */
+  async #reopenCleanly(wal: Wal, id: number): Promise<void> {
+    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    this.note(() => `w${id} reopen`);
+    this.#wal = undefined;
+    wal.close();
+    if (!(await this.#settled())) return this.fail("Wal.close() never released the store's lock");
+    this.figures.reopens++;
+    this.#reopen({ everyRecord: true, subsequence: false });
+  }
+
+  /** A process crash: the page cache survives, the process's handles and locks do not. */
+  #kill(id: number): void {
+    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    this.note(() => `w${id} kill -9`);
+    this.#wal = undefined;
+    this.disk.kill();
+    this.figures.kills++;
+    this.#reopen({ everyRecord: true, subsequence: false });
+  }
+
+  async #settled(): Promise<boolean> {
+    for (let i = 0; i < SETTLE_TICKS_MAX && this.disk.locked; i++) await tick();
+    return !this.disk.locked;
+  }
+
+  #openWal(): Wal {
+    const store = this.segmentSize === undefined
+      ? SimStore.open(this.disk)
+      : SegmentedStore.open(SimDirectory.open(this.disk), this.segmentSize);
+    return Wal.withStore(store, this.config);
+  }
+
+  /** Opens the log again and checks it against the model; the model then restarts from it. */
+  #reopen(mode: VerifyMode): void {
+    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    const wal = this.#tryOpen();
+    if (wal === undefined) return;
+    const subsequence = this.config.recoveryPolicy === "skip";
+    this.#accept(wal, verifyRecovered(this.#model, wal, { ...mode, subsequence }));
+  }
+
+  /**
+   * Opens the log. An injected fault may fail the open, but cleanly: with a WalError and the
+   * lock released; the open is then retried without faults. `undefined` when it cannot open
+   * (the power failed during recovery, or a failure was recorded).
+   */
+  #tryOpen(): Wal | undefined {
+    try {
+      return this.#openWal();
+    } catch (error) {
+      if (this.disk.dead) return undefined; // power failed during recovery: a crash follows
+      if (!(simulatedCause(error) instanceof SimIoError)) {
+        this.fail(`reopening threw: ${describeError(error)}`);
+      } else if (!(error instanceof WalError)) {
+        this.fail(`an injected fault escaped the open as a raw error: ${describeError(error)}`);
+      } else if (this.disk.locked) {
+        this.fail(`an open that failed (${describeError(error)}) kept the lock`);
+      }
+      if (this.failure !== undefined) return undefined;
+    }
+    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    this.note(() => "  the open failed on a fault, cleanly; retrying without faults");
+    const hook = this.disk.faults;
+    this.disk.faults = undefined;
+    try {
+      return this.#openWal();
+    } catch (error) {
+      if (!this.disk.dead) this.fail(`reopening threw: ${describeError(error)}`);
+      return undefined;
+    } finally {
+      this.disk.faults = hook;
+    }
+  }
+
+  #accept(wal: Wal, verdict: Verdict): void {
+    this.figures.recordsChecked += verdict.recordsChecked;
+    this.figures.acknowledgedChecked += verdict.acknowledgedChecked;
+    this.figures.acknowledgedLost += verdict.acknowledgedLost;
+    this.note(() =>
+      `  reopened: head ${wal.head}, ${verdict.entries.length} records, end ${wal.nextLsn}`
+    );
+    if (verdict.failure !== undefined) {
+      wal.close();
+      return this.fail(verdict.failure);
+    }
+    this.#model = LogModel.recovered(verdict.entries, wal.head, wal.nextLsn);
+    this.#wal = wal;
+    this.#walFailed = false;
+  }
+
+  /** Remounts the dead disk (maybe losing power again during recovery) and checks the log. */
+  #crashAndRecover(): void {
+    this.figures.crashes++;
+    this.disk = this.disk.crash(this.rng);
+    this.#flushFailedSinceCrash = false;
+    this.#wal = undefined;
+    if (this.rng.chance(CRASH_DURING_RECOVERY_PERCENT)) {
+      this.disk.powerOffAfter(this.rng.int(0, RECOVERY_OPERATIONS_MAX));
+      this.#reopen({ everyRecord: false, subsequence: false });
+      this.disk.powerOffAfter(undefined);
+      if (this.#wal !== undefined || this.failure !== undefined) return;
+      this.note(() => "  power lost again during recovery");
+      this.figures.crashesDuringRecovery++;
+      this.disk = this.disk.crash(this.rng);
+    }
+    this.#reopen({ everyRecord: false, subsequence: false });
+    if (this.#wal === undefined && this.failure === undefined) {
+      this.fail("recovery of a crashed log did not open it");
+    }
+  }
+
+  /** An error from an action: expected only if the simulation caused it, and then checked. */
+  async #onError(error: unknown, wal: Wal, action: Action): Promise<void> {
+    this.note(() => `  ${action} threw ${describeError(error)}`);
+    if (wal !== this.#wal || this.disk.dead) return; // a stale log, or the power is off
+    const cause = simulatedCause(error);
+    if (cause instanceof SimIoError && !(error instanceof WalError)) {
+      return this.fail(`${action}: an injected ${cause.code} escaped as a raw error`);
+    }
+    if (cause instanceof SimIoError || (this.#walFailed && isWalError(error, "failed"))) {
+      // Set before awaiting, so other writers stop reading a log that may hold a torn write.
+      const first = !this.#walFailed;
+      this.#walFailed = true;
+      if (first) await this.#checkFailed(wal, action, error);
+      return;
+    }
+    this.fail(`${action} threw unexpectedly: ${describeError(error)}`);
+  }
+
+  /** After a write or flush failed, the log refuses everything until it is reopened. */
+  async #checkFailed(wal: Wal, action: Action, error: unknown): Promise<void> {
+    if (!isWalError(error, "failed")) {
+      return this.fail(`${action} failed on an injected fault with ${describeError(error)}`);
+    }
+    const refusals: [string, () => unknown][] = [
+      ["append", () => wal.append(new Uint8Array(1))],
+      ["syncSync", () => wal.syncSync()],
+      ["truncateFrom", () => wal.truncateFrom(wal.nextLsn)],
+    ];
+    for (const [name, call] of refusals) {
+      try {
+        call();
+        return this.fail(`${name} succeeded on a failed log (after ${action})`);
+      } catch (refusal) {
+        if (!isWalError(refusal, "failed")) {
+          return this.fail(`${name} on a failed log threw ${describeError(refusal)}`);
+        }
+      }
+    }
+    const outcome = await wal.sync().then(() => "resolved", (e) => e);
+    if (!isWalError(outcome, "failed")) {
+      return this.fail(`sync on a failed log gave ${describeError(outcome)}`);
+    }
+  }
+
+  /** At the end: closing releases every handle and the lock. */
+  async #closeAndCheckHandles(): Promise<void> {
+    this.#wal?.close();
+    if (!(await this.#settled())) return this.fail("Wal.close() never released the lock");
+    if (this.disk.openFileCount !== 0) {
+      this.fail(`${this.disk.openFileCount} file handles are still open after Wal.close()`);
+    }
+  }
+}
+
+/** The outcome of many schedules. */
+export interface SimSummary {
+  figures: SimFigures;
+  failures: ScheduleResult[];
+  elapsedMs: number;
+}
+
+/**
+ * Runs `count` schedules with seeds `firstSeed`, `firstSeed + 1`, ...; calls `progress` after
+ * each with the number done so far.
+ */
+export async function runSchedules(
+  firstSeed: number,
+  count: number,
+  options: SimOptions = {},
+  progress?: (done: number, summary: SimSummary) => void,
+): Promise<SimSummary> {
+  const started = performance.now();
+  const summary: SimSummary = { figures: emptyFigures(), failures: [], elapsedMs: 0 };
+  for (let i = 0; i < count; i++) {
+    const result = await runSchedule(firstSeed + i, options);
+    addFigures(summary.figures, result.figures);
+    if (result.failure !== undefined) summary.failures.push(result);
+    summary.elapsedMs = performance.now() - started;
+    progress?.(i + 1, summary);
+  }
+  return summary;
+}
+
+/** One line per figure, for the CLI and the test log. */
+export function formatFigures(figures: SimFigures): string {
+  const f = figures;
+  return [
+    `schedules ${f.schedules} (segmented ${f.segmented}, single file ${f.schedules - f.segmented})`,
+    `power losses ${f.crashes} (mid-operation ${f.midOperationCrashes}, again during recovery ` +
+    `${f.crashesDuringRecovery}), process kills ${f.kills}, clean reopens ${f.reopens}`,
+    `appended ${f.appended} records, syncs resolved ${f.syncsResolved}, truncations ` +
+    `${f.truncations}, checkpoints ${f.checkpoints}, faults injected ${f.faultsInjected}`,
+    `records checked ${f.recordsChecked}, acknowledged records checked ${f.acknowledgedChecked}, ` +
+    `acknowledged records lost ${f.acknowledgedLost}`,
+  ].join("\n");
+}
+
+/** A failure as the CLI and the test print it: the seed, the message, the replay command. */
+export function formatFailure(result: ScheduleResult, options: SimOptions = {}): string {
+  return `seed ${result.seed}: ${result.failure}\n  replay: ${replayCommand(result.seed, options)}`;
+}

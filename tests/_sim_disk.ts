@@ -1,0 +1,848 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// A simulated disk for crash and fault tests: files whose unflushed writes are volatile, a
+// directory whose unsynced entry changes are volatile, seeded power loss, process kills and
+// injected I/O errors. Exposes `SimStore` (a single-file WalStore) and `SimDirectory` (a
+// WalDirectory for segmented logs).
+//
+// The model (ALICE-style, as adversarial as the contracts allow):
+// - A file has a page-cache view (what reads see) and a durable image. Every append and truncate
+//   goes to the page cache and joins the file's list of unflushed writes. A flush that completes
+//   applies, in order, every write made before the flush was called to the durable image.
+// - The directory has a current view and a durable view. Creating, renaming and removing an
+//   entry changes the current view and joins the list of unsynced changes; `sync` makes the
+//   current view durable.
+// - At a power loss every unflushed write is independently dropped, kept, or torn: split at
+//   512-byte sector boundaries (absolute file offsets), each piece kept or not. A piece that is
+//   not kept reads as whatever the file held there before (zeros past the old end); the file
+//   ends after the last kept piece, or, when the new size reached the disk before the data,
+//   after the whole write. A dropped truncate leaves the longer file. Writes are replayed in the
+//   order they were made, so a kept later write can sit after a dropped earlier one (a hole).
+// - At a power loss every unsynced entry change is independently lost or kept, replayed in
+//   order: a lost create leaves no file, a lost rename leaves the old names, a lost remove brings
+//   the file back with its durable content. A file's data survives only under a surviving name.
+// - A flush that fails (an injected fault) behaves like Linux after a write-back error
+//   ("fsyncgate"): the writes it covered are marked clean without reaching the durable image, so
+//   a later flush that succeeds does not save them, though reads still see them. The error is
+//   reported once per handle (Linux's per-file-description errseq): every other handle open on
+//   the file reports it from its next flush, the failing handle only that once.
+// - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
+//   process throw from then on, and its flushes in flight never complete.
+
+import type { DirectoryFile, WalDirectory, WalStore } from "../mod.ts";
+import { WalError } from "../mod.ts";
+import type { Rng } from "./_rng.ts";
+
+/** The unit in which a write may be torn. */
+export const SECTOR_SIZE = 512;
+
+/** A flush completes after 0 to this many microtask turns, so other writers can run meanwhile. */
+export const FLUSH_TICKS_MAX = 3;
+
+/** What a power loss does to volatile state; each field is a chance out of 100. */
+export interface CrashModel {
+  /** An unflushed write is dropped whole. */
+  writeDroppedPercent: number;
+  /** An unflushed append is torn at sector boundaries (else, not dropped, it is kept whole). */
+  writeTornPercent: number;
+  /** A torn append's new size reached the disk though some of its sectors did not. */
+  tornSizeKeptPercent: number;
+  /** An unsynced create, rename or remove is lost. */
+  entryLostPercent: number;
+}
+
+/** The model the crash simulation uses: every outcome is common. */
+export const CRASH_MODEL_DEFAULT: CrashModel = {
+  writeDroppedPercent: 35,
+  writeTornPercent: 30,
+  tornSizeKeptPercent: 30,
+  entryLostPercent: 50,
+};
+
+/** Nothing volatile survives: the durable state exactly, for deterministic scenario tests. */
+export const CRASH_MODEL_LOSE_ALL: CrashModel = {
+  writeDroppedPercent: 100,
+  writeTornPercent: 0,
+  tornSizeKeptPercent: 0,
+  entryLostPercent: 100,
+};
+
+/** Everything volatile survives, as if the page cache had been written back just in time. */
+export const CRASH_MODEL_KEEP_ALL: CrashModel = {
+  writeDroppedPercent: 0,
+  writeTornPercent: 0,
+  tornSizeKeptPercent: 0,
+  entryLostPercent: 0,
+};
+
+/** The operations a handle performs; faults can be injected into each. */
+export type SimOperationKind =
+  | "read"
+  | "stat"
+  | "list"
+  | "open"
+  | "create"
+  | "append"
+  | "truncate"
+  | "flush"
+  | "remove"
+  | "rename"
+  | "sync";
+
+/** One operation, as the fault hook sees it. */
+export interface SimOperation {
+  kind: SimOperationKind;
+  /** The file the operation is about (the source of a rename; "" for list and sync). */
+  name: string;
+}
+
+/** An injected failure: the operation throws `SimIoError` with `code`. */
+export interface SimFault {
+  code: "EIO" | "ENOSPC";
+  /** For an append: how many bytes are written before the error (a short write). */
+  shortBytes?: number;
+}
+
+/** Decides, for each operation, whether it fails. */
+export type FaultHook = (operation: SimOperation) => SimFault | undefined;
+
+/** Thrown by every operation once the simulated power is off. */
+export class SimPowerLoss extends Error {
+  override name = "SimPowerLoss";
+}
+
+/** Thrown by the handles of a process that was killed. */
+export class SimProcessKilled extends Error {
+  override name = "SimProcessKilled";
+}
+
+/** An injected I/O error. */
+export class SimIoError extends Error {
+  override name = "SimIoError";
+  constructor(readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** What the disk did, summed over the generations of a disk (each crash makes a new one). */
+export interface SimDiskStats {
+  operations: number;
+  faultsInjected: number;
+  crashes: number;
+  writesKept: number;
+  writesDropped: number;
+  writesTorn: number;
+  entriesKept: number;
+  entriesLost: number;
+}
+
+/** Operations that change state or durability: the ones a power-off countdown counts. */
+const COUNTED = new Set<SimOperationKind>([
+  "create",
+  "append",
+  "truncate",
+  "flush",
+  "remove",
+  "rename",
+  "sync",
+]);
+
+const PERCENT = 100;
+
+function checkCrashModel(model: CrashModel): void {
+  for (const [field, value] of Object.entries(model)) {
+    if (!(Number.isInteger(value) && value >= 0 && value <= PERCENT)) {
+      throw new RangeError(`CrashModel.${field} must be an integer from 0 to 100, got ${value}`);
+    }
+  }
+  if (model.writeDroppedPercent + model.writeTornPercent > PERCENT) {
+    throw new RangeError("CrashModel: writeDroppedPercent + writeTornPercent must be at most 100");
+  }
+}
+
+/** A growable byte array whose bytes past `size` are always zero. */
+class Bytes {
+  #data: Uint8Array;
+  size: number;
+
+  constructor(initial: Uint8Array = new Uint8Array(0)) {
+    this.#data = initial.slice();
+    this.size = initial.length;
+  }
+
+  clone(): Bytes {
+    return new Bytes(this.view());
+  }
+
+  view(): Uint8Array {
+    return this.#data.subarray(0, this.size);
+  }
+
+  read(offset: number, buffer: Uint8Array): number {
+    const count = Math.max(0, Math.min(buffer.length, this.size - offset));
+    buffer.set(this.#data.subarray(offset, offset + count));
+    return count;
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    this.#reserve(offset + data.length);
+    this.#data.set(data, offset);
+    this.size = Math.max(this.size, offset + data.length);
+  }
+
+  /** Sets the size; bytes past a smaller size are zeroed, a larger size reads as zeros. */
+  resize(size: number): void {
+    if (size < this.size) this.#data.fill(0, size, this.size);
+    else this.#reserve(size);
+    this.size = size;
+  }
+
+  #reserve(size: number): void {
+    if (size <= this.#data.length) return;
+    const grown = new Uint8Array(Math.max(size, this.#data.length * 2));
+    grown.set(this.#data.subarray(0, this.size));
+    this.#data = grown;
+  }
+}
+
+type PendingWrite =
+  | { kind: "append"; seq: number; offset: number; data: Uint8Array }
+  | { kind: "truncate"; seq: number; size: number };
+
+/** One file's content: the page cache, the durable image and the writes between them. */
+class Inode {
+  readonly current: Bytes;
+  durable: Bytes;
+  readonly pending: PendingWrite[] = [];
+  #seq = 0;
+  /** How many write-back errors flushes of this file have hit. */
+  writebackErrors = 0;
+
+  constructor(content: Uint8Array = new Uint8Array(0)) {
+    this.current = new Bytes(content);
+    this.durable = new Bytes(content);
+  }
+
+  /** The sequence number of the last write: a flush started now covers up to it. */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  append(data: Uint8Array): void {
+    const offset = this.current.size;
+    this.current.write(offset, data);
+    this.pending.push({ kind: "append", seq: ++this.#seq, offset, data: data.slice() });
+  }
+
+  truncate(size: number): void {
+    this.current.resize(size);
+    this.pending.push({ kind: "truncate", seq: ++this.#seq, size });
+  }
+
+  /** Ends the writes up to `seq`: applied to the durable image, or (a failed flush) discarded. */
+  settle(seq: number, persisted: boolean): void {
+    while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
+      const write = this.pending.shift()!;
+      if (persisted) applyWrite(this.durable, write);
+    }
+  }
+
+  /** What survives a power loss: the durable image plus a random fate for each pending write. */
+  crashImage(rng: Rng, model: CrashModel, stats: SimDiskStats): Uint8Array {
+    const image = this.durable.clone();
+    for (const write of this.pending) {
+      const roll = rng.below(PERCENT);
+      if (roll < model.writeDroppedPercent) {
+        stats.writesDropped++;
+      } else if (
+        write.kind === "append" && roll < model.writeDroppedPercent + model.writeTornPercent
+      ) {
+        tearAppend(image, write, rng, model);
+        stats.writesTorn++;
+      } else {
+        applyWrite(image, write);
+        stats.writesKept++;
+      }
+    }
+    return image.view().slice();
+  }
+}
+
+function applyWrite(image: Bytes, write: PendingWrite): void {
+  if (write.kind === "append") image.write(write.offset, write.data);
+  else image.resize(write.size);
+}
+
+/** Keeps a random subset of the append's sector pieces; see the model at the top. */
+function tearAppend(
+  image: Bytes,
+  write: Extract<PendingWrite, { kind: "append" }>,
+  rng: Rng,
+  model: CrashModel,
+): void {
+  const end = write.offset + write.data.length;
+  for (let from = write.offset; from < end;) {
+    const to = Math.min(end, (Math.floor(from / SECTOR_SIZE) + 1) * SECTOR_SIZE);
+    if (rng.chance(PERCENT / 2)) {
+      image.write(from, write.data.subarray(from - write.offset, to - write.offset));
+    }
+    from = to;
+  }
+  if (rng.chance(model.tornSizeKeptPercent) && end > image.size) image.resize(end);
+}
+
+type EntryChange =
+  | { kind: "create"; name: string; inode: Inode }
+  | { kind: "remove"; name: string; inode: Inode }
+  | { kind: "rename"; from: string; to: string; inode: Inode };
+
+function replayEntry(entries: Map<string, Inode>, change: EntryChange): void {
+  if (change.kind === "create") {
+    entries.set(change.name, change.inode);
+  } else if (change.kind === "remove") {
+    if (entries.get(change.name) === change.inode) entries.delete(change.name);
+  } else {
+    if (entries.get(change.from) === change.inode) entries.delete(change.from);
+    entries.set(change.to, change.inode);
+  }
+}
+
+function emptyStats(): SimDiskStats {
+  return {
+    operations: 0,
+    faultsInjected: 0,
+    crashes: 0,
+    writesKept: 0,
+    writesDropped: 0,
+    writesTorn: 0,
+    entriesKept: 0,
+    entriesLost: 0,
+  };
+}
+
+/** The state behind a `SimDisk` and its handles. */
+class DiskState {
+  readonly entries = new Map<string, Inode>();
+  durableEntries = new Map<string, Inode>();
+  readonly pendingEntries: EntryChange[] = [];
+  /** Lock name → the token of the handle that holds it. */
+  readonly locks = new Map<string, symbol>();
+  session = 0;
+  dead = false;
+  countdown: number | undefined;
+  faultHook: FaultHook | undefined;
+  openFiles = 0;
+
+  constructor(readonly path: string, readonly rng: Rng | undefined, readonly stats: SimDiskStats) {}
+
+  /**
+   * Every operation starts here: refuses it when the power is off or the caller's process was
+   * killed, counts it toward a pending power-off, and returns the fault to inject, if any.
+   */
+  enter(session: number, kind: SimOperationKind, name: string): SimFault | undefined {
+    if (this.dead) throw new SimPowerLoss(`power is off: ${kind} ${name}`);
+    if (session !== this.session) throw new SimProcessKilled(`process was killed: ${kind} ${name}`);
+    if (COUNTED.has(kind)) this.countOperation();
+    const fault = this.faultHook?.({ kind, name });
+    if (fault !== undefined) this.stats.faultsInjected++;
+    return fault;
+  }
+
+  countOperation(): void {
+    this.stats.operations++;
+    if (this.countdown === undefined) return;
+    if (this.countdown === 0) {
+      this.dead = true;
+      throw new SimPowerLoss("power lost");
+    }
+    this.countdown--;
+  }
+
+  lock(name: string, what: string): symbol {
+    if (this.locks.has(name)) {
+      throw new WalError("locked", `Cannot open ${what}: it is open elsewhere (simulated lock)`);
+    }
+    const token = Symbol(name);
+    this.locks.set(name, token);
+    return token;
+  }
+
+  unlock(name: string, token: symbol): void {
+    if (this.locks.get(name) === token) this.locks.delete(name);
+  }
+
+  inode(name: string): Inode {
+    const inode = this.entries.get(name);
+    if (inode === undefined) throw new Deno.errors.NotFound(`${this.path}/${name}: no such file`);
+    return inode;
+  }
+
+  create(name: string): Inode {
+    const inode = new Inode();
+    this.entries.set(name, inode);
+    this.pendingEntries.push({ kind: "create", name, inode });
+    return inode;
+  }
+
+  remove(name: string): void {
+    const inode = this.inode(name);
+    this.entries.delete(name);
+    this.pendingEntries.push({ kind: "remove", name, inode });
+  }
+
+  rename(from: string, to: string): void {
+    const inode = this.inode(from);
+    this.entries.delete(from);
+    this.entries.set(to, inode);
+    this.pendingEntries.push({ kind: "rename", from, to, inode });
+  }
+
+  syncEntries(): void {
+    this.durableEntries = new Map(this.entries);
+    this.pendingEntries.length = 0;
+  }
+
+  /** A directory sync on behalf of a handle of process `session`. */
+  syncEntriesAs(session: number): void {
+    const fault = this.enter(session, "sync", "");
+    if (fault !== undefined) throw new SimIoError(fault.code, "directory sync failed");
+    this.syncEntries();
+  }
+
+  /** The state after a power loss: replays the volatile changes with random fates. */
+  remount(rng: Rng, model: CrashModel): DiskState {
+    this.dead = true;
+    this.stats.crashes++;
+    const names = new Map(this.durableEntries);
+    for (const change of this.pendingEntries) {
+      if (rng.chance(model.entryLostPercent)) {
+        this.stats.entriesLost++;
+      } else {
+        replayEntry(names, change);
+        this.stats.entriesKept++;
+      }
+    }
+    const next = new DiskState(this.path, this.rng, this.stats);
+    const images = new Map<Inode, Inode>();
+    for (const [name, inode] of names) {
+      let image = images.get(inode);
+      if (image === undefined) {
+        image = new Inode(inode.crashImage(rng, model, this.stats));
+        images.set(inode, image);
+      }
+      next.entries.set(name, image);
+    }
+    next.syncEntries();
+    return next;
+  }
+}
+
+/** Options for a new `SimDisk`. */
+export interface SimDiskOptions {
+  /** Drives flush latency (in microtask turns); without it flushes complete on the next turn. */
+  rng?: Rng;
+  /** The directory path handles report, for messages and set-aside paths. */
+  path?: string;
+}
+
+const states = new WeakMap<SimDisk, DiskState>();
+
+function stateOf(disk: SimDisk): DiskState {
+  return states.get(disk)!;
+}
+
+/**
+ * A simulated disk holding one directory. Open a `SimStore` or `SimDirectory` on it, run a log,
+ * then `crash` it to get the disk as it would be found after a power loss.
+ */
+export class SimDisk {
+  constructor(options: SimDiskOptions = {}) {
+    states.set(this, new DiskState(options.path ?? "/sim", options.rng, emptyStats()));
+  }
+
+  /** The directory's path. */
+  get path(): string {
+    return stateOf(this).path;
+  }
+
+  /** True once the power is off (after `powerOff`, a countdown, or `crash`). */
+  get dead(): boolean {
+    return stateOf(this).dead;
+  }
+
+  /** Counters, summed over every generation of this disk. */
+  get stats(): Readonly<SimDiskStats> {
+    return stateOf(this).stats;
+  }
+
+  /** Handles of the current process that are not closed yet. */
+  get openFileCount(): number {
+    return stateOf(this).openFiles;
+  }
+
+  /** True while a store or directory holds its lock. */
+  get locked(): boolean {
+    return stateOf(this).locks.size > 0;
+  }
+
+  /** The hook that injects faults, if one is installed. */
+  get faults(): FaultHook | undefined {
+    return stateOf(this).faultHook;
+  }
+
+  /** Installs (or, with `undefined`, removes) the hook that injects faults. */
+  set faults(hook: FaultHook | undefined) {
+    stateOf(this).faultHook = hook;
+  }
+
+  /** The names in the directory as a reader sees them now, sorted. */
+  names(): string[] {
+    return [...stateOf(this).entries.keys()].sort();
+  }
+
+  /** A copy of a file's content as a reader sees it now, or `undefined` if there is no file. */
+  bytesOf(name: string): Uint8Array | undefined {
+    return stateOf(this).entries.get(name)?.current.view().slice();
+  }
+
+  /** Creates or replaces file `name` with `content`, durably (for building test fixtures). */
+  writeFile(name: string, content: Uint8Array): void {
+    const state = stateOf(this);
+    state.entries.set(name, new Inode(content));
+    state.syncEntries();
+  }
+
+  /** Removes file `name` at once and durably (for building test fixtures). */
+  deleteFile(name: string): void {
+    const state = stateOf(this);
+    state.entries.delete(name);
+    state.syncEntries();
+  }
+
+  /**
+   * Lets `operations` more state-changing operations (appends, truncates, flush starts and
+   * completions, creates, renames, removes, directory syncs) succeed; the next one finds the
+   * power off. `undefined` cancels the countdown.
+   */
+  powerOffAfter(operations: number | undefined): void {
+    stateOf(this).countdown = operations;
+  }
+
+  /** Turns the power off now: every later operation throws `SimPowerLoss`. */
+  powerOff(): void {
+    stateOf(this).dead = true;
+  }
+
+  /**
+   * Kills the process using the disk: its handles throw `SimProcessKilled` from now on, its
+   * flushes in flight never complete and its locks are released; the page cache is kept.
+   */
+  kill(): void {
+    const state = stateOf(this);
+    state.session++;
+    state.locks.clear();
+    state.openFiles = 0;
+  }
+
+  /**
+   * Loses power (if it is still on) and returns the disk as found afterwards: every file and
+   * entry that survived, all of it durable. This disk stays dead.
+   */
+  crash(rng: Rng, model: CrashModel = CRASH_MODEL_DEFAULT): SimDisk {
+    checkCrashModel(model);
+    const remounted = new SimDisk();
+    states.set(remounted, stateOf(this).remount(rng, model));
+    return remounted;
+  }
+}
+
+/** One open file of a `SimDirectory` or `SimStore`. */
+class SimFile implements DirectoryFile {
+  #closed = false;
+  /** The write-back errors this handle has reported (sampled when it opens). */
+  #errorsSeen: number;
+
+  constructor(
+    readonly state: DiskState,
+    readonly inode: Inode,
+    readonly name: string,
+    readonly session: number,
+  ) {
+    state.openFiles++;
+    this.#errorsSeen = inode.writebackErrors;
+  }
+
+  get size(): number {
+    return this.inode.current.size;
+  }
+
+  readAt(offset: number, buffer: Uint8Array): number {
+    const fault = this.#enter("read");
+    if (fault !== undefined) throw new SimIoError(fault.code, `read of ${this.name} failed`);
+    return this.inode.current.read(offset, buffer);
+  }
+
+  append(data: Uint8Array): void {
+    const fault = this.#enter("append");
+    if (fault === undefined) return this.inode.append(data);
+    const written = Math.min(fault.shortBytes ?? 0, data.length);
+    if (written > 0) this.inode.append(data.subarray(0, written));
+    throw new SimIoError(fault.code, `write to ${this.name} failed after ${written} bytes`);
+  }
+
+  truncate(size: number): void {
+    const fault = this.#enter("truncate");
+    if (fault !== undefined) throw new SimIoError(fault.code, `truncate ${this.name} failed`);
+    this.inode.truncate(size);
+  }
+
+  flushSync(): void {
+    const fault = this.#enter("flush");
+    this.#finishFlush(this.inode.lastSeq, fault);
+  }
+
+  async flush(): Promise<void> {
+    const fault = this.#enter("flush");
+    const covered = this.inode.lastSeq;
+    const ticks = this.state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    // The completion is an operation of its own: power can fail while the flush is in flight.
+    if (this.state.dead) throw new SimPowerLoss(`power lost during flush of ${this.name}`);
+    if (this.session !== this.state.session) {
+      throw new SimProcessKilled(`process killed during flush of ${this.name}`);
+    }
+    this.state.countOperation();
+    this.#finishFlush(covered, fault);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.session === this.state.session) this.state.openFiles--;
+  }
+
+  #finishFlush(covered: number, fault: SimFault | undefined): void {
+    // A failed flush marks the data clean without writing it (see the model at the top).
+    this.inode.settle(covered, fault === undefined);
+    if (fault !== undefined) this.inode.writebackErrors++;
+    const unseen = this.#errorsSeen < this.inode.writebackErrors;
+    this.#errorsSeen = this.inode.writebackErrors;
+    if (fault !== undefined) throw new SimIoError(fault.code, `flush of ${this.name} failed`);
+    if (unseen) throw new SimIoError("EIO", `flush of ${this.name}: an earlier write-back failed`);
+  }
+
+  #enter(kind: SimOperationKind): SimFault | undefined {
+    if (this.#closed) throw new Error(`SimFile ${this.name} used after close (${kind})`);
+    return this.state.enter(this.session, kind, this.name);
+  }
+}
+
+const DIRECTORY_LOCK = "directory";
+
+/** A `WalDirectory` on a `SimDisk`, holding the disk's directory lock until closed. */
+export class SimDirectory implements WalDirectory {
+  readonly #state: DiskState;
+  readonly #session: number;
+  readonly #token: symbol;
+  #closed = false;
+
+  private constructor(state: DiskState) {
+    this.#state = state;
+    this.#session = state.session;
+    this.#token = state.lock(DIRECTORY_LOCK, `segmented log "${state.path}"`);
+  }
+
+  /**
+   * Opens the disk's directory, taking its lock.
+   *
+   * @throws {WalError} `"locked"` while another `SimDirectory` of the disk is open.
+   */
+  static open(disk: SimDisk): SimDirectory {
+    const state = stateOf(disk);
+    if (state.dead) throw new SimPowerLoss("power is off");
+    return new SimDirectory(state);
+  }
+
+  get path(): string {
+    return this.#state.path;
+  }
+
+  get durability(): string {
+    return "simulated disk";
+  }
+
+  list(): string[] {
+    const fault = this.#enter("list", "");
+    if (fault !== undefined) throw new SimIoError(fault.code, "listing the directory failed");
+    return [...this.#state.entries.keys()];
+  }
+
+  sizeOf(name: string): number | undefined {
+    const fault = this.#enter("stat", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `stat of ${name} failed`);
+    return this.#state.entries.get(name)?.current.size;
+  }
+
+  open(name: string, create: boolean): DirectoryFile {
+    const creating = create && !this.#state.entries.has(name);
+    const fault = this.#enter(creating ? "create" : "open", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `open ${name} failed`);
+    const inode = creating ? this.#state.create(name) : this.#state.inode(name);
+    return new SimFile(this.#state, inode, name, this.#session);
+  }
+
+  remove(name: string): void {
+    const fault = this.#enter("remove", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `remove ${name} failed`);
+    this.#state.remove(name);
+  }
+
+  rename(from: string, to: string): void {
+    const fault = this.#enter("rename", from);
+    if (fault !== undefined) throw new SimIoError(fault.code, `rename ${from} failed`);
+    this.#state.rename(from, to);
+  }
+
+  sync(): void {
+    if (this.#closed) throw new Error("SimDirectory used after close (sync)");
+    this.#state.syncEntriesAs(this.#session);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#state.unlock(DIRECTORY_LOCK, this.#token);
+  }
+
+  #enter(kind: SimOperationKind, name: string): SimFault | undefined {
+    if (this.#closed) throw new Error(`SimDirectory used after close (${kind} ${name})`);
+    return this.#state.enter(this.#session, kind, name);
+  }
+}
+
+/** The file a `SimStore` keeps its log in, unless told otherwise. */
+export const SIM_LOG_NAME = "log.wal";
+
+/**
+ * A single-file `WalStore` on a `SimDisk`, shaped like `FileStore`: opening creates the file
+ * (and syncs the directory), `truncate` flushes, `setAside` writes a flushed sibling file, and a
+ * lock is held until `close`.
+ */
+export class SimStore implements WalStore {
+  readonly #state: DiskState;
+  readonly #file: SimFile;
+  /** Blocking flushes use their own handle, as FileStore does (see src/durability.ts). */
+  readonly #blocking: SimFile;
+  readonly #name: string;
+  readonly #token: symbol;
+  #closed = false;
+
+  private constructor(state: DiskState, file: SimFile, name: string, token: symbol) {
+    this.#state = state;
+    this.#file = file;
+    this.#blocking = new SimFile(state, file.inode, name, file.session);
+    this.#name = name;
+    this.#token = token;
+  }
+
+  /**
+   * Opens (creating it when missing) the log file `name`, taking its lock.
+   *
+   * @throws {WalError} `"locked"` while another `SimStore` has this file open.
+   */
+  static open(disk: SimDisk, name: string = SIM_LOG_NAME): SimStore {
+    const state = stateOf(disk);
+    if (state.dead) throw new SimPowerLoss("power is off");
+    const token = state.lock(`file:${name}`, `log "${name}"`);
+    try {
+      return new SimStore(state, SimStore.#openFile(state, name), name, token);
+    } catch (error) {
+      state.unlock(`file:${name}`, token);
+      throw error;
+    }
+  }
+
+  static #openFile(state: DiskState, name: string): SimFile {
+    const session = state.session;
+    if (state.entries.has(name)) {
+      const fault = state.enter(session, "open", name);
+      if (fault !== undefined) throw new SimIoError(fault.code, `open ${name} failed`);
+      return new SimFile(state, state.inode(name), name, session);
+    }
+    const fault = state.enter(session, "create", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `create ${name} failed`);
+    const file = new SimFile(state, state.create(name), name, session);
+    try {
+      // Like FileStore: a new log's directory entry is made durable before the log is used.
+      state.syncEntriesAs(session);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return file;
+  }
+
+  get size(): number {
+    return this.#file.size;
+  }
+
+  get head(): number {
+    return 0;
+  }
+
+  get durability(): string {
+    return "simulated disk";
+  }
+
+  readAt(offset: number, buffer: Uint8Array): number {
+    return this.#file.readAt(offset, buffer);
+  }
+
+  append(data: Uint8Array): void {
+    this.#file.append(data);
+  }
+
+  flushSync(): void {
+    this.#blocking.flushSync();
+  }
+
+  flush(): Promise<void> {
+    return this.#file.flush();
+  }
+
+  truncate(size: number): void {
+    this.#file.truncate(size);
+    this.#blocking.flushSync();
+  }
+
+  setAside(offset: number): string {
+    let name = `${this.#name}.damaged-${offset}`;
+    for (let n = 1; this.#state.entries.has(name); n++) {
+      name = `${this.#name}.damaged-${offset}.${n}`;
+    }
+    const session = this.#file.session;
+    const fault = this.#state.enter(session, "create", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `create ${name} failed`);
+    const copy = new SimFile(this.#state, this.#state.create(name), name, session);
+    try {
+      const bytes = new Uint8Array(Math.max(0, this.size - offset));
+      copy.append(bytes.subarray(0, this.readAt(offset, bytes)));
+      copy.flushSync();
+    } finally {
+      copy.close();
+    }
+    this.#state.syncEntriesAs(session);
+    return `${this.#state.path}/${name}`;
+  }
+
+  truncateBefore(_head: number): number {
+    return 0;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+    this.#blocking.close();
+    this.#state.unlock(`file:${this.#name}`, this.#token);
+  }
+}

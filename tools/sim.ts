@@ -1,0 +1,80 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// `deno task sim`: runs the crash simulation (tests/_sim.ts) for as many schedules as asked.
+//
+//   deno task sim [--schedules N] [--seed FIRST] [--faults PERCENT]
+//   WAL_SEED=n deno task sim [--faults PERCENT]    replays schedule n and prints its trace
+//
+// Without --seed the first seed is drawn at random (and printed), so every run explores new
+// schedules; the test suite runs a fixed range. Exits with 1 when any schedule fails.
+
+import { parseArgs } from "node:util";
+import {
+  formatFailure,
+  formatFigures,
+  runSchedule,
+  runSchedules,
+  type SimOptions,
+} from "../tests/_sim.ts";
+
+const SCHEDULES_DEFAULT = 10_000;
+const PROGRESS_STEPS = 10;
+const FAILURES_SHOWN_MAX = 20;
+/** Random first seeds stay below this, so a printed seed is easy to type. */
+const RANDOM_SEED_LIMIT = 2 ** 31;
+
+function parse(): { schedules: number; seed: number; options: SimOptions } {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      schedules: { type: "string", default: String(SCHEDULES_DEFAULT) },
+      seed: { type: "string" },
+      faults: { type: "string", default: "0" },
+    },
+  });
+  const schedules = Number(values.schedules);
+  const faultPercent = Number(values.faults);
+  const seed = values.seed === undefined
+    ? Math.floor(Math.random() * RANDOM_SEED_LIMIT)
+    : Number(values.seed);
+  if (!Number.isSafeInteger(schedules) || schedules < 1) {
+    throw new RangeError("--schedules: N >= 1");
+  }
+  if (!Number.isSafeInteger(seed)) throw new RangeError("--seed: an integer");
+  if (!(faultPercent >= 0 && faultPercent <= 100)) throw new RangeError("--faults: 0 to 100");
+  return { schedules, seed, options: { faultPercent } };
+}
+
+async function replay(seed: number, options: SimOptions): Promise<number> {
+  const result = await runSchedule(seed, { ...options, trace: true });
+  console.log(result.trace.join("\n"));
+  console.log(formatFigures(result.figures));
+  if (result.failure === undefined) {
+    console.log(`seed ${seed}: ok`);
+    return 0;
+  }
+  console.log(formatFailure(result, options));
+  return 1;
+}
+
+async function main(): Promise<number> {
+  const { schedules, seed, options } = parse();
+  const replaySeed = Deno.env.get("WAL_SEED");
+  if (replaySeed !== undefined) return await replay(Number(replaySeed), options);
+  console.log(`sim: ${schedules} schedules from seed ${seed}, faults ${options.faultPercent}%`);
+  const every = Math.max(1, Math.floor(schedules / PROGRESS_STEPS));
+  const summary = await runSchedules(seed, schedules, options, (done, s) => {
+    if (done % every !== 0 && done !== schedules) return;
+    const rate = Math.round(done / (s.elapsedMs / 1000));
+    console.log(`  ${done}/${schedules} schedules, ${s.failures.length} failed, ${rate}/s`);
+  });
+  console.log(formatFigures(summary.figures));
+  console.log(`elapsed ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+  for (const failure of summary.failures.slice(0, FAILURES_SHOWN_MAX)) {
+    console.log(formatFailure(failure, options));
+  }
+  const verdict = summary.failures.length === 0 ? "ok" : `${summary.failures.length} FAILED`;
+  console.log(`sim: ${verdict}`);
+  return summary.failures.length === 0 ? 0 : 1;
+}
+
+Deno.exit(await main());
