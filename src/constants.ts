@@ -72,6 +72,14 @@ export const HEAD_FILE_SIZE = 12;
 export const SEGMENT_READERS_OPEN_MAX = 4;
 
 /**
+ * How many segments, besides the one being appended to, a segmented store keeps open while they
+ * hold unflushed bytes. A segment is flushed through the handle it was written with, never a
+ * fresh one: a fresh descriptor is not told of a write-back error another descriptor already
+ * reported. Past this many, rotating flushes the oldest one first (a writer that rarely syncs).
+ */
+export const SEGMENT_UNFLUSHED_OPEN_MAX = 8;
+
+/**
  * The most bytes of missing segments a segmented log may have between its head and its last
  * segment. Missing segments read as zeros, which recovery scans and sets aside; beyond this a
  * gap is not a lost segment but a stray file far past the log, and opening refuses it.

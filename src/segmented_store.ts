@@ -9,6 +9,7 @@ import {
   HEAD_TEMP_FILE_NAME,
   SEGMENT_GAP_BYTES_MAX,
   SEGMENT_READERS_OPEN_MAX,
+  SEGMENT_UNFLUSHED_OPEN_MAX,
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
@@ -36,7 +37,10 @@ import type { WalStore } from "./store.ts";
  *   open instead of silently restarting from 0;
  * - a missing or short segment inside the log reads as zeros, so recovery sees it as damage at
  *   that LSN and sets aside the intact segments after it instead of deleting them;
- * - open handles are bounded: the segment being written, plus a few cached for reading.
+ * - a segment is flushed through the handle it was written with, so a write-back error that
+ *   one flush reported is reported to the next flush too;
+ * - open handles are bounded: the segment being written, a few written but not yet flushed,
+ *   and a few cached for reading.
  */
 export class SegmentedStore implements WalStore {
   readonly #dir: WalDirectory;
@@ -47,6 +51,8 @@ export class SegmentedStore implements WalStore {
   readonly #segments: Set<number>;
   #active: { index: number; file: DirectoryFile } | undefined;
   readonly #readers = new Map<number, DirectoryFile>();
+  /** Earlier segments written in this session whose bytes are not flushed yet, oldest first. */
+  readonly #written = new Map<number, DirectoryFile>();
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
@@ -173,7 +179,7 @@ export class SegmentedStore implements WalStore {
 
   /** How many files the store holds open right now (for tests of the handle bound). */
   get openFileCount(): number {
-    return this.#readers.size + (this.#active === undefined ? 0 : 1);
+    return this.#readers.size + this.#written.size + (this.#active === undefined ? 0 : 1);
   }
 
   /**
@@ -227,7 +233,9 @@ export class SegmentedStore implements WalStore {
 
   flushSync(): void {
     for (const [index, version] of [...this.#unflushed]) {
-      this.#withFile(index, (file) => file.flushSync());
+      const file = this.#writtenHandle(index);
+      if (file !== undefined) file.flushSync();
+      else this.#withFile(index, (fresh) => fresh.flushSync());
       this.#settle(index, version);
     }
     this.#syncDirectory();
@@ -239,9 +247,11 @@ export class SegmentedStore implements WalStore {
     this.#flushesRunning++;
     try {
       for (const [index, version] of snapshot) {
-        // The active handle may be retired by a rotation while this await runs; retired
-        // handles stay open until no flush runs, so it is never closed under its own flush.
-        if (active?.index === index) await active.file.flush();
+        // A handle may be retired (by a rotation, a settle or a removal) while this await
+        // runs; retired handles stay open until no flush runs, so none is closed under its
+        // own flush.
+        const file = active?.index === index ? active.file : this.#writtenHandle(index);
+        if (file !== undefined) await file.flush();
         else await this.#flushClosed(index);
         this.#settle(index, version);
       }
@@ -312,6 +322,8 @@ export class SegmentedStore implements WalStore {
     this.#closed = true;
     for (const file of this.#readers.values()) file.close();
     this.#readers.clear();
+    for (const file of this.#written.values()) file.close();
+    this.#written.clear();
     this.#active?.file.close();
     this.#active = undefined;
     for (const file of this.#retired.splice(0)) file.close();
@@ -330,11 +342,18 @@ export class SegmentedStore implements WalStore {
   /** The handle of segment `index` for appending, creating the segment when it is missing. */
   #writer(index: number): DirectoryFile {
     if (this.#active?.index === index) return this.#active.file;
-    // The previous segment is no longer written: close it. Its unflushed bytes stay listed in
-    // #unflushed, and the next flush reopens it.
-    if (this.#active !== undefined) this.#retire(this.#active.file);
+    // The previous segment is no longer written: keep its handle for the flush that its
+    // unflushed bytes still need, or close it.
+    const previous = this.#active;
     this.#active = undefined;
+    if (previous !== undefined) this.#park(previous.index, previous.file);
     this.#dropReader(index);
+    const parked = this.#written.get(index);
+    if (parked !== undefined) {
+      this.#written.delete(index);
+      this.#active = { index, file: parked };
+      return parked;
+    }
     const created = !this.#segments.has(index);
     // A segment may exist after a power loss only if every segment before it does: make the
     // creations so far durable before creating another one.
@@ -346,6 +365,21 @@ export class SegmentedStore implements WalStore {
       this.#directoryVersion++;
     }
     return file;
+  }
+
+  /** Keeps the handle of a segment left behind while its bytes are unflushed. */
+  #park(index: number, file: DirectoryFile): void {
+    if (!this.#unflushed.has(index)) return this.#retire(file);
+    this.#written.set(index, file);
+    if (this.#written.size <= SEGMENT_UNFLUSHED_OPEN_MAX) return;
+    const [oldest, handle] = this.#written.entries().next().value!;
+    handle.flushSync();
+    this.#settle(oldest, this.#unflushed.get(oldest)!);
+  }
+
+  /** The handle a segment was written with in this session, if it is still open. */
+  #writtenHandle(index: number): DirectoryFile | undefined {
+    return this.#active?.index === index ? this.#active.file : this.#written.get(index);
   }
 
   #reader(index: number): DirectoryFile {
@@ -393,7 +427,12 @@ export class SegmentedStore implements WalStore {
 
   /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
   #settle(index: number, version: number): void {
-    if (this.#unflushed.get(index) === version) this.#unflushed.delete(index);
+    if (this.#unflushed.get(index) !== version) return;
+    this.#unflushed.delete(index);
+    const parked = this.#written.get(index);
+    if (parked === undefined) return;
+    this.#written.delete(index);
+    this.#retire(parked);
   }
 
   #syncDirectory(): void {
@@ -412,6 +451,11 @@ export class SegmentedStore implements WalStore {
     if (this.#active?.index === index) {
       this.#retire(this.#active.file);
       this.#active = undefined;
+    }
+    const parked = this.#written.get(index);
+    if (parked !== undefined) {
+      this.#written.delete(index);
+      this.#retire(parked);
     }
     this.#dropReader(index);
     this.#dir.remove(segmentName(index));

@@ -23,8 +23,9 @@
 // - A flush that fails (an injected fault) behaves like Linux after a write-back error
 //   ("fsyncgate"): the writes it covered are marked clean without reaching the durable image, so
 //   a later flush that succeeds does not save them, though reads still see them. The error is
-//   reported once per handle (Linux's per-file-description errseq): every other handle open on
-//   the file reports it from its next flush, the failing handle only that once.
+//   reported once per descriptor (Linux's per-file-description errseq), and a handle has two,
+//   one for blocking and one for background flushes, as FileStore and FsDirectory files do:
+//   every other descriptor open on the file reports it from its next flush.
 // - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
 //   process throw from then on, and its flushes in flight never complete.
 
@@ -556,10 +557,16 @@ export class SimDisk {
 }
 
 /** One open file of a `SimDirectory` or `SimStore`. */
+type FlushPath = "blocking" | "background";
+
 class SimFile implements DirectoryFile {
   #closed = false;
-  /** The write-back errors this handle has reported (sampled when it opens). */
-  #errorsSeen: number;
+  /**
+   * The write-back errors this handle's blocking and background flushes have reported
+   * (sampled when it opens): like FileStore and FsDirectory files, a handle flushes through two
+   * descriptors, each told of every error once.
+   */
+  readonly #errorsSeen: Record<FlushPath, number>;
 
   constructor(
     readonly state: DiskState,
@@ -568,7 +575,7 @@ class SimFile implements DirectoryFile {
     readonly session: number,
   ) {
     state.openFiles++;
-    this.#errorsSeen = inode.writebackErrors;
+    this.#errorsSeen = { blocking: inode.writebackErrors, background: inode.writebackErrors };
   }
 
   get size(): number {
@@ -597,7 +604,7 @@ class SimFile implements DirectoryFile {
 
   flushSync(): void {
     const fault = this.#enter("flush");
-    this.#finishFlush(this.inode.lastSeq, fault);
+    this.#finishFlush(this.inode.lastSeq, fault, "blocking");
   }
 
   async flush(): Promise<void> {
@@ -611,7 +618,7 @@ class SimFile implements DirectoryFile {
       throw new SimProcessKilled(`process killed during flush of ${this.name}`);
     }
     this.state.countOperation();
-    this.#finishFlush(covered, fault);
+    this.#finishFlush(covered, fault, "background");
   }
 
   close(): void {
@@ -620,12 +627,12 @@ class SimFile implements DirectoryFile {
     if (this.session === this.state.session) this.state.openFiles--;
   }
 
-  #finishFlush(covered: number, fault: SimFault | undefined): void {
+  #finishFlush(covered: number, fault: SimFault | undefined, path: FlushPath): void {
     // A failed flush marks the data clean without writing it (see the model at the top).
     this.inode.settle(covered, fault === undefined);
     if (fault !== undefined) this.inode.writebackErrors++;
-    const unseen = this.#errorsSeen < this.inode.writebackErrors;
-    this.#errorsSeen = this.inode.writebackErrors;
+    const unseen = this.#errorsSeen[path] < this.inode.writebackErrors;
+    this.#errorsSeen[path] = this.inode.writebackErrors;
     if (fault !== undefined) throw new SimIoError(fault.code, `flush of ${this.name} failed`);
     if (unseen) throw new SimIoError("EIO", `flush of ${this.name}: an earlier write-back failed`);
   }
@@ -730,8 +737,6 @@ export const SIM_LOG_NAME = "log.wal";
 export class SimStore implements WalStore {
   readonly #state: DiskState;
   readonly #file: SimFile;
-  /** Blocking flushes use their own handle, as FileStore does (see src/durability.ts). */
-  readonly #blocking: SimFile;
   readonly #name: string;
   readonly #token: symbol;
   #closed = false;
@@ -739,7 +744,6 @@ export class SimStore implements WalStore {
   private constructor(state: DiskState, file: SimFile, name: string, token: symbol) {
     this.#state = state;
     this.#file = file;
-    this.#blocking = new SimFile(state, file.inode, name, file.session);
     this.#name = name;
     this.#token = token;
   }
@@ -802,7 +806,7 @@ export class SimStore implements WalStore {
   }
 
   flushSync(): void {
-    this.#blocking.flushSync();
+    this.#file.flushSync();
   }
 
   flush(): Promise<void> {
@@ -811,7 +815,7 @@ export class SimStore implements WalStore {
 
   truncate(size: number): void {
     this.#file.truncate(size);
-    this.#blocking.flushSync();
+    this.#file.flushSync();
   }
 
   setAside(offset: number): string {
@@ -842,7 +846,6 @@ export class SimStore implements WalStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#file.close();
-    this.#blocking.close();
     this.#state.unlock(`file:${this.#name}`, this.#token);
   }
 }

@@ -375,6 +375,37 @@ Deno.test("syncSync does not acknowledge records that a failing flush in flight 
   );
 });
 
+Deno.test("syncSync does not acknowledge a segment that a failing flush in flight has dropped", async () => {
+  const disk = new SimDisk();
+  const store = new DeliveredLater(SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE));
+  const wal = Wal.withStore(store);
+  wal.append(bytes("dropped")); // 15 bytes: segment 0
+  wal.append(bytes("next segment")); // rotates: segment 0 is no longer the one written
+  failNth(disk, "flush", 1, { code: "EIO" }, /00000000000000000000\.wal/);
+  const inFlight = wal.sync();
+  await turns(4); // segment 0's flush failed in the kernel; the log has not heard yet
+  let acknowledged = true;
+  try {
+    wal.syncSync();
+  } catch {
+    acknowledged = false;
+  }
+  store.release();
+  await rejects(inFlight, failed);
+  const after = Wal.withStore(
+    SegmentedStore.open(
+      SimDirectory.open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL)),
+      SEGMENT_SIZE,
+    ),
+  );
+  ok(
+    !acknowledged || payloads(after).includes("dropped"),
+    "syncSync returned: the record survives",
+  );
+  equal(acknowledged, false);
+  after.close();
+});
+
 Deno.test("an injected fault while opening a segmented directory surfaces as WalError io", () => {
   const disk = new SimDisk();
   open(disk, "segmented").close();
