@@ -74,12 +74,13 @@ const SYSTEMS = [
   { id: "handwritten", label: "hand-written FsFile" },
   { id: "sqlite", label: "node:sqlite (WAL, FULL)" },
   { id: "kv", label: "Deno KV" },
+  { id: "minimal", label: "minimal Deno group commit" },
   { id: "c", label: "C loop (ideal batch)" },
 ] as const;
 
 type SystemId = (typeof SYSTEMS)[number]["id"];
 const WAL_DB_SYSTEMS: readonly SystemId[] = ["waldb-shim", "waldb-runtime"];
-const OTHER_SYSTEMS: readonly SystemId[] = ["handwritten", "sqlite", "kv", "c"];
+const OTHER_SYSTEMS: readonly SystemId[] = ["handwritten", "sqlite", "kv", "minimal", "c"];
 
 // ---------------------------------------------------------------------------------------------
 // Child side: one cell.
@@ -183,6 +184,46 @@ function openHandwritten(dir: string): Committer {
   };
 }
 
+/**
+ * The least a group commit in Deno can do: each commit is one `writeSync` of the bare record (no
+ * framing, checksum or argument checks) and a wait on a shared `syncData` that starts once the
+ * writers of the current turn have written; one flush at a time. wal-db's own cost is its gap to
+ * this system; the runtime's cost is this system's gap to the C loop.
+ */
+function openMinimalGroupCommit(dir: string): Committer {
+  const file = Deno.openSync(join(dir, "minimal.log"), { write: true, create: true, append: true });
+  const flushes: FlushStats = { count: 0, seconds: 0 };
+  let next: PromiseWithResolvers<void> | undefined;
+  let flushing = false;
+  const start = (): void => {
+    const batch = next;
+    if (flushing || batch === undefined) return;
+    next = undefined;
+    flushing = true;
+    const began = performance.now();
+    file.syncData().then(() => {
+      flushes.count++;
+      flushes.seconds += (performance.now() - began) / MS_PER_S;
+      flushing = false;
+      batch.resolve();
+      if (next !== undefined) queueMicrotask(start);
+    }, batch.reject);
+  };
+  return {
+    commit(record) {
+      let written = 0;
+      while (written < record.length) written += file.writeSync(record.subarray(written));
+      if (next === undefined) {
+        next = Promise.withResolvers<void>();
+        if (!flushing) queueMicrotask(start);
+      }
+      return next.promise;
+    },
+    flushes,
+    close: () => file.close(),
+  };
+}
+
 /** node:sqlite, durable per commit: WAL journal, synchronous=FULL, one INSERT per commit. */
 function openSqlite(dir: string): Committer {
   const db = new DatabaseSync(join(dir, "sqlite.db"));
@@ -223,6 +264,8 @@ async function openCommitter(system: SystemId, dir: string): Promise<Committer> 
       return openSqlite(dir);
     case "kv":
       return await openKv(dir);
+    case "minimal":
+      return openMinimalGroupCommit(dir);
     case "c":
       throw new Error("the C loop runs as its own program, not as a cell of this script");
   }
@@ -699,7 +742,10 @@ function methodText(): string {
     "counted and timed); a hand-written `FsFile.writeSync` + `syncDataSync`",
     "per commit (the writers take turns); `node:sqlite` `DatabaseSync` with `journal_mode=WAL`,",
     `\`synchronous=FULL\` and one INSERT of a ${RECORD_BYTES} B blob per commit; Deno KV`,
-    "(`Deno.openKv` on a local file, `--unstable-kv`) with one `await kv.set` per commit; and a C",
+    "(`Deno.openKv` on a local file, `--unstable-kv`) with one `await kv.set` per commit; a",
+    "minimal Deno group commit (one bare `writeSync` per record, one shared `syncData` per turn of",
+    "the writers, no framing, checksum or checks: the floor for Deno code that writes each record",
+    "when it is appended); and a C",
     "loop (bench/c/commit.c) that writes W records and issues one fdatasync per round, the",
     'disk\'s limit for that batch size. "Time in flush" is the share of the run spent waiting',
     'for flushes, and "mean flush" the time from asking for one flush to seeing it done (for',
@@ -719,6 +765,7 @@ const COLORS: Record<SystemId, string> = {
   handwritten: "#1f77b4",
   sqlite: "#2ca02c",
   kv: "#9467bd",
+  minimal: "#8c564b",
   c: "#555555",
 };
 const LEGEND_ROW_HEIGHT = 22;
