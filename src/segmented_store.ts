@@ -298,8 +298,9 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * Drops the prefix before `head`: the `head` file is replaced atomically and made durable,
-   * and only then are whole segments below the head's segment removed (never the last one).
+   * Drops the prefix before `head`: the log is flushed, the `head` file is replaced atomically
+   * and made durable, and only then are whole segments below the head's segment removed (never
+   * the last one).
    */
   truncateBefore(head: number): number {
     this.#checkWritable();
