@@ -86,3 +86,9 @@ export class WalError extends Error {
     return this.kind === "failed" || this.kind === "corruption";
   }
 }
+
+/** True for a missing permission: it surfaces unchanged, as Deno's message names the flag. */
+export function isPermissionError(error: unknown): boolean {
+  return error instanceof Error &&
+    (error.name === "NotCapable" || error.name === "PermissionDenied");
+}

@@ -13,7 +13,7 @@ import {
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
-import { WalError } from "./errors.ts";
+import { isPermissionError, WalError } from "./errors.ts";
 import {
   checkSegmentSize,
   decodeHead,
@@ -104,7 +104,7 @@ export class SegmentedStore implements WalStore {
       return SegmentedStore.#open(dir, segmentSize, options.readOnly ?? false);
     } catch (error) {
       dir.close();
-      if (error instanceof WalError || !(error instanceof Error) || isPermission(error)) {
+      if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
       }
       throw new WalError("io", `Cannot open segmented log "${dir.path}": ${error.message}`, {
@@ -546,11 +546,6 @@ function checkGaps(path: string, head: number, segments: Set<number>, segmentSiz
       `the missing segments, or check that segmentSize (${segmentSize}) is right`,
     { lsn: head },
   );
-}
-
-/** Missing permissions surface unchanged; Deno's message names the flag to add. */
-function isPermission(error: Error): boolean {
-  return error.name === "NotCapable" || error.name === "PermissionDenied";
 }
 
 function writeHeadAtomically(dir: WalDirectory, head: number): void {

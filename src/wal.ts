@@ -6,7 +6,7 @@ import { BoundaryIndex } from "./boundary_index.ts";
 import { ChangeSignal } from "./change_signal.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
-import { WalError } from "./errors.ts";
+import { isPermissionError, WalError } from "./errors.ts";
 import { FileStore } from "./file_store.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -254,7 +254,7 @@ export class Wal implements Disposable {
       return new Wal(store, config, report, index);
     } catch (error) {
       store.close();
-      if (error instanceof WalError || !(error instanceof Error) || isPermission(error)) {
+      if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
       }
       throw new WalError("io", `Cannot recover log: ${error.message}`, { cause: error });
@@ -793,7 +793,7 @@ export class Wal implements Disposable {
     try {
       return reader.next(copy);
     } catch (error) {
-      if (error instanceof WalError || isPermission(error)) throw error;
+      if (error instanceof WalError || isPermissionError(error)) throw error;
       throw new WalError("io", `Cannot read the log: ${messageOf(error)}`, { cause: error });
     }
   }
@@ -907,7 +907,7 @@ export class Wal implements Disposable {
 
 /** A read that fails while checking an LSN changes nothing: the log stays usable. */
 function readError(error: unknown, action: string, lsn: Lsn): unknown {
-  if (error instanceof WalError || isPermission(error)) return error;
+  if (error instanceof WalError || isPermissionError(error)) return error;
   return new WalError(
     "io",
     `Cannot ${action} LSN ${lsn}: reading the log failed: ${messageOf(error)}`,
@@ -917,12 +917,6 @@ function readError(error: unknown, action: string, lsn: Lsn): unknown {
 
 function closedError(): WalError {
   return new WalError("closed", "The log is closed; open it again to use it");
-}
-
-/** Missing permissions surface unchanged; Deno's message names the flag to add. */
-function isPermission(error: unknown): boolean {
-  return error instanceof Error &&
-    (error.name === "NotCapable" || error.name === "PermissionDenied");
 }
 
 function messageOf(error: unknown): string {

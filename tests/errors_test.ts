@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
 import { equal, ok } from "node:assert/strict";
-import { WalError } from "../src/errors.ts";
+import { isPermissionError, WalError } from "../src/errors.ts";
 
 Deno.test("WalError carries kind, lsn and cause, and is an Error", () => {
   const cause = new Error("EIO");
@@ -26,4 +26,12 @@ Deno.test("WalError without options has no lsn and no cause", () => {
   const error = new WalError("closed", "closed");
   equal(error.lsn, undefined);
   equal("cause" in error, false);
+});
+
+Deno.test("isPermissionError() is true for missing permissions only", () => {
+  equal(isPermissionError(new Deno.errors.NotCapable("Requires write access")), true);
+  equal(isPermissionError(new Deno.errors.PermissionDenied("EACCES")), true);
+  equal(isPermissionError(new Deno.errors.NotFound("ENOENT")), false);
+  equal(isPermissionError(new WalError("io", "EIO")), false);
+  equal(isPermissionError("NotCapable"), false);
 });
