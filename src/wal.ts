@@ -558,7 +558,8 @@ export class Wal implements Disposable {
    * Checkpoint: drops the records before `lsn`, which becomes the head. On a segmented log
    * everything appended is flushed first, then the new head is written to the `head` file
    * atomically (temp file, flush, rename, directory flush), and only then are whole segments
-   * below it removed, so a crash at any step leaves either the old or the new head. LSNs of the records kept do not change.
+   * below it removed, so a crash at any step leaves either the old or the new head. LSNs of
+   * the records kept do not change.
    *
    * On a single-file log (and in memory) it changes nothing and returns the current head, 0:
    * dropping a file's prefix would mean rewriting the whole log.
