@@ -84,3 +84,36 @@ Deno.test({
     });
   },
 });
+
+/** Open descriptors of this process, where /proc shows them (Linux). */
+function openDescriptors(): number | undefined {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].length;
+  } catch {
+    return undefined;
+  }
+}
+
+for (const mode of ["runtime", "shim"] as const) {
+  Deno.test({
+    name: `a ${mode} flusher flushes blocking and background calls through separate descriptors`,
+    ignore: openDescriptors() === undefined || (mode === "shim" && !FFI_GRANTED),
+    async fn() {
+      await withTempDir(async (dir) => {
+        const path = join(dir, "log");
+        using file = Deno.openSync(path, { read: true, write: true, create: true });
+        file.writeSync(new Uint8Array([1, 2, 3]));
+        const durability = chooseDurability({ mode, shimPath: undefined });
+        const before = openDescriptors()!;
+        const flusher = durability.flusherFor(file, path);
+        // The runtime flushes in the background through `file` and opens one more for blocking
+        // flushes; the shim opens two of its own. Either way the two kinds never share one.
+        equal(openDescriptors()! - before, mode === "runtime" ? 1 : 2);
+        flusher.flushSync();
+        await flusher.flush();
+        flusher.close();
+        equal(openDescriptors(), before);
+      });
+    },
+  });
+}
