@@ -101,8 +101,8 @@ for (const mode of ["runtime", "shim"] as const) {
     async fn() {
       await withTempDir(async (dir) => {
         const path = join(dir, "log");
-        using file = Deno.openSync(path, { read: true, write: true, create: true });
-        file.writeSync(new Uint8Array([1, 2, 3]));
+        using file = await Deno.open(path, { read: true, write: true, create: true });
+        await file.write(new Uint8Array([1, 2, 3]));
         const durability = chooseDurability({ mode, shimPath: undefined });
         const before = openDescriptors()!;
         const flusher = durability.flusherFor(file, path);
