@@ -26,6 +26,7 @@ import { frame } from "../src/record.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
 import { Rng } from "./_rng.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
+import { concat } from "./_helpers.ts";
 
 const RECORDS_MAX = 12;
 const PAYLOAD_MAX = 96;
@@ -144,17 +145,7 @@ function payloadOf(rng: Rng): Uint8Array {
 /** A valid log of a few records. */
 function validLog(rng: Rng): Uint8Array {
   const frames = Array.from({ length: rng.int(0, RECORDS_MAX) }, () => frame(payloadOf(rng)));
-  return concatBytes(frames);
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat(frames);
 }
 
 /** Random bytes, biased towards what makes plausible headers: zeros and small numbers. */
@@ -194,7 +185,7 @@ function mutate(rng: Rng, bytes: Uint8Array): Uint8Array {
       return out;
     }
     default: // junk appended
-      return concatBytes([out, rng.bytes(rng.int(1, 32))]);
+      return concat([out, rng.bytes(rng.int(1, 32))]);
   }
 }
 

@@ -327,6 +327,16 @@ class DeliveredLater implements WalStore {
   }
 }
 
+/** Whether `syncSync` returned (acknowledged everything appended) rather than threw. */
+function syncSyncReturns(wal: Wal): boolean {
+  try {
+    wal.syncSync();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await Promise.resolve();
 }
@@ -360,12 +370,7 @@ Deno.test("syncSync does not acknowledge records that a failing flush in flight 
   failNth(disk, "flush");
   const inFlight = wal.sync();
   await turns(4); // the flush failed in the kernel; the error has not reached the log yet
-  let acknowledged = true;
-  try {
-    wal.syncSync();
-  } catch {
-    acknowledged = false;
-  }
+  const acknowledged = syncSyncReturns(wal);
   store.release();
   await rejects(inFlight, failed);
   using after = open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL), "single file");
@@ -384,26 +389,15 @@ Deno.test("syncSync does not acknowledge a segment that a failing flush in fligh
   failNth(disk, "flush", 1, { code: "EIO" }, /00000000000000000000\.wal/);
   const inFlight = wal.sync();
   await turns(4); // segment 0's flush failed in the kernel; the log has not heard yet
-  let acknowledged = true;
-  try {
-    wal.syncSync();
-  } catch {
-    acknowledged = false;
-  }
+  const acknowledged = syncSyncReturns(wal);
   store.release();
   await rejects(inFlight, failed);
-  const after = Wal.withStore(
-    SegmentedStore.open(
-      SimDirectory.open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL)),
-      SEGMENT_SIZE,
-    ),
-  );
+  using after = open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL), "segmented");
   ok(
     !acknowledged || payloads(after).includes("dropped"),
     "syncSync returned: the record survives",
   );
   equal(acknowledged, false);
-  after.close();
 });
 
 Deno.test("an injected fault while opening a segmented directory surfaces as WalError io", () => {

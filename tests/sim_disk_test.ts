@@ -6,6 +6,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { WalError } from "../mod.ts";
 import { Rng } from "./_rng.ts";
+import { concat } from "./_helpers.ts";
 import {
   CRASH_MODEL_DEFAULT,
   CRASH_MODEL_KEEP_ALL,
@@ -23,16 +24,6 @@ const SEEDS = 300;
 
 function filled(size: number, value: number): Uint8Array {
   return new Uint8Array(size).fill(value);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** A disk with file `a` holding `flushed` durably and `volatile` appended after it. */
@@ -93,7 +84,7 @@ Deno.test("SimDisk with the lose-all model finds exactly the durable state, keep
   );
   deepEqual(
     diskWith(filled(5, 1), volatile).crash(new Rng(1), CRASH_MODEL_KEEP_ALL).bytesOf("a"),
-    concat(filled(5, 1), filled(600, 2)),
+    concat([filled(5, 1), filled(600, 2)]),
   );
 });
 
