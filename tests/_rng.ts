@@ -79,3 +79,18 @@ export class Rng {
     return out;
   }
 }
+
+/** Random first seeds of the CLI runners stay below this, so a printed seed is easy to type. */
+const RANDOM_SEED_LIMIT = 2 ** 31;
+
+/**
+ * The seed a CLI runner starts from: `--seed` when given (it must be an integer), else a random
+ * one, which the runner prints so a failure can be replayed.
+ */
+export function seedFrom(option: string | undefined): number {
+  const seed = option === undefined
+    ? Math.floor(Math.random() * RANDOM_SEED_LIMIT)
+    : Number(option);
+  if (!Number.isSafeInteger(seed)) throw new RangeError("--seed: an integer");
+  return seed;
+}

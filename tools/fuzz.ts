@@ -15,12 +15,12 @@ import {
   fuzzReplayCommand,
   type FuzzResult,
 } from "../tests/_fuzz.ts";
+import { seedFrom } from "../tests/_rng.ts";
 
 const SECONDS_DEFAULT = 60;
 /** Inputs per slice between progress lines. */
 const SLICE_INPUTS = 5_000;
 const FAILURES_SHOWN_MAX = 20;
-const RANDOM_SEED_LIMIT = 2 ** 31;
 
 function parse(): { seconds: number; seed: number } {
   const { values } = parseArgs({
@@ -31,11 +31,8 @@ function parse(): { seconds: number; seed: number } {
     },
   });
   const seconds = Number(values.seconds);
-  const seed = values.seed === undefined
-    ? Math.floor(Math.random() * RANDOM_SEED_LIMIT)
-    : Number(values.seed);
+  const seed = seedFrom(values.seed);
   if (!(seconds > 0)) throw new RangeError("--seconds: a positive number");
-  if (!Number.isSafeInteger(seed)) throw new RangeError("--seed: an integer");
   return { seconds, seed };
 }
 

@@ -15,12 +15,11 @@ import {
   runSchedules,
   type SimOptions,
 } from "../tests/_sim.ts";
+import { seedFrom } from "../tests/_rng.ts";
 
 const SCHEDULES_DEFAULT = 10_000;
 const PROGRESS_STEPS = 10;
 const FAILURES_SHOWN_MAX = 20;
-/** Random first seeds stay below this, so a printed seed is easy to type. */
-const RANDOM_SEED_LIMIT = 2 ** 31;
 
 function parse(): { schedules: number; seed: number; options: SimOptions } {
   const { values } = parseArgs({
@@ -33,13 +32,10 @@ function parse(): { schedules: number; seed: number; options: SimOptions } {
   });
   const schedules = Number(values.schedules);
   const faultPercent = Number(values.faults);
-  const seed = values.seed === undefined
-    ? Math.floor(Math.random() * RANDOM_SEED_LIMIT)
-    : Number(values.seed);
+  const seed = seedFrom(values.seed);
   if (!Number.isSafeInteger(schedules) || schedules < 1) {
     throw new RangeError("--schedules: N >= 1");
   }
-  if (!Number.isSafeInteger(seed)) throw new RangeError("--seed: an integer");
   if (!(faultPercent >= 0 && faultPercent <= 100)) throw new RangeError("--faults: 0 to 100");
   return { schedules, seed, options: { faultPercent } };
 }

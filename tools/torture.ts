@@ -9,11 +9,11 @@
 
 import { parseArgs } from "node:util";
 import { formatTorture, runTorture } from "../tests/_torture.ts";
+import { seedFrom } from "../tests/_rng.ts";
 
 const KILLS_DEFAULT = 1_000;
 const PROGRESS_STEPS = 10;
 const FAILURES_SHOWN_MAX = 20;
-const RANDOM_SEED_LIMIT = 2 ** 31;
 
 function parse(): { kills: number; lanes: number; seed: number } {
   const { values } = parseArgs({
@@ -26,12 +26,9 @@ function parse(): { kills: number; lanes: number; seed: number } {
   });
   const kills = Number(values.kills);
   const lanes = Number(values.lanes);
-  const seed = values.seed === undefined
-    ? Math.floor(Math.random() * RANDOM_SEED_LIMIT)
-    : Number(values.seed);
+  const seed = seedFrom(values.seed);
   if (!Number.isSafeInteger(kills) || kills < 1) throw new RangeError("--kills: N >= 1");
   if (!Number.isSafeInteger(lanes) || lanes < 1) throw new RangeError("--lanes: L >= 1");
-  if (!Number.isSafeInteger(seed)) throw new RangeError("--seed: an integer");
   return { kills, lanes, seed };
 }
 
