@@ -26,7 +26,7 @@ import { frame } from "../src/record.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
 import { Rng } from "./_rng.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
-import { concat } from "./_helpers.ts";
+import { concat, ForwardingStore } from "./_helpers.ts";
 
 const RECORDS_MAX = 12;
 const PAYLOAD_MAX = 96;
@@ -92,49 +92,21 @@ export function fuzzReplayCommand(seed: number): string {
  * A store that forwards to another and measures every read: the largest buffer asked for, and
  * the total, which must stay within a budget.
  */
-export class MeasuredStore implements WalStore {
+export class MeasuredStore extends ForwardingStore {
   largestRead = 0;
   #bytesRead = 0;
 
-  constructor(readonly inner: WalStore, readonly budget: number) {}
+  constructor(inner: WalStore, readonly budget: number) {
+    super(inner);
+  }
 
-  get size(): number {
-    return this.inner.size;
-  }
-  get head(): number {
-    return this.inner.head;
-  }
-  get durability(): string {
-    return this.inner.durability;
-  }
-  readAt(offset: number, buffer: Uint8Array): number {
+  override readAt(offset: number, buffer: Uint8Array): number {
     this.largestRead = Math.max(this.largestRead, buffer.length);
     this.#bytesRead += buffer.length;
     if (this.#bytesRead > this.budget) {
       throw new ReadBudgetExceeded(`read ${this.#bytesRead} bytes, budget ${this.budget}`);
     }
     return this.inner.readAt(offset, buffer);
-  }
-  append(data: Uint8Array): void {
-    this.inner.append(data);
-  }
-  flushSync(): void {
-    this.inner.flushSync();
-  }
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-  truncate(size: number): void {
-    this.inner.truncate(size);
-  }
-  setAside(offset: number): string {
-    return this.inner.setAside(offset);
-  }
-  truncateBefore(head: number): number {
-    return this.inner.truncateBefore(head);
-  }
-  close(): void {
-    this.inner.close();
   }
 }
 

@@ -2,6 +2,7 @@
 // Shared fixtures for the tests: temp folders, log images built by hand, byte surgery.
 
 import { frame } from "../src/record.ts";
+import type { WalStore } from "../src/store.ts";
 
 const encoder = new TextEncoder();
 
@@ -69,4 +70,43 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promi
 /** A file's bytes. */
 export function readBytes(path: string): Uint8Array {
   return Deno.readFileSync(path);
+}
+
+/** A store that forwards every call to `inner`; tests extend it to change one or two calls. */
+export class ForwardingStore implements WalStore {
+  constructor(readonly inner: WalStore) {}
+
+  get size(): number {
+    return this.inner.size;
+  }
+  get head(): number {
+    return this.inner.head;
+  }
+  get durability(): string {
+    return this.inner.durability;
+  }
+  readAt(offset: number, buffer: Uint8Array): number {
+    return this.inner.readAt(offset, buffer);
+  }
+  append(data: Uint8Array): void {
+    this.inner.append(data);
+  }
+  flushSync(): void {
+    this.inner.flushSync();
+  }
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+  truncate(size: number): void {
+    this.inner.truncate(size);
+  }
+  setAside(offset: number): string {
+    return this.inner.setAside(offset);
+  }
+  truncateBefore(head: number): number {
+    return this.inner.truncateBefore(head);
+  }
+  close(): void {
+    this.inner.close();
+  }
 }

@@ -425,19 +425,7 @@ class Schedule {
   }
 
   #truncateFrom(wal: Wal, lsn: number, id: number): void {
-    const before = this.disk.stats.operations;
-    try {
-      wal.truncateFrom(lsn);
-    } catch (error) {
-      // The store may have cut part of the log before it failed: later records may be gone.
-      if (this.disk.stats.operations !== before) {
-        this.#model.cutFrom = Math.min(lsn, this.#model.cutFrom ?? lsn);
-      }
-      throw error;
-    }
-    this.#model.truncateFrom(lsn);
-    this.figures.truncations++;
-    this.note(() => `w${id} truncateFrom ${lsn}`);
+    this.#cut(lsn, () => wal.truncateFrom(lsn), () => `w${id} truncateFrom ${lsn}`);
   }
 
   #truncateAfter(wal: Wal, id: number): void {
@@ -445,10 +433,20 @@ class Schedule {
     if (records.length === 0) return;
     const kept = this.rng.pick(records);
     const cut = kept.lsn + frameSizeOf(kept);
+    this.#cut(
+      cut,
+      () => wal.truncateAfter(kept.lsn),
+      () => `w${id} truncateAfter ${kept.lsn} (cut at ${cut})`,
+    );
+  }
+
+  /** Runs a truncation that cuts the log at `cut` and updates the model to match. */
+  #cut(cut: number, truncate: () => void, describe: () => string): void {
     const before = this.disk.stats.operations;
     try {
-      wal.truncateAfter(kept.lsn);
+      truncate();
     } catch (error) {
+      // The store may have cut part of the log before it failed: later records may be gone.
       if (this.disk.stats.operations !== before) {
         this.#model.cutFrom = Math.min(cut, this.#model.cutFrom ?? cut);
       }
@@ -456,7 +454,7 @@ class Schedule {
     }
     this.#model.truncateFrom(cut);
     this.figures.truncations++;
-    this.note(() => `w${id} truncateAfter ${kept.lsn} (cut at ${cut})`);
+    this.note(describe);
   }
 
   #truncateBefore(wal: Wal, id: number): void {

@@ -21,7 +21,7 @@ import {
   type SimOperationKind,
   SimStore,
 } from "./_sim_disk.ts";
-import { bytes } from "./_helpers.ts";
+import { bytes, ForwardingStore } from "./_helpers.ts";
 
 const SEGMENT_SIZE = 16;
 /** Crash outcomes each scenario is remounted under, besides the lose-everything one. */
@@ -279,51 +279,16 @@ Deno.test("segmented: a failed directory sync after rotation fails the sync and 
 
 /** A store whose flush results reach the log only when `release` is called, like a worker
  * thread's result waiting for the event loop. */
-class DeliveredLater implements WalStore {
-  readonly #inner: WalStore;
+class DeliveredLater extends ForwardingStore {
   #gate = Promise.withResolvers<void>();
-  constructor(inner: WalStore) {
-    this.#inner = inner;
-  }
   release(): void {
     this.#gate.resolve();
   }
-  get size(): number {
-    return this.#inner.size;
-  }
-  get head(): number {
-    return this.#inner.head;
-  }
-  get durability(): string {
-    return this.#inner.durability;
-  }
-  readAt(offset: number, buffer: Uint8Array): number {
-    return this.#inner.readAt(offset, buffer);
-  }
-  append(data: Uint8Array): void {
-    this.#inner.append(data);
-  }
-  flushSync(): void {
-    this.#inner.flushSync();
-  }
-  flush(): Promise<void> {
-    const done = this.#inner.flush();
-    return done.then(
+  override flush(): Promise<void> {
+    return this.inner.flush().then(
       () => this.#gate.promise,
       (e) => this.#gate.promise.then(() => Promise.reject(e)),
     );
-  }
-  truncate(size: number): void {
-    this.#inner.truncate(size);
-  }
-  setAside(offset: number): string {
-    return this.#inner.setAside(offset);
-  }
-  truncateBefore(head: number): number {
-    return this.#inner.truncateBefore(head);
-  }
-  close(): void {
-    this.#inner.close();
   }
 }
 
