@@ -4,6 +4,7 @@
 
 import { assert } from "./assert.ts";
 import { HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
+import { crc32c, frameChecksum } from "./crc32c.ts";
 import { decodeHeader, frameCrc, frameSize } from "./record.ts";
 
 /** Anything the reader can pull bytes from: a store, or an array in a test. */
@@ -49,6 +50,7 @@ export class RecordReader {
   #buffer: Uint8Array | undefined;
   #windowStart = 0;
   #windowLength = 0;
+  readonly #aside = new Uint8Array(HEADER_SIZE);
 
   constructor(source: ByteSource, start: number, end: number, maxRecordSize: number) {
     assert(start >= 0 && start <= end, `reader range [${start}, ${end}) is valid`);
@@ -82,21 +84,16 @@ export class RecordReader {
 
   /** Classifies the bytes at `lsn` without moving the reader. */
   peek(lsn: number, copy: boolean): ReadResult {
-    const left = this.#end - lsn;
-    if (left === 0) return { kind: "end", lsn };
-    if (left < HEADER_SIZE) {
-      return { kind: "damage", lsn, reason: "partial-header", length: undefined };
-    }
-    const header = this.#bytes(lsn, HEADER_SIZE);
-    if (header.length < HEADER_SIZE) {
-      return { kind: "damage", lsn, reason: "partial-header", length: undefined };
-    }
-    const { crc, length } = decodeHeader(header, 0);
-    if (length > this.#maxRecordSize) {
-      return { kind: "damage", lsn, reason: "implausible-length", length };
-    }
-    if (length > left - HEADER_SIZE) {
-      return { kind: "damage", lsn, reason: "partial-record", length };
+    const header = this.#header(lsn);
+    if (header.kind !== "header") return header.result;
+    const { crc, length } = header;
+    if (!copy && length > READ_CHUNK_SIZE) {
+      // Checked in pieces through the window: a large record costs no allocation unless the
+      // caller wants its payload.
+      if (this.#streamedCrc(lsn + HEADER_SIZE, length) !== crc) {
+        return { kind: "damage", lsn, reason: "crc-mismatch", length };
+      }
+      return { kind: "record", lsn, length, data: undefined };
     }
     const payload = this.#bytes(lsn + HEADER_SIZE, length);
     if (payload.length < length) {
@@ -109,29 +106,96 @@ export class RecordReader {
   }
 
   /**
+   * Decodes the header at `lsn` and checks its length against `maxRecordSize` and the bytes
+   * left, or says why no frame fits there.
+   */
+  #header(lsn: number):
+    | { kind: "header"; crc: number; length: number }
+    | { kind: "stop"; result: ReadResult } {
+    const left = this.#end - lsn;
+    if (left === 0) return { kind: "stop", result: { kind: "end", lsn } };
+    const bytes = left < HEADER_SIZE ? undefined : this.#bytes(lsn, HEADER_SIZE);
+    if (bytes === undefined || bytes.length < HEADER_SIZE) {
+      const result = { kind: "damage", lsn, reason: "partial-header", length: undefined } as const;
+      return { kind: "stop", result };
+    }
+    const { crc, length } = decodeHeader(bytes, 0);
+    if (length > this.#maxRecordSize) {
+      return {
+        kind: "stop",
+        result: { kind: "damage", lsn, reason: "implausible-length", length },
+      };
+    }
+    if (length > left - HEADER_SIZE) {
+      return { kind: "stop", result: { kind: "damage", lsn, reason: "partial-record", length } };
+    }
+    return { kind: "header", crc, length };
+  }
+
+  /** The frame checksum of the `length` payload bytes at `offset`, read chunk by chunk. */
+  #streamedCrc(offset: number, length: number): number {
+    let crc = 0;
+    for (let done = 0; done < length;) {
+      const chunk = this.#bytes(offset + done, Math.min(READ_CHUNK_SIZE, length - done));
+      if (chunk.length === 0) break;
+      crc = done === 0 ? frameChecksum(length, chunk) : crc32c(chunk, crc);
+      done += chunk.length;
+    }
+    return crc;
+  }
+
+  /**
    * Finds the first intact record at or after `from` and returns its LSN, or `undefined` when
-   * there is none before the end. Used after damage, to tell a torn tail (nothing intact
-   * follows) from damage in the middle of a log.
+   * there is none before the end. Used after damage, to tell what follows it.
    *
-   * Runs of zero bytes are skipped at scanning speed: a header is never eight zero bytes (the
-   * CRC32C of an empty record's zero length is not zero), so no record can start more than
-   * seven bytes before the next non-zero byte.
+   * The search costs about one pass over the bytes, whatever `maxRecordSize` is:
+   * - runs of zero bytes are skipped at scanning speed: a header is never eight zero bytes (the
+   *   CRC32C of an empty record's zero length is not zero), so no record can start more than
+   *   seven bytes before the next non-zero byte;
+   * - an offset is checksummed only when its frame fits before the end and is followed by the
+   *   end, by zeros, or by another header whose length is plausible, so the random lengths that
+   *   damaged bytes decode to rarely cost a checksum;
+   * - a checksum reads through the window and allocates nothing.
    */
   findNext(from: number): number | undefined {
     for (let lsn = from; lsn + HEADER_SIZE <= this.#end; lsn++) {
-      const nonZero = this.#nextNonZero(lsn);
+      const nonZero = this.#nextNonZero(lsn, this.#end);
       if (nonZero === undefined) return undefined;
       lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
       if (lsn + HEADER_SIZE > this.#end) return undefined;
+      const header = this.#header(lsn);
+      if (header.kind !== "header" || !this.#plausibleAt(lsn + frameSize(header.length))) continue;
       if (this.peek(lsn, false).kind === "record") return lsn;
     }
     return undefined;
   }
 
-  /** The first offset at or after `from` that holds a non-zero byte, if any. */
-  #nextNonZero(from: number): number | undefined {
-    for (let at = from; at < this.#end;) {
-      const chunk = this.#bytes(at, Math.min(READ_CHUNK_SIZE, this.#end - at));
+  /** Whether the bytes at `lsn` could follow a record: the end, zeros, or a plausible header. */
+  #plausibleAt(lsn: number): boolean {
+    if (lsn + HEADER_SIZE > this.#end) return true;
+    // Read aside, not through the window: the search goes on right after the candidate, and
+    // moving the window far ahead for one header would make it read its chunk again.
+    const from = lsn - this.#windowStart;
+    const bytes =
+      this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength
+        ? this.#buffer.subarray(from, from + HEADER_SIZE)
+        : this.#aside.subarray(0, this.#source.readAt(lsn, this.#aside));
+    if (bytes.length < HEADER_SIZE) return true;
+    const { crc, length } = decodeHeader(bytes, 0);
+    return (crc === 0 && length === 0) || length <= this.#maxRecordSize;
+  }
+
+  /** Whether every byte of `[from, to)` is zero. */
+  isZero(from: number, to: number): boolean {
+    assert(from >= 0 && from <= to && to <= this.#end, "zero check range is inside the reader");
+    const nonZero = this.#nextNonZero(from, to);
+    return nonZero === undefined;
+  }
+
+  /** The first offset in `[from, to)` that holds a non-zero byte, if any. */
+  #nextNonZero(from: number, to: number): number | undefined {
+    for (let at = from; at < to;) {
+      const chunk = this.#bytes(at, Math.min(READ_CHUNK_SIZE, to - at));
       if (chunk.length === 0) return undefined;
       for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return at + i;
       at += chunk.length;
