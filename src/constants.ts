@@ -43,6 +43,14 @@ export const SCRATCH_SIZE_MAX = 1024 * 1024;
  */
 export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
 
+/**
+ * The unit a disk writes atomically, and so the unit a power loss tears a write at: each
+ * file-aligned 512-byte sector reaches the disk whole or not at all (4 KiB-sector drives tear at
+ * multiples of it). Recovery reads a frame with a sector that is zero from the frame's first byte
+ * in it to the sector's end as a write the crash interrupted, not as damage.
+ */
+export const SECTOR_SIZE = 512;
+
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
 

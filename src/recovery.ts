@@ -1,23 +1,41 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Recovery at open: find where the intact log ends, tell a torn tail from damage, act on it.
+// Recovery at open: find where the intact log ends, tell the reserve, a torn tail and damage
+// apart, and act on what it found as the policy says.
 // I/O core: talks only to the `WalStore` interface, never to `Deno.*`.
 
-import { assert } from "./assert.ts";
 import type { RecoveryPolicy } from "./config.ts";
+import {
+  classify,
+  couldBeFirstAppends,
+  fileSectors,
+  type Followers,
+  type Stop,
+  walkAfter,
+} from "./damage.ts";
 import { WalError } from "./errors.ts";
 import { type DamageReason, type ReadResult, RecordReader } from "./reader.ts";
-import { frameSize } from "./record.ts";
 import type { WalStore } from "./store.ts";
+
+/**
+ * Why recovery did not keep the bytes at an LSN as records: the reader's reason, or
+ * `"torn-write"` for damage that lies in a sector a crash left as zeros (a write that never
+ * reached the disk, not bit rot).
+ */
+export type RecoveryReason = DamageReason | "torn-write";
 
 /** The damage recovery found, and what it did about it. */
 export interface RecoveryDamage {
   /** Where the first damaged byte range starts: the log now ends here. */
   readonly lsn: number;
   /** Why the bytes at `lsn` are not an intact record. */
-  readonly reason: DamageReason;
-  /** True when nothing intact follows the damage: a write cut short by a crash. */
+  readonly reason: RecoveryReason;
+  /**
+   * True when the bytes at `lsn` are what a crash in the middle of an append leaves (a frame
+   * running past the end, or a sector of zeros): the unsynced tail of the log, which no
+   * acknowledged `sync` covered. Everything from `lsn` on is cut, under every policy.
+   */
   readonly tornTail: boolean;
-  /** Intact records found after the damage (and set aside, not lost). */
+  /** Intact records found after the damage (set aside unless `tornTail`, never acknowledged if it). */
   readonly intactRecordCount: number;
   /** Bytes of those intact records, headers included. */
   readonly intactSize: number;
@@ -32,7 +50,7 @@ export interface RecoveryRange {
   /** Its size in bytes. */
   readonly size: number;
   /** Why the bytes at `lsn` are not an intact record. */
-  readonly reason: DamageReason;
+  readonly reason: RecoveryReason;
   /**
    * `"cut"`: removed from the log (a torn tail, or the rest of the log under `"truncate"`);
    * `"set-aside"`: copied beside the log, then removed; `"skipped"`: left in place, and
@@ -48,8 +66,14 @@ export interface RecoveryReport {
   readonly recordCount: number;
   /** Where the log ends after recovery: the LSN of the next append. */
   readonly endLsn: number;
-  /** Bytes removed from the end of the log (0 when nothing was cut). */
+  /** Bytes of damage or torn tail removed from the end (0 when nothing was cut). */
   readonly cutSize: number;
+  /**
+   * Zeros after the last record: the space a writer reserves ahead of its end (or a file
+   * system extended the file by before the data landed). Never damage. A writable open cuts
+   * it (the writer reserves anew); a read-only open leaves it.
+   */
+  readonly reserveSize: number;
   /** The first damage found, or `undefined` when the log was intact. */
   readonly damage: RecoveryDamage | undefined;
   /** Every range recovery did not keep as records, in log order. */
@@ -69,56 +93,180 @@ export interface RecoveryOptions {
 }
 
 /**
- * Scans the store from its head, then acts on the first damage as the policy says. The scan
- * checks each length before reading or allocating the payload. Throws `kind: "corruption"`
- * (with nothing changed) when the policy refuses or the store does not hold a wal-db log.
+ * Scans the store from its head, then acts on the first non-record as the policy says:
+ *
+ * - zeros to the end are the reserve: cut, not damage;
+ * - a torn tail (what a crash in the middle of an append leaves) is cut under every policy;
+ * - damage (anything else) is set aside and cut, refused (`"strict"`), cut (`"truncate"`), or
+ *   skipped (`"skip"`);
+ * - bytes with no intact record anywhere that no crash could leave are not a wal-db log: refused
+ *   under every policy; the one shape that could be either (a torn first append) is set aside.
+ *
+ * Reads every byte at most about once (the search for intact records after damage filters
+ * candidates before checksumming them) and allocates nothing per record. Throws
+ * `kind: "corruption"` with nothing changed when it refuses.
  */
 export function recover(store: WalStore, options: RecoveryOptions): RecoveryReport {
   const end = store.size;
   const reader = new RecordReader(store, store.head, end, options.maxRecordSize);
   const first = scan(reader, options);
-  if (first.stop.kind === "end") {
-    return { recordCount: first.count, endLsn: end, cutSize: 0, damage: undefined, ranges: [] };
-  }
-  const { lsn, reason } = first.stop;
-  const after = countIntactAfter(reader, lsn);
-  if (lsn === store.head && after.count === 0 && reason === "implausible-length") {
-    throw notALog(first.stop.length, options.maxRecordSize, lsn);
-  }
-  const damage = (setAsidePath: string | undefined): RecoveryDamage => ({
-    lsn,
-    reason,
-    tornTail: after.count === 0,
-    intactRecordCount: after.count,
-    intactSize: after.size,
-    setAsidePath,
-  });
-  if (after.count > 0 && options.recoveryPolicy === "strict") throw refused(lsn, reason, after);
-  if (after.count > 0 && options.recoveryPolicy === "skip") {
-    reader.seek(lsn);
-    return { ...skipDamage(store, reader, options, first.count, lsn), damage: damage(undefined) };
-  }
-  if (after.count === 0 || options.recoveryPolicy === "truncate" || options.readOnly) {
-    const range = cutTail(store, lsn, reason, options);
-    const cutSize = range.action === "cut" ? range.size : 0;
-    return {
-      recordCount: first.count,
-      endLsn: lsn,
-      cutSize,
-      damage: damage(undefined),
-      ranges: [range],
-    };
-  }
-  const path = store.setAside(lsn);
-  store.truncate(lsn);
-  const ranges = [{ lsn, size: end - lsn, reason, action: "set-aside" as const }];
+  if (first.stop.kind === "end") return intact(first.count, end);
+  const sectors = store.sectorAt?.bind(store) ?? fileSectors;
+  const stop = classify(reader, sectors, first.stop.lsn, end);
+  const at: Outcome = { store, reader, options, end, count: first.count, stop };
+  if (stop.kind === "reserve") return reserve(at);
+  if (stop.kind === "torn") return tornTail(at);
+  if (options.recoveryPolicy === "skip") return skipDamage(at);
+  return damaged(at);
+}
+
+/** Where recovery stopped, and what it needs to act there. */
+interface Outcome {
+  store: WalStore;
+  reader: RecordReader;
+  options: RecoveryOptions;
+  end: number;
+  /** Intact records before the stop. */
+  count: number;
+  stop: Stop;
+}
+
+function intact(count: number, end: number): RecoveryReport {
   return {
-    recordCount: first.count,
-    endLsn: lsn,
-    cutSize: end - lsn,
-    damage: damage(path),
-    ranges,
+    recordCount: count,
+    endLsn: end,
+    cutSize: 0,
+    reserveSize: 0,
+    damage: undefined,
+    ranges: [],
   };
+}
+
+/** Zeros to the end: cut them (a writer reserves anew), or leave them on a read-only open. */
+function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport {
+  if (!options.readOnly) store.truncate(stop.lsn);
+  return { ...intact(count, stop.lsn), reserveSize: end - stop.lsn };
+}
+
+/**
+ * A torn tail: the append a crash interrupted, and whatever it left after it (records that
+ * reached the disk out of order, more torn sectors, the reserve). None of it was acknowledged,
+ * since a `sync` covers every byte before the records it acknowledges: cut it all, counting
+ * what is cut. On a log with no record before it, a torn first append cannot be told from a
+ * foreign file: such bytes are set aside, never cut unseen.
+ */
+function tornTail(at: Outcome): RecoveryReport {
+  const { store, reader, options, end, count, stop } = at;
+  const after = walkAfter(reader, stop.lsn, () => true, undefined);
+  if (noRecordAnywhere(at, after)) return firstAppend(at);
+  const reason = reasonOf(stop);
+  const action = options.readOnly ? "ignored" : "cut";
+  if (!options.readOnly) store.truncate(stop.lsn);
+  return {
+    recordCount: count,
+    endLsn: stop.lsn,
+    cutSize: action === "cut" ? end - stop.lsn : 0,
+    reserveSize: 0,
+    damage: report(stop, reason, true, after, undefined),
+    ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason, action }],
+  };
+}
+
+/** Bytes with no intact record in them: a torn first append (kept aside) or not a log. */
+function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryReport {
+  const sectors = store.sectorAt?.bind(store) ?? fileSectors;
+  if (!couldBeFirstAppends(reader, sectors, stop, end)) {
+    throw notALog(stop, options.maxRecordSize);
+  }
+  const reason = reasonOf(stop);
+  const none = { count: 0, size: 0 };
+  if (options.readOnly) {
+    const ranges = [{ lsn: stop.lsn, size: end - stop.lsn, reason, action: "ignored" as const }];
+    const damage = report(stop, reason, true, none, undefined);
+    return { ...intact(0, stop.lsn), damage, ranges };
+  }
+  const path = store.setAside(stop.lsn);
+  store.truncate(stop.lsn);
+  return {
+    ...intact(0, stop.lsn),
+    cutSize: end - stop.lsn,
+    damage: report(stop, reason, true, none, path),
+    ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason, action: "set-aside" }],
+  };
+}
+
+/**
+ * Damage no crash leaves. With no intact record anywhere the file is not a wal-db log. Else
+ * `"strict"` refuses, `"truncate"` cuts, a read-only open ignores, and the default copies
+ * everything from the damage to the end aside before it cuts: intact records are never lost.
+ */
+function damaged(at: Outcome): RecoveryReport {
+  const { store, reader, options, end, count, stop } = at;
+  const after = walkAfter(reader, stop.lsn, () => true, undefined);
+  if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
+  if (options.recoveryPolicy === "strict") throw refused(stop, after);
+  const copy = options.recoveryPolicy !== "truncate" && !options.readOnly;
+  const path = copy ? store.setAside(stop.lsn) : undefined;
+  const action = options.readOnly ? "ignored" : copy ? "set-aside" : "cut";
+  if (!options.readOnly) store.truncate(stop.lsn);
+  return {
+    recordCount: count,
+    endLsn: stop.lsn,
+    cutSize: options.readOnly ? 0 : end - stop.lsn,
+    reserveSize: 0,
+    damage: report(stop, stop.reason, false, after, path),
+    ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason: stop.reason, action }],
+  };
+}
+
+/**
+ * The `"skip"` policy: every damaged range that intact records follow is left in place and
+ * listed; the walk ends at a torn tail (cut, as under every policy) or at a last damaged range
+ * with nothing intact after it (set aside, then cut), so appends continue right after the last
+ * intact record and no damaged byte is destroyed.
+ */
+function skipDamage(at: Outcome): RecoveryReport {
+  const { store, reader, options, end, count, stop } = at;
+  const sectors = store.sectorAt?.bind(store) ?? fileSectors;
+  const ranges: RecoveryRange[] = [];
+  let torn: Stop | undefined;
+  const after = walkAfter(reader, stop.lsn, (from, to) => {
+    const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
+    if (here.kind !== "damage") {
+      torn = here;
+      return false;
+    }
+    ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
+    options.onSkip?.(from, to);
+    return true;
+  }, options.onRecord);
+  if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
+  const kept = { recordCount: count + after.count, reserveSize: 0 };
+  const cutAt = torn?.lsn ?? after.last;
+  if (cutAt === undefined) {
+    const damage = report(stop, stop.reason, false, after, undefined);
+    return { ...kept, endLsn: end, cutSize: 0, damage, ranges };
+  }
+  const last = torn ?? classify(reader, sectors, cutAt, end);
+  const size = end - cutAt;
+  const reason = last.kind === "damage" ? last.reason : reasonOf(last);
+  const path = last.kind === "damage" && !options.readOnly ? store.setAside(cutAt) : undefined;
+  if (!options.readOnly) store.truncate(cutAt);
+  const damage = report(stop, stop.reason, false, after, cutAt === stop.lsn ? path : undefined);
+  if (last.kind === "reserve") {
+    return { ...kept, endLsn: cutAt, cutSize: 0, reserveSize: size, damage, ranges };
+  }
+  const action = options.readOnly ? "ignored" : path !== undefined ? "set-aside" : "cut";
+  ranges.push({ lsn: cutAt, size, reason, action });
+  return { ...kept, endLsn: cutAt, cutSize: options.readOnly ? 0 : size, damage, ranges };
+}
+
+/**
+ * True when the store holds no intact record at all and does not itself show that it is a
+ * wal-db log: then its bytes may be another program's file.
+ */
+function noRecordAnywhere({ store, count, stop }: Outcome, after: Followers): boolean {
+  return count === 0 && after.count === 0 && stop.lsn === store.head && !store.identifiesLog;
 }
 
 /** Reads intact records until damage or the end; reports each one. */
@@ -135,95 +283,51 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
   }
 }
 
-/**
- * The `"skip"` policy from the damage at the reader's position on: every damaged range up to
- * the next intact record is left in place and listed; a final range with nothing intact after
- * it is a torn tail and is cut, so appends continue right after the last intact record.
- */
-function skipDamage(
-  store: WalStore,
-  reader: RecordReader,
-  options: RecoveryOptions,
-  recordCount: number,
-  from: number,
-): Omit<RecoveryReport, "damage"> {
-  const end = store.size;
-  const ranges: RecoveryRange[] = [];
-  let count = recordCount;
-  for (let lsn = from;;) {
-    const found = reader.peek(lsn, false);
-    assert(found.kind === "damage", `a skipped range starts with damage at ${lsn}`);
-    const reason = found.reason;
-    const next = reader.findNext(lsn + 1);
-    if (next === undefined) {
-      const range = cutTail(store, lsn, reason, options);
-      ranges.push(range);
-      return {
-        recordCount: count,
-        endLsn: lsn,
-        cutSize: range.action === "cut" ? range.size : 0,
-        ranges,
-      };
-    }
-    ranges.push({ lsn, size: next - lsn, reason, action: "skipped" });
-    options.onSkip?.(lsn, next);
-    reader.seek(next);
-    const part = scan(reader, options);
-    count += part.count;
-    if (part.stop.kind === "end") return { recordCount: count, endLsn: end, cutSize: 0, ranges };
-    lsn = part.stop.lsn;
-  }
+/** A torn frame's reason: how it was cut short, or `"torn-write"` for a zero sector. */
+function reasonOf(stop: Stop): RecoveryReason {
+  return stop.reason === "partial-header" || stop.reason === "partial-record"
+    ? stop.reason
+    : "torn-write";
 }
 
-/** Cuts the log at `lsn` (or, read-only, leaves it) and describes the range. */
-function cutTail(
-  store: WalStore,
-  lsn: number,
-  reason: DamageReason,
-  options: RecoveryOptions,
-): RecoveryRange {
-  const size = store.size - lsn;
-  if (options.readOnly) return { lsn, size, reason, action: "ignored" };
-  store.truncate(lsn);
-  return { lsn, size, reason, action: "cut" };
+function report(
+  stop: Stop,
+  reason: RecoveryReason,
+  tornTail: boolean,
+  after: Followers,
+  setAsidePath: string | undefined,
+): RecoveryDamage {
+  return {
+    lsn: stop.lsn,
+    reason,
+    tornTail,
+    intactRecordCount: after.count,
+    intactSize: after.size,
+    setAsidePath,
+  };
 }
 
-interface IntactAfter {
-  count: number;
-  size: number;
-}
-
-/** Counts every intact record that lies wholly after the damage at `lsn`. */
-function countIntactAfter(reader: RecordReader, lsn: number): IntactAfter {
-  const found: IntactAfter = { count: 0, size: 0 };
-  for (let at = reader.findNext(lsn + 1); at !== undefined; at = reader.findNext(at + 1)) {
-    reader.seek(at);
-    for (let r = reader.next(false); r.kind === "record"; r = reader.next(false)) {
-      found.count++;
-      found.size += frameSize(r.length);
-    }
-    at = reader.position;
-  }
-  return found;
-}
-
-function notALog(length: number | undefined, max: number, lsn: number): WalError {
+function notALog(stop: Stop, max: number): WalError {
   return new WalError(
     "corruption",
-    `Cannot open log: it is not a wal-db log (its first header claims a ${length}-byte record, ` +
-      `above maxRecordSize ${max}, and no intact record follows); nothing was changed. If it ` +
-      `was written with a larger maxRecordSize, open it with that value`,
-    { lsn },
+    `Cannot open log: it is not a wal-db log (no intact record anywhere in it, and its bytes ` +
+      `at LSN ${stop.lsn} (${stop.reason}) are not what a crash during an append leaves); ` +
+      `nothing was changed. If it is a log written with a maxRecordSize above ${max}, open it ` +
+      `with that value`,
+    { lsn: stop.lsn },
   );
 }
 
-function refused(lsn: number, reason: DamageReason, after: IntactAfter): WalError {
+function refused(stop: Stop, after: Followers): WalError {
+  const followed = after.count === 0
+    ? "nothing intact follows it, but a crash does not leave such bytes"
+    : `it is followed by ${after.count} intact records (${after.size} bytes)`;
   return new WalError(
     "corruption",
-    `Cannot open log: damage (${reason}) at LSN ${lsn} is followed by ${after.count} intact ` +
-      `records (${after.size} bytes), and the "strict" recovery policy refuses to cut them; ` +
-      `nothing was changed. Open with recoveryPolicy "tolerate-torn-tail" to set the bytes ` +
-      `after the damage aside in a sibling file and continue`,
-    { lsn },
+    `Cannot open log: damage (${stop.reason}) at LSN ${stop.lsn} is not a write cut short by a ` +
+      `crash; ${followed}. The "strict" recovery policy refuses to cut it; nothing was ` +
+      `changed. Open with recoveryPolicy "tolerate-torn-tail" to copy the bytes from the ` +
+      `damage on aside in a sibling file and continue`,
+    { lsn: stop.lsn },
   );
 }

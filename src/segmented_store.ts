@@ -7,6 +7,7 @@ import { assert } from "./assert.ts";
 import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
+  SECTOR_SIZE,
   SEGMENT_GAP_BYTES_MAX,
   SEGMENT_READERS_OPEN_MAX,
   SEGMENT_UNFLUSHED_OPEN_MAX,
@@ -21,6 +22,7 @@ import {
   parseSegmentName,
   segmentName,
 } from "./segments.ts";
+import type { SectorInfo } from "./damage.ts";
 import type { WalStore } from "./store.ts";
 
 /**
@@ -217,6 +219,25 @@ export class SegmentedStore implements WalStore {
     return Math.max(0, end - offset);
   }
 
+  /** True: a directory of segment files is a wal-db log, whatever its bytes hold. */
+  get identifiesLog(): boolean {
+    return true;
+  }
+
+  /**
+   * Sectors are file-aligned: they restart at every segment's first byte. Bytes of a segment
+   * file that does not exist are missing: their zeros are the store's, not a crash's.
+   */
+  sectorAt(lsn: number): SectorInfo {
+    const index = Math.floor(lsn / this.#segmentSize);
+    const within = lsn - index * this.#segmentSize;
+    const segmentEnd = (index + 1) * this.#segmentSize;
+    return {
+      end: Math.min(lsn - (within % SECTOR_SIZE) + SECTOR_SIZE, segmentEnd),
+      missing: !this.#segments.has(index),
+    };
+  }
+
   append(data: Uint8Array): void {
     this.#checkWritable();
     for (let done = 0; done < data.length;) {
@@ -267,13 +288,20 @@ export class SegmentedStore implements WalStore {
     this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, `truncate size ${size} is inside the log`);
     const keep = Math.floor(size / this.#segmentSize);
-    for (const index of [...this.#segments].filter((i) => i > keep)) this.#removeSegment(index);
+    // The kept segment is cut and flushed first, then later segments are removed from the last
+    // one down, the directory flushed after each: a crash at any point leaves a log that ends
+    // at the cut (zeros follow it, which recovery cuts as a torn tail) and no missing segment
+    // inside it, which recovery would have to call damage.
     const file = this.#writer(keep);
     file.truncate(size - keep * this.#segmentSize);
-    this.#size = size;
     this.#unflushed.set(keep, ++this.#appendVersion);
-    // The contract: when truncate returns, the whole remaining log is durable.
     this.flushSync();
+    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
+    for (const index of doomed) {
+      this.#removeSegment(index);
+      this.#syncDirectory();
+    }
+    this.#size = size;
   }
 
   setAside(offset: number): string {

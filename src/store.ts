@@ -1,6 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // The backend seam: the contract every store meets. Types only.
 
+import type { SectorInfo } from "./damage.ts";
 import type { ByteSource } from "./reader.ts";
 
 /**
@@ -61,4 +62,19 @@ export interface WalStore extends ByteSource {
    * log that another process appends to.
    */
   refresh?(): void;
+  /**
+   * Optional: where the disk sector holding `lsn` ends, and whether a file holds that byte at
+   * all. Recovery reads a damaged frame in a sector of zeros as a write a crash interrupted,
+   * so it must know where the medium's sectors are (a store whose files do not start at
+   * multiples of 512 in LSN terms) and which zeros are its own (a missing segment). Without
+   * it, sectors are every 512 bytes from LSN 0, all backed.
+   */
+  sectorAt?(lsn: number): SectorInfo;
+  /**
+   * Optional: true when the medium itself shows that it holds a wal-db log (a directory of
+   * segment files does; a single file of bytes does not). Recovery then never calls bytes
+   * without an intact record "not a wal-db log": a torn first append is cut like any torn tail,
+   * and damage is damage.
+   */
+  readonly identifiesLog?: boolean;
 }

@@ -1,6 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Shared fixtures for the tests: temp folders, log images built by hand, byte surgery.
 
+import { fileSectors, type SectorInfo } from "../src/damage.ts";
 import { frame } from "../src/record.ts";
 import type { WalStore } from "../src/store.ts";
 
@@ -108,5 +109,11 @@ export class ForwardingStore implements WalStore {
   }
   close(): void {
     this.inner.close();
+  }
+  get identifiesLog(): boolean {
+    return this.inner.identifiesLog ?? false;
+  }
+  sectorAt(lsn: number): SectorInfo {
+    return this.inner.sectorAt?.(lsn) ?? fileSectors(lsn);
   }
 }

@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { recover, type RecoveryOptions } from "../src/recovery.ts";
@@ -20,6 +20,7 @@ Deno.test("recover() leaves an intact log alone and counts its records", () => {
     recordCount: 3,
     endLsn: 40,
     cutSize: 0,
+    reserveSize: 0,
     damage: undefined,
     ranges: [],
   });
@@ -46,12 +47,28 @@ Deno.test("recover() cuts a torn payload at the end and reports it as a torn tai
   equal(store.setAsideCopies.size, 0);
 });
 
-Deno.test("recover() cuts a zero-filled tail (a preallocated or torn sector)", () => {
-  const store = new MemStore(concat([logImage(THREE), new Uint8Array(4096)]));
-  const report = recover(store, TOLERANT);
-  equal(report.endLsn, 40);
-  equal(report.damage?.tornTail, true);
-  equal(store.size, 40);
+Deno.test("recover() reports zeros after the last record as the reserve, not damage", () => {
+  for (const options of [TOLERANT, STRICT, SKIP, TRUNCATE]) {
+    const store = new MemStore(concat([logImage(THREE), new Uint8Array(4096)]));
+    const report = recover(store, options);
+    deepEqual(report, {
+      recordCount: 3,
+      endLsn: 40,
+      cutSize: 0,
+      reserveSize: 4096,
+      damage: undefined,
+      ranges: [],
+    });
+    equal(store.size, 40);
+  }
+});
+
+Deno.test("recover() leaves the reserve in place on a read-only open", () => {
+  const store = new MemStore(concat([logImage(THREE), new Uint8Array(100)]));
+  const report = recover(store, { ...STRICT, readOnly: true });
+  equal(report.reserveSize, 100);
+  equal(report.damage, undefined);
+  equal(store.size, 140);
 });
 
 Deno.test("recover() sets aside the bytes after a damaged middle record, then cuts", () => {
@@ -90,13 +107,41 @@ Deno.test("recover() under strict still cuts a torn tail", () => {
   equal(store.size, 27);
 });
 
-Deno.test("recover() finds intact records after a lost sector and sets them aside", () => {
-  const image = concat([logImage([bytes("a")]), new Uint8Array(512), logImage(THREE)]);
+Deno.test("recover() cuts from a sector of zeros on: a torn write, under every policy", () => {
+  // "a" ends at 9; the rest of its sector never reached the disk, later sectors did.
+  const image = concat([logImage([bytes("a")]), new Uint8Array(503), logImage(THREE)]);
+  for (const options of [TOLERANT, STRICT, SKIP, TRUNCATE]) {
+    const store = new MemStore(image);
+    const report = recover(store, options);
+    equal(report.endLsn, 9);
+    equal(report.cutSize, image.length - 9);
+    deepEqual(report.damage, {
+      lsn: 9,
+      reason: "torn-write",
+      tornTail: true,
+      intactRecordCount: 3,
+      intactSize: 40,
+      setAsidePath: undefined,
+    });
+    deepEqual(report.ranges, [{
+      lsn: 9,
+      size: image.length - 9,
+      reason: "torn-write",
+      action: "cut",
+    }]);
+    equal(store.setAsideCopies.size, 0);
+    equal(store.size, 9);
+  }
+});
+
+Deno.test("recover() treats zeros that stop short of a sector's end as damage", () => {
+  // 20 zero bytes, then records in the same sector: no crash zeroes part of a sector.
+  const image = concat([logImage([bytes("a")]), new Uint8Array(20), logImage(THREE)]);
+  throws(() => recover(new MemStore(image), STRICT), isCorruption(9));
   const store = new MemStore(image);
   const report = recover(store, TOLERANT);
-  equal(report.endLsn, 9);
-  equal(report.damage?.intactRecordCount, 3);
-  equal(report.damage?.intactSize, 40);
+  equal(report.damage?.reason, "crc-mismatch");
+  equal(report.damage?.tornTail, false);
   deepEqual(store.setAsideCopies.get("damaged-9"), image.subarray(9));
 });
 
@@ -117,19 +162,22 @@ Deno.test("recover() treats a header with length 0xFFFFFFF0 and no record as not
 
 Deno.test("recover() empties a file of zeros: a log whose first write never landed", () => {
   const store = new MemStore(new Uint8Array(1000));
-  const report = recover(store, TOLERANT);
+  const report = recover(store, STRICT);
   equal(report.endLsn, 0);
-  equal(report.damage?.tornTail, true);
+  equal(report.damage, undefined);
+  equal(report.reserveSize, 1000);
   equal(store.size, 0);
 });
 
-Deno.test("recover() cuts an implausible length after intact records as a torn tail", () => {
+Deno.test("recover() sets aside an implausible length after intact records: no crash leaves it", () => {
   const image = concat([logImage(THREE), hex("00 00 00 00 ff ff 00 00 01 02")]);
+  throws(() => recover(new MemStore(image), STRICT), isCorruption(40));
   const store = new MemStore(image);
   const report = recover(store, TOLERANT);
   equal(report.damage?.reason, "implausible-length");
+  equal(report.damage?.tornTail, false);
   equal(report.endLsn, 40);
-  ok(report.damage?.tornTail);
+  deepEqual(store.setAsideCopies.get("damaged-40"), image.subarray(40));
 });
 
 const SKIP: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "skip" };

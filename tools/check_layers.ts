@@ -16,6 +16,7 @@ const PURE = [
   "config",
   "constants",
   "crc32c",
+  "damage",
   "directory",
   "errors",
   "reader",

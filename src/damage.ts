@@ -1,0 +1,164 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// What the bytes after the intact prefix of a log are: zeros reserved ahead of the end, a write
+// that a crash cut short, or damage; and which intact records follow them. Pure: no `Deno.*`;
+// reads only through a `RecordReader` and a map of the medium's sectors.
+
+import { assert } from "./assert.ts";
+import { HEADER_SIZE, SECTOR_SIZE } from "./constants.ts";
+import type { DamageReason, RecordReader } from "./reader.ts";
+import { frameSize } from "./record.ts";
+
+/** Where the disk sector holding a byte ends, and whether a file holds that byte at all. */
+export interface SectorInfo {
+  /** The LSN one past the sector's last byte. */
+  readonly end: number;
+  /**
+   * True when no file backs the byte (a segment file that is missing): the zeros read there
+   * are the store's, not the disk's, so they say nothing about a crash.
+   */
+  readonly missing: boolean;
+}
+
+/** Maps an LSN to its sector; stores whose files start at LSN 0 use {@linkcode fileSectors}. */
+export type SectorMap = (lsn: number) => SectorInfo;
+
+/** The sectors of a log kept in one file from LSN 0: every 512 bytes, all backed by the file. */
+export function fileSectors(lsn: number): SectorInfo {
+  return { end: lsn - (lsn % SECTOR_SIZE) + SECTOR_SIZE, missing: false };
+}
+
+/**
+ * What the bytes from the first non-record to the end are:
+ * - `"reserve"`: nothing but zeros, as preallocation leaves ahead of the end (or a file system
+ *   that extended the file before the data landed): no record was ever there;
+ * - `"torn"`: the frame a crash in the middle of an append leaves: it runs past the end, or one
+ *   of its sectors is zero from the frame's first byte in it to the sector's end (the sector
+ *   never reached the disk, or an older write of it did);
+ * - `"damage"`: anything else, which no crash leaves: a flipped bit, garbage, a lost segment.
+ */
+export type TailKind = "reserve" | "torn" | "damage";
+
+/** The first non-record and what it is. */
+export interface Stop {
+  readonly lsn: number;
+  readonly reason: DamageReason;
+  readonly kind: TailKind;
+  /** Where the frame at `lsn` ends by its header, or the header's end when it has no length. */
+  readonly frameEnd: number;
+}
+
+/** Classifies the damage the reader found at `lsn`; `end` is where the store ends. */
+export function classify(reader: RecordReader, sectors: SectorMap, lsn: number, end: number): Stop {
+  const found = reader.peek(lsn, false);
+  assert(found.kind === "damage", "classify() is called where the reader found damage");
+  const { reason, length } = found;
+  // An implausible length says nothing of the frame's extent: only its header is known.
+  const frameEnd = length === undefined || reason === "implausible-length"
+    ? lsn + Math.min(HEADER_SIZE, end - lsn)
+    : lsn + frameSize(length);
+  if (reader.isZero(lsn, end)) return { lsn, reason, kind: "reserve", frameEnd };
+  if (reason === "partial-header" || reason === "partial-record") {
+    return { lsn, reason, kind: "torn", frameEnd };
+  }
+  return { lsn, reason, kind: hasTornSector(reader, sectors, lsn, frameEnd, end), frameEnd };
+}
+
+/**
+ * `"torn"` when a sector of `[lsn, frameEnd)` is zero from its first byte in the frame to the
+ * sector's end (or the store's end). Only whole sectors vanish in a crash, so a zero run that
+ * stops short of a sector's end is the record's own bytes, not a lost write.
+ */
+function hasTornSector(
+  reader: RecordReader,
+  sectors: SectorMap,
+  lsn: number,
+  frameEnd: number,
+  end: number,
+): TailKind {
+  for (let at = lsn; at < Math.min(frameEnd, end);) {
+    const sector = sectors(at);
+    const to = Math.min(sector.end, end);
+    if (!sector.missing && reader.isZero(at, to)) return "torn";
+    at = sector.end;
+  }
+  return "damage";
+}
+
+/**
+ * Whether bytes with no intact record anywhere could be a log's first appends, all cut short
+ * by a crash: from `stop` on, frames that each run past a sector-aligned end or hold a torn
+ * sector, chained by their lengths, until the end or zeros to the end. A sector of zeros where
+ * a header should be ends the check with a yes: that header never reached the disk, so where
+ * the frames after it lie cannot be known, and such bytes are kept rather than refused. A file
+ * that ends inside a header must end at a sector's end (a crash keeps whole sectors): a file of
+ * a few bytes is never a log's. Nor is a length above `maxRecordSize`.
+ */
+export function couldBeFirstAppends(
+  reader: RecordReader,
+  sectors: SectorMap,
+  stop: Stop,
+  end: number,
+): boolean {
+  if (stop.kind !== "torn") return false;
+  for (let at = stop.lsn; at < end;) {
+    if (reader.isZero(at, Math.min(sectors(at).end, end))) return true;
+    const found = reader.peek(at, false);
+    if (found.kind === "record") {
+      at += frameSize(found.length);
+      continue;
+    }
+    if (found.kind === "end") return true;
+    if (found.reason === "implausible-length") return false;
+    // A header whose frame runs past the end is an append cut short (by a crash, or by a write
+    // that failed part way); a few bytes short of a header are one only at a sector's end.
+    if (found.reason === "partial-record") return true;
+    if (found.reason === "partial-header") return sectors(end - 1).end === end;
+    const frameEnd = at + frameSize(found.length!);
+    if (hasTornSector(reader, sectors, at, frameEnd, end) !== "torn") return false;
+    at = frameEnd;
+  }
+  return true;
+}
+
+/** What a walk over the bytes after damage found. */
+export interface Followers {
+  /** Intact records found after the damage. */
+  count: number;
+  /** Their bytes, headers included. */
+  size: number;
+}
+
+/** Called for each damaged range `[from, to)` a walk passes; `to` starts an intact record. */
+export type RangeVisitor = (from: number, to: number) => boolean;
+
+/**
+ * Walks from the damage at `lsn` to the end: finds the next intact record, reads the intact
+ * records from there, and so on, in one pass. `onRange` sees each damaged range that intact
+ * records follow and may stop the walk there (return `false`); `onRecord` sees every intact
+ * record after it. Returns the counts and where the last damaged range (the one with nothing
+ * intact after it) starts, or `undefined` when the walk ended on an intact record or was
+ * stopped.
+ */
+export function walkAfter(
+  reader: RecordReader,
+  lsn: number,
+  onRange: RangeVisitor,
+  onRecord: ((lsn: number) => void) | undefined,
+): Followers & { last: number | undefined; stoppedAt: number | undefined } {
+  const found = { count: 0, size: 0 };
+  for (let at = lsn;;) {
+    const next = reader.findNext(at + 1);
+    if (next === undefined) return { ...found, last: at, stoppedAt: undefined };
+    if (!onRange(at, next)) return { ...found, last: undefined, stoppedAt: at };
+    reader.seek(next);
+    for (;;) {
+      const result = reader.next(false);
+      if (result.kind === "end") return { ...found, last: undefined, stoppedAt: undefined };
+      if (result.kind === "damage") break;
+      onRecord?.(result.lsn);
+      found.count++;
+      found.size += frameSize(result.length);
+    }
+    at = reader.position;
+  }
+}
