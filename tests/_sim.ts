@@ -52,9 +52,11 @@ const SCHEDULE_TIMEOUT_MS = 20_000;
 /** Write-side operations the fault mode may fail. */
 const FAULTABLE = new Set(["create", "append", "truncate", "flush", "remove", "rename", "sync"]);
 
+/** Every policy: a crash alone must never make any of them refuse or find damage. */
 const POLICIES: readonly RecoveryPolicy[] = [
   "tolerate-torn-tail",
   "tolerate-torn-tail",
+  "strict",
   "truncate",
   "skip",
 ];
@@ -101,6 +103,10 @@ export interface SimFigures {
   acknowledgedChecked: number;
   acknowledgedLost: number;
   faultsInjected: number;
+  /** Recoveries that cut a torn tail (a crash's unsynced appends) or the reserve. */
+  tornTailsCut: number;
+  /** Torn first appends set aside: no record had reached the disk whole (see RECOVERY.md). */
+  firstAppendsSetAside: number;
 }
 
 /** What one schedule did and found. */
@@ -135,6 +141,8 @@ export function emptyFigures(): SimFigures {
     acknowledgedChecked: 0,
     acknowledgedLost: 0,
     faultsInjected: 0,
+    tornTailsCut: 0,
+    firstAppendsSetAside: 0,
   };
 }
 
@@ -559,6 +567,14 @@ class Schedule {
   }
 
   #accept(wal: Wal, verdict: Verdict): void {
+    const damage = wal.recovery.damage;
+    if (damage !== undefined && !damage.tornTail) {
+      // Crashes, kills and failed writes leave torn tails; only bit rot leaves damage.
+      wal.close();
+      return this.fail(`recovery reported damage: ${JSON.stringify(wal.recovery)}`);
+    }
+    if (damage?.setAsidePath !== undefined) this.figures.firstAppendsSetAside++;
+    else if (damage !== undefined || wal.recovery.reserveSize > 0) this.figures.tornTailsCut++;
     this.figures.recordsChecked += verdict.recordsChecked;
     this.figures.acknowledgedChecked += verdict.acknowledgedChecked;
     this.figures.acknowledgedLost += verdict.acknowledgedLost;
@@ -689,6 +705,8 @@ export function formatFigures(figures: SimFigures): string {
     `${f.truncations}, checkpoints ${f.checkpoints}, faults injected ${f.faultsInjected}`,
     `records checked ${f.recordsChecked}, acknowledged records checked ${f.acknowledgedChecked}, ` +
     `acknowledged records lost ${f.acknowledgedLost}`,
+    `torn tails cut ${f.tornTailsCut}, torn first appends set aside ` +
+    `${f.firstAppendsSetAside}`,
   ].join("\n");
 }
 

@@ -16,7 +16,9 @@
 //   not kept reads as whatever the file held there before (zeros past the old end); the file
 //   ends after the last kept piece, or, when the new size reached the disk before the data,
 //   after the whole write. A dropped truncate leaves the longer file. Writes are replayed in the
-//   order they were made, so a kept later write can sit after a dropped earlier one (a hole).
+//   order they were made, so a kept later write can sit after a dropped earlier one (a hole),
+//   but never in the same sector: a disk writes a sector as the page cache held it at one
+//   moment, so once a write's piece of a sector is lost, later writes' pieces of it are too.
 // - At a power loss every unsynced entry change is independently lost or kept, replayed in
 //   order: a lost create leaves no file, a lost rename leaves the old names, a lost remove brings
 //   the file back with its durable content. A file's data survives only under a surviving name.
@@ -247,20 +249,33 @@ class Inode {
     }
   }
 
-  /** What survives a power loss: the durable image plus a random fate for each pending write. */
+  /**
+   * What survives a power loss: the durable image plus a random fate for each pending write.
+   * A disk writes a sector as the page cache held it at one moment, so what survives of a
+   * sector is always its writes up to some point: once a piece of a sector is lost, every later
+   * write's piece of that sector is lost too (`frozen`). Sectors land independently.
+   */
   crashImage(rng: Rng, model: CrashModel, stats: SimDiskStats): Uint8Array {
     const image = this.durable.clone();
+    const frozen = new Set<number>();
     for (const write of this.pending) {
       const roll = rng.below(PERCENT);
-      if (roll < model.writeDroppedPercent) {
+      if (write.kind === "truncate") {
+        if (roll < model.writeDroppedPercent) stats.writesDropped++;
+        else {
+          applyWrite(image, write);
+          stats.writesKept++;
+        }
+      } else if (roll < model.writeDroppedPercent) {
+        landPieces(image, write, frozen, () => false);
         stats.writesDropped++;
-      } else if (
-        write.kind === "append" && roll < model.writeDroppedPercent + model.writeTornPercent
-      ) {
-        tearAppend(image, write, rng, model);
+      } else if (roll < model.writeDroppedPercent + model.writeTornPercent) {
+        const end = write.offset + write.data.length;
+        landPieces(image, write, frozen, () => rng.chance(PERCENT / 2));
+        if (rng.chance(model.tornSizeKeptPercent) && end > image.size) image.resize(end);
         stats.writesTorn++;
       } else {
-        applyWrite(image, write);
+        landPieces(image, write, frozen, () => true);
         stats.writesKept++;
       }
     }
@@ -273,22 +288,28 @@ function applyWrite(image: Bytes, write: PendingWrite): void {
   else image.resize(write.size);
 }
 
-/** Keeps a random subset of the append's sector pieces; see the model at the top. */
-function tearAppend(
+/**
+ * Splits an append at sector boundaries (absolute file offsets) and writes each piece that
+ * `lands` unless an earlier write's piece of its sector was lost; a piece that does not land
+ * freezes its sector. See the model at the top.
+ */
+function landPieces(
   image: Bytes,
   write: Extract<PendingWrite, { kind: "append" }>,
-  rng: Rng,
-  model: CrashModel,
+  frozen: Set<number>,
+  lands: () => boolean,
 ): void {
   const end = write.offset + write.data.length;
   for (let from = write.offset; from < end;) {
-    const to = Math.min(end, (Math.floor(from / SECTOR_SIZE) + 1) * SECTOR_SIZE);
-    if (rng.chance(PERCENT / 2)) {
+    const sector = Math.floor(from / SECTOR_SIZE);
+    const to = Math.min(end, (sector + 1) * SECTOR_SIZE);
+    if (!frozen.has(sector) && lands()) {
       image.write(from, write.data.subarray(from - write.offset, to - write.offset));
+    } else {
+      frozen.add(sector);
     }
     from = to;
   }
-  if (rng.chance(model.tornSizeKeptPercent) && end > image.size) image.resize(end);
 }
 
 type EntryChange =
