@@ -7,7 +7,7 @@ import { main } from "../src/cli/main.ts";
 import { MemoryIo } from "../src/cli/io.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
 import { Wal } from "../src/wal.ts";
-import { bytes, concat, logImage, withTempDir } from "./_helpers.ts";
+import { bytes, concat, hex, logImage, withTempDir } from "./_helpers.ts";
 
 /** Three records: LSNs 0, 13 and 27; the log ends at 40. */
 const RECORDS = [bytes("first"), bytes("second"), bytes("third")];
@@ -81,7 +81,10 @@ for (const layout of ["file", "segmented"] as const) {
         intactRecordCount: 1,
         intactSize: 13,
       });
-      deepEqual(summary.ranges, [{ lsn: 13, size: 14, reason: "crc-mismatch", tornTail: false }]);
+      deepEqual(summary.ranges, [
+        { lsn: 13, size: 14, reason: "crc-mismatch", tornTail: false, skipped: true },
+      ]);
+      equal(summary.reserveSize, 0);
       equal(summary.segmentCount, layout === "file" ? 1 : 3);
     });
   });
@@ -138,6 +141,50 @@ Deno.test("verify exits 3 when the file is not a wal-db log", async () => {
     const { code, io } = await run(["verify", path]);
     equal(code, 3);
     match(io.err, /not a wal-db log/);
+  });
+});
+
+Deno.test("verify calls foreign files with a plausible first header not a log, not torn", async () => {
+  await withTempDir(async (dir) => {
+    const foreign = {
+      "elf": await Deno.readFile("/bin/ls"),
+      "garbage": concat([hex("01 02 03 04 05 00 00 00"), bytes("xyzzy")]),
+      "seven-bytes": hex("01 02 03 04 05 06 07"),
+    };
+    for (const [name, content] of Object.entries(foreign)) {
+      const path = join(dir, name);
+      await Deno.writeFile(path, content);
+      const { code, io } = await run(["verify", path]);
+      equal(code, 3, name);
+      match(io.err, /not a wal-db log/, name);
+      equal(io.out, "", name);
+      deepEqual(await Deno.readFile(path), content, name);
+    }
+  });
+});
+
+Deno.test("verify and stat report a writer's reserved zeros as a reserve, not damage", async () => {
+  await withTempDir(async (dir) => {
+    // A live log as a writer that preallocates leaves it: records, then reserved zeros.
+    const path = join(dir, "live.wal");
+    await Deno.writeFile(path, concat([image("intact"), new Uint8Array(1024 * 1024 - END)]));
+    const verified = await run(["verify", path, "--no-lock"]);
+    equal(verified.code, 0);
+    equal(
+      verified.io.out,
+      `intact: 3 intact records from LSN 0 to ${END}, then 1048536 bytes (1024.0 KiB) of ` +
+        `reserved zeros\n`,
+    );
+    const stat = await run(["stat", path, "--json"]);
+    const summary = JSON.parse(stat.io.out);
+    equal(summary.status, "intact");
+    equal(summary.reserveSize, 1024 * 1024 - END);
+    deepEqual(summary.ranges, []);
+    const text = await run(["stat", path]);
+    match(
+      text.io.out,
+      /reserve +1048536 bytes \(1024\.0 KiB\) of zeros after LSN 40, reserved ahead/,
+    );
   });
 });
 

@@ -16,7 +16,10 @@ type Variant = "intact" | "torn" | "damaged";
 
 function image(variant: Variant): Uint8Array {
   const content = logImage(RECORDS);
-  if (variant === "torn") return concat([content, bytes("\x20\x00\x00\x00partial")]);
+  // A header whose 16-byte payload got only 7 bytes in: an append cut short.
+  if (variant === "torn") {
+    return concat([content, bytes("\x20\x00\x00\x00\x10\x00\x00\x00partial")]);
+  }
   if (variant === "damaged") content[30]! ^= 0xff;
   return content;
 }

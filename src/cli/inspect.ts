@@ -43,13 +43,15 @@ interface LogSummary {
   endLsn: number;
   /** Bytes from the head to the end of the files, damage included. */
   logSize: number;
+  /** Zeros after the last record that a writer reserved ahead of its end: not damage. */
+  reserveSize: number;
   /** Bytes of the log's files on disk. */
   diskSize: number;
   status: LogStatus;
   /** The first damage, or `null`. */
   damage: { lsn: number; reason: string; intactRecordCount: number; intactSize: number } | null;
   /** Every byte range that is not an intact record, in log order. */
-  ranges: { lsn: number; size: number; reason: string; tornTail: boolean }[];
+  ranges: { lsn: number; size: number; reason: string; tornTail: boolean; skipped: boolean }[];
 }
 
 const JSON_FLAG: FlagSpec = { name: "json", value: "none", help: "print one JSON object" };
@@ -72,9 +74,10 @@ const VERIFY_SPEC: CommandSpec = {
   positionals: ["path"],
   flags: [JSON_FLAG, SEGMENT_SIZE_FLAG, NO_LOCK_FLAG],
   details: `${READ_DETAILS} A progress bar is drawn on stderr when it is a terminal.\n` +
-    "Exit codes: 0 intact; 1 only a torn tail (an unfinished last append); 2 damage " +
-    "followed by intact records (the LSN is printed); 3 not readable (missing, not a log, " +
-    "no permission, locked, damaged head file); 64 usage.",
+    "Exit codes: 0 intact (zeros a writer reserved after the end are not damage); 1 only a " +
+    "torn tail (an unfinished last append); 2 damage that no crash leaves (the LSN is " +
+    "printed); 3 not readable (missing, not a wal-db log, no permission, locked, damaged head " +
+    "file); 64 usage.",
 };
 
 /** `wal stat <path>`. */
@@ -144,7 +147,11 @@ function scanRecords(wal: Wal, onRecord?: (end: number) => void): Scan {
 function summarize(layout: Layout, wal: Wal, scan: Scan): LogSummary {
   const { damage, ranges } = wal.recovery;
   const lastRange = ranges.at(-1);
-  const end = Math.max(wal.nextLsn, lastRange === undefined ? 0 : lastRange.lsn + lastRange.size);
+  const reserveSize = wal.recovery.reserveSize;
+  const end = Math.max(
+    wal.nextLsn + reserveSize,
+    lastRange === undefined ? 0 : lastRange.lsn + lastRange.size,
+  );
   const segmented = layout.kind === "segmented";
   return {
     path: layout.path,
@@ -158,6 +165,7 @@ function summarize(layout: Layout, wal: Wal, scan: Scan): LogSummary {
     lastLsn: scan.last ?? null,
     endLsn: wal.nextLsn,
     logSize: end - wal.head,
+    reserveSize,
     diskSize: diskSizeOf(layout),
     status: damage === undefined ? "intact" : damage.tornTail ? "torn-tail" : "damaged",
     damage: damage === undefined ? null : {
@@ -166,17 +174,19 @@ function summarize(layout: Layout, wal: Wal, scan: Scan): LogSummary {
       intactRecordCount: damage.intactRecordCount,
       intactSize: damage.intactSize,
     },
-    ranges: ranges.map((range) => rangeOf(range, range === lastRange && isTornTail(range))),
+    ranges: ranges.map((range) => rangeOf(range, isTornTail(range))),
   };
 }
 
-/** A read-only open leaves the last range "ignored" exactly when nothing intact follows it. */
+/** What a crash in the middle of an append leaves: a frame cut short or a sector of zeros. */
 function isTornTail(range: RecoveryRange): boolean {
-  return range.action === "ignored";
+  return range.reason === "torn-write" || range.reason === "partial-header" ||
+    range.reason === "partial-record";
 }
 
 function rangeOf(range: RecoveryRange, tornTail: boolean): LogSummary["ranges"][number] {
-  return { lsn: range.lsn, size: range.size, reason: range.reason, tornTail };
+  const skipped = range.action === "skipped";
+  return { lsn: range.lsn, size: range.size, reason: range.reason, tornTail, skipped };
 }
 
 function jsonLine(summary: LogSummary): string {
@@ -199,6 +209,7 @@ function statText(s: LogSummary): string {
     ["disk size", sizeText(s.diskSize)],
     ["recovery", recoveryText(s)],
   );
+  if (s.reserveSize > 0) rows.push(["reserve", reserveText(s)]);
   s.ranges.forEach((range, i) => rows.push([i === 0 ? "damaged bytes" : "", rangeText(range)]));
   return alignRows(rows);
 }
@@ -229,17 +240,31 @@ function recoveryText(s: LogSummary): string {
 }
 
 function rangeText(range: LogSummary["ranges"][number]): string {
-  const kind = range.tornTail ? ", torn tail" : ", intact records follow";
+  const kind = range.tornTail
+    ? ", torn tail"
+    : range.skipped
+    ? ", intact records follow"
+    : ", damage, nothing intact follows";
   return `LSN ${range.lsn}: ${plural(range.size, "byte")}, ${range.reason}${kind}`;
+}
+
+function reserveText(s: LogSummary): string {
+  return `${sizeText(s.reserveSize)} of zeros after LSN ${s.endLsn}, reserved ahead of the end ` +
+    `by a writer (preallocation): not damage`;
 }
 
 /** `verify`'s verdict, one line, plus one line per damaged range. */
 function verdictText(s: LogSummary): string {
   const records = `${plural(s.recordCount, "intact record")} from LSN ${s.head} to ${s.endLsn}`;
-  if (s.status === "intact") return `intact: ${records}\n`;
+  const reserve = s.reserveSize > 0 ? `, then ${sizeText(s.reserveSize)} of reserved zeros` : "";
+  if (s.status === "intact") return `intact: ${records}${reserve}\n`;
+  const after = s.damage!.intactRecordCount;
   const lines = s.status === "torn-tail"
     ? [`torn tail at LSN ${s.damage!.lsn}: ${records}, then an unfinished append`]
-    : [`damaged at LSN ${s.damage!.lsn}: ${records}, with damage before intact records`];
+    : [
+      `damaged at LSN ${s.damage!.lsn}: ${records}, then damage that no crash leaves` +
+      (after > 0 ? `, before ${plural(after, "intact record")}` : ""),
+    ];
   for (const range of s.ranges) lines.push(`  ${rangeText(range)}`);
   return `${lines.join("\n")}\n`;
 }
