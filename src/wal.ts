@@ -262,7 +262,16 @@ export class Wal implements Disposable {
       if (!config.readOnly) store.flushSync();
       return new Wal(store, config, report, index);
     } catch (error) {
-      store.close();
+      // The open's error is the one to report; a close that fails too must not replace it,
+      // and is told in its message rather than dropped.
+      try {
+        store.close();
+      } catch (closeError) {
+        if (error instanceof Error) {
+          error.message += `; closing the log after the failed open also failed: ` +
+            messageOf(closeError);
+        }
+      }
       if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
       }

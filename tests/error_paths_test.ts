@@ -80,6 +80,21 @@ Deno.test("a store close that throws is reported by close() and by wal.closed", 
   equal(store.closes, 1);
 });
 
+Deno.test("a store close that throws after a failed open does not hide the open's error", () => {
+  const store = new (class extends FailingCloseStore {
+    override readAt(): number {
+      throw new Error("EIO: injected read failure");
+    }
+  })(new MemStore(new Uint8Array(16)));
+  throws(() => Wal.withStore(store), (error: unknown) => {
+    ok(error instanceof WalError && error.kind === "io", String(error));
+    ok(/EIO: injected read failure/.test(error.message), error.message);
+    ok(/also failed: EIO: injected close failure/.test(error.message), error.message);
+    return true;
+  });
+  equal(store.closes, 1);
+});
+
 Deno.test("a store close that throws after close() returned is no unhandled rejection", async () => {
   const store = new GatedFlushStore(new FailingCloseStore(new MemStore()));
   const wal = Wal.withStore(store);
