@@ -186,6 +186,17 @@ export interface ShimFile {
    * ```
    */
   preallocate(offset: number, length: number): boolean;
+  /**
+   * The identity of the file behind the handle: the device and the file's number on it, as
+   * `fstat` reports them (Windows: the volume serial number and the 64-bit file index from
+   * `GetFileInformationByHandle`). These are the numbers `Deno.FsFile.stat()` reports as `dev`
+   * and `ino`, so a caller can check that a handle opened by path is the file it already has
+   * open, and not one that replaced it at that path.
+   *
+   * @returns The device and the file number.
+   * @throws {ShimCallError} If the OS reports an error, or the file is closed.
+   */
+  identity(): ShimFileIdentity;
   /** True once macOS reported `F_FULLFSYNC` unsupported for this file and `fsync` was used. */
   readonly fsyncFallback: boolean;
   /**
@@ -195,6 +206,14 @@ export interface ShimFile {
    * @throws {ShimCallError} If the OS reports an error on close (the handle is released anyway).
    */
   close(): void;
+}
+
+/** What {@linkcode ShimFile.identity} reports: together, they name one file on the machine. */
+export interface ShimFileIdentity {
+  /** The device (Windows: the volume serial number). */
+  dev: bigint;
+  /** The file's number on the device: the inode (Windows: the file index). */
+  ino: bigint;
 }
 
 /**
@@ -526,6 +545,13 @@ class LoadedFile implements ShimFile {
     if (result >= 0) return true;
     if (isUnsupported(result)) return false;
     throw new ShimCallError("wal_shim_preallocate", result, this.#path);
+  }
+
+  identity(): ShimFileIdentity {
+    const out = new BigUint64Array(2);
+    const result = this.#symbols.wal_shim_identity(this.#open("wal_shim_identity"), out);
+    if (result < 0) throw new ShimCallError("wal_shim_identity", result, this.#path);
+    return { dev: out[0]!, ino: out[1]! };
   }
 
   close(): void {

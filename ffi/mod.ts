@@ -8,6 +8,7 @@ export {
   type Shim,
   ShimCallError,
   type ShimFile,
+  type ShimFileIdentity,
   type ShimOptions,
   ShimUnavailableError,
   type ShimUnavailableReason,

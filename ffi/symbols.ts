@@ -13,10 +13,10 @@
  * import { SHIM_ABI_VERSION } from "./symbols.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SHIM_ABI_VERSION, 2);
+ * assert.equal(SHIM_ABI_VERSION, 3);
  * ```
  */
-export const SHIM_ABI_VERSION = 2;
+export const SHIM_ABI_VERSION = 3;
 
 /**
  * The shim's symbols in the form `Deno.dlopen` takes.
@@ -63,6 +63,8 @@ export const SHIM_SYMBOLS = {
   // int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_t length);
   // Blocking on purpose: called rarely, and the append that needs the space waits for it.
   wal_shim_preallocate: { parameters: ["i64", "i64", "i64"], result: "i32" },
+  // int32_t wal_shim_identity(int64_t handle, uint64_t *out); out is two u64: device, file
+  wal_shim_identity: { parameters: ["i64", "buffer"], result: "i32" },
   // int32_t wal_shim_close(int64_t handle);
   wal_shim_close: { parameters: ["i64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -88,6 +88,16 @@ int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_t length) {
   return -ERROR_NOT_SUPPORTED;
 }
 
+int32_t wal_shim_identity(int64_t handle, uint64_t *out) {
+  /* The same numbers Deno's FsFile.stat() reports on Windows: dev is the volume serial
+   * number, ino the file index (FILE_INTERNAL_INFORMATION's IndexNumber is that index). */
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle((HANDLE)(intptr_t)handle, &info)) return negative_last_error();
+  out[0] = (uint64_t)info.dwVolumeSerialNumber;
+  out[1] = ((uint64_t)info.nFileIndexHigh << 32) | (uint64_t)info.nFileIndexLow;
+  return 0;
+}
+
 int32_t wal_shim_close(int64_t handle) {
   if (!CloseHandle((HANDLE)(intptr_t)handle)) return negative_last_error();
   return 0;
@@ -229,6 +239,15 @@ int32_t wal_shim_sync_dir(const char *dir_utf8) {
 #endif
   close(fd); /* the flush result is what matters; nothing was written through this fd */
   return result;
+}
+
+int32_t wal_shim_identity(int64_t handle, uint64_t *out) {
+  if (!valid_fd(handle)) return -EBADF;
+  struct stat info;
+  if (fstat((int)handle, &info) != 0) return -errno;
+  out[0] = (uint64_t)info.st_dev;
+  out[1] = (uint64_t)info.st_ino;
+  return 0;
 }
 
 int32_t wal_shim_close(int64_t handle) {

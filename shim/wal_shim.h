@@ -23,7 +23,7 @@
 #endif
 
 /* Bumped whenever a prototype or a documented behaviour changes. */
-#define WAL_SHIM_VERSION 2
+#define WAL_SHIM_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +55,13 @@ WAL_SHIM_API int32_t wal_shim_sync_dir(const char *dir_utf8);
  * or an end past INT64_MAX is -EINVAL, and length 0 does nothing and returns 0.
  * Added in version 2. */
 WAL_SHIM_API int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_t length);
+
+/* Writes the identity of the file behind a handle: out[0] is the device (st_dev on Unix,
+ * the volume serial number on Windows) and out[1] the file's number on it (st_ino on Unix,
+ * the 64-bit file index on Windows). A caller compares it with the file it already has open,
+ * so that a handle opened by path never flushes a file that replaced the one it meant.
+ * Returns 0 or a negative error code. Added in version 3. */
+WAL_SHIM_API int32_t wal_shim_identity(int64_t handle, uint64_t *out);
 
 /* Releases a handle from wal_shim_open. Returns 0 or a negative error code. */
 WAL_SHIM_API int32_t wal_shim_close(int64_t handle);

@@ -3,11 +3,12 @@
 // Backend: talks to `Deno.*` and to `ffi/`; the I/O core never imports it.
 
 import { dirname } from "node:path";
-import { loadShim, type Shim, ShimUnavailableError } from "../ffi/mod.ts";
+import { loadShim, type Shim, type ShimFile, ShimUnavailableError } from "../ffi/mod.ts";
 import type { DurabilityMode, LockMode } from "./config.ts";
 
 export type { LockMode };
 import { WalError } from "./errors.ts";
+import { runEach } from "./cleanup.ts";
 
 /**
  * One file's flush mechanism.
@@ -17,6 +18,12 @@ import { WalError } from "./errors.ts";
  * take the error (and the kernel drop the pages) while a blocking flush that follows before the
  * error reaches the log returns success, acknowledging lost records. With two descriptions,
  * each flush sees every error that happened since its own last flush.
+ *
+ * The second descriptor can only be opened by path (the runtime cannot duplicate one), and the
+ * path may by then name another file: the log's file renamed, or replaced by a new one. So
+ * every descriptor a flusher opens is checked to be the log's own file, by device and file
+ * number against the log's handle (`fstat` on both), and a mismatch is refused: flushing
+ * whatever is at the path would report records durable that were never flushed.
  */
 export interface Flusher {
   /** Words for the mechanism, e.g. `"fdatasync via shim"`. */
@@ -38,7 +45,10 @@ export interface Flusher {
 export interface Durability {
   /** Words for the mechanism, e.g. `"fdatasync via shim"`. */
   readonly description: string;
-  /** A flusher for `file`, which is open at `path`. */
+  /**
+   * A flusher for `file`, which was opened at `path`. Throws `kind: "io"` when the file now at
+   * `path` is not `file` (see {@linkcode Flusher}).
+   */
   flusherFor(file: Deno.FsFile, path: string): Flusher;
   /** Makes the creation, rename or removal of entries in `directory` durable. */
   syncDirectory(directory: string): void;
@@ -73,8 +83,15 @@ export function chooseDurability(options: DurabilityOptions): Durability {
 export const RUNTIME_DURABILITY: Durability = {
   description: "FsFile.syncData (runtime)",
   flusherFor(file: Deno.FsFile, path: string): Flusher {
-    // Write access: Windows flushes only handles that may write.
+    // Write access: Windows flushes only handles that may write. Background flushes use the
+    // log's own handle; the blocking one is checked to be the same file.
     const blocking = Deno.openSync(path, { write: true });
+    try {
+      checkSameFile(path, identityOf(file), identityOf(blocking));
+    } catch (error) {
+      blocking.close();
+      throw error;
+    }
     return {
       description: RUNTIME_DURABILITY.description,
       flushSync: () => blocking.syncDataSync(),
@@ -94,11 +111,12 @@ function shimDurability(shim: Shim): Durability {
   const description = `${shim.flushCall} via shim`;
   return {
     description,
-    flusherFor(_file: Deno.FsFile, path: string): Flusher {
-      const handle = shim.openFile(path);
-      let blocking: typeof handle;
+    flusherFor(file: Deno.FsFile, path: string): Flusher {
+      const expected = identityOf(file);
+      const handle = openShimChecked(shim, path, expected);
+      let blocking: ShimFile;
       try {
-        blocking = shim.openFile(path);
+        blocking = openShimChecked(shim, path, expected);
       } catch (error) {
         handle.close();
         throw error;
@@ -111,15 +129,53 @@ function shimDurability(shim: Shim): Durability {
         },
         flushSync: () => blocking.syncDataSync(),
         flush: () => handle.syncData(),
-        close: () => {
-          handle.close();
-          blocking.close();
-        },
+        // Both, even when the first close reports an error.
+        close: () => runEach([() => handle.close(), () => blocking.close()], "close the shim"),
         preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
       };
     },
     syncDirectory: (directory: string) => shim.syncDirectory(directory),
   };
+}
+
+/** A file's device and number on it; `ino` is null where the runtime cannot tell it. */
+interface FileIdentity {
+  dev: number;
+  ino: number | null;
+}
+
+function identityOf(file: Deno.FsFile): FileIdentity {
+  const { dev, ino } = file.statSync();
+  return { dev, ino };
+}
+
+/** Opens `path` through the shim and checks it is the file `expected` describes. */
+function openShimChecked(shim: Shim, path: string, expected: FileIdentity): ShimFile {
+  const opened = shim.openFile(path);
+  try {
+    const { dev, ino } = opened.identity();
+    // Numbers, as the runtime reports them: both sides round a huge value the same way.
+    checkSameFile(path, expected, { dev: Number(dev), ino: Number(ino) });
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
+  return opened;
+}
+
+/**
+ * Throws unless `actual`, a handle just opened at `path`, is the file `expected` describes.
+ * Where the runtime reports no file number (`ino` null), only the devices can be compared.
+ */
+function checkSameFile(path: string, expected: FileIdentity, actual: FileIdentity): void {
+  const sameFile = expected.ino === null || actual.ino === null || expected.ino === actual.ino;
+  if (expected.dev === actual.dev && sameFile) return;
+  throw new WalError(
+    "io",
+    `Cannot flush "${path}": the file at that path is not the one the log has open (device ` +
+      `${actual.dev}, file ${actual.ino} instead of ${expected.dev}, ${expected.ino}); it was ` +
+      `renamed or replaced while the log had it open. Nothing was flushed`,
+  );
 }
 
 /** The directory that holds `path`, for directory flushes after creating or removing it. */

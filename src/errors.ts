@@ -15,6 +15,7 @@
  * | `"invalid-lsn"` | an LSN that is not a record boundary of the log (or not in it) |
  * | `"read-only"` | a write to a log opened with `readOnly` |
  * | `"encoding"` | a typed record that its codec cannot encode or decode |
+ * | `"unsupported"` | the log's store cannot do it (`truncateBefore` on a single file); nothing changed |
  *
  * The set may grow in later versions: handle unknown kinds as errors.
  */
@@ -27,7 +28,8 @@ export type WalErrorKind =
   | "failed"
   | "invalid-lsn"
   | "read-only"
-  | "encoding";
+  | "encoding"
+  | "unsupported";
 
 /** Extra fields a {@linkcode WalError} may carry. */
 export interface WalErrorOptions {

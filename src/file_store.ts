@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
+import { runEach } from "./cleanup.ts";
 import { PREALLOCATE_SIZE_DEFAULT, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
@@ -223,22 +224,35 @@ export class FileStore implements WalStore {
 
   /**
    * Changes nothing and returns 0: a single file cannot drop its prefix without rewriting the
-   * whole log. Use a segmented log for checkpoints that reclaim space.
+   * whole log, so `Wal.truncateBefore` throws `"unsupported"`. Use a segmented log for
+   * checkpoints that reclaim space.
    */
   truncateBefore(_head: number): number {
     return 0;
   }
 
-  /** Closes both handles, which releases the lock. Idempotent. */
+  /**
+   * Closes every handle, which releases the lock. Idempotent. Each step runs even when an
+   * earlier one throws, so a failure never keeps the lock held; it is thrown afterwards, as
+   * `kind: "io"`.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#flusher.close();
-    this.#reader.close();
-    // A clean close leaves no reserved zeros behind: the file ends where the log does. Not
-    // flushed: if the cut is lost, the zeros read as "no record" and recovery cuts them.
-    if (this.#allocated > this.#size) this.#writer.truncateSync(this.#size);
-    this.#writer.close();
+    try {
+      runEach([
+        () => this.#flusher.close(),
+        () => this.#reader.close(),
+        // A clean close leaves no reserved zeros behind: the file ends where the log does. Not
+        // flushed: if the cut is lost, the zeros read as "no record" and recovery cuts them.
+        () => {
+          if (this.#allocated > this.#size) this.#writer.truncateSync(this.#size);
+        },
+        () => this.#writer.close(),
+      ], `close log "${this.path}"`);
+    } catch (error) {
+      throw wrapIo(error, `close log "${this.path}"`);
+    }
   }
 
   /**

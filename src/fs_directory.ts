@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // A WalDirectory on the real file system. Backend: talks to `Deno.*` and the durability choice.
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOCK_FILE_NAME } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
@@ -11,13 +11,13 @@ import {
   type Durability,
   type Flusher,
   type LockMode,
-  parentOf,
   readOnlyError,
   readOnlyFlusher,
   RUNTIME_DURABILITY,
   takeLock,
 } from "./durability.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import { runEach } from "./cleanup.ts";
 import { WalError } from "./errors.ts";
 import { readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 
@@ -223,8 +223,7 @@ class FsDirectoryFile implements DirectoryFile {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#flusherMade?.close();
-    this.#file.close();
+    runEach([() => this.#flusherMade?.close(), () => this.#file.close()], `close "${this.path}"`);
   }
 }
 
@@ -256,6 +255,12 @@ function openReadLock(dir: string, lock: LockMode): Deno.FsFile | undefined {
   return handle;
 }
 
+/**
+ * Makes `dir` a directory, creating it and any missing parents (`mkdir -p`), and makes what it
+ * created durable: every directory it created, deepest first, and the first parent that already
+ * existed, which holds the entry of the topmost new one. Flushing only the new directory's own
+ * parent would leave that parent's entry, and so the whole new log, to be lost at a power loss.
+ */
 function ensureDirectory(dir: string, durability: Durability): void {
   try {
     if (Deno.statSync(dir).isDirectory) return;
@@ -264,10 +269,28 @@ function ensureDirectory(dir: string, durability: Durability): void {
     if (!(error instanceof Deno.errors.NotFound)) throw wrap(error, dir);
   }
   try {
+    const { missing, existing } = missingDirectories(dir);
     Deno.mkdirSync(dir, { recursive: true });
-    durability.syncDirectory(parentOf(dir));
+    for (const made of missing) durability.syncDirectory(made);
+    durability.syncDirectory(existing);
   } catch (error) {
     throw wrap(error, dir);
+  }
+}
+
+/** The directories `mkdir -p dir` creates, deepest first, and the first one up that exists. */
+function missingDirectories(dir: string): { missing: string[]; existing: string } {
+  const missing: string[] = [];
+  for (let at = dir;; at = dirname(at)) {
+    try {
+      Deno.statSync(at);
+      return { missing, existing: at };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    missing.push(at);
+    // The root always exists; the guard only stops a loop on a path that never reaches one.
+    if (dirname(at) === at) return { missing, existing: at };
   }
 }
 

@@ -39,6 +39,11 @@ export class GroupCommit {
   #next: Batch | undefined;
   #startScheduled = false;
   #failure: Error | undefined;
+  /**
+   * Set when the log closes. Kept apart from `#failure`: a flush already running when the log
+   * closes still reports its own outcome, and if it fails, that failure (not "closed").
+   */
+  #abandoned: Error | undefined;
   readonly #commitDelayMs: number;
   /** Callers the last started flush served: more than one means writers are concurrent. */
   #lastCallers = 0;
@@ -58,7 +63,8 @@ export class GroupCommit {
 
   /** Resolves once everything below `end` is durable; rejects if a flush fails first. */
   waitFor(end: number): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const refusal = this.#failure ?? this.#abandoned;
+    if (refusal !== undefined) return Promise.reject(refusal);
     if (end <= this.#durableEnd) return Promise.resolve();
     if (this.#inFlight !== undefined && end <= this.#inFlight.end) {
       return this.#inFlight.batch.promise;
@@ -121,7 +127,8 @@ export class GroupCommit {
     const batch = this.#next;
     if (batch === undefined || this.#inFlight !== undefined) return;
     this.#next = undefined;
-    if (this.#failure !== undefined) return batch.reject(this.#failure);
+    const refusal = this.#failure ?? this.#abandoned;
+    if (refusal !== undefined) return batch.reject(refusal);
     const end = this.#target.appendedEnd;
     if (end <= this.#durableEnd) return batch.resolve();
     this.#inFlight = { end, batch, distrusted: false };
@@ -156,14 +163,19 @@ export class GroupCommit {
       batch.reject(this.#failure);
     }
     if (this.#next === undefined) return;
-    if (this.#failure === undefined) return this.#scheduleStart();
-    this.#next.reject(this.#failure);
+    const refusal = this.#failure ?? this.#abandoned;
+    if (refusal === undefined) return this.#scheduleStart();
+    this.#next.reject(refusal);
     this.#next = undefined;
   }
 
-  /** Rejects the callers whose flush has not started yet; used when the log closes. */
+  /**
+   * Rejects the callers whose flush has not started yet, and every later wait, with `error`;
+   * used when the log closes. A flush already running is not affected: its callers get its
+   * real outcome, success or failure.
+   */
   abandon(error: Error): void {
-    this.#failure ??= error;
+    this.#abandoned ??= error;
     this.#next?.reject(error);
     this.#next = undefined;
   }

@@ -122,7 +122,8 @@ export class MemStore implements WalStore {
 
   /**
    * Changes nothing and returns 0: a single file cannot drop its prefix without rewriting the
-   * whole log. Use a segmented log for checkpoints that reclaim space.
+   * whole log, so `Wal.truncateBefore` throws `"unsupported"`. Use a segmented log for
+   * checkpoints that reclaim space.
    */
   truncateBefore(_head: number): number {
     return 0;

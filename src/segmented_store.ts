@@ -4,6 +4,7 @@
 
 import { join } from "node:path";
 import { assert } from "./assert.ts";
+import { runEach } from "./cleanup.ts";
 import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
@@ -346,17 +347,26 @@ export class SegmentedStore implements WalStore {
     return head;
   }
 
+  /**
+   * Closes every file, then the directory and its lock. Each close runs even when an earlier
+   * one throws, so a failure never keeps the lock held; it is thrown afterwards.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const file of this.#readers.values()) file.close();
+    const files = [
+      ...this.#readers.values(),
+      ...this.#written.values(),
+      ...(this.#active === undefined ? [] : [this.#active.file]),
+      ...this.#retired.splice(0),
+    ];
     this.#readers.clear();
-    for (const file of this.#written.values()) file.close();
     this.#written.clear();
-    this.#active?.file.close();
     this.#active = undefined;
-    for (const file of this.#retired.splice(0)) file.close();
-    this.#dir.close();
+    runEach(
+      [...files.map((file) => () => file.close()), () => this.#dir.close()],
+      `close segmented log "${this.#dir.path}"`,
+    );
   }
 
   #checkWritable(): void {

@@ -30,9 +30,11 @@ import type { ByteSource } from "./reader.ts";
  *   them. It returns a description of where the copy is (a path for files).
  * - `truncateBefore` drops the prefix before `head` where the layout can (a segmented store
  *   removes whole segments below it, after making the new head durable) and returns the new
- *   head. Stores that keep one contiguous file return their head unchanged and drop nothing.
- * - `close` releases every resource, including the lock, and is idempotent. The Wal never
- *   closes a store while a `flush` is pending.
+ *   head. Stores that keep one contiguous file return their head unchanged and drop nothing;
+ *   the Wal then throws `kind: "unsupported"`.
+ * - `close` releases every resource, including the lock, and is idempotent. When one step of
+ *   it fails, it still releases everything else, then throws; the Wal reports that error from
+ *   `close()` or `Wal.closed`. The Wal never closes a store while a `flush` is pending.
  */
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */

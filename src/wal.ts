@@ -95,6 +95,13 @@ export class Wal implements Disposable {
   #stopTimer: (() => void) | undefined;
   /** A read-only log's end: the end of the intact records it has seen. */
   #end: number | undefined;
+  /**
+   * Set when an append failed: the end of the last append that succeeded. The store may hold
+   * part of the failed write past it (a short write); the log ends here all the same.
+   */
+  #writeFailedAt: number | undefined;
+  /** Settles once the store is closed; see {@linkcode Wal.closed}. */
+  readonly #storeClosed = Promise.withResolvers<void>();
   /** Wakes tails when the log changes (durable end, truncation, refresh, close). */
   readonly #changes = new ChangeSignal();
 
@@ -109,6 +116,8 @@ export class Wal implements Disposable {
     this.#config = config;
     this.#recovery = recovery;
     this.#end = config.readOnly ? recovery.endLsn : undefined;
+    // Reported through `closed` (and by `close()` itself when it can): never unhandled.
+    this.#storeClosed.promise.catch(() => {});
     this.#commit = new GroupCommit(
       {
         get appendedEnd() {
@@ -253,7 +262,16 @@ export class Wal implements Disposable {
       if (!config.readOnly) store.flushSync();
       return new Wal(store, config, report, index);
     } catch (error) {
-      store.close();
+      // The open's error is the one to report; a close that fails too must not replace it,
+      // and is told in its message rather than dropped.
+      try {
+        store.close();
+      } catch (closeError) {
+        if (error instanceof Error) {
+          error.message += `; closing the log after the failed open also failed: ` +
+            messageOf(closeError);
+        }
+      }
       if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
       }
@@ -266,7 +284,7 @@ export class Wal implements Disposable {
    * end of the intact records it has seen (see {@linkcode Wal.refresh}).
    */
   get nextLsn(): Lsn {
-    return this.#end ?? this.#store.size;
+    return this.#end ?? this.#writeFailedAt ?? this.#store.size;
   }
 
   /**
@@ -561,35 +579,51 @@ export class Wal implements Disposable {
    * below it removed, so a crash at any step leaves either the old or the new head. LSNs of
    * the records kept do not change.
    *
-   * On a single-file log (and in memory) it changes nothing and returns the current head, 0:
-   * dropping a file's prefix would mean rewriting the whole log.
+   * A single-file log (and one in memory) cannot drop its prefix without rewriting the whole
+   * log: there it throws `"unsupported"` and changes nothing, unless `lsn` is the head already.
    *
    * @param lsn A record boundary at or after the head, or `nextLsn` (drops everything).
    * @returns The new head.
    * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} `"invalid-lsn"`; `"failed"` if a step fails; `"closed"`.
+   * @throws {WalError} `"invalid-lsn"`; `"unsupported"` if the store cannot drop a prefix
+   * (nothing changed, the log stays usable); `"failed"` if a step fails; `"closed"`.
    *
-   * @example On a single file nothing is dropped
+   * @example A single file cannot drop its prefix
    * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
+   * import { MemStore, Wal, WalError } from "@wal-db/wal-db";
+   * import { equal, throws } from "node:assert/strict";
    *
    * using wal = Wal.withStore(new MemStore());
    * wal.append(new Uint8Array([1]));
    * const second = wal.append(new Uint8Array([2]));
-   * equal(wal.truncateBefore(second), 0);
+   * throws(
+   *   () => wal.truncateBefore(second),
+   *   (e) => e instanceof WalError && e.kind === "unsupported",
+   * );
    * equal(wal.head, 0);
    * ```
    */
   truncateBefore(lsn: Lsn): Lsn {
     this.#checkWritable();
     this.#checkBoundary(lsn, "truncate before", true);
-    if (lsn === this.#store.head) return lsn;
+    const before = this.#store.head;
+    if (lsn === before) return lsn;
     let head: number;
     try {
       head = this.#store.truncateBefore(lsn);
     } catch (error) {
       throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+    }
+    // A store that keeps one contiguous file returns its head unchanged and drops nothing
+    // (see WalStore): say so, rather than let a checkpoint believe it reclaimed space.
+    if (head === before) {
+      throw new WalError(
+        "unsupported",
+        `Cannot truncate before LSN ${lsn}: this log keeps one contiguous file and cannot drop ` +
+          `its prefix without rewriting the whole log; nothing was changed. Use a segmented ` +
+          `log (Wal.openSegmented) for checkpoints that reclaim space`,
+        { lsn },
+      );
     }
     if (head === lsn) this.#index.truncateBefore(head);
     return head;
@@ -761,7 +795,15 @@ export class Wal implements Disposable {
   /**
    * Closes the log and its store, releasing the lock. Idempotent. Callers waiting in `sync`
    * for a flush that has not started are rejected with `"closed"`; a flush already running
-   * finishes first (its callers get its real outcome) and the store closes when it settles.
+   * finishes first (its callers get its real outcome, `"failed"` with its cause if it fails)
+   * and the store closes when it settles.
+   *
+   * If closing the store fails, the store still releases what it can (the built-in stores
+   * release every handle and the lock), and the error is reported, never dropped: `close()`
+   * throws it (`"io"`) when the store closes at once, and {@linkcode Wal.closed} rejects with
+   * it in every case, also when the store closes later, after a running flush.
+   *
+   * @throws {WalError} `"io"` if closing the store failed (the log is closed all the same).
    *
    * @example
    * ```ts
@@ -781,8 +823,51 @@ export class Wal implements Disposable {
     this.#commit.abandon(closedError());
     this.#changes.notify();
     const settled = this.#commit.settled;
-    if (settled === undefined) this.#store.close();
-    else settled.then(() => this.#store.close());
+    if (settled === undefined) {
+      const error = this.#closeStore();
+      if (error !== undefined) throw error;
+    } else {
+      settled.then(() => this.#closeStore());
+    }
+  }
+
+  /**
+   * Settles once the store is closed after {@linkcode Wal.close}: resolves when it closed
+   * cleanly, rejects (usually `"io"`) with what closing it threw. Pending until `close()` is
+   * called. Its rejection is never unhandled: await it where a failed close matters, above all
+   * when `close()` was called while a `sync` was running, as the store then closes later.
+   *
+   * @example Waiting for the store to be closed
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   *
+   * const wal = Wal.withStore(new MemStore());
+   * const pending = wal.sync();
+   * wal.close();
+   * await pending;
+   * await wal.closed;
+   * ```
+   */
+  get closed(): Promise<void> {
+    return this.#storeClosed.promise;
+  }
+
+  /** Closes the store; settles `closed` with the outcome and returns the error, if any. */
+  #closeStore(): unknown {
+    try {
+      this.#store.close();
+    } catch (cause) {
+      const error = cause instanceof WalError || isPermissionError(cause) ? cause : new WalError(
+        "io",
+        `Cannot close the log cleanly: ${messageOf(cause)}. The log is closed; every record ` +
+          `whose sync resolved is durable`,
+        { cause },
+      );
+      this.#storeClosed.reject(error);
+      return error;
+    }
+    this.#storeClosed.resolve();
+    return undefined;
   }
 
   /** Closes the log; lets `using wal = ...` close it at the end of the scope. */
@@ -800,11 +885,33 @@ export class Wal implements Disposable {
   }
 
   #write(frames: Uint8Array): void {
+    const end = this.#store.size;
     try {
       this.#store.append(frames);
     } catch (error) {
-      throw this.#fail(error, "write to the log");
+      throw this.#failWrite(error, end);
     }
+  }
+
+  /**
+   * Fails the log after an append that threw. The store may hold part of it (a short write,
+   * say ENOSPC part way): the log still ends at `end`, where the last successful append ended,
+   * so `nextLsn` and iteration never reach a partial frame and report it as damage. Cutting
+   * the partial bytes is best effort: recovery cuts them on reopen in any case, so a failed
+   * cut is only told in the failure's message.
+   */
+  #failWrite(cause: unknown, end: number): WalError {
+    this.#writeFailedAt ??= end;
+    let action = "write to the log";
+    if (this.#store.size > end) {
+      try {
+        this.#store.truncate(end);
+      } catch (cutError) {
+        action += ` (the partial write after LSN ${end} could not be cut either: ` +
+          `${messageOf(cutError)}; reopening cuts it)`;
+      }
+    }
+    return this.#fail(cause, action);
   }
 
   /** Enters the failed state (once) and returns the error for the failing call. */

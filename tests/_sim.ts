@@ -472,8 +472,13 @@ class Schedule {
     try {
       head = wal.truncateBefore(lsn);
     } catch (error) {
+      // A single file cannot drop a prefix: refused, nothing changed, the log goes on.
+      if (this.segmentSize === undefined && isWalError(error, "unsupported")) return;
       if (this.disk.stats.operations !== before) this.#model.pendingHead = lsn;
       throw error;
+    }
+    if (this.segmentSize === undefined && lsn !== this.#model.head) {
+      return this.fail(`truncateBefore(${lsn}) on a single file returned ${head}, not unsupported`);
     }
     const expected = this.segmentSize === undefined ? this.#model.head : lsn;
     if (head !== expected) {

@@ -89,7 +89,8 @@ export type SimOperationKind =
   | "flush"
   | "remove"
   | "rename"
-  | "sync";
+  | "sync"
+  | "close";
 
 /** One operation, as the fault hook sees it. */
 export interface SimOperation {
@@ -645,7 +646,11 @@ class SimFile implements DirectoryFile {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const live = this.session === this.state.session && !this.state.dead;
     if (this.session === this.state.session) this.state.openFiles--;
+    // Like close(2): the handle is released even when the call then reports an error.
+    const fault = live ? this.state.enter(this.session, "close", this.name) : undefined;
+    if (fault !== undefined) throw new SimIoError(fault.code, `close of ${this.name} failed`);
   }
 
   #finishFlush(covered: number, fault: SimFault | undefined, path: FlushPath): void {
@@ -866,7 +871,10 @@ export class SimStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#file.close();
-    this.#state.unlock(`file:${this.#name}`, this.#token);
+    try {
+      this.#file.close();
+    } finally {
+      this.#state.unlock(`file:${this.#name}`, this.#token);
+    }
   }
 }

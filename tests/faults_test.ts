@@ -153,8 +153,11 @@ for (const layout of LAYOUTS) {
     wal.append(bytes("synced"));
     await wal.sync();
     // The record spans segments; its second write stops after 3 bytes.
+    const end = wal.nextLsn;
     failNth(disk, "append", layout === "segmented" ? 2 : 1, { code: "ENOSPC", shortBytes: 3 });
     throws(() => wal.append(bytes("torn by a short write")), failed);
+    equal(wal.nextLsn, end, "the failed log ends at its last complete frame");
+    deepEqual(payloads(wal), ["synced"], "and reads no partial frame as damage");
     await assertFailed(wal);
     disk.kill();
     disk.faults = undefined;
@@ -168,6 +171,44 @@ for (const layout of LAYOUTS) {
     reopened.syncSync();
     reopened.close();
     assertEveryRemount(disk, layout, ["synced", "after reopen"], ["synced", "after reopen"]);
+  });
+
+  Deno.test(`${layout}: a close that fails is reported, and every handle and the lock released`, async () => {
+    const disk = new SimDisk();
+    const wal = open(disk, layout);
+    wal.append(bytes("synced"));
+    wal.syncSync();
+    failNth(disk, "close");
+    let error: unknown;
+    try {
+      wal.close();
+    } catch (thrown) {
+      error = thrown;
+    }
+    ok(!disk.locked, "the lock was released");
+    equal(disk.openFileCount, 0, "every file was closed");
+    ok(io(error), `close() reports the failure as io: ${error}`);
+    await rejects(wal.closed, io);
+    disk.faults = undefined;
+    using again = open(disk, layout);
+    deepEqual(payloads(again), ["synced"]);
+  });
+
+  Deno.test(`${layout}: a close that fails after a running flush is reported by wal.closed`, async () => {
+    const disk = new SimDisk();
+    const wal = open(disk, layout);
+    // Short enough for one segment: no segment is retired (and closed) by the flush itself.
+    wal.append(bytes("synced"));
+    failNth(disk, "close");
+    const pending = wal.sync();
+    await Promise.resolve();
+    wal.close(); // the flush runs: the store closes when it settles, after close() returned
+    await pending;
+    await rejects(wal.closed, io);
+    ok(!disk.locked, "the lock was released");
+    equal(disk.openFileCount, 0, "every file was closed");
+    disk.faults = undefined;
+    assertEveryRemount(disk, layout, ["synced"], ["synced"]);
   });
 
   Deno.test(`${layout}: an EIO on read surfaces from iteration as WalError io`, () => {

@@ -83,7 +83,7 @@ Deno.test({
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
       assert.equal(sha256(await Deno.readFile(file)), expected);
-      assert.equal(shim.version, 2);
+      assert.equal(shim.version, 3);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
@@ -93,10 +93,14 @@ Deno.test({
       shimFile.syncDataSync();
       await shimFile.syncData();
       assert.equal(shimFile.fsyncFallback, false);
+      // The identity is the one the runtime reports for its own handle on the same file.
+      const { dev, ino } = await Deno.stat(path);
+      assert.deepEqual(shimFile.identity(), { dev: BigInt(dev), ino: BigInt(ino!) });
       shim.syncDirectory(dir);
       shimFile.close();
       shimFile.close(); // idempotent
       assert.throws(() => shimFile.syncDataSync(), ShimCallError);
+      assert.throws(() => shimFile.identity(), ShimCallError);
       await assert.rejects(shimFile.syncData(), ShimCallError);
     }),
 });
@@ -273,7 +277,7 @@ Deno.test({
       Deno.writeFileSync(path, cachedFile(dir).bytes);
       const shim = loadShim({ path });
       assert.equal(shim.path, path);
-      assert.equal(shim.version, 2);
+      assert.equal(shim.version, 3);
     }),
 });
 

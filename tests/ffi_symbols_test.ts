@@ -20,6 +20,7 @@ const C_TO_FFI: Readonly<Record<string, string>> = {
   "int32_t": "i32",
   "int64_t": "i64",
   "const char *": "buffer",
+  "uint64_t *": "buffer",
 };
 
 function cParameterTypes(parameters: string): string[] {
@@ -33,6 +34,7 @@ Deno.test("SHIM_SYMBOLS binds every function of wal_shim.h with its C types", ()
   assert.deepEqual([...functions.keys()].sort(), [
     "wal_shim_close",
     "wal_shim_datasync",
+    "wal_shim_identity",
     "wal_shim_open",
     "wal_shim_preallocate",
     "wal_shim_sync_dir",
@@ -63,9 +65,9 @@ Deno.test("SHIM_SYMBOLS aliases wal_shim_datasync as a nonblocking call", () => 
   }
 });
 
-Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 2", () => {
+Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 3", () => {
   const match = HEADER.match(/^#define WAL_SHIM_VERSION (\d+)$/m);
   assert.ok(match !== null, "wal_shim.h defines WAL_SHIM_VERSION");
   assert.equal(SHIM_ABI_VERSION, Number(match[1]));
-  assert.equal(SHIM_ABI_VERSION, 2, "version 2 added wal_shim_preallocate");
+  assert.equal(SHIM_ABI_VERSION, 3, "version 3 added wal_shim_identity");
 });

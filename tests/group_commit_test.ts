@@ -134,6 +134,24 @@ Deno.test("GroupCommit.abandon() rejects queued callers but lets the running flu
   await commit.settled;
 });
 
+Deno.test("GroupCommit.abandon() leaves a running flush that fails its own failure", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  log.failNext = true;
+  const running = commit.waitFor(10);
+  await Promise.resolve();
+  equal(log.flushesStarted, 1);
+  commit.abandon(new Error("closed"));
+  await rejects(running, (error: unknown) => {
+    ok(error instanceof Error && error.message === "log failed", String(error));
+    ok(error.cause instanceof Error && /EIO/.test(error.cause.message));
+    return true;
+  });
+  equal(log.failCalls, 1, "the failure reached the log");
+  await rejects(commit.waitFor(20), /log failed/);
+});
+
 Deno.test("GroupCommit rejects the flush in flight when the log fails meanwhile", async () => {
   const log = new FakeLog(() => 2);
   const commit = new GroupCommit(log, 0);

@@ -158,12 +158,13 @@ Deno.test("Wal.truncateBefore() drops leading segments; iteration starts at the 
   });
 });
 
-Deno.test("Wal on a single file: truncateBefore changes nothing", async () => {
+Deno.test("Wal on a single file: truncateBefore refuses (unsupported) and changes nothing", async () => {
   await withTempDir((dir) => {
     using wal = Wal.open(join(dir, "one.wal"));
     wal.append(bytes("a"));
     const second = wal.append(bytes("b"));
-    equal(wal.truncateBefore(second), 0);
+    throws(() => wal.truncateBefore(second), kind("unsupported"));
+    equal(wal.head, 0);
     equal(entries(wal).length, 2);
   });
 });

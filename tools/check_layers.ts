@@ -11,6 +11,7 @@ import { dirname, join, relative } from "node:path";
 
 const PURE = [
   "change_signal",
+  "cleanup",
   "assert",
   "boundary_index",
   "config",
