@@ -44,6 +44,14 @@ export const SCRATCH_SIZE_MAX = 1024 * 1024;
 export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
 
 /**
+ * The search for intact records after damage checksums a candidate frame longer than twice this
+ * from the checksums of two prefixes of the damaged region, kept every this many bytes, so a
+ * candidate costs at most about this much work whatever its length: the search stays one pass
+ * over the bytes for any `maxRecordSize`. The checkpoints cost 4 bytes per this many bytes.
+ */
+export const CRC_CHECKPOINT_SPACING = 1024;
+
+/**
  * The unit a disk writes atomically, and so the unit a power loss tears a write at: each
  * file-aligned 512-byte sector reaches the disk whole or not at all (4 KiB-sector drives tear at
  * multiples of it). Recovery reads a frame with a sector that is zero from the frame's first byte

@@ -88,3 +88,48 @@ function update(crc: number, data: Uint8Array): number {
   for (; i < length; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return crc >>> 0;
 }
+
+/**
+ * The CRC register after `data`, starting from `register`, with neither the initial nor the
+ * final inversion: the linear part of CRC32C that {@linkcode crc32cShift} composes with.
+ */
+export function crc32cRaw(register: number, data: Uint8Array): number {
+  return update(register >>> 0, data);
+}
+
+/**
+ * `x^(8·2^k) mod P` in the reflected representation, for every k a byte count can need: a
+ * register run over n zero bytes is the product of the entries of n's set bits.
+ */
+const ZERO_BYTE_POWERS: Uint32Array = buildZeroBytePowers();
+
+function buildZeroBytePowers(): Uint32Array {
+  const powers = new Uint32Array(64);
+  // Bit 31 is x^0 in the reflected form, so x^8 is bit 23.
+  powers[0] = 0x0080_0000;
+  for (let k = 1; k < powers.length; k++) powers[k] = multiplyModP(powers[k - 1]!, powers[k - 1]!);
+  return powers;
+}
+
+/** The product of two polynomials modulo the CRC32C polynomial, both in reflected form. */
+function multiplyModP(a: number, b: number): number {
+  let product = 0;
+  for (let bit = 0x8000_0000; bit !== 0; bit >>>= 1) {
+    if ((a & bit) !== 0) product ^= b;
+    b = b & 1 ? (b >>> 1) ^ CRC32C_POLYNOMIAL_REFLECTED : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/**
+ * The raw register `register` becomes after `count` zero bytes, in O(log count) steps instead
+ * of `count`. With it the CRC of any byte range follows from the raw CRCs of two prefixes:
+ * `raw(0, a..b) = raw(0, 0..b) ^ crc32cShift(raw(0, 0..a), b - a)`.
+ */
+export function crc32cShift(register: number, count: number): number {
+  let result = register >>> 0;
+  for (let k = 0, n = count; n > 0; k++, n = Math.floor(n / 2)) {
+    if (n % 2 === 1) result = multiplyModP(ZERO_BYTE_POWERS[k]!, result);
+  }
+  return result;
+}

@@ -3,8 +3,9 @@
 // Pure: no `Deno.*`; the only I/O is through the `ByteSource` it is given.
 
 import { assert } from "./assert.ts";
-import { HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
+import { CRC_CHECKPOINT_SPACING, HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
 import { crc32c, frameChecksum } from "./crc32c.ts";
+import { RangeChecksums } from "./range_checksums.ts";
 import { decodeHeader, frameCrc, frameSize } from "./record.ts";
 
 /** Anything the reader can pull bytes from: a store, or an array in a test. */
@@ -51,6 +52,7 @@ export class RecordReader {
   #windowStart = 0;
   #windowLength = 0;
   readonly #aside = new Uint8Array(HEADER_SIZE);
+  #ranges: RangeChecksums | undefined;
 
   constructor(source: ByteSource, start: number, end: number, maxRecordSize: number) {
     assert(start >= 0 && start <= end, `reader range [${start}, ${end}) is valid`);
@@ -165,9 +167,21 @@ export class RecordReader {
       if (lsn + HEADER_SIZE > this.#end) return undefined;
       const header = this.#header(lsn);
       if (header.kind !== "header" || !this.#plausibleAt(lsn + frameSize(header.length))) continue;
-      if (this.peek(lsn, false).kind === "record") return lsn;
+      if (this.#intactAt(lsn, header.crc, header.length)) return lsn;
     }
     return undefined;
+  }
+
+  /**
+   * Whether the frame at `lsn` checks out. A long one is checked from range checksums, so the
+   * search costs about one pass over the bytes however long the lengths it meets.
+   */
+  #intactAt(lsn: number, crc: number, length: number): boolean {
+    if (length <= 2 * CRC_CHECKPOINT_SPACING) return this.peek(lsn, false).kind === "record";
+    if (this.#ranges === undefined || lsn < this.#ranges.start) {
+      this.#ranges = new RangeChecksums(this.#source, lsn, this.#end);
+    }
+    return this.#ranges.frameChecksum(lsn, length) === crc;
   }
 
   /** Whether the bytes at `lsn` could follow a record: the end, zeros, or a plausible header. */

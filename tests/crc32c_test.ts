@@ -2,7 +2,7 @@
 
 import { equal, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { crc32c } from "../src/crc32c.ts";
+import { crc32c, crc32cRaw, crc32cShift } from "../src/crc32c.ts";
 import { bytes } from "./_helpers.ts";
 
 /** Bit-at-a-time CRC32C straight from the definition, to check the sliced tables against. */
@@ -46,4 +46,26 @@ Deno.test("crc32c() rejects a non-Uint8Array and a bad seed", () => {
   throws(() => crc32c("abc" as unknown as Uint8Array), TypeError);
   throws(() => crc32c(new Uint8Array(1), -1), RangeError);
   throws(() => crc32c(new Uint8Array(1), 2 ** 32), RangeError);
+});
+
+Deno.test("crc32cShift() runs a register over zero bytes, as crc32cRaw() over zeros does", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.nat({ max: 5000 }), (reg, n) => {
+      equal(crc32cShift(reg, n), crc32cRaw(reg, new Uint8Array(n)));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("the CRC of a range follows from the raw CRCs of two prefixes", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(), fc.nat(), (data, x, y) => {
+      const a = x % (data.length + 1);
+      const b = a + (y % (data.length - a + 1));
+      const prefix = (i: number) => crc32cRaw(0, data.subarray(0, i));
+      const raw = (prefix(b) ^ crc32cShift(prefix(a), b - a)) >>> 0;
+      equal(raw, crc32cRaw(0, data.subarray(a, b)));
+      equal(~(crc32cShift(0xffff_ffff, b - a) ^ raw) >>> 0, crc32c(data.subarray(a, b)));
+    }),
+  );
 });

@@ -20,6 +20,7 @@ const PURE = [
   "damage",
   "directory",
   "errors",
+  "range_checksums",
   "reader",
   "record",
   "segments",

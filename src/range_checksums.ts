@@ -1,0 +1,89 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The frame checksum of any byte range of a source at a bounded cost, for the search for intact
+// records after damage. Pure: no `Deno.*`; reads only through a `ByteSource`.
+
+import { assert } from "./assert.ts";
+import {
+  CRC_CHECKPOINT_SPACING,
+  HEADER_LENGTH_OFFSET,
+  HEADER_SIZE,
+  READ_CHUNK_SIZE,
+} from "./constants.ts";
+import { crc32cRaw, crc32cShift } from "./crc32c.ts";
+import type { ByteSource } from "./reader.ts";
+
+/**
+ * Raw CRC32C registers of the prefixes `[start, start + i·spacing)` of a source, computed
+ * forward on demand, once. A frame's checksum covers `[lsn + 4, lsn + 8 + length)`: from the
+ * registers of its two ends (a checkpoint, then at most `spacing` bytes each) and one shift over
+ * the range's length, whatever that length is. Checking every candidate frame after damage
+ * directly would cost its length each: quadratic in the damaged region.
+ */
+export class RangeChecksums {
+  readonly #source: ByteSource;
+  readonly #start: number;
+  readonly #end: number;
+  #checkpoints = new Uint32Array(64);
+  #count = 1;
+  readonly #scratch = new Uint8Array(CRC_CHECKPOINT_SPACING);
+  #chunk: Uint8Array | undefined;
+
+  constructor(source: ByteSource, start: number, end: number) {
+    assert(start >= 0 && start <= end, "range checksums cover a valid range");
+    this.#source = source;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** The first offset covered. */
+  get start(): number {
+    return this.#start;
+  }
+
+  /** The checksum a frame at `lsn` with a `length`-byte payload must carry to be intact. */
+  frameChecksum(lsn: number, length: number): number {
+    const from = lsn + HEADER_LENGTH_OFFSET;
+    const to = lsn + HEADER_SIZE + length;
+    assert(from >= this.#start && to <= this.#end, "the frame lies in the covered range");
+    // With init ~0 and final ~0: ~(shift(~0 ^ raw(start..from), n) ^ raw(start..to)).
+    const head = (this.#registerAt(from) ^ 0xffff_ffff) >>> 0;
+    return ~(crc32cShift(head, to - from) ^ this.#registerAt(to)) >>> 0;
+  }
+
+  /** The raw register of `[start, at)`, from zero. */
+  #registerAt(at: number): number {
+    const index = Math.floor((at - this.#start) / CRC_CHECKPOINT_SPACING);
+    this.#extendTo(index);
+    const base = this.#start + index * CRC_CHECKPOINT_SPACING;
+    const bytes = this.#scratch.subarray(0, at - base);
+    const got = this.#source.readAt(base, bytes);
+    assert(got === bytes.length, "a covered range reads whole");
+    return crc32cRaw(this.#checkpoints[index]!, bytes);
+  }
+
+  /** Computes checkpoints forward, a chunk read at a time, until `index` exists. */
+  #extendTo(index: number): void {
+    while (this.#count <= index) {
+      const at = this.#start + (this.#count - 1) * CRC_CHECKPOINT_SPACING;
+      this.#chunk ??= new Uint8Array(READ_CHUNK_SIZE);
+      const want = Math.min(READ_CHUNK_SIZE, this.#end - at);
+      const got = this.#source.readAt(at, this.#chunk.subarray(0, want));
+      let register = this.#checkpoints[this.#count - 1]!;
+      let done = 0;
+      for (; done + CRC_CHECKPOINT_SPACING <= got; done += CRC_CHECKPOINT_SPACING) {
+        register = crc32cRaw(register, this.#chunk.subarray(done, done + CRC_CHECKPOINT_SPACING));
+        this.#push(register);
+      }
+      assert(done > 0 || this.#count > index, "checkpoints advance");
+    }
+  }
+
+  #push(register: number): void {
+    if (this.#count === this.#checkpoints.length) {
+      const grown = new Uint32Array(this.#checkpoints.length * 2);
+      grown.set(this.#checkpoints);
+      this.#checkpoints = grown;
+    }
+    this.#checkpoints[this.#count++] = register;
+  }
+}
