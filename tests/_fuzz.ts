@@ -36,6 +36,13 @@ const MUTATIONS_MAX = 4;
 const LSN_PROBES = 3;
 const APPENDED_MAX = 16;
 const SMALL_MAX_RECORD_SIZE = 128;
+/** A maxRecordSize far above any input, so every length an input holds looks plausible. */
+const HUGE_MAX_RECORD_SIZE = 1024 * 1024 * 1024;
+/** One input in this many is large: see `largeInput`. */
+const LARGE_INPUT_ONE_IN = 200;
+const LARGE_INPUT_MIN = 64 * 1024;
+const LARGE_INPUT_MAX = 6 * 1024 * 1024;
+const LARGE_PAYLOAD_MAX = 4096;
 /**
  * Largest run of missing segment indices the fuzzer puts in a directory. Recovery reads a
  * missing run as zeros and scans it, so its time grows with the gap (see the "far segment" test
@@ -59,6 +66,10 @@ export interface FuzzFigures {
   refused: number;
   recordsRead: number;
   largestRead: number;
+  /** Large inputs (64 KiB to several MiB) among them. */
+  large: number;
+  /** The largest input, in bytes. */
+  largestInput: number;
 }
 
 /** One input's outcome. */
@@ -70,7 +81,16 @@ export interface FuzzResult {
 
 /** Figures with every count at zero. */
 export function emptyFuzzFigures(): FuzzFigures {
-  return { inputs: 0, segmented: 0, opened: 0, refused: 0, recordsRead: 0, largestRead: 0 };
+  return {
+    inputs: 0,
+    segmented: 0,
+    opened: 0,
+    refused: 0,
+    recordsRead: 0,
+    largestRead: 0,
+    large: 0,
+    largestInput: 0,
+  };
 }
 
 /** Adds `part` into `total` (the largest read is a maximum, not a sum). */
@@ -81,6 +101,8 @@ export function addFuzzFigures(total: FuzzFigures, part: FuzzFigures): void {
   total.refused += part.refused;
   total.recordsRead += part.recordsRead;
   total.largestRead = Math.max(total.largestRead, part.largestRead);
+  total.large += part.large;
+  total.largestInput = Math.max(total.largestInput, part.largestInput);
 }
 
 /** The command that replays one input. */
@@ -204,14 +226,60 @@ function segmentDirectory(rng: Rng): { disk: SimDisk; segmentSize: number } {
 }
 
 function configOf(rng: Rng): WalConfig {
+  const maxRecordSize = rng.chance(25)
+    ? rng.int(0, SMALL_MAX_RECORD_SIZE)
+    : rng.chance(10)
+    ? HUGE_MAX_RECORD_SIZE
+    : undefined;
   return {
     recoveryPolicy: rng.pick(POLICIES),
-    ...(rng.chance(25) ? { maxRecordSize: rng.int(0, SMALL_MAX_RECORD_SIZE) } : {}),
+    ...(maxRecordSize === undefined ? {} : { maxRecordSize }),
   };
+}
+
+/**
+ * A large input (64 KiB to several MiB), one in `LARGE_INPUT_ONE_IN`: another program's file
+ * whose first header is plausible, or a long log with damage in it. What it checks: recovery
+ * ends within the read budget (one pass, whatever maxRecordSize is) and a refused file is
+ * left as it was.
+ */
+function largeInput(rng: Rng): Uint8Array {
+  const size = rng.logSize(LARGE_INPUT_MIN, LARGE_INPUT_MAX);
+  if (rng.chance(50)) {
+    const bytes = rng.bytes(size);
+    const bias = rng.below(3);
+    for (let i = 0; i < bytes.length; i++) {
+      if (bias === 1 && rng.chance(70)) bytes[i] = 0;
+      if (bias === 2) bytes[i] = bytes[i]! & 0x0f;
+    }
+    new DataView(bytes.buffer).setUint32(4, rng.int(0, size), true);
+    return bytes;
+  }
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < size;) {
+    const record = frame(rng.bytes(rng.logSize(0, LARGE_PAYLOAD_MAX)));
+    frames.push(record);
+    at += record.length;
+  }
+  let bytes = concat(frames);
+  for (let i = rng.int(1, MUTATIONS_MAX); i > 0; i--) {
+    if (rng.chance(30)) {
+      const sector = rng.below(Math.ceil(bytes.length / 512));
+      bytes = bytes.slice();
+      bytes.fill(0, sector * 512, (sector + rng.int(1, 4)) * 512); // lost sectors
+    } else {
+      bytes = mutate(rng, bytes);
+    }
+  }
+  return bytes;
 }
 
 /** Builds the store of one input. */
 function inputStore(rng: Rng, figures: FuzzFigures): WalStore {
+  if (rng.below(LARGE_INPUT_ONE_IN) === 0) {
+    figures.large = 1;
+    return new MemStore(largeInput(rng));
+  }
   const kind = rng.below(3);
   if (kind === 0) return new MemStore(randomBytes(rng));
   if (kind === 1) return new MemStore(mutatedLog(rng));
@@ -256,6 +324,8 @@ export function fuzzOne(seed: number): FuzzResult {
     else figures.refused = 1;
     return result;
   }
+  figures.largestInput = store.size - store.head;
+  const before = store instanceof MemStore ? store.bytes().slice() : undefined;
   const budget = READ_BUDGET_FACTOR * (store.size - store.head) + READ_CHUNK_SIZE;
   const measured = new MeasuredStore(store, budget);
   try {
@@ -263,12 +333,20 @@ export function fuzzOne(seed: number): FuzzResult {
   } catch (error) {
     result.failure = describe(error);
   }
+  if (figures.refused === 1 && before !== undefined && !sameBytes(before, store)) {
+    result.failure ??= "a refused open changed the log's bytes";
+  }
   const limit = Math.max((config.maxRecordSize ?? Infinity) + HEADER_SIZE, READ_CHUNK_SIZE);
   figures.largestRead = measured.largestRead;
   if (measured.largestRead > limit) {
     result.failure ??= `a read asked for ${measured.largestRead} bytes, above the bound ${limit}`;
   }
   return result;
+}
+
+function sameBytes(before: Uint8Array, store: WalStore): boolean {
+  const after = (store as MemStore).bytes();
+  return after.length === before.length && after.every((b, i) => b === before[i]);
 }
 
 /** Opens, reads and probes one input; throws (anything) to report a broken rule. */

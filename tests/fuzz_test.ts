@@ -60,7 +60,8 @@ Deno.test({
           Math.round(figures.inputs / seconds)
         }/s; ` +
         `opened ${figures.opened}, refused ${figures.refused}, records read ${figures.recordsRead}, ` +
-        `largest read ${figures.largestRead} B`,
+        `largest read ${figures.largestRead} B; large inputs ${figures.large}, largest ` +
+        `${figures.largestInput} B`,
     );
     const shown = failures.slice(0, FAILURES_SHOWN_MAX).map((f) =>
       `seed ${f.seed}: ${f.failure}\n  replay: ${fuzzReplayCommand(f.seed)}`
@@ -68,6 +69,7 @@ Deno.test({
     equal(failures.length, 0, `${failures.length} inputs failed:\n${shown.join("\n")}`);
     ok(figures.inputs >= INPUTS);
     ok(figures.opened > INPUTS / 4 && figures.refused > INPUTS / 10, "both outcomes are exercised");
+    ok(figures.large > INPUTS / 400 && figures.largestInput > 4 * 1024 * 1024, "large inputs ran");
   },
 });
 

@@ -70,7 +70,8 @@ function main(): number {
       elapsed.toFixed(1)
     } s, ` +
       `${Math.round(figures.inputs / elapsed)} inputs/s; opened ${figures.opened}, refused ` +
-      `${figures.refused}, records read ${figures.recordsRead}, largest read ${figures.largestRead} B`,
+      `${figures.refused}, records read ${figures.recordsRead}, largest read ${figures.largestRead} B, ` +
+      `large inputs ${figures.large} (largest ${figures.largestInput} B)`,
   );
   for (const failure of failures.slice(0, FAILURES_SHOWN_MAX)) {
     console.log(
