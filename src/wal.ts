@@ -7,6 +7,7 @@ import { ChangeSignal } from "./change_signal.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
+import { forgetUndiscarded, rememberUndiscarded, undiscardedEnd } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -67,7 +68,9 @@ const STORE_METHODS = [
  *
  * If a write or a flush fails, the log is failed: every later `append` and `sync` throws
  * `kind: "failed"` until it is reopened, and nothing appended after the failure is ever
- * reported durable.
+ * reported durable. After a failed flush the log is also cut back to its durable end: the
+ * operating system may keep bytes it failed to write in its cache, where a reopen would read
+ * them back as if they were on disk (see docs/DURABILITY.md).
  *
  * @example Append, sync, replay
  * ```ts
@@ -91,6 +94,8 @@ export class Wal implements Disposable {
   readonly #index: BoundaryIndex;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
+  /** After a failed flush: what cutting back to the durable end did, for the message. */
+  #discarded: string | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
   /** A read-only log's end: the end of the intact records it has seen. */
@@ -115,7 +120,7 @@ export class Wal implements Disposable {
           return store.size;
         },
         flush: () => store.flush(),
-        fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
+        fail: (cause) => this.#fail(cause, "flush the log to stable storage", true),
         changed: () => this.#changes.notify(),
       },
       store.size,
@@ -242,6 +247,7 @@ export class Wal implements Disposable {
 
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
     try {
+      discardLeftover(store, config.readOnly);
       const index = new BoundaryIndex(store.head);
       const report = recover(store, {
         ...config,
@@ -427,7 +433,7 @@ export class Wal implements Disposable {
     try {
       this.#store.flushSync();
     } catch (error) {
-      throw this.#fail(error, "flush the log to stable storage");
+      throw this.#fail(error, "flush the log to stable storage", true);
     }
     this.#commit.markDurable(end);
   }
@@ -519,7 +525,7 @@ export class Wal implements Disposable {
     try {
       this.#store.truncate(lsn);
     } catch (error) {
-      throw this.#fail(error, `truncate the log at LSN ${lsn}`);
+      throw this.#fail(error, `truncate the log at LSN ${lsn}`, true);
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
@@ -589,7 +595,7 @@ export class Wal implements Disposable {
     try {
       head = this.#store.truncateBefore(lsn);
     } catch (error) {
-      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+      throw this.#fail(error, `move the head of the log to LSN ${lsn}`, true);
     }
     if (head === lsn) this.#index.truncateBefore(head);
     return head;
@@ -807,16 +813,57 @@ export class Wal implements Disposable {
     }
   }
 
-  /** Enters the failed state (once) and returns the error for the failing call. */
-  #fail(cause: unknown, action: string): WalError {
+  /**
+   * Enters the failed state (once) and returns the error for the failing call. `flushFailed`:
+   * the call flushed (a sync, a truncation, a checkpoint), so the log is cut back to its
+   * durable end.
+   */
+  #fail(cause: unknown, action: string, flushFailed = false): WalError {
+    const outcome = flushFailed ? this.#discardUnflushed() : undefined;
     this.#failure ??= new WalError(
       "failed",
       `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
-        `sync fails until it is reopened, and reopening recovers every record that was synced`,
+        `sync fails. ${
+          outcome ??
+            "Reopen it to go on: reopening keeps every record whose sync resolved"
+        }`,
       { cause },
     );
     this.#commit.markFailed(this.#failure);
     return this.#failure;
+  }
+
+  /**
+   * After a failed flush: Linux may have marked the pages it failed to write clean, so they
+   * read back but no later flush writes them. Cutting the log back to its durable end drops
+   * them from the cache (and from the file); the store makes the cut durable judging only
+   * errors from now on. If that fails too, this process remembers the log (see
+   * failed_tails.ts). Runs once; returns the sentence the failure message ends with.
+   */
+  #discardUnflushed(): string {
+    if (this.#discarded !== undefined) return this.#discarded;
+    const end = durableCut(this.#store, this.#commit.durableEnd);
+    try {
+      discardAfter(this.#store, end);
+    } catch (error) {
+      const identity = this.#store.identity;
+      if (identity !== undefined) rememberUndiscarded(identity, end);
+      this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
+        `(${messageOf(error)}): the operating system may still hold bytes after it that ` +
+        `never reached the disk. ${
+          identity === undefined
+            ? "Do not reopen the log before the machine restarts"
+            : "A reopen in this process retries the cut first and is refused while it fails; " +
+              "do not open the log from another process before the machine restarts"
+        }`;
+      return this.#discarded;
+    }
+    this.#commit.truncated(end);
+    this.#index.truncateAfter(end);
+    this.#changes.notify();
+    this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
+      `whose sync resolved is kept, the records appended after them are gone. Reopen it to go on`;
+    return this.#discarded;
   }
 
   #checkOpen(): void {
@@ -831,7 +878,7 @@ export class Wal implements Disposable {
     if (this.#failure !== undefined) {
       throw new WalError(
         "failed",
-        `The log failed earlier (${messageOf(this.#failure.cause)}); reopen it to recover`,
+        `The log failed earlier, so it refuses writes and syncs: ${this.#failure.message}`,
         { cause: this.#failure.cause },
       );
     }
@@ -904,6 +951,50 @@ export class Wal implements Disposable {
     }
     return this.#scratch;
   }
+}
+
+/** Where a cut back to the durable end lands: never past the end, never before the head. */
+function durableCut(store: WalStore, durableEnd: number): number {
+  return Math.max(store.head, Math.min(durableEnd, store.size));
+}
+
+/** Drops the bytes at and after `end` after a failed flush; see `WalStore.discardUnflushed`. */
+function discardAfter(store: WalStore, end: number): void {
+  if (store.discardUnflushed !== undefined) store.discardUnflushed(end);
+  else store.truncate(end);
+}
+
+/**
+ * Before recovery reads anything: if a failed flush of this log, earlier in this process, left
+ * bytes that could not be discarded, cut them now or refuse to open. A read-only open cannot
+ * cut, and what it would read past the durable end may not be on disk: it is refused.
+ */
+function discardLeftover(store: WalStore, readOnly: boolean): void {
+  const identity = store.identity;
+  const end = identity === undefined ? undefined : undiscardedEnd(identity);
+  if (identity === undefined || end === undefined) return;
+  const what = `a flush of it failed earlier in this process, and the bytes after LSN ${end}, ` +
+    `its durable end, may be in the operating system's cache without being on disk`;
+  if (readOnly) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log read-only: ${what}. Open it for writing, which cuts them off, or ` +
+        `open it after the machine restarts`,
+      { lsn: end },
+    );
+  }
+  try {
+    discardAfter(store, durableCut(store, end));
+  } catch (error) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log: ${what}, and cutting them off failed again ` +
+        `(${messageOf(error)}). It is not opened while they are there; retry, or open it after ` +
+        `the machine restarts`,
+      { lsn: end, cause: error },
+    );
+  }
+  forgetUndiscarded(identity);
 }
 
 /** A read that fails while checking an LSN changes nothing: the log stays usable. */

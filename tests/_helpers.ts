@@ -109,4 +109,11 @@ export class ForwardingStore implements WalStore {
   close(): void {
     this.inner.close();
   }
+  get identity(): string | undefined {
+    return this.inner.identity;
+  }
+  discardUnflushed(size: number): void {
+    if (this.inner.discardUnflushed === undefined) this.inner.truncate(size);
+    else this.inner.discardUnflushed(size);
+  }
 }

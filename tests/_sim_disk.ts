@@ -25,7 +25,12 @@
 //   a later flush that succeeds does not save them, though reads still see them. The error is
 //   reported once per descriptor (Linux's per-file-description errseq), and a handle has two,
 //   one for blocking and one for background flushes, as FileStore and FsDirectory files do:
-//   every other descriptor open on the file reports it from its next flush.
+//   every other descriptor open on the file reports it from its next flush; a descriptor opened
+//   after the error was reported is not told of it (it samples the error count when it opens).
+// - A truncate drops the cached bytes past the cut, whether they were dirty or left clean by a
+//   failed flush; it is itself a write that a flush makes durable.
+// - Identities (`SimStore.identity`, `SimDirectory.identity`) are per file (or directory) and
+//   per process: after `kill`, a new process does not know what the old one remembered.
 // - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
 //   process throw from then on, and its flushes in flight never complete.
 
@@ -209,8 +214,12 @@ type PendingWrite =
   | { kind: "append"; seq: number; offset: number; data: Uint8Array }
   | { kind: "truncate"; seq: number; size: number };
 
+let inodeSerial = 0;
+
 /** One file's content: the page cache, the durable image and the writes between them. */
 class Inode {
+  /** Unique over every disk, like a device and inode number. */
+  readonly serial = ++inodeSerial;
   readonly current: Bytes;
   durable: Bytes;
   readonly pending: PendingWrite[] = [];
@@ -245,6 +254,18 @@ class Inode {
       const write = this.pending.shift()!;
       if (persisted) applyWrite(this.durable, write);
     }
+  }
+
+  /**
+   * True when the page cache holds bytes that no flush will ever write: a failed flush marked
+   * them clean, and no truncate has dropped them since. A reader sees bytes a power loss loses.
+   */
+  holdsUnwritten(): boolean {
+    const flushed = this.durable.clone();
+    for (const write of this.pending) applyWrite(flushed, write);
+    const a = flushed.view();
+    const b = this.current.view();
+    return a.length !== b.length || a.some((byte, i) => byte !== b[i]);
   }
 
   /** What survives a power loss: the durable image plus a random fate for each pending write. */
@@ -320,8 +341,12 @@ function emptyStats(): SimDiskStats {
   };
 }
 
+let diskSerial = 0;
+
 /** The state behind a `SimDisk` and its handles. */
 class DiskState {
+  /** Unique over every disk and generation, for directory identities. */
+  readonly serial = ++diskSerial;
   readonly entries = new Map<string, Inode>();
   durableEntries = new Map<string, Inode>();
   readonly pendingEntries: EntryChange[] = [];
@@ -473,6 +498,14 @@ export class SimDisk {
   /** Counters, summed over every generation of this disk. */
   get stats(): Readonly<SimDiskStats> {
     return stateOf(this).stats;
+  }
+
+  /**
+   * True when some file's page cache holds bytes that no flush will write (see
+   * `Inode.holdsUnwritten`): what a failed flush leaves until the log cuts them off.
+   */
+  get holdsUnwrittenCache(): boolean {
+    return [...stateOf(this).entries.values()].some((inode) => inode.holdsUnwritten());
   }
 
   /** Handles of the current process that are not closed yet. */
@@ -677,6 +710,11 @@ export class SimDirectory implements WalDirectory {
     return "simulated disk";
   }
 
+  /** The directory, as seen by this process. */
+  get identity(): string {
+    return `sim-directory:${this.#state.serial}:${this.#session}`;
+  }
+
   list(): string[] {
     const fault = this.#enter("list", "");
     if (fault !== undefined) throw new SimIoError(fault.code, "listing the directory failed");
@@ -797,6 +835,11 @@ export class SimStore implements WalStore {
     return "simulated disk";
   }
 
+  /** The file, as seen by this process. */
+  get identity(): string {
+    return `sim-file:${this.#file.inode.serial}:${this.#file.session}`;
+  }
+
   readAt(offset: number, buffer: Uint8Array): number {
     return this.#file.readAt(offset, buffer);
   }
@@ -816,6 +859,20 @@ export class SimStore implements WalStore {
   truncate(size: number): void {
     this.#file.truncate(size);
     this.#file.flushSync();
+  }
+
+  /** Like FileStore: cuts the file, then flushes through a descriptor opened now. */
+  discardUnflushed(size: number): void {
+    this.#file.truncate(size);
+    const session = this.#file.session;
+    const fault = this.#state.enter(session, "open", this.#name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `open ${this.#name} failed`);
+    const fresh = new SimFile(this.#state, this.#file.inode, this.#name, session);
+    try {
+      fresh.flushSync();
+    } finally {
+      fresh.close();
+    }
   }
 
   setAside(offset: number): string {
