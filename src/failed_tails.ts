@@ -5,21 +5,33 @@
 /**
  * After a flush fails, Linux keeps the bytes it could not write in the page cache, marked
  * clean: they read back, but no later flush writes them. The Wal cuts the log back to its
- * durable end to drop them. When that cut fails too, the log's identity and durable end are
- * kept here, for as long as this process runs, so that a reopen of the same log retries the
- * cut before it reads anything, and is refused while the cut fails. A new process cannot know;
- * that residual risk is documented (docs/DURABILITY.md).
+ * durable end to drop them. When that cut fails too, or a flush fails while the log is being
+ * opened (when no durable end is known), the log's identity is kept here for as long as this
+ * process runs, so that a reopen of the same log retries the cut before it reads anything (or,
+ * with no known end, is refused). A new process cannot know; that residual risk is documented
+ * in docs/DURABILITY.md.
  */
-const undiscarded = new Map<string, number>();
+const undiscarded = new Map<string, Undiscarded>();
 
-/** Records that the bytes of log `identity` from `end` on could not be discarded. */
-export function rememberUndiscarded(identity: string, end: number): void {
-  const known = undiscarded.get(identity);
-  undiscarded.set(identity, known === undefined ? end : Math.min(known, end));
+/** What a failed flush left in a log's cache. */
+export interface Undiscarded {
+  /** The log's durable end: bytes from here on may not be on disk. Unknown: `undefined`. */
+  readonly end: number | undefined;
 }
 
-/** The durable end of log `identity` if bytes after it could not be discarded, else undefined. */
-export function undiscardedEnd(identity: string): number | undefined {
+/** Records that the bytes of log `identity` from `end` on (unknown: all) may not be on disk. */
+export function rememberUndiscarded(identity: string, end: number | undefined): void {
+  const known = undiscarded.get(identity);
+  const merged = known === undefined
+    ? end
+    : known.end === undefined || end === undefined
+    ? undefined
+    : Math.min(known.end, end);
+  undiscarded.set(identity, { end: merged });
+}
+
+/** What a failed flush left in the cache of log `identity`, if anything. */
+export function undiscardedOf(identity: string): Undiscarded | undefined {
   return undiscarded.get(identity);
 }
 

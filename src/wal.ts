@@ -7,7 +7,7 @@ import { ChangeSignal } from "./change_signal.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import { forgetUndiscarded, rememberUndiscarded, undiscardedEnd } from "./failed_tails.ts";
+import { forgetUndiscarded, rememberUndiscarded, undiscardedOf } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -120,7 +120,7 @@ export class Wal implements Disposable {
           return store.size;
         },
         flush: () => store.flush(),
-        fail: (cause) => this.#fail(cause, "flush the log to stable storage", true),
+        fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
         changed: () => this.#changes.notify(),
       },
       store.size,
@@ -246,19 +246,27 @@ export class Wal implements Disposable {
   }
 
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
+    let wrote = false;
     try {
       discardLeftover(store, config.readOnly);
       const index = new BoundaryIndex(store.head);
-      const report = recover(store, {
+      const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
         onRecord: (lsn) => index.add(lsn),
         onSkip: (from, to) => index.skip(from, to),
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
-      if (!config.readOnly) store.flushSync();
+      if (!config.readOnly) {
+        wrote = true;
+        store.flushSync();
+      }
       return new Wal(store, config, report, index);
     } catch (error) {
+      // A flush that failed here may have left what a crashed writer wrote clean in the cache
+      // but not on disk, and which of it was already on disk is unknown: no cut can tell the
+      // two apart, so this process does not open the log again.
+      if (wrote && store.identity !== undefined) rememberUndiscarded(store.identity, undefined);
       store.close();
       if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
@@ -433,7 +441,7 @@ export class Wal implements Disposable {
     try {
       this.#store.flushSync();
     } catch (error) {
-      throw this.#fail(error, "flush the log to stable storage", true);
+      throw this.#fail(error, "flush the log to stable storage");
     }
     this.#commit.markDurable(end);
   }
@@ -525,7 +533,7 @@ export class Wal implements Disposable {
     try {
       this.#store.truncate(lsn);
     } catch (error) {
-      throw this.#fail(error, `truncate the log at LSN ${lsn}`, true);
+      throw this.#fail(error, `truncate the log at LSN ${lsn}`);
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
@@ -561,13 +569,13 @@ export class Wal implements Disposable {
   }
 
   /**
-   * Checkpoint: drops the records before `lsn`, which becomes the head. On a segmented log
-   * everything appended is flushed first, then the new head is written to the `head` file
-   * atomically (temp file, flush, rename, directory flush), and only then are whole segments
-   * below it removed, so a crash at any step leaves either the old or the new head. LSNs of
-   * the records kept do not change.
+   * Checkpoint: drops the records before `lsn`, which becomes the head. Everything appended is
+   * flushed first when `lsn` is past the durable end. On a segmented log the new head is then
+   * written to the `head` file atomically (temp file, flush, rename, directory flush), and only
+   * then are whole segments below it removed, so a crash at any step leaves either the old or
+   * the new head. LSNs of the records kept do not change.
    *
-   * On a single-file log (and in memory) it changes nothing and returns the current head, 0:
+   * On a single-file log (and in memory) it drops nothing and returns the current head, 0:
    * dropping a file's prefix would mean rewriting the whole log.
    *
    * @param lsn A record boundary at or after the head, or `nextLsn` (drops everything).
@@ -591,11 +599,15 @@ export class Wal implements Disposable {
     this.#checkWritable();
     this.#checkBoundary(lsn, "truncate before", true);
     if (lsn === this.#store.head) return lsn;
+    // The new head must be durable before it is written, and the log must know it is: should
+    // a later step fail, the log is cut back to its durable end, which must not fall below a
+    // head that may already be on disk.
+    if (lsn > this.#commit.durableEnd) this.syncSync();
     let head: number;
     try {
       head = this.#store.truncateBefore(lsn);
     } catch (error) {
-      throw this.#fail(error, `move the head of the log to LSN ${lsn}`, true);
+      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
     }
     if (head === lsn) this.#index.truncateBefore(head);
     return head;
@@ -814,19 +826,16 @@ export class Wal implements Disposable {
   }
 
   /**
-   * Enters the failed state (once) and returns the error for the failing call. `flushFailed`:
-   * the call flushed (a sync, a truncation, a checkpoint), so the log is cut back to its
-   * durable end.
+   * Enters the failed state (once), cuts the log back to its durable end, and returns the error
+   * for the failing call. Every failure cuts, not only a failed sync: an append or a truncation
+   * may flush too (a segment rotation, a cut), and the store cannot say which step failed.
    */
-  #fail(cause: unknown, action: string, flushFailed = false): WalError {
-    const outcome = flushFailed ? this.#discardUnflushed() : undefined;
+  #fail(cause: unknown, action: string): WalError {
+    const outcome = this.#discardUnflushed();
     this.#failure ??= new WalError(
       "failed",
       `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
-        `sync fails. ${
-          outcome ??
-            "Reopen it to go on: reopening keeps every record whose sync resolved"
-        }`,
+        `sync fails. ${outcome}`,
       { cause },
     );
     this.#commit.markFailed(this.#failure);
@@ -834,10 +843,10 @@ export class Wal implements Disposable {
   }
 
   /**
-   * After a failed flush: Linux may have marked the pages it failed to write clean, so they
-   * read back but no later flush writes them. Cutting the log back to its durable end drops
-   * them from the cache (and from the file); the store makes the cut durable judging only
-   * errors from now on. If that fails too, this process remembers the log (see
+   * After a failure, which may have been a failed flush: Linux may have marked the pages it
+   * failed to write clean, so they read back but no later flush writes them. Cutting the log
+   * back to its durable end drops them from the cache (and from the file); the store makes the
+   * cut durable judging only errors from now on. If that fails too, this process remembers the log (see
    * failed_tails.ts). Runs once; returns the sentence the failure message ends with.
    */
   #discardUnflushed(): string {
@@ -862,7 +871,8 @@ export class Wal implements Disposable {
     this.#index.truncateAfter(end);
     this.#changes.notify();
     this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
-      `whose sync resolved is kept, the records appended after them are gone. Reopen it to go on`;
+      `whose sync resolved is kept, and the records appended after the last one are gone ` +
+      `(a failed flush may have left them in the cache only). Reopen the log to go on`;
     return this.#discarded;
   }
 
@@ -971,8 +981,18 @@ function discardAfter(store: WalStore, end: number): void {
  */
 function discardLeftover(store: WalStore, readOnly: boolean): void {
   const identity = store.identity;
-  const end = identity === undefined ? undefined : undiscardedEnd(identity);
-  if (identity === undefined || end === undefined) return;
+  const left = identity === undefined ? undefined : undiscardedOf(identity);
+  if (identity === undefined || left === undefined) return;
+  const end = left.end;
+  if (end === undefined) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log: a flush failed while it was opened earlier in this process, so ` +
+        `bytes of it may be in the operating system's cache without being on disk, and which ` +
+        `ones is unknown. It is not opened again in this process; open it after the machine ` +
+        `restarts`,
+    );
+  }
   const what = `a flush of it failed earlier in this process, and the bytes after LSN ${end}, ` +
     `its durable end, may be in the operating system's cache without being on disk`;
   if (readOnly) {
@@ -995,6 +1015,20 @@ function discardLeftover(store: WalStore, readOnly: boolean): void {
     );
   }
   forgetUndiscarded(identity);
+}
+
+/**
+ * The store as recovery sees it, calling `wrote` when recovery starts a call that writes and
+ * flushes (a cut or a set-aside): a failure from then on may have been a failed flush.
+ */
+function watchWrites(store: WalStore, wrote: () => void): WalStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "truncate" || property === "setAside") wrote();
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** A read that fails while checking an LSN changes nothing: the log stays usable. */
