@@ -414,6 +414,8 @@ class Schedule {
   /** Reads back from a random boundary: the live log holds exactly what was appended. */
   #iterate(wal: Wal, id: number): void {
     if (this.#walFailed) return;
+    // A flush failed and the log cut itself back; the failure reaches its caller only later.
+    if (this.#faultedSinceOpen && wal.nextLsn < this.#model.end) return;
     const from = this.rng.pick(this.#model.boundaries());
     const entries = [...wal.iterFrom(from)];
     const expected = this.#model.from(from);
@@ -502,6 +504,11 @@ class Schedule {
     this.#reopen({ everyRecord: true, subsequence: false });
   }
 
+  /** A fault was injected since the current log was opened: it may have failed. */
+  get #faultedSinceOpen(): boolean {
+    return this.disk.stats.faultsInjected !== this.#faultsAtOpen;
+  }
+
   /** A process crash: the page cache survives, the process's handles and locks do not. */
   #kill(wal: Wal, id: number): void {
     if (this.disk.holdsUnwrittenCache) {
@@ -526,7 +533,7 @@ class Schedule {
    * cache survived. Records before it must all be there.
    */
   #allowFailureCut(wal: Wal | undefined): void {
-    if (wal === undefined || this.disk.stats.faultsInjected === this.#faultsAtOpen) return;
+    if (wal === undefined || !this.#faultedSinceOpen) return;
     const end = wal.durableLsn;
     if (this.#model.end > end) this.#model.cutFrom = Math.min(end, this.#model.cutFrom ?? end);
   }

@@ -92,3 +92,152 @@ for (const layout of LAYOUTS) {
     });
   }
 }
+
+for (const layout of LAYOUTS) {
+  Deno.test(`${layout}: a failed flush cuts the live log back to its durable end`, async () => {
+    const disk = new SimDisk();
+    using wal = open(disk, layout);
+    wal.append(bytes("synced"));
+    await wal.sync();
+    const durable = wal.durableLsn;
+    wal.append(bytes("never durable"));
+    failNext(disk, "flush");
+    const error = await flushFails(wal, "sync");
+    equal(wal.nextLsn, durable, "the unsynced record is cut off");
+    equal(wal.durableLsn, durable);
+    deepEqual(payloads(wal), ["synced"]);
+    equal(disk.holdsUnwrittenCache, false, "no byte a failed flush left is readable");
+    ok(error.message.includes(`cut back to LSN ${durable}`), error.message);
+    ok(!error.message.includes("recovers every record"), "no promise the cut does not keep");
+  });
+
+  Deno.test(`${layout}: when the cut fails too, a reopen in this process retries it, and refuses while it fails`, async () => {
+    const disk = new SimDisk();
+    const wal = open(disk, layout);
+    wal.append(bytes("synced"));
+    await wal.sync();
+    const durable = wal.durableLsn;
+    wal.append(bytes("its flush fails"));
+    let flushes = 0;
+    disk.faults = (operation) =>
+      operation.kind === "flush" && flushes++ < 2 ? { code: "EIO" } : undefined;
+    const error = await flushFails(wal, "sync");
+    equal(flushes, 2, "the sync's flush and the cut's flush both failed");
+    ok(error.message.includes("failed too"), error.message);
+    wal.close();
+    // Read-only: it cannot cut, and would read bytes that are not on disk.
+    throws(
+      () => Wal.withStore(readOnlyOf(disk, layout), { readOnly: true }),
+      (e) => failed(e) && (e as WalError).lsn === durable,
+    );
+    failNext(disk, "flush");
+    throws(() => open(disk, layout), (e) => failed(e) && (e as WalError).lsn === durable);
+    ok(!disk.locked, "the refused open released the lock");
+    disk.faults = undefined;
+    const reopened = open(disk, layout);
+    equal(reopened.nextLsn, durable, "the retried cut dropped what the failed flush left");
+    reopened.append(bytes("acknowledged after"));
+    await reopened.sync();
+    reopened.close();
+    using after = open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL), layout);
+    deepEqual(payloads(after), ["synced", "acknowledged after"]);
+  });
+
+  Deno.test(`${layout}: a flush that fails while the log is opened refuses later opens in this process`, () => {
+    const disk = new SimDisk();
+    const crashed = open(disk, layout);
+    crashed.append(bytes("in the page cache only"));
+    disk.kill(); // a new process opens the log and flushes what the old one left
+    failNext(disk, "flush");
+    throws(() => open(disk, layout), (e) => e instanceof WalError);
+    disk.faults = undefined;
+    throws(() => open(disk, layout), (e) => failed(e) && (e as WalError).lsn === undefined);
+    throws(() => Wal.withStore(readOnlyOf(disk, layout), { readOnly: true }), failed);
+    ok(!disk.locked);
+  });
+}
+
+Deno.test("segmented: an append whose rotation flush fails cuts the log back too", () => {
+  const disk = new SimDisk();
+  using wal = open(disk, "segmented");
+  wal.append(bytes("synced"));
+  wal.syncSync();
+  const durable = wal.durableLsn;
+  // Each 16-byte segment fills up; past 8 unflushed ones, a rotation flushes the oldest.
+  failNext(disk, "flush");
+  throws(() => {
+    for (let i = 0; i < 40; i++) wal.append(new Uint8Array(16).fill(i));
+  }, failed);
+  equal(wal.nextLsn, durable);
+  equal(disk.holdsUnwrittenCache, false);
+});
+
+Deno.test("a process killed after a failed flush whose cut also failed leaves unwritten bytes in the cache", async () => {
+  // The residual risk docs/DURABILITY.md states: a new process cannot know of them.
+  const disk = new SimDisk();
+  const wal = open(disk, "single file");
+  wal.append(bytes("synced"));
+  await wal.sync();
+  wal.append(bytes("its flush fails"));
+  disk.faults = (operation) =>
+    operation.kind === "flush" || operation.kind === "truncate" ? { code: "EIO" } : undefined;
+  await flushFails(wal, "syncSync");
+  ok(disk.holdsUnwrittenCache);
+  disk.kill();
+  disk.faults = undefined;
+  using reopened = open(disk, "single file");
+  deepEqual(payloads(reopened), ["synced", "its flush fails"], "the new process reads them back");
+});
+
+/** A store whose flushes fail and which has no `discardUnflushed`: a third-party store. */
+class PlainStore extends MemStore {
+  failFlushes = false;
+  truncations: number[] = [];
+  override flushSync(): void {
+    if (this.failFlushes) throw new Error("EIO");
+    super.flushSync();
+  }
+  override truncate(size: number): void {
+    this.truncations.push(size);
+    super.truncate(size);
+  }
+}
+Object.defineProperty(PlainStore.prototype, "discardUnflushed", { value: undefined });
+
+Deno.test("a store without discardUnflushed is cut back with truncate", () => {
+  const store = new PlainStore();
+  using wal = Wal.withStore(store);
+  wal.append(bytes("synced"));
+  wal.syncSync();
+  const durable = wal.durableLsn;
+  wal.append(bytes("not synced"));
+  store.failFlushes = true;
+  throws(() => wal.syncSync(), failed);
+  deepEqual(store.truncations, [durable]);
+  equal(wal.nextLsn, durable);
+});
+
+Deno.test("the simulated disk: a failed flush leaves clean unwritten bytes; a truncate drops them; a new descriptor is not told of the old error", () => {
+  const disk = new SimDisk();
+  const store = SimStore.open(disk);
+  store.append(bytes("durable"));
+  store.flushSync();
+  store.append(bytes("cached, and its write-back fails"));
+  failNext(disk, "flush");
+  throws(() => store.flushSync());
+  ok(disk.holdsUnwrittenCache, "readable bytes that no flush will write");
+  store.flushSync(); // the same descriptor: the error was reported once
+  ok(disk.holdsUnwrittenCache, "a later flush that succeeds does not write them");
+  store.discardUnflushed(bytes("durable").length);
+  equal(disk.holdsUnwrittenCache, false, "the truncate dropped them");
+  store.close();
+  const after = SimStore.open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL));
+  equal(after.size, bytes("durable").length, "the cut is durable");
+  after.close();
+});
+
+function readOnlyOf(disk: SimDisk, layout: Layout): WalStore {
+  return layout === "single file"
+    ? SimStore.open(disk)
+    : SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE, { readOnly: true });
+}
