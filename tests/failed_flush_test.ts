@@ -8,7 +8,16 @@
 // cache, for each layout and each kind of flush; then stores whose cut fails too.
 
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { MemStore, SegmentedStore, Wal, WalError, type WalStore } from "../mod.ts";
+import { join } from "node:path";
+import {
+  FileStore,
+  FsDirectory,
+  MemStore,
+  SegmentedStore,
+  Wal,
+  WalError,
+  type WalStore,
+} from "../mod.ts";
 import { Rng } from "./_rng.ts";
 import {
   CRASH_MODEL_LOSE_ALL,
@@ -18,7 +27,7 @@ import {
   type SimOperationKind,
   SimStore,
 } from "./_sim_disk.ts";
-import { bytes } from "./_helpers.ts";
+import { bytes, ForwardingStore, withTempDir } from "./_helpers.ts";
 
 const SEGMENT_SIZE = 16;
 
@@ -217,19 +226,20 @@ Deno.test("a store without discardUnflushed is cut back with truncate", () => {
   equal(wal.nextLsn, durable);
 });
 
-Deno.test("the simulated disk: a failed flush leaves clean unwritten bytes; a truncate drops them; a new descriptor is not told of the old error", () => {
+Deno.test("the simulated disk: a failed flush leaves clean unwritten bytes; a truncate drops them; a new descriptor is not told of the old error", async () => {
   const disk = new SimDisk();
   const store = SimStore.open(disk);
   store.append(bytes("durable"));
   store.flushSync();
   store.append(bytes("cached, and its write-back fails"));
   failNext(disk, "flush");
-  throws(() => store.flushSync());
+  await rejects(store.flush()); // the background descriptor takes the error
   ok(disk.holdsUnwrittenCache, "readable bytes that no flush will write");
-  store.flushSync(); // the same descriptor: the error was reported once
+  await store.flush(); // the same descriptor: the error was reported once
   ok(disk.holdsUnwrittenCache, "a later flush that succeeds does not write them");
-  store.discardUnflushed(bytes("durable").length);
+  store.discardUnflushed(bytes("durable").length); // flushes through a new descriptor
   equal(disk.holdsUnwrittenCache, false, "the truncate dropped them");
+  throws(() => store.flushSync(), /earlier write-back failed/, "the blocking one is told once");
   store.close();
   const after = SimStore.open(disk.crash(new Rng(0), CRASH_MODEL_LOSE_ALL));
   equal(after.size, bytes("durable").length, "the cut is durable");
@@ -241,3 +251,89 @@ function readOnlyOf(disk: SimDisk, layout: Layout): WalStore {
     ? SimStore.open(disk)
     : SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE, { readOnly: true });
 }
+
+for (const durability of ["auto", "runtime"] as const) {
+  Deno.test(`FileStore (${durability}): discardUnflushed cuts the file, reserve included, and appends go on there`, async () => {
+    await withTempDir((dir) => {
+      const path = join(dir, "d.wal");
+      const store = FileStore.open(path, { durability });
+      store.append(new Uint8Array([1, 2, 3]));
+      store.flushSync();
+      store.append(new Uint8Array([4, 5, 6, 7]));
+      store.discardUnflushed(3);
+      equal(store.size, 3);
+      equal(Deno.statSync(path).size, 3, "no byte past the cut, and no reserved zeros");
+      store.append(new Uint8Array([9]));
+      store.close();
+      deepEqual(Deno.readFileSync(path), new Uint8Array([1, 2, 3, 9]));
+    });
+  });
+}
+
+Deno.test("FileStore and FsDirectory identities follow the file, not the path", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "i.wal");
+    const link = join(dir, "link.wal");
+    const first = FileStore.open(path, { durability: "runtime" });
+    const identity = first.identity;
+    first.close();
+    Deno.symlinkSync(path, link);
+    const viaLink = FileStore.open(link, { durability: "runtime" });
+    equal(viaLink.identity, identity);
+    viaLink.close();
+    const other = FileStore.open(join(dir, "other.wal"), { durability: "runtime" });
+    ok(other.identity !== identity);
+    other.close();
+    const segments = join(dir, "segments");
+    const directory = FsDirectory.open(segments, { durability: "runtime" });
+    const directoryIdentity = directory.identity;
+    directory.close();
+    Deno.symlinkSync(segments, join(dir, "segments-link"));
+    const viaDirectoryLink = FsDirectory.open(join(dir, "segments-link"), {
+      durability: "runtime",
+    });
+    equal(viaDirectoryLink.identity, directoryIdentity);
+    viaDirectoryLink.close();
+  });
+});
+
+/** A file store whose flushes fail, and whose cut fails, while `failing` is set. */
+class FailingFileStore extends ForwardingStore {
+  failing = true;
+  override flushSync(): void {
+    if (this.failing) throw new Error("EIO (injected)");
+    super.flushSync();
+  }
+  override discardUnflushed(size: number): void {
+    if (this.failing) throw new Error("EIO (injected)");
+    super.discardUnflushed(size);
+  }
+}
+
+Deno.test("a real log whose cut failed is cut when reopened in this process, by any path to the file", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "r.wal");
+    const link = join(dir, "r-link.wal");
+    const store = new FailingFileStore(FileStore.open(path, { durability: "runtime" }));
+    store.failing = false;
+    const wal = Wal.withStore(store);
+    wal.append(bytes("synced"));
+    wal.syncSync();
+    const durable = wal.durableLsn;
+    wal.append(bytes("its flush fails"));
+    store.failing = true;
+    throws(() => wal.syncSync(), failed);
+    equal(Deno.statSync(path).size > durable, true, "the cut failed: the bytes are still there");
+    wal.close();
+    Deno.symlinkSync(path, link);
+    throws(
+      () => Wal.open(link, { readOnly: true }),
+      (e) => failed(e) && (e as WalError).lsn === durable,
+    );
+    const reopened = Wal.open(link, { durability: "runtime" });
+    equal(reopened.nextLsn, durable);
+    equal(Deno.statSync(path).size, durable, "cut before the recovery scan");
+    deepEqual(payloads(reopened), ["synced"]);
+    reopened.close();
+  });
+});
