@@ -1018,13 +1018,14 @@ function discardLeftover(store: WalStore, readOnly: boolean): void {
 }
 
 /**
- * The store as recovery sees it, calling `wrote` when recovery starts a call that writes and
- * flushes (a cut or a set-aside): a failure from then on may have been a failed flush.
+ * The store as recovery sees it, calling `wrote` when recovery starts a cut, which flushes the
+ * log: a failure from then on may have been a failed flush of it. (A set-aside flushes its own
+ * copy, not the log.)
  */
 function watchWrites(store: WalStore, wrote: () => void): WalStore {
   return new Proxy(store, {
     get(target, property) {
-      if (property === "truncate" || property === "setAside") wrote();
+      if (property === "truncate") wrote();
       const value = Reflect.get(target, property, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
