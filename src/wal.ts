@@ -68,7 +68,7 @@ const STORE_METHODS = [
  *
  * If a write or a flush fails, the log is failed: every later `append` and `sync` throws
  * `kind: "failed"` until it is reopened, and nothing appended after the failure is ever
- * reported durable. After a failed flush the log is also cut back to its durable end: the
+ * reported durable. The log is also cut back to its durable end: after a failed flush the
  * operating system may keep bytes it failed to write in its cache, where a reopen would read
  * them back as if they were on disk (see docs/DURABILITY.md).
  *
@@ -94,7 +94,7 @@ export class Wal implements Disposable {
   readonly #index: BoundaryIndex;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
-  /** After a failed flush: what cutting back to the durable end did, for the message. */
+  /** After a failure: what cutting back to the durable end did, for the message. */
   #discarded: string | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
@@ -846,8 +846,8 @@ export class Wal implements Disposable {
    * After a failure, which may have been a failed flush: Linux may have marked the pages it
    * failed to write clean, so they read back but no later flush writes them. Cutting the log
    * back to its durable end drops them from the cache (and from the file); the store makes the
-   * cut durable judging only errors from now on. If that fails too, this process remembers the log (see
-   * failed_tails.ts). Runs once; returns the sentence the failure message ends with.
+   * cut durable judging only errors from now on. If that fails too, this process remembers the
+   * log (see failed_tails.ts). Runs once; returns the sentence the failure message ends with.
    */
   #discardUnflushed(): string {
     if (this.#discarded !== undefined) return this.#discarded;
