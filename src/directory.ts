@@ -7,7 +7,9 @@
  * - `readAt` is short only past the end of the file.
  * - `append` writes all of `data` at the end or throws; nothing is durable until a flush.
  * - `truncate` changes the size; it is durable only after a flush.
- * - `flushSync` / `flush` make the file's data durable (fdatasync or its equivalent).
+ * - `flushSync` / `flush` make the file's data durable (fdatasync or its equivalent). They
+ *   report each write-back error of the file once, and only errors that happened since the
+ *   handle was opened: a handle opened after a failed flush judges only what comes after it.
  * - `close` is idempotent; the caller never closes a file while its `flush` is pending.
  */
 export interface DirectoryFile {
@@ -40,6 +42,11 @@ export interface WalDirectory {
   readonly path: string;
   /** Words for the flush mechanism. */
   readonly durability: string;
+  /**
+   * Optional: the directory's identity, e.g. its device and inode, the same for every open of
+   * it in this process (see `WalStore.identity`).
+   */
+  readonly identity?: string | undefined;
   /** The names of the files in the directory. */
   list(): string[];
   /** The size of file `name`, or `undefined` when there is no such file. */

@@ -11,7 +11,7 @@
  * | `"corruption"` | the bytes on disk are damaged or are not a wal-db log |
  * | `"closed"` | the log was used after `close()` |
  * | `"locked"` | another handle, in this process or another, has the log open |
- * | `"failed"` | an earlier write or flush failed; reopen the log to recover |
+ * | `"failed"` | a write or flush failed: the log was cut back to its durable end; reopen it to go on (an open is refused while a failed flush's bytes could not be cut off) |
  * | `"invalid-lsn"` | an LSN that is not a record boundary of the log (or not in it) |
  * | `"read-only"` | a write to a log opened with `readOnly` |
  * | `"encoding"` | a typed record that its codec cannot encode or decode |

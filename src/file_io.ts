@@ -49,6 +49,16 @@ export function writeAll(
 }
 
 /**
+ * A file's or directory's identity for this boot: its device and inode, and its creation time
+ * where the file system records one (so a new file that reuses the inode number differs). The
+ * path is the fallback only where the OS reports no inode.
+ */
+export function identityOf(info: Deno.FileInfo, path: string): string {
+  if (info.dev === null || info.ino === null) return `path:${path}`;
+  return `inode:${info.dev}:${info.ino}:${info.birthtime?.getTime() ?? ""}`;
+}
+
+/**
  * Wraps an operating-system error as `kind: "io"` with what was being done. Our own errors and
  * permission errors pass through unchanged: Deno's message already names the flag to add.
  */

@@ -19,7 +19,7 @@ import {
   RUNTIME_DURABILITY,
   takeLock,
 } from "./durability.ts";
-import { readAtLimit, wrapIo, writeAll } from "./file_io.ts";
+import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 import type { WalStore } from "./store.ts";
 
 /** Options for {@linkcode FileStore.open}. */
@@ -79,6 +79,8 @@ export interface FileStoreOptions {
 export class FileStore implements WalStore {
   /** The file's path. */
   readonly path: string;
+  /** The file's device and inode: the same log whatever path it is opened by. */
+  readonly identity: string;
   readonly #writer: Deno.FsFile;
   readonly #reader: Deno.FsFile;
   readonly #durability: Durability;
@@ -103,7 +105,9 @@ export class FileStore implements WalStore {
     this.#durability = durability;
     this.#readOnly = readOnly;
     this.#preallocateSize = preallocateSize;
-    this.#size = writer.statSync().size;
+    const info = writer.statSync();
+    this.identity = identityOf(info, path);
+    this.#size = info.size;
     this.#allocated = this.#size;
     writer.seekSync(this.#size, Deno.SeekMode.Start);
     this.#reader = Deno.openSync(path, { read: true });
@@ -197,6 +201,28 @@ export class FileStore implements WalStore {
     this.#size = size;
     this.#allocated = size;
     this.#flusher.flushSync();
+  }
+
+  /**
+   * After a failed flush: cuts the file to `size` and makes that durable. `ftruncate` drops the
+   * cached pages past the cut, also the ones Linux marked clean when writing them failed, which
+   * would otherwise read back as the log. The flush goes through descriptors opened now: one
+   * opened before may report the error another already reported, and one opened now reports
+   * only errors that happen from now on (Linux's errseq).
+   */
+  discardUnflushed(size: number): void {
+    this.#checkWritable();
+    assert(size >= 0 && size <= this.#size, `discard size ${size} is inside the file`);
+    this.#writer.truncateSync(size);
+    this.#writer.seekSync(size, Deno.SeekMode.Start);
+    this.#size = size;
+    this.#allocated = size;
+    const fresh = this.#durability.flusherFor(this.#writer, this.path);
+    try {
+      fresh.flushSync();
+    } finally {
+      fresh.close();
+    }
   }
 
   /**

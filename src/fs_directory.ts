@@ -19,7 +19,7 @@ import {
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { runEach } from "./cleanup.ts";
 import { WalError } from "./errors.ts";
-import { readAtLimit, wrapIo, writeAll } from "./file_io.ts";
+import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 
 /** Options for {@linkcode FsDirectory.open}. */
 export interface FsDirectoryOptions {
@@ -54,6 +54,8 @@ export interface FsDirectoryOptions {
  */
 export class FsDirectory implements WalDirectory {
   readonly path: string;
+  /** The directory's device and inode: the same log whatever path it is opened by. */
+  readonly identity: string;
   readonly #durability: Durability;
   readonly #lock: Deno.FsFile | undefined;
   readonly #readOnly: boolean;
@@ -66,6 +68,7 @@ export class FsDirectory implements WalDirectory {
     readOnly: boolean,
   ) {
     this.path = path;
+    this.identity = identityOf(Deno.statSync(path), path);
     this.#durability = durability;
     this.#lock = lock;
     this.#readOnly = readOnly;

@@ -10,7 +10,10 @@ export interface GroupCommitTarget {
   readonly appendedEnd: number;
   /** Makes every byte appended before the call durable. */
   flush(): Promise<void>;
-  /** Called once, when a flush fails: the log must stop. Returns the error callers get. */
+  /**
+   * Called when a flush fails, every time (the log must stop, and must act on every failed
+   * flush, even one that ends after it stopped). Returns the error callers get.
+   */
   fail(cause: unknown): Error;
   /** Called after the durable end moved (for tails waiting on new durable records). */
   changed?(): void;
@@ -159,7 +162,13 @@ export class GroupCommit {
       this.markDurable(end);
       batch.resolve();
     } else {
-      this.#failure ??= this.#target.fail(cause);
+      // A flush that failed after the log stopped (or closed) still left bytes that were not
+      // written: the log is told, so that it can discard them.
+      if (!ok) {
+        const error = this.#target.fail(cause);
+        this.#failure ??= error;
+      }
+      assert(this.#failure !== undefined, "a distrusted flush follows a recorded failure");
       batch.reject(this.#failure);
     }
     if (this.#next === undefined) return;

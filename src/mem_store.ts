@@ -111,6 +111,11 @@ export class MemStore implements WalStore {
     this.#size = size;
   }
 
+  /** Cuts the log to `size` bytes: memory has no cache that could hold unwritten bytes. */
+  discardUnflushed(size: number): void {
+    this.truncate(size);
+  }
+
   /** Keeps a copy of `[offset, size)` under the name `damaged-<offset>`. */
   setAside(offset: number): string {
     this.#checkOpen();

@@ -165,6 +165,11 @@ export class SegmentedStore implements WalStore {
     return this.#dir.durability;
   }
 
+  /** The directory's identity, when it has one (see `WalStore.identity`). */
+  get identity(): string | undefined {
+    return this.#dir.identity;
+  }
+
   /** The segment size the store was opened with. */
   get segmentSize(): number {
     return this.#segmentSize;
@@ -303,6 +308,43 @@ export class SegmentedStore implements WalStore {
       this.#syncDirectory();
     }
     this.#size = size;
+  }
+
+  /**
+   * After a failed flush: cuts the log to `size` and makes that durable. Removing the segments
+   * past the cut and truncating the one it falls in drops their cached pages, also the ones the
+   * failed flush left clean but unwritten. Every handle written through so far is given up: a
+   * segment is flushed through a handle opened now, which reports only errors from now on.
+   */
+  discardUnflushed(size: number): void {
+    this.#checkWritable();
+    assert(size >= this.#head && size <= this.#size, `discard size ${size} is inside the log`);
+    const keep = Math.floor(size / this.#segmentSize);
+    if (this.#active !== undefined) this.#retire(this.#active.file);
+    this.#active = undefined;
+    for (const file of this.#written.values()) this.#retire(file);
+    this.#written.clear();
+    for (const index of [...this.#segments].filter((i) => i > keep)) this.#removeSegment(index);
+    this.#size = size;
+    if (this.#segments.has(keep)) {
+      this.#dropReader(keep);
+      const file = this.#dir.open(segmentName(keep), false);
+      try {
+        file.truncate(size - keep * this.#segmentSize);
+        file.flushSync();
+      } finally {
+        file.close();
+      }
+    }
+    for (const index of this.#unflushed.keys()) {
+      if (index < keep && this.#segments.has(index)) {
+        this.#withFile(index, (fresh) => fresh.flushSync());
+      }
+    }
+    this.#unflushed.clear();
+    // A segment created since the last directory flush may be the one that failed.
+    this.#directoryVersion++;
+    this.#syncDirectory();
   }
 
   setAside(offset: number): string {

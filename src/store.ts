@@ -35,6 +35,20 @@ import type { ByteSource } from "./reader.ts";
  * - `close` releases every resource, including the lock, and is idempotent. When one step of
  *   it fails, it still releases everything else, then throws; the Wal reports that error from
  *   `close()` or `Wal.closed`. The Wal never closes a store while a `flush` is pending.
+ * - `discardUnflushed` (optional) is what the Wal calls after a flush failed: it drops every
+ *   byte at or after `size` and makes the shorter log durable, like `truncate`, with two
+ *   things more. The bytes dropped include those the operating system still holds in its
+ *   cache though writing them failed (Linux marks such pages clean: they read back, and no
+ *   later flush writes them), so that no later open of the same file reads them as the log.
+ *   And its flush must judge only what happens from now on: flush through a descriptor opened
+ *   after the failure, which is not told of the error an earlier flush already reported, but
+ *   is told of any new one. Without it the Wal calls `truncate`, which must then meet the same
+ *   bar.
+ * - `identity` (optional) names the medium the log is on, the same for every store opened on
+ *   it in this process and different for any other (a file's device and inode, not its path).
+ *   When a failed flush's bytes could not be discarded, the Wal remembers the identity and
+ *   retries the cut at the next open of the same log in this process, refusing it while the
+ *   cut fails. Without it, that protection is lost.
  */
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */
@@ -59,6 +73,14 @@ export interface WalStore extends ByteSource {
   truncateBefore(head: number): number;
   /** Releases the store and its lock. Idempotent. */
   close(): void;
+  /** Optional: the medium the log is on, e.g. a file's device and inode; see above. */
+  readonly identity?: string | undefined;
+  /**
+   * Optional: after a failed flush, drops the bytes at and after `size` (also those cached but
+   * never written) and makes the shorter log durable through a descriptor opened after the
+   * failure.
+   */
+  discardUnflushed?(size: number): void;
   /**
    * Optional: re-reads the size (and head) from the medium, for read-only stores following a
    * log that another process appends to.

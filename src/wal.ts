@@ -7,6 +7,7 @@ import { ChangeSignal } from "./change_signal.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
+import { forgetUndiscarded, rememberUndiscarded, undiscardedOf } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -67,7 +68,9 @@ const STORE_METHODS = [
  *
  * If a write or a flush fails, the log is failed: every later `append` and `sync` throws
  * `kind: "failed"` until it is reopened, and nothing appended after the failure is ever
- * reported durable.
+ * reported durable. The log is also cut back to its durable end: after a failed flush the
+ * operating system may keep bytes it failed to write in its cache, where a reopen would read
+ * them back as if they were on disk (see docs/DURABILITY.md).
  *
  * @example Append, sync, replay
  * ```ts
@@ -91,6 +94,8 @@ export class Wal implements Disposable {
   readonly #index: BoundaryIndex;
   #scratch = new Uint8Array(4096);
   #failure: WalError | undefined;
+  /** After a failure: what cutting back to the durable end did, for the message. */
+  #discarded: string | undefined;
   #closed = false;
   #stopTimer: (() => void) | undefined;
   /** A read-only log's end: the end of the intact records it has seen. */
@@ -250,18 +255,27 @@ export class Wal implements Disposable {
   }
 
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
+    let wrote = false;
     try {
+      discardLeftover(store, config.readOnly);
       const index = new BoundaryIndex(store.head);
-      const report = recover(store, {
+      const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
         onRecord: (lsn) => index.add(lsn),
         onSkip: (from, to) => index.skip(from, to),
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
-      if (!config.readOnly) store.flushSync();
+      if (!config.readOnly) {
+        wrote = true;
+        store.flushSync();
+      }
       return new Wal(store, config, report, index);
     } catch (error) {
+      // A flush that failed here may have left what a crashed writer wrote clean in the cache
+      // but not on disk, and which of it was already on disk is unknown: no cut can tell the
+      // two apart, so this process does not open the log again.
+      if (wrote && store.identity !== undefined) rememberUndiscarded(store.identity, undefined);
       // The open's error is the one to report; a close that fails too must not replace it,
       // and is told in its message rather than dropped.
       try {
@@ -284,7 +298,9 @@ export class Wal implements Disposable {
    * end of the intact records it has seen (see {@linkcode Wal.refresh}).
    */
   get nextLsn(): Lsn {
-    return this.#end ?? this.#writeFailedAt ?? this.#store.size;
+    if (this.#end !== undefined) return this.#end;
+    const size = this.#store.size;
+    return this.#writeFailedAt === undefined ? size : Math.min(size, this.#writeFailedAt);
   }
 
   /**
@@ -573,11 +589,11 @@ export class Wal implements Disposable {
   }
 
   /**
-   * Checkpoint: drops the records before `lsn`, which becomes the head. On a segmented log
-   * everything appended is flushed first, then the new head is written to the `head` file
-   * atomically (temp file, flush, rename, directory flush), and only then are whole segments
-   * below it removed, so a crash at any step leaves either the old or the new head. LSNs of
-   * the records kept do not change.
+   * Checkpoint: drops the records before `lsn`, which becomes the head. Everything appended is
+   * flushed first when `lsn` is past the durable end. On a segmented log the new head is then
+   * written to the `head` file atomically (temp file, flush, rename, directory flush), and only
+   * then are whole segments below it removed, so a crash at any step leaves either the old or
+   * the new head. LSNs of the records kept do not change.
    *
    * A single-file log (and one in memory) cannot drop its prefix without rewriting the whole
    * log: there it throws `"unsupported"` and changes nothing, unless `lsn` is the head already.
@@ -608,6 +624,10 @@ export class Wal implements Disposable {
     this.#checkBoundary(lsn, "truncate before", true);
     const before = this.#store.head;
     if (lsn === before) return lsn;
+    // The new head must be durable before it is written, and the log must know it is: should
+    // a later step fail, the log is cut back to its durable end, which must not fall below a
+    // head that may already be on disk.
+    if (lsn > this.#commit.durableEnd) this.syncSync();
     let head: number;
     try {
       head = this.#store.truncateBefore(lsn);
@@ -895,35 +915,65 @@ export class Wal implements Disposable {
 
   /**
    * Fails the log after an append that threw. The store may hold part of it (a short write,
-   * say ENOSPC part way): the log still ends at `end`, where the last successful append ended,
-   * so `nextLsn` and iteration never reach a partial frame and report it as damage. Cutting
-   * the partial bytes is best effort: recovery cuts them on reopen in any case, so a failed
-   * cut is only told in the failure's message.
+   * say ENOSPC part way): `nextLsn` never passes `end`, where the last successful append ended,
+   * so neither it nor iteration reaches a partial frame. The failure then cuts the log back to
+   * its durable end (see `#fail`), which drops the partial bytes with the rest of the unsynced
+   * tail; if that cut fails, reopening cuts them.
    */
   #failWrite(cause: unknown, end: number): WalError {
     this.#writeFailedAt ??= end;
-    let action = "write to the log";
-    if (this.#store.size > end) {
-      try {
-        this.#store.truncate(end);
-      } catch (cutError) {
-        action += ` (the partial write after LSN ${end} could not be cut either: ` +
-          `${messageOf(cutError)}; reopening cuts it)`;
-      }
-    }
-    return this.#fail(cause, action);
+    return this.#fail(cause, "write to the log");
   }
 
-  /** Enters the failed state (once) and returns the error for the failing call. */
+  /**
+   * Enters the failed state (once), cuts the log back to its durable end, and returns the error
+   * for the failing call. Every failure cuts, not only a failed sync: an append or a truncation
+   * may flush too (a segment rotation, a cut), and the store cannot say which step failed.
+   */
   #fail(cause: unknown, action: string): WalError {
+    const outcome = this.#discardUnflushed();
     this.#failure ??= new WalError(
       "failed",
       `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
-        `sync fails until it is reopened, and reopening recovers every record that was synced`,
+        `sync fails. ${outcome}`,
       { cause },
     );
     this.#commit.markFailed(this.#failure);
     return this.#failure;
+  }
+
+  /**
+   * After a failure, which may have been a failed flush: Linux may have marked the pages it
+   * failed to write clean, so they read back but no later flush writes them. Cutting the log
+   * back to its durable end drops them from the cache (and from the file); the store makes the
+   * cut durable judging only errors from now on. If that fails too, this process remembers the
+   * log (see failed_tails.ts). Runs once; returns the sentence the failure message ends with.
+   */
+  #discardUnflushed(): string {
+    if (this.#discarded !== undefined) return this.#discarded;
+    const end = durableCut(this.#store, this.#commit.durableEnd);
+    try {
+      discardAfter(this.#store, end);
+    } catch (error) {
+      const identity = this.#store.identity;
+      if (identity !== undefined) rememberUndiscarded(identity, end);
+      this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
+        `(${messageOf(error)}): the operating system may still hold bytes after it that ` +
+        `never reached the disk. ${
+          identity === undefined
+            ? "Do not reopen the log before the machine restarts"
+            : "A reopen in this process retries the cut first and is refused while it fails; " +
+              "do not open the log from another process before the machine restarts"
+        }`;
+      return this.#discarded;
+    }
+    this.#commit.truncated(end);
+    this.#index.truncateAfter(end);
+    this.#changes.notify();
+    this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
+      `whose sync resolved is kept, and the records appended after the last one are gone ` +
+      `(a failed flush may have left them in the cache only). Reopen the log to go on`;
+    return this.#discarded;
   }
 
   #checkOpen(): void {
@@ -938,7 +988,7 @@ export class Wal implements Disposable {
     if (this.#failure !== undefined) {
       throw new WalError(
         "failed",
-        `The log failed earlier (${messageOf(this.#failure.cause)}); reopen it to recover`,
+        `The log failed earlier, so it refuses writes and syncs: ${this.#failure.message}`,
         { cause: this.#failure.cause },
       );
     }
@@ -1011,6 +1061,75 @@ export class Wal implements Disposable {
     }
     return this.#scratch;
   }
+}
+
+/** Where a cut back to the durable end lands: never past the end, never before the head. */
+function durableCut(store: WalStore, durableEnd: number): number {
+  return Math.max(store.head, Math.min(durableEnd, store.size));
+}
+
+/** Drops the bytes at and after `end` after a failed flush; see `WalStore.discardUnflushed`. */
+function discardAfter(store: WalStore, end: number): void {
+  if (store.discardUnflushed !== undefined) store.discardUnflushed(end);
+  else store.truncate(end);
+}
+
+/**
+ * Before recovery reads anything: if a failed flush of this log, earlier in this process, left
+ * bytes that could not be discarded, cut them now or refuse to open. A read-only open cannot
+ * cut, and what it would read past the durable end may not be on disk: it is refused.
+ */
+function discardLeftover(store: WalStore, readOnly: boolean): void {
+  const identity = store.identity;
+  const left = identity === undefined ? undefined : undiscardedOf(identity);
+  if (identity === undefined || left === undefined) return;
+  const end = left.end;
+  if (end === undefined) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log: a flush failed while it was opened earlier in this process, so ` +
+        `bytes of it may be in the operating system's cache without being on disk, and which ` +
+        `ones is unknown. It is not opened again in this process; open it after the machine ` +
+        `restarts`,
+    );
+  }
+  const what = `a flush of it failed earlier in this process, and the bytes after LSN ${end}, ` +
+    `its durable end, may be in the operating system's cache without being on disk`;
+  if (readOnly) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log read-only: ${what}. Open it for writing, which cuts them off, or ` +
+        `open it after the machine restarts`,
+      { lsn: end },
+    );
+  }
+  try {
+    discardAfter(store, durableCut(store, end));
+  } catch (error) {
+    throw new WalError(
+      "failed",
+      `Cannot open the log: ${what}, and cutting them off failed again ` +
+        `(${messageOf(error)}). It is not opened while they are there; retry, or open it after ` +
+        `the machine restarts`,
+      { lsn: end, cause: error },
+    );
+  }
+  forgetUndiscarded(identity);
+}
+
+/**
+ * The store as recovery sees it, calling `wrote` when recovery starts a cut, which flushes the
+ * log: a failure from then on may have been a failed flush of it. (A set-aside flushes its own
+ * copy, not the log.)
+ */
+function watchWrites(store: WalStore, wrote: () => void): WalStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "truncate") wrote();
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** A read that fails while checking an LSN changes nothing: the log stays usable. */

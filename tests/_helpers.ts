@@ -116,4 +116,11 @@ export class ForwardingStore implements WalStore {
   sectorAt(lsn: number): SectorInfo {
     return this.inner.sectorAt?.(lsn) ?? fileSectors(lsn);
   }
+  get identity(): string | undefined {
+    return this.inner.identity;
+  }
+  discardUnflushed(size: number): void {
+    if (this.inner.discardUnflushed === undefined) this.inner.truncate(size);
+    else this.inner.discardUnflushed(size);
+  }
 }

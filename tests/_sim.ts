@@ -3,7 +3,8 @@
 // recovery policy and a random workload of concurrent writers on the real Wal over a simulated
 // disk; the disk loses power at a random moment (often in the middle of an operation), is
 // remounted, and the reopened log is checked against a model of what was acknowledged. Process
-// kills and clean reopens happen along the way. Everything is driven by the seed and by
+// kills and clean reopens happen along the way, also in the same boot after a flush failed
+// (the page cache then holds bytes a failed flush marked clean). Everything is driven by the seed and by
 // microtask order, with no timers, so a seed replays exactly.
 
 import { type RecoveryPolicy, SegmentedStore, Wal, type WalConfig, WalError } from "../mod.ts";
@@ -107,6 +108,15 @@ export interface SimFigures {
   tornTailsCut: number;
   /** Torn first appends set aside: no record had reached the disk whole (see RECOVERY.md). */
   firstAppendsSetAside: number;
+  /** Reopens (clean or after a kill) in the same boot as a failed flush. */
+  reopensAfterFailedFlush: number;
+  /**
+   * Kills after a failed flush whose bytes the log could not cut off: a new process cannot
+   * know of them (the documented residual risk), so the power goes off instead.
+   */
+  killsPoweredOff: number;
+  /** Opens refused until the machine restarts (a flush failed during an earlier open). */
+  opensRefused: number;
 }
 
 /** What one schedule did and found. */
@@ -143,6 +153,9 @@ export function emptyFigures(): SimFigures {
     faultsInjected: 0,
     tornTailsCut: 0,
     firstAppendsSetAside: 0,
+    reopensAfterFailedFlush: 0,
+    killsPoweredOff: 0,
+    opensRefused: 0,
   };
 }
 
@@ -214,13 +227,15 @@ class Schedule {
   /** The current log saw an injected fault: it must be failed now. */
   #walFailed = false;
   /**
-   * A flush failed since the last power loss. Like Linux after a write-back error, the disk
-   * then holds page-cache data that no later flush will save, so a reopen in the same boot
-   * cannot make what it replays durable (the residual risk PostgreSQL documents after
-   * fsyncgate). The schedule then loses power instead of reopening: the rule under test is
-   * that a remount of what survived holds every synced record.
+   * A flush failed since the last power loss: like Linux after a write-back error, the page
+   * cache may hold bytes that no later flush will write. Reopens go on regardless: the rule
+   * under test is that a reopen in the same boot never reports such bytes durable.
    */
   #flushFailedSinceCrash = false;
+  /** An open failed on an injected fault since the last power loss (maybe in its flush). */
+  #openFaultedSinceCrash = false;
+  /** Faults injected before the current log was opened: more since means it may have failed. */
+  #faultsAtOpen = 0;
 
   constructor(readonly seed: number, options: SimOptions) {
     this.rng = new Rng(seed);
@@ -342,7 +357,7 @@ class Schedule {
       case "reopen":
         return this.#reopenCleanly(wal, id);
       case "kill":
-        return this.#kill(id);
+        return this.#kill(wal, id);
     }
   }
 
@@ -407,6 +422,8 @@ class Schedule {
   /** Reads back from a random boundary: the live log holds exactly what was appended. */
   #iterate(wal: Wal, id: number): void {
     if (this.#walFailed) return;
+    // A flush failed and the log cut itself back; the failure reaches its caller only later.
+    if (this.#faultedSinceOpen && wal.nextLsn < this.#model.end) return;
     const from = this.rng.pick(this.#model.boundaries());
     const entries = [...wal.iterFrom(from)];
     const expected = this.#model.from(from);
@@ -489,32 +506,49 @@ class Schedule {
     this.note(() => `w${id} truncateBefore ${lsn}`);
   }
 
-  /** See `#flushFailedSinceCrash`. */
-  #powerOffAfterFlushFailure(): undefined {
-    this.note(() => "  a flush failed in this boot: power off rather than reopen");
-    this.disk.powerOff();
-    return undefined;
-  }
-
   /** Closes the log, waits for it to release the lock, and opens it again. */
   async #reopenCleanly(wal: Wal, id: number): Promise<void> {
-    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
     this.note(() => `w${id} reopen`);
     this.#wal = undefined;
     wal.close();
     if (!(await this.#settled())) return this.fail("Wal.close() never released the store's lock");
     this.figures.reopens++;
+    this.#allowFailureCut(wal);
     this.#reopen({ everyRecord: true, subsequence: false });
   }
 
+  /** A fault was injected since the current log was opened: it may have failed. */
+  get #faultedSinceOpen(): boolean {
+    return this.disk.stats.faultsInjected !== this.#faultsAtOpen;
+  }
+
   /** A process crash: the page cache survives, the process's handles and locks do not. */
-  #kill(id: number): void {
-    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+  #kill(wal: Wal, id: number): void {
+    if (this.disk.holdsUnwrittenCache) {
+      // The log could not cut off what a failed flush left in the cache; this process would
+      // refuse to reopen it, but a new one cannot know (docs/DURABILITY.md).
+      this.note(() => `w${id} kill -9, but the cache holds unwritten bytes: power off instead`);
+      this.figures.killsPoweredOff++;
+      this.disk.powerOff();
+      return;
+    }
     this.note(() => `w${id} kill -9`);
     this.#wal = undefined;
     this.disk.kill();
     this.figures.kills++;
+    this.#allowFailureCut(wal);
     this.#reopen({ everyRecord: true, subsequence: false });
+  }
+
+  /**
+   * A log that failed (a fault was injected while it was open) is cut back to its durable end
+   * when a flush failed: the records after that end may be gone at the reopen, though the page
+   * cache survived. Records before it must all be there.
+   */
+  #allowFailureCut(wal: Wal | undefined): void {
+    if (wal === undefined || !this.#faultedSinceOpen) return;
+    const end = wal.durableLsn;
+    if (this.#model.end > end) this.#model.cutFrom = Math.min(end, this.#model.cutFrom ?? end);
   }
 
   async #settled(): Promise<boolean> {
@@ -531,7 +565,7 @@ class Schedule {
 
   /** Opens the log again and checks it against the model; the model then restarts from it. */
   #reopen(mode: VerifyMode): void {
-    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    if (this.#flushFailedSinceCrash) this.figures.reopensAfterFailedFlush++;
     const wal = this.#tryOpen();
     if (wal === undefined) return;
     const subsequence = this.config.recoveryPolicy === "skip";
@@ -548,6 +582,7 @@ class Schedule {
       return this.#openWal();
     } catch (error) {
       if (this.disk.dead) return undefined; // power failed during recovery: a crash follows
+      if (this.#refusedForTheBoot(error)) return undefined;
       if (!(simulatedCause(error) instanceof SimIoError)) {
         this.fail(`reopening threw: ${describeError(error)}`);
       } else if (!(error instanceof WalError)) {
@@ -557,18 +592,35 @@ class Schedule {
       }
       if (this.failure !== undefined) return undefined;
     }
-    if (this.#flushFailedSinceCrash) return this.#powerOffAfterFlushFailure();
+    this.#openFaultedSinceCrash = true;
     this.note(() => "  the open failed on a fault, cleanly; retrying without faults");
     const hook = this.disk.faults;
     this.disk.faults = undefined;
     try {
       return this.#openWal();
     } catch (error) {
+      if (this.#refusedForTheBoot(error)) return undefined;
       if (!this.disk.dead) this.fail(`reopening threw: ${describeError(error)}`);
       return undefined;
     } finally {
       this.disk.faults = hook;
     }
+  }
+
+  /**
+   * A flush failed during an earlier open in this process: which bytes reached the disk is
+   * unknown, so the log refuses to open until the machine restarts. The power goes off.
+   */
+  #refusedForTheBoot(error: unknown): boolean {
+    if (!isWalError(error, "failed") || (error as WalError).lsn !== undefined) return false;
+    if (!this.#openFaultedSinceCrash) {
+      this.fail(`the open was refused with no failed flush behind it: ${describeError(error)}`);
+      return true;
+    }
+    this.note(() => "  refused until the machine restarts (a flush failed during an open)");
+    this.figures.opensRefused++;
+    this.disk.powerOff();
+    return true;
   }
 
   #accept(wal: Wal, verdict: Verdict): void {
@@ -591,6 +643,7 @@ class Schedule {
       return this.fail(verdict.failure);
     }
     this.#model = LogModel.recovered(verdict.entries, wal.head, wal.nextLsn);
+    this.#faultsAtOpen = this.disk.stats.faultsInjected;
     this.#wal = wal;
     this.#walFailed = false;
   }
@@ -600,6 +653,7 @@ class Schedule {
     this.figures.crashes++;
     this.disk = this.disk.crash(this.rng);
     this.#flushFailedSinceCrash = false;
+    this.#openFaultedSinceCrash = false;
     this.#wal = undefined;
     if (this.rng.chance(CRASH_DURING_RECOVERY_PERCENT)) {
       this.disk.powerOffAfter(this.rng.int(0, RECOVERY_OPERATIONS_MAX));
@@ -712,6 +766,9 @@ export function formatFigures(figures: SimFigures): string {
     `acknowledged records lost ${f.acknowledgedLost}`,
     `torn tails cut ${f.tornTailsCut}, torn first appends set aside ` +
     `${f.firstAppendsSetAside}`,
+    `reopens in the same boot after a failed flush ${f.reopensAfterFailedFlush}, kills turned ` +
+    `into power losses (cut failed) ${f.killsPoweredOff}, opens refused for the boot ` +
+    `${f.opensRefused}`,
   ].join("\n");
 }
 

@@ -27,7 +27,12 @@
 //   a later flush that succeeds does not save them, though reads still see them. The error is
 //   reported once per descriptor (Linux's per-file-description errseq), and a handle has two,
 //   one for blocking and one for background flushes, as FileStore and FsDirectory files do:
-//   every other descriptor open on the file reports it from its next flush.
+//   every other descriptor open on the file reports it from its next flush; a descriptor opened
+//   after the error was reported is not told of it (it samples the error count when it opens).
+// - A truncate drops the cached bytes past the cut, whether they were dirty or left clean by a
+//   failed flush; it is itself a write that a flush makes durable.
+// - Identities (`SimStore.identity`, `SimDirectory.identity`) are per file (or directory) and
+//   per process: after `kill`, a new process does not know what the old one remembered.
 // - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
 //   process throw from then on, and its flushes in flight never complete.
 
@@ -212,11 +217,21 @@ type PendingWrite =
   | { kind: "append"; seq: number; offset: number; data: Uint8Array }
   | { kind: "truncate"; seq: number; size: number };
 
+let inodeSerial = 0;
+
 /** One file's content: the page cache, the durable image and the writes between them. */
 class Inode {
+  /** Unique over every disk, like a device and inode number. */
+  readonly serial = ++inodeSerial;
   readonly current: Bytes;
   durable: Bytes;
   readonly pending: PendingWrite[] = [];
+  /**
+   * Appends a failed flush marked clean: still in the page cache, never written on their own.
+   * A later write that dirties the same sector writes them with it (the disk writes the
+   * sector as the cache holds it), unless a truncate dropped them first.
+   */
+  readonly unwritten: { offset: number; data: Uint8Array }[] = [];
   #seq = 0;
   /** How many write-back errors flushes of this file have hit. */
   writebackErrors = 0;
@@ -240,14 +255,43 @@ class Inode {
   truncate(size: number): void {
     this.current.resize(size);
     this.pending.push({ kind: "truncate", seq: ++this.#seq, size });
+    for (let i = this.unwritten.length - 1; i >= 0; i--) {
+      const piece = this.unwritten[i]!;
+      if (piece.offset >= size) this.unwritten.splice(i, 1);
+      else piece.data = piece.data.subarray(0, size - piece.offset);
+    }
   }
 
   /** Ends the writes up to `seq`: applied to the durable image, or (a failed flush) discarded. */
   settle(seq: number, persisted: boolean): void {
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
       const write = this.pending.shift()!;
-      if (persisted) applyWrite(this.durable, write);
+      if (!persisted) {
+        if (write.kind === "append") {
+          this.unwritten.push({ offset: write.offset, data: write.data });
+        }
+        continue;
+      }
+      if (write.kind === "append") {
+        const last = Math.floor((write.offset + write.data.length - 1) / SECTOR_SIZE);
+        for (let sector = Math.floor(write.offset / SECTOR_SIZE); sector <= last; sector++) {
+          for (const piece of this.unwritten) writeWithin(this.durable, piece, sector);
+        }
+      }
+      applyWrite(this.durable, write);
     }
+  }
+
+  /**
+   * True when the page cache holds bytes that no flush will ever write: a failed flush marked
+   * them clean, and no truncate has dropped them since. A reader sees bytes a power loss loses.
+   */
+  holdsUnwritten(): boolean {
+    const flushed = this.durable.clone();
+    for (const write of this.pending) applyWrite(flushed, write);
+    const a = flushed.view();
+    const b = this.current.view();
+    return a.length !== b.length || a.some((byte, i) => byte !== b[i]);
   }
 
   /**
@@ -268,15 +312,15 @@ class Inode {
           stats.writesKept++;
         }
       } else if (roll < model.writeDroppedPercent) {
-        landPieces(image, write, frozen, () => false);
+        landPieces(image, write, frozen, this.unwritten, () => false);
         stats.writesDropped++;
       } else if (roll < model.writeDroppedPercent + model.writeTornPercent) {
         const end = write.offset + write.data.length;
-        landPieces(image, write, frozen, () => rng.chance(PERCENT / 2));
+        landPieces(image, write, frozen, this.unwritten, () => rng.chance(PERCENT / 2));
         if (rng.chance(model.tornSizeKeptPercent) && end > image.size) image.resize(end);
         stats.writesTorn++;
       } else {
-        landPieces(image, write, frozen, () => true);
+        landPieces(image, write, frozen, this.unwritten, () => true);
         stats.writesKept++;
       }
     }
@@ -298,6 +342,7 @@ function landPieces(
   image: Bytes,
   write: Extract<PendingWrite, { kind: "append" }>,
   frozen: Set<number>,
+  unwritten: readonly { offset: number; data: Uint8Array }[],
   lands: () => boolean,
 ): void {
   const end = write.offset + write.data.length;
@@ -305,12 +350,24 @@ function landPieces(
     const sector = Math.floor(from / SECTOR_SIZE);
     const to = Math.min(end, (sector + 1) * SECTOR_SIZE);
     if (!frozen.has(sector) && lands()) {
+      for (const piece of unwritten) writeWithin(image, piece, sector);
       image.write(from, write.data.subarray(from - write.offset, to - write.offset));
     } else {
       frozen.add(sector);
     }
     from = to;
   }
+}
+
+/** Writes the part of `piece` that lies in `sector`. */
+function writeWithin(
+  image: Bytes,
+  piece: { offset: number; data: Uint8Array },
+  sector: number,
+): void {
+  const from = Math.max(piece.offset, sector * SECTOR_SIZE);
+  const to = Math.min(piece.offset + piece.data.length, (sector + 1) * SECTOR_SIZE);
+  if (from < to) image.write(from, piece.data.subarray(from - piece.offset, to - piece.offset));
 }
 
 type EntryChange =
@@ -342,8 +399,12 @@ function emptyStats(): SimDiskStats {
   };
 }
 
+let diskSerial = 0;
+
 /** The state behind a `SimDisk` and its handles. */
 class DiskState {
+  /** Unique over every disk and generation, for directory identities. */
+  readonly serial = ++diskSerial;
   readonly entries = new Map<string, Inode>();
   durableEntries = new Map<string, Inode>();
   readonly pendingEntries: EntryChange[] = [];
@@ -495,6 +556,14 @@ export class SimDisk {
   /** Counters, summed over every generation of this disk. */
   get stats(): Readonly<SimDiskStats> {
     return stateOf(this).stats;
+  }
+
+  /**
+   * True when some file's page cache holds bytes that no flush will write (see
+   * `Inode.holdsUnwritten`): what a failed flush leaves until the log cuts them off.
+   */
+  get holdsUnwrittenCache(): boolean {
+    return [...stateOf(this).entries.values()].some((inode) => inode.holdsUnwritten());
   }
 
   /** Handles of the current process that are not closed yet. */
@@ -703,6 +772,11 @@ export class SimDirectory implements WalDirectory {
     return "simulated disk";
   }
 
+  /** The directory, as seen by this process. */
+  get identity(): string {
+    return `sim-directory:${this.#state.serial}:${this.#session}`;
+  }
+
   list(): string[] {
     const fault = this.#enter("list", "");
     if (fault !== undefined) throw new SimIoError(fault.code, "listing the directory failed");
@@ -823,6 +897,11 @@ export class SimStore implements WalStore {
     return "simulated disk";
   }
 
+  /** The file, as seen by this process. */
+  get identity(): string {
+    return `sim-file:${this.#file.inode.serial}:${this.#file.session}`;
+  }
+
   readAt(offset: number, buffer: Uint8Array): number {
     return this.#file.readAt(offset, buffer);
   }
@@ -842,6 +921,20 @@ export class SimStore implements WalStore {
   truncate(size: number): void {
     this.#file.truncate(size);
     this.#file.flushSync();
+  }
+
+  /** Like FileStore: cuts the file, then flushes through a descriptor opened now. */
+  discardUnflushed(size: number): void {
+    this.#file.truncate(size);
+    const session = this.#file.session;
+    const fault = this.#state.enter(session, "open", this.#name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `open ${this.#name} failed`);
+    const fresh = new SimFile(this.#state, this.#file.inode, this.#name, session);
+    try {
+      fresh.flushSync();
+    } finally {
+      fresh.close();
+    }
   }
 
   setAside(offset: number): string {

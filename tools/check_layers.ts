@@ -26,7 +26,7 @@ const PURE = [
   "segments",
   "store",
 ];
-const IO_CORE = ["group_commit", "recovery", "segmented_store", "typed", "wal"];
+const IO_CORE = ["failed_tails", "group_commit", "recovery", "segmented_store", "typed", "wal"];
 /** Backends may use each other (a file store picks its durability, shares file loops). */
 const BACKENDS = ["durability", "file_io", "file_store", "fs_directory", "mem_store", "timer"];
 const ALLOWED_EXTRA: Record<string, string[]> = { wal: ["file_store", "fs_directory", "timer"] };
