@@ -324,8 +324,8 @@ export class SegmentedStore implements WalStore {
     this.#active = undefined;
     for (const file of this.#written.values()) this.#retire(file);
     this.#written.clear();
-    for (const index of [...this.#segments].filter((i) => i > keep)) this.#removeSegment(index);
-    this.#size = size;
+    // In the order `truncate` uses, so a crash part way leaves no missing segment in the log:
+    // the segment the cut falls in first, then the later ones from the last down.
     if (this.#segments.has(keep)) {
       this.#dropReader(keep);
       const file = this.#dir.open(segmentName(keep), false);
@@ -342,6 +342,12 @@ export class SegmentedStore implements WalStore {
       }
     }
     this.#unflushed.clear();
+    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
+    for (const index of doomed) {
+      this.#removeSegment(index);
+      this.#syncDirectory();
+    }
+    this.#size = size;
     // A segment created since the last directory flush may be the one that failed.
     this.#directoryVersion++;
     this.#syncDirectory();

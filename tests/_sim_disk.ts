@@ -255,6 +255,11 @@ class Inode {
   truncate(size: number): void {
     this.current.resize(size);
     this.pending.push({ kind: "truncate", seq: ++this.#seq, size });
+    this.#trimUnwritten(size);
+  }
+
+  /** A truncate drops the cached bytes past the cut, unwritten ones too. */
+  #trimUnwritten(size: number): void {
     for (let i = this.unwritten.length - 1; i >= 0; i--) {
       const piece = this.unwritten[i]!;
       if (piece.offset >= size) this.unwritten.splice(i, 1);
@@ -267,9 +272,10 @@ class Inode {
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
       const write = this.pending.shift()!;
       if (!persisted) {
+        // In order: a truncate made after an append it covers dropped that append's bytes.
         if (write.kind === "append") {
           this.unwritten.push({ offset: write.offset, data: write.data });
-        }
+        } else this.#trimUnwritten(write.size);
         continue;
       }
       if (write.kind === "append") {

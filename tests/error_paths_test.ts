@@ -200,31 +200,40 @@ class ShortWriteStore extends ForwardingStore {
     if (this.failTruncate) throw new Error("EIO: injected truncate failure");
     this.inner.truncate(size);
   }
+  override discardUnflushed(size: number): void {
+    this.truncate(size);
+  }
 }
 
 for (const cutFails of [false, true]) {
   const name = cutFails
-    ? "even when the partial frame cannot be cut"
-    : "and cuts the partial frame";
-  Deno.test(`a short write leaves nextLsn at the last complete frame, ${name}`, () => {
+    ? "and never passes the last complete frame when the cut fails"
+    : "and is cut back to the durable end";
+  Deno.test(`a short write fails the log without false corruption, ${name}`, () => {
     const inner = new MemStore();
     const store = new ShortWriteStore(inner);
     using wal = Wal.withStore(store);
     wal.append(bytes("one"));
     wal.appendBatch([bytes("two"), bytes("three")]);
+    wal.syncSync();
+    const durable = wal.durableLsn;
+    wal.append(bytes("four"));
     const end = wal.nextLsn;
     store.shortBytes = 13; // one whole frame of the batch below and part of the next
     store.failTruncate = cutFails;
-    throws(() => wal.appendBatch([bytes("four"), bytes("five")]), (error: unknown) => {
+    throws(() => wal.appendBatch([bytes("five"), bytes("six")]), (error: unknown) => {
       ok(error instanceof WalError && error.kind === "failed", String(error));
-      equal(/could not be cut/.test(error.message), cutFails, error.message);
+      equal(/failed too/.test(error.message), cutFails, error.message);
       return true;
     });
-    equal(wal.nextLsn, end, "the log ends where the last append that succeeded ended");
-    equal(wal.durableLsn <= end, true);
-    deepEqual(payloads(wal), ["one", "two", "three"], "no false corruption from the partial frame");
-    deepEqual([...wal.iterFrom(end)], []);
-    equal(inner.size, cutFails ? end + 13 : end, "the partial frame is cut when it can be");
+    // The cut drops the unsynced "four" with the partial frame; without it, the log still
+    // ends where the last append that succeeded ended, never inside the partial frame.
+    equal(wal.nextLsn, cutFails ? end : durable);
+    equal(wal.durableLsn, durable);
+    const kept = cutFails ? ["one", "two", "three", "four"] : ["one", "two", "three"];
+    deepEqual(payloads(wal), kept, "no false corruption from the partial frame");
+    deepEqual([...wal.iterFrom(wal.nextLsn)], []);
+    equal(inner.size, cutFails ? end + 13 : durable, "the unsynced tail is cut when it can be");
     throws(() => wal.append(bytes("after")), kind("failed"));
   });
 }
