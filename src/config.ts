@@ -17,16 +17,20 @@ export type DurabilityMode = "auto" | "shim" | "runtime";
 /**
  * What recovery does when it finds damage at open.
  *
- * | policy | a torn tail (nothing intact after the damage) | damage followed by intact records |
- * | --- | --- | --- |
- * | `"tolerate-torn-tail"` | cut off | the log ends at the damage: the bytes from it on are copied to a sibling file, then cut |
- * | `"strict"` | cut off | open refuses with `kind: "corruption"`; nothing on disk changes |
- * | `"truncate"` | cut off | the log ends at the damage, and the bytes after it are cut without a copy (point in time, for logs too large to copy) |
- * | `"skip"` | cut off | forensic: every damaged range is left in place and skipped, and every intact record is kept; appends continue after the last intact record |
+ * Every policy cuts what a crash leaves: zeros reserved after the end, and a torn tail (a frame
+ * running past the end, or with a 512-byte sector of zeros, and everything after it, which no
+ * resolved `sync` covered). The policies differ on damage, which no crash leaves:
  *
- * `wal.recovery` lists every range that was cut, set aside or skipped, with its reason.
- * A file whose first header is implausible and that holds no intact record is not a wal-db log:
- * every policy refuses it and leaves it untouched.
+ * | policy | damage |
+ * | --- | --- |
+ * | `"tolerate-torn-tail"` | the log ends at the damage: the bytes from it on are copied to a sibling file, then cut |
+ * | `"strict"` | open refuses with `kind: "corruption"`; nothing on disk changes |
+ * | `"truncate"` | the log ends at the damage, and the bytes after it are cut without a copy (point in time, for logs too large to copy) |
+ * | `"skip"` | forensic: every damaged range followed by intact records is left in place and skipped; appends continue after the last intact record |
+ *
+ * `wal.recovery` lists every range that was cut, set aside or skipped, with its reason. A single
+ * file with no intact record whose bytes no crash leaves is not a wal-db log: every policy
+ * refuses it and leaves it untouched (docs/RECOVERY.md).
  */
 export type RecoveryPolicy = "tolerate-torn-tail" | "strict" | "skip" | "truncate";
 
