@@ -90,6 +90,10 @@ Deno.test("SegmentedStore flushes every segment with unflushed bytes and no othe
   await withTempDir(async (dir) => {
     const directory = new CountingDirectory(FsDirectory.open(dir, { durability: "runtime" }));
     const store = SegmentedStore.open(directory, 16);
+    // Opening a new log records its segment size (a flush and a directory flush): not counted.
+    deepEqual([...directory.flushes.keys()], ["segment-size.tmp"]);
+    directory.flushes.clear();
+    directory.syncs = 0;
     // Segments 0, 1, 2. A segment may survive a power loss only if the ones before it do, so
     // creating 1 and 2 first makes the creation of the one before durable: two directory
     // flushes, and a third for segment 2 when the store flushes.
@@ -154,6 +158,7 @@ Deno.test("SegmentedStore.truncate() removes later segments and shrinks the one 
     deepEqual(Deno.readDirSync(dir).map((e) => e.name).toArray().sort(), [
       segmentName(0),
       segmentName(1),
+      "segment-size",
       "wal.lock",
     ]);
     equal(readBytes(join(dir, segmentName(1))).length, 4);
@@ -175,7 +180,7 @@ Deno.test("SegmentedStore.truncateBefore() writes head atomically, then drops wh
     equal(store.truncateBefore(27), 27);
     deepEqual(readBytes(join(dir, "head")), encodeHead(27));
     const names = Deno.readDirSync(dir).map((e) => e.name).toArray().sort();
-    deepEqual(names, [1, 2, 3, 4].map(segmentName).concat(["head", "wal.lock"]));
+    deepEqual(names, [1, 2, 3, 4].map(segmentName).concat(["head", "segment-size", "wal.lock"]));
     store.truncateBefore(70); // everything: the last segment stays
     deepEqual(
       Deno.readDirSync(dir).map((e) => e.name).toArray().filter((n) => n.endsWith(".wal")),
@@ -224,7 +229,11 @@ Deno.test("SegmentedStore.open() refuses a damaged head and missing leading segm
         () => openStore(dir, 16),
         (e: unknown) => isCorruption(e) && /Leading segments/.test(String(e)),
       );
-      equal(Deno.readDirSync(dir).toArray().length, 3, "segments 2 and 3 and the lock remain");
+      equal(
+        Deno.readDirSync(dir).toArray().length,
+        4,
+        "segments 2 and 3, the segment-size file and the lock remain",
+      );
       Deno.writeFileSync(headPath, good);
     });
 
@@ -282,6 +291,7 @@ Deno.test("SegmentedStore.open() refuses a segment file far past the others", as
       segmentName(0),
       segmentName(1),
       segmentName(2 ** 30),
+      "segment-size",
       "wal.lock",
     ]);
   });
