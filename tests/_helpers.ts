@@ -140,3 +140,12 @@ export function directorySnapshot(dir: string): DirectorySnapshot {
   files.sort((a, b) => a[0] < b[0] ? -1 : 1);
   return { mtime: Deno.statSync(dir).mtime?.getTime(), files };
 }
+
+/** Removes the file at `path` when there is one. */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

@@ -16,6 +16,7 @@ import {
   directorySnapshot,
   payload,
   readBytes,
+  removeIfPresent,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -224,7 +225,7 @@ Deno.test("Wal.openSegmented() refuses another segment size and changes nothing"
             wal.syncSync();
             if (checkpoint) wal.truncateBefore(lsns[50]!);
           }
-          if (!recorded) Deno.removeSync(join(dir, "segment-size"));
+          if (!recorded) removeIfPresent(join(dir, "segment-size"));
           agePast(dir);
           const before = directorySnapshot(dir);
           for (const size of [2048, 8192]) {
