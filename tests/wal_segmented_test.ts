@@ -273,9 +273,18 @@ type Op =
   | { op: "append"; data: Uint8Array }
   | { op: "sync" }
   | { op: "truncateFrom" | "truncateAfter" | "truncateBefore"; pick: number }
-  | { op: "reopen" };
+  | { op: "reopen" }
+  | { op: "reopenWrongSize"; other: number; readOnly: boolean };
 
 const OP: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("reopenWrongSize" as const),
+      other: fc.integer({ min: 1, max: 8192 }),
+      readOnly: fc.boolean(),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.uint8Array({ maxLength: 90 }).map((data) => ({ op: "append" as const, data })),
@@ -315,6 +324,19 @@ Deno.test("Wal segmented property: random appends, syncs, truncations and reopen
               } else if (step.op === "sync") wal.syncSync();
               else if (step.op === "reopen") {
                 wal.close();
+                wal = Wal.openSegmented(dir, size);
+                deepEqual(entries(wal), model);
+              } else if (step.op === "reopenWrongSize") {
+                if (step.other === size) continue;
+                wal.close();
+                agePast(dir);
+                const before = directorySnapshot(dir);
+                const readOnly = step.readOnly;
+                throws(() => Wal.openSegmented(dir, step.other, { readOnly }), (error) => {
+                  ok(error instanceof WalError && /wrong segment size/.test(error.message));
+                  return true;
+                });
+                deepEqual(directorySnapshot(dir), before, "a refused open changes nothing");
                 wal = Wal.openSegmented(dir, size);
                 deepEqual(entries(wal), model);
               } else if (model.length > 0) {
