@@ -218,10 +218,8 @@ Deno.test("stat and verify need no --segment-size for a log of one segment writt
       wal.syncSync();
       wal.truncateBefore(END);
     }
-    deepEqual(
-      [...Deno.readDirSync(path)].map((e) => e.name).filter((n) => n.endsWith(".wal")),
-      [segmentName(2)],
-    );
+    const names = (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+    deepEqual(names.filter((n) => n.endsWith(".wal")), [segmentName(2)]);
     const { code, io } = await run(["stat", path, "--json"]);
     equal(code, 0, io.err);
     const summary = JSON.parse(io.out);

@@ -96,8 +96,8 @@ Deno.test("a truncate command on one segment without a segment-size file needs -
   await withTempDir(async (dir) => {
     // As the Rust crate leaves it: one segment numbered 0, no segment-size file, no lock.
     const path = join(dir, "log");
-    Deno.mkdirSync(path);
-    Deno.writeFileSync(join(path, segmentName(0)), logImage(RECORDS.slice(0, 3)));
+    await Deno.mkdir(path);
+    await Deno.writeFile(join(path, segmentName(0)), logImage(RECORDS.slice(0, 3)));
     const before = filesOf(path);
     const refused = await run(["truncate-after", path, "18", "--yes"]);
     equal(refused.code, 64);
