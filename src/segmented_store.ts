@@ -593,10 +593,12 @@ function checkSegmentSizes(
   }));
   const mismatch = segmentSizeMismatch(extents, head, segmentSize, recorded !== undefined);
   if (mismatch === undefined) return;
-  const against = recorded === undefined
-    ? `not ${segmentSize}. Nothing was changed; open it with the segment size it was written with`
-    : `not the ${segmentSize} its ${SEGMENT_SIZE_FILE_NAME} file records: the file or the ` +
-      `segments come from another log. Nothing was changed`;
+  const against = recorded !== undefined
+    ? `not the ${segmentSize} its ${SEGMENT_SIZE_FILE_NAME} file records: the file or the ` +
+      `segments come from another log. Nothing was changed`
+    : `not ${segmentSize}. Nothing was changed; open it with the segment size it was written ` +
+      `with` + (mismatch.certain ? "" : `. If that is ${segmentSize} and a crash left segments ` +
+        `short, record it in a ${SEGMENT_SIZE_FILE_NAME} file first (docs/RECOVERY.md)`);
   throw new WalError(
     "corruption",
     `Cannot open segmented log "${path}": wrong segment size: ${mismatch.reason}, so the ` +

@@ -128,6 +128,11 @@ export interface SegmentSizeMismatch {
    * `"between 4000 and 4111"` or `"of at least 5000"`.
    */
   readonly implied: string;
+  /**
+   * False when the clue is one a crash could also leave in a log written with `segmentSize`
+   * (short segments, which only count without a recorded size): the files alone cannot tell.
+   */
+  readonly certain: boolean;
 }
 
 /**
@@ -162,6 +167,7 @@ export function segmentSizeMismatch(
     return {
       reason: `segment ${largest.index} holds ${largest.size} bytes, more than ${segmentSize}`,
       implied: impliedText(segments, head) ?? `of at least ${largest.size}`,
+      certain: true,
     };
   }
   if (recorded) return undefined;
@@ -170,6 +176,7 @@ export function segmentSizeMismatch(
     return {
       reason: `every segment before the last holds ${uniform} bytes, not ${segmentSize}`,
       implied: `of ${uniform}`,
+      certain: false,
     };
   }
   const placed = first.index * segmentSize <= head &&
@@ -180,6 +187,7 @@ export function segmentSizeMismatch(
       reason: `its head (LSN ${head}) does not lie in segments ${first.index} to ${last.index} ` +
         `when each holds ${segmentSize} bytes`,
       implied,
+      certain: false,
     };
   }
   return undefined;

@@ -141,6 +141,8 @@ Deno.test("segmentSizeMismatch() refuses a smaller size and names the size the f
 Deno.test("segmentSizeMismatch() without a recorded size refuses a larger size the files rule out", () => {
   const many = segmentSizeMismatch(extentsOf(64, 300), 0, 128, false);
   equal(many?.implied, "of 64");
+  equal(many?.certain, false, "a crash can leave segments short too");
+  equal(segmentSizeMismatch(extentsOf(64, 300), 0, 32, false)?.certain, true);
   match(many!.reason, /every segment before the last holds 64 bytes, not 128/);
   const checkpointed = segmentSizeMismatch(extentsOf(64, 300, 200), 200, 128, false);
   equal(checkpointed?.implied, "of 64");
