@@ -73,6 +73,8 @@ export class SegmentedStore implements WalStore {
   #flushesRunning = 0;
   #readOnly = false;
   #closed = false;
+  /** The directory has no segment-size file yet: the next flush writes one. */
+  #segmentSizeUnrecorded = false;
 
   private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
     this.#dir = dir;
@@ -90,9 +92,10 @@ export class SegmentedStore implements WalStore {
    * the segment files, reads the `head` file and checks the segments against it; throws
    * `kind: "corruption"` (changing nothing) on a wrong segment size, a damaged `segment-size`
    * or `head` file, or missing leading segments. A writable open then removes leftover
-   * temporary files of an interrupted checkpoint, and records the segment size when the
-   * directory has no `segment-size` file yet (a new log, or one written by the Rust crate or an
-   * older wal-db). A read-only open writes nothing.
+   * temporary files of an interrupted write, and records the segment size when the directory
+   * has no `segment-size` file yet: a new log at once, a log written by the Rust crate or an
+   * older wal-db at its first flush (after recovery accepted it). A read-only open writes
+   * nothing.
    *
    * @param dir The directory, already opened and locked. The store owns it from now on and
    * closes it when the store closes, or at once when opening fails.
@@ -155,15 +158,14 @@ export class SegmentedStore implements WalStore {
       dir.remove(leftover);
       store.#directoryVersion++;
     }
-    // A new log, or one written by the Rust crate or an older wal-db: record the size now that
-    // the files were checked against it, so later opens check it even with a single segment.
+    // Record the size, so later opens check it even with a single segment. A new log records
+    // it at once: no segment may exist without it, or a crash before the first flush would
+    // leave short segments that look like another size. A log written by the Rust crate or an
+    // older wal-db records it at its first flush, after recovery accepted the log: an open
+    // that recovery refuses changes nothing.
     if (recorded === undefined) {
-      writeAtomically(
-        dir,
-        SEGMENT_SIZE_TEMP_FILE_NAME,
-        SEGMENT_SIZE_FILE_NAME,
-        encodeSegmentSize(segmentSize),
-      );
+      if (segments.size === 0) store.#recordSegmentSize();
+      else store.#segmentSizeUnrecorded = true;
     }
     return store;
   }
@@ -263,6 +265,7 @@ export class SegmentedStore implements WalStore {
   }
 
   flushSync(): void {
+    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     for (const [index, version] of [...this.#unflushed]) {
       const file = this.#writtenHandle(index);
       if (file !== undefined) file.flushSync();
@@ -273,6 +276,7 @@ export class SegmentedStore implements WalStore {
   }
 
   async flush(): Promise<void> {
+    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     const snapshot = [...this.#unflushed];
     const active = this.#active;
     this.#flushesRunning++;
@@ -360,6 +364,13 @@ export class SegmentedStore implements WalStore {
     this.#active = undefined;
     for (const file of this.#retired.splice(0)) file.close();
     this.#dir.close();
+  }
+
+  /** Writes the segment-size file, atomically; see {@linkcode SegmentedStore.open}. */
+  #recordSegmentSize(): void {
+    const bytes = encodeSegmentSize(this.#segmentSize);
+    writeAtomically(this.#dir, SEGMENT_SIZE_TEMP_FILE_NAME, SEGMENT_SIZE_FILE_NAME, bytes);
+    this.#segmentSizeUnrecorded = false;
   }
 
   #checkWritable(): void {

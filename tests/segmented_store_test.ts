@@ -429,6 +429,9 @@ Deno.test("SegmentedStore.open() records the segment size of a log written witho
     deepEqual(after.files.find(([name]) => name === "wal.lock")?.[1], 0);
     const writer = openStore(dir, 64);
     deepEqual(bytesOf(writer, 200, 100), image.subarray(200));
+    // An existing log records its size at its first flush, once recovery accepted it.
+    throws(() => Deno.statSync(join(dir, "segment-size")), Deno.errors.NotFound);
+    writer.flushSync();
     writer.close();
     deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(64));
     deepEqual(

@@ -269,6 +269,25 @@ Deno.test("Wal.openSegmented() gives a log built by the spec alone a segment-siz
   });
 });
 
+Deno.test("Wal.openSegmented() records no segment size when recovery refuses the log", async () => {
+  await withTempDir((dir) => {
+    // An older wal-db's log (a lock file, no segment-size file) with a damaged record in its
+    // middle: "strict" refuses it, and the refusal must change nothing.
+    const records = Array.from({ length: 30 }, (_, i) => payload(100, i));
+    const image = concat(records.map((r) => frame(r)));
+    image[10 * 108 + 20]! ^= 1;
+    writeSegments(dir, image, 1024);
+    Deno.writeFileSync(join(dir, "wal.lock"), new Uint8Array(0));
+    agePast(dir);
+    const before = directorySnapshot(dir);
+    throws(() => Wal.openSegmented(dir, 1024, { recoveryPolicy: "strict" }), kind("corruption"));
+    deepEqual(directorySnapshot(dir), before);
+    using wal = Wal.openSegmented(dir, 1024);
+    equal(wal.recovery.damage?.lsn, 10 * 108, "the default policy accepts it");
+    deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(1024));
+  });
+});
+
 type Op =
   | { op: "append"; data: Uint8Array }
   | { op: "sync" }
