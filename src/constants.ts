@@ -81,6 +81,28 @@ export const LOCK_FILE_NAME = "wal.lock";
 export const HEAD_FILE_SIZE = 12;
 
 /**
+ * The file in a segmented log's directory that records the segment size the log was written
+ * with. Not a segment name, so the Rust 1.x crate, which reads only segments and `head`,
+ * ignores it: the layout stays byte-compatible.
+ */
+export const SEGMENT_SIZE_FILE_NAME = "segment-size";
+
+/** The segment-size file is written here first, then renamed, like the head file. */
+export const SEGMENT_SIZE_TEMP_FILE_NAME = "segment-size.tmp";
+
+/** The first 4 bytes of a segment-size file: ASCII `WSEG`, so a stray file is never taken for one. */
+export const SEGMENT_SIZE_FILE_MAGIC = "WSEG";
+
+/** The layout version of the segment-size file (u32 LE after the magic); a reader refuses others. */
+export const SEGMENT_SIZE_FILE_VERSION = 1;
+
+/**
+ * A segment-size file: magic (4 bytes), version (u32 LE), segment size (u64 LE), then the
+ * CRC32C of those 16 bytes (u32 LE).
+ */
+export const SEGMENT_SIZE_FILE_SIZE = 20;
+
+/**
  * How many segment files a segmented store keeps open for reading at once. The segment being
  * appended to has its own handle; other segments are opened when read and closed when they
  * fall out of this small cache, so a log of any length uses a bounded number of descriptors.

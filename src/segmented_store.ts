@@ -11,6 +11,10 @@ import {
   SECTOR_SIZE,
   SEGMENT_GAP_BYTES_MAX,
   SEGMENT_READERS_OPEN_MAX,
+  SEGMENT_SIZE_FILE_MAGIC,
+  SEGMENT_SIZE_FILE_NAME,
+  SEGMENT_SIZE_FILE_SIZE,
+  SEGMENT_SIZE_TEMP_FILE_NAME,
   SEGMENT_UNFLUSHED_OPEN_MAX,
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
@@ -19,9 +23,12 @@ import { isPermissionError, WalError } from "./errors.ts";
 import {
   checkSegmentSize,
   decodeHead,
+  decodeSegmentSize,
   encodeHead,
+  encodeSegmentSize,
   parseSegmentName,
   segmentName,
+  segmentSizeMismatch,
 } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
 import type { WalStore } from "./store.ts";
@@ -38,6 +45,9 @@ import type { WalStore } from "./store.ts";
  * - `head` is replaced atomically (temp file, flush, rename, directory flush) before any
  *   segment below it is removed, and a damaged `head` or missing leading segments refuse the
  *   open instead of silently restarting from 0;
+ * - the segment size is recorded in a `segment-size` file (which the original ignores) and
+ *   checked on every open, against that file and against the sizes of the segment files: a
+ *   wrong size refuses the open, changing nothing, instead of misreading the log as damaged;
  * - a missing or short segment inside the log reads as zeros, so recovery sees it as damage at
  *   that LSN and sets aside the intact segments after it instead of deleting them;
  * - a segment is flushed through the handle it was written with, so a write-back error that
@@ -66,6 +76,8 @@ export class SegmentedStore implements WalStore {
   #flushesRunning = 0;
   #readOnly = false;
   #closed = false;
+  /** The directory has no segment-size file yet: the next flush writes one. */
+  #segmentSizeUnrecorded = false;
 
   private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
     this.#dir = dir;
@@ -79,16 +91,22 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * Opens the segmented log in `dir`. Reads the `head` file and checks the segments against it;
-   * throws `kind: "corruption"` (changing nothing) when `head` is damaged or segments before it
-   * are missing. A leftover temporary head file from an interrupted checkpoint is removed.
+   * Opens the segmented log in `dir`. Checks `segmentSize` against the `segment-size` file and
+   * the segment files, reads the `head` file and checks the segments against it; throws
+   * `kind: "corruption"` (changing nothing) on a wrong segment size, a damaged `segment-size`
+   * or `head` file, or missing leading segments. A writable open then removes leftover
+   * temporary files of an interrupted write, and records the segment size when the directory
+   * has no `segment-size` file yet: a new log at once, a log written by the Rust crate or an
+   * older wal-db at its first flush (after recovery accepted it). A read-only open writes
+   * nothing.
    *
    * @param dir The directory, already opened and locked. The store owns it from now on and
    * closes it when the store closes, or at once when opening fails.
-   * @param segmentSize The segment size the log was written with: it is not stored on disk.
+   * @param segmentSize The segment size the log was written with.
    * @returns The open store.
    * @throws {RangeError} If `segmentSize` is not a positive integer (the directory stays open).
-   * @throws {WalError} `"corruption"` as described above.
+   * @throws {WalError} `"corruption"` as described above; a wrong segment size says "wrong
+   * segment size" and names the size the files record or imply.
    *
    * @example A segmented store in a simulated or real directory
    * ```ts ignore
@@ -119,7 +137,11 @@ export class SegmentedStore implements WalStore {
   static #open(dir: WalDirectory, segmentSize: number, readOnly: boolean): SegmentedStore {
     const names = dir.list();
     const segments = segmentsIn(names);
+    const recorded = readSegmentSize(dir, names.includes(SEGMENT_SIZE_FILE_NAME));
     const head = readHead(dir, names.includes(HEAD_FILE_NAME));
+    // The size is checked before anything reads the segments with it: with a wrong size every
+    // later check (and recovery) would misplace their bytes and take the log for damaged.
+    checkSegmentSizes(dir, head, segments, segmentSize, recorded);
     checkLayout(dir.path, head, segments, segmentSize);
     checkGaps(dir.path, head, segments, segmentSize);
     const store = new SegmentedStore(dir, segmentSize, head, segments);
@@ -133,9 +155,20 @@ export class SegmentedStore implements WalStore {
         { lsn: head },
       );
     }
-    if (names.includes(HEAD_TEMP_FILE_NAME) && !readOnly) {
-      dir.remove(HEAD_TEMP_FILE_NAME);
+    if (readOnly) return store;
+    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
+      if (!names.includes(leftover)) continue;
+      dir.remove(leftover);
       store.#directoryVersion++;
+    }
+    // Record the size, so later opens check it even with a single segment. A new log records
+    // it at once: no segment may exist without it, or a crash before the first flush would
+    // leave short segments that look like another size. A log written by the Rust crate or an
+    // older wal-db records it at its first flush, after recovery accepted the log: an open
+    // that recovery refuses changes nothing.
+    if (recorded === undefined) {
+      if (segments.size === 0) store.#recordSegmentSize();
+      else store.#segmentSizeUnrecorded = true;
     }
     return store;
   }
@@ -259,6 +292,7 @@ export class SegmentedStore implements WalStore {
   }
 
   flushSync(): void {
+    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     for (const [index, version] of [...this.#unflushed]) {
       const file = this.#writtenHandle(index);
       if (file !== undefined) file.flushSync();
@@ -269,6 +303,7 @@ export class SegmentedStore implements WalStore {
   }
 
   async flush(): Promise<void> {
+    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     const snapshot = [...this.#unflushed];
     const active = this.#active;
     this.#flushesRunning++;
@@ -385,7 +420,7 @@ export class SegmentedStore implements WalStore {
     // The head must never point past the durable end: after a power loss the log would open
     // with its head beyond its last byte.
     this.flushSync();
-    writeHeadAtomically(this.#dir, head);
+    writeAtomically(this.#dir, HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME, encodeHead(head));
     this.#head = head;
     const last = lastOf(this.#segments) ?? 0;
     const keepFrom = Math.min(Math.floor(head / this.#segmentSize), last);
@@ -415,6 +450,13 @@ export class SegmentedStore implements WalStore {
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
       `close segmented log "${this.#dir.path}"`,
     );
+  }
+
+  /** Writes the segment-size file, atomically; see {@linkcode SegmentedStore.open}. */
+  #recordSegmentSize(): void {
+    const bytes = encodeSegmentSize(this.#segmentSize);
+    writeAtomically(this.#dir, SEGMENT_SIZE_TEMP_FILE_NAME, SEGMENT_SIZE_FILE_NAME, bytes);
+    this.#segmentSizeUnrecorded = false;
   }
 
   #checkWritable(): void {
@@ -555,8 +597,8 @@ export class SegmentedStore implements WalStore {
 /** Options for {@linkcode SegmentedStore.open}. */
 export interface SegmentedStoreOptions {
   /**
-   * Never write: appends and truncations throw `kind: "read-only"`, and a leftover temporary
-   * head file is left where it is.
+   * Never write: appends and truncations throw `kind: "read-only"`, leftover temporary files
+   * are left where they are, and a missing `segment-size` file is not written.
    *
    * @default {false}
    */
@@ -580,14 +622,7 @@ function lastOf(segments: Set<number>): number | undefined {
 
 function readHead(dir: WalDirectory, present: boolean): number {
   if (!present) return 0;
-  const file = dir.open(HEAD_FILE_NAME, false);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(Math.min(file.size, 64));
-    bytes = bytes.subarray(0, file.readAt(0, bytes));
-  } finally {
-    file.close();
-  }
+  const bytes = readSmallFile(dir, HEAD_FILE_NAME);
   const head = decodeHead(bytes);
   if (head === undefined) {
     throw new WalError(
@@ -598,6 +633,74 @@ function readHead(dir: WalDirectory, present: boolean): number {
     );
   }
   return head;
+}
+
+/** The first bytes of a small file; a longer one is damage, and its first bytes say so. */
+function readSmallFile(dir: WalDirectory, name: string): Uint8Array {
+  const file = dir.open(name, false);
+  try {
+    const bytes = new Uint8Array(Math.min(file.size, 64));
+    return bytes.subarray(0, file.readAt(0, bytes));
+  } finally {
+    file.close();
+  }
+}
+
+/** The segment size the directory records, or `undefined` when it has no segment-size file. */
+function readSegmentSize(dir: WalDirectory, present: boolean): number | undefined {
+  if (!present) return undefined;
+  const size = dir.sizeOf(SEGMENT_SIZE_FILE_NAME) ?? 0;
+  const record = size === SEGMENT_SIZE_FILE_SIZE
+    ? decodeSegmentSize(readSmallFile(dir, SEGMENT_SIZE_FILE_NAME))
+    : { damage: `it is ${size} bytes` };
+  if ("segmentSize" in record) return record.segmentSize;
+  throw new WalError(
+    "corruption",
+    `Cannot open segmented log "${dir.path}": its ${SEGMENT_SIZE_FILE_NAME} file is damaged ` +
+      `(${record.damage}; a valid one is ${SEGMENT_SIZE_FILE_SIZE} bytes, starts with ` +
+      `"${SEGMENT_SIZE_FILE_MAGIC}" and has a matching CRC), ` +
+      `so the segment size cannot be checked. Nothing was changed; restore the file, or ` +
+      `remove it to have the next writable open check the segment files and record the size`,
+  );
+}
+
+/**
+ * Refuses a `segmentSize` other than the one the log was written with, as far as the
+ * segment-size file and the segment files tell it; see {@linkcode segmentSizeMismatch}.
+ */
+function checkSegmentSizes(
+  dir: WalDirectory,
+  head: number,
+  segments: Set<number>,
+  segmentSize: number,
+  recorded: number | undefined,
+): void {
+  const path = dir.path;
+  if (recorded !== undefined && recorded !== segmentSize) {
+    throw new WalError(
+      "corruption",
+      `Cannot open segmented log "${path}": wrong segment size: it was written with segment ` +
+        `size ${recorded} (recorded in its ${SEGMENT_SIZE_FILE_NAME} file), not ${segmentSize}. ` +
+        `Nothing was changed; open it with segmentSize ${recorded}`,
+    );
+  }
+  const extents = [...segments].sort((a, b) => a - b).map((index) => ({
+    index,
+    size: dir.sizeOf(segmentName(index)) ?? 0,
+  }));
+  const mismatch = segmentSizeMismatch(extents, head, segmentSize, recorded !== undefined);
+  if (mismatch === undefined) return;
+  const against = recorded !== undefined
+    ? `not the ${segmentSize} its ${SEGMENT_SIZE_FILE_NAME} file records: the file or the ` +
+      `segments come from another log. Nothing was changed`
+    : `not ${segmentSize}. Nothing was changed; open it with the segment size it was written ` +
+      `with` + (mismatch.certain ? "" : `. If that is ${segmentSize} and a crash left segments ` +
+        `short, record it in a ${SEGMENT_SIZE_FILE_NAME} file first (docs/RECOVERY.md)`);
+  throw new WalError(
+    "corruption",
+    `Cannot open segmented log "${path}": wrong segment size: ${mismatch.reason}, so the ` +
+      `segment files imply a segment size ${mismatch.implied}, ${against}`,
+  );
 }
 
 function checkLayout(path: string, head: number, segments: Set<number>, segmentSize: number): void {
@@ -634,15 +737,16 @@ function checkGaps(path: string, head: number, segments: Set<number>, segmentSiz
   );
 }
 
-function writeHeadAtomically(dir: WalDirectory, head: number): void {
-  const temp = dir.open(HEAD_TEMP_FILE_NAME, true);
+/** Replaces file `name` with `bytes`: through `temp`, flushed, renamed, directory flushed. */
+function writeAtomically(dir: WalDirectory, temp: string, name: string, bytes: Uint8Array): void {
+  const file = dir.open(temp, true);
   try {
-    temp.truncate(0);
-    temp.append(encodeHead(head));
-    temp.flushSync();
+    file.truncate(0);
+    file.append(bytes);
+    file.flushSync();
   } finally {
-    temp.close();
+    file.close();
   }
-  dir.rename(HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME);
+  dir.rename(temp, name);
   dir.sync();
 }

@@ -218,8 +218,9 @@ export class Wal implements Disposable {
   /**
    * Opens the segmented log in directory `dir` (creating it when missing), takes an exclusive
    * lock on it and recovers it. Segment `k` is the file `<k as 20 digits>.wal` and holds bytes
-   * `[k·segmentSize, (k+1)·segmentSize)`; records span segments freely. The segment size is not
-   * stored on disk: reopen with the size the log was written with.
+   * `[k·segmentSize, (k+1)·segmentSize)`; records span segments freely. The segment size is
+   * recorded in a `segment-size` file in the directory, and an open with another size (or one
+   * the segment files rule out) is refused, changing nothing.
    *
    * Requires `--allow-read` and `--allow-write` permissions, and `--allow-ffi` for the native
    * flush.
@@ -229,8 +230,8 @@ export class Wal implements Disposable {
    * @param config Options; see {@linkcode WalConfig}.
    * @returns The open log.
    * @throws {RangeError} If `segmentSize` is not a positive integer.
-   * @throws {WalError} `"locked"`, `"corruption"` (a damaged `head` file, missing leading
-   * segments, or damage the policy refuses), `"io"`.
+   * @throws {WalError} `"locked"`, `"corruption"` (a wrong segment size, a damaged `head` or
+   * `segment-size` file, missing leading segments, or damage the policy refuses), `"io"`.
    *
    * @example Opening a segmented log
    * ```ts ignore

@@ -124,3 +124,42 @@ export class ForwardingStore implements WalStore {
     else this.inner.discardUnflushed(size);
   }
 }
+
+/** What a directory holds, for "nothing was changed" checks: see {@linkcode directorySnapshot}. */
+export interface DirectorySnapshot {
+  /** The directory's own modification time: creating, renaming or removing an entry moves it. */
+  mtime: number | undefined;
+  /** Each file by name, sorted: size, modification time and bytes. */
+  files: [name: string, size: number, mtime: number | undefined, bytes: Uint8Array][];
+}
+
+/**
+ * Sets the modification time of `dir` and of every file in it to a fixed moment long past, so
+ * that a later {@linkcode directorySnapshot} shows any write, even one in the same millisecond.
+ */
+export function agePast(dir: string): void {
+  const past = new Date(Date.UTC(2001, 0, 1));
+  for (const entry of Deno.readDirSync(dir)) Deno.utimeSync(`${dir}/${entry.name}`, past, past);
+  Deno.utimeSync(dir, past, past);
+}
+
+/** Names, sizes, modification times and bytes of every file in `dir`, and the directory's mtime. */
+export function directorySnapshot(dir: string): DirectorySnapshot {
+  const files: DirectorySnapshot["files"] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = `${dir}/${entry.name}`;
+    const info = Deno.statSync(path);
+    files.push([entry.name, info.size, info.mtime?.getTime(), Deno.readFileSync(path)]);
+  }
+  files.sort((a, b) => a[0] < b[0] ? -1 : 1);
+  return { mtime: Deno.statSync(dir).mtime?.getTime(), files };
+}
+
+/** Removes the file at `path` when there is one. */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

@@ -255,6 +255,35 @@ Deno.test("stat needs --segment-size for one segment that is not number 0", asyn
   });
 });
 
+Deno.test("stat and verify need no --segment-size for a log of one segment written by wal-db", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    {
+      // A checkpoint leaves one segment, numbered 2: its size alone tells nothing.
+      using wal = Wal.openSegmented(path, 16);
+      wal.appendBatch(RECORDS);
+      wal.syncSync();
+      wal.truncateBefore(END);
+    }
+    const names = (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+    deepEqual(names.filter((n) => n.endsWith(".wal")), [segmentName(2)]);
+    const { code, io } = await run(["stat", path, "--json"]);
+    equal(code, 0, io.err);
+    const summary = JSON.parse(io.out);
+    equal(summary.segmentSize, 16);
+    equal(summary.segmentSizeSource, "recorded");
+    equal(summary.head, END);
+    equal((await run(["verify", path])).code, 0);
+    match(
+      (await run(["stat", path])).io.out,
+      /\nsegment size +16 bytes \(from the segment-size file\)/,
+    );
+    const wrong = await run(["stat", path, "--segment-size", "32"]);
+    equal(wrong.code, 3);
+    match(wrong.io.err, /wrong segment size: it was written with segment size 16/);
+  });
+});
+
 Deno.test("stat shows the head of a segmented log after a checkpoint", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log");

@@ -17,7 +17,7 @@ import {
   SEGMENT_SIZE_UNBOUNDED,
 } from "../src/cli/open.ts";
 import { WalError } from "../src/errors.ts";
-import { encodeHead, segmentName } from "../src/segments.ts";
+import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";
 
 const READ_SPEC = {
@@ -163,6 +163,9 @@ Deno.test("openForReading() opens read-only and reads every intact record", asyn
 Deno.test("openForReading() warns when --segment-size disagrees with the files", async () => {
   await withTempDir((dir) => {
     writeSegments(dir, logImage([bytes("abc"), bytes("hello")]), 10);
+    // Segment 1 cut short: the sizes before the last differ, so the library cannot tell that
+    // 30 is wrong (short segments may be holes); the CLI still sees that most hold 10.
+    Deno.truncateSync(join(dir, segmentName(1)), 4);
     const warnings: string[] = [];
     const args = parseArgs(READ_SPEC, [dir, "--segment-size", "30", "--no-lock"]);
     const { wal } = openForReading(args, (text) => warnings.push(text));
@@ -174,6 +177,40 @@ Deno.test("openForReading() warns when --segment-size disagrees with the files",
     }
     equal(warnings.length, 1);
     match(warnings[0]!, /--segment-size 30 differs from the size of the segment files \(10\)/);
+  });
+});
+
+Deno.test("openForReading() refuses a --segment-size that the log rules out", async (t) => {
+  await withTempDir(async (dir) => {
+    const isWrongSize = (size: number) => (e: unknown) =>
+      e instanceof WalError && e.kind === "corruption" && /wrong segment size/.test(e.message) &&
+      e.message.includes(String(size));
+    const open = (size: string) =>
+      openForReading(parseArgs(READ_SPEC, [dir, "--segment-size", size, "--no-lock"]), () => {});
+    await t.step("every segment but the last holds 10 bytes", () => {
+      writeSegments(dir, logImage([bytes("abc"), bytes("hello")]), 10);
+      throws(() => open("30"), isWrongSize(10));
+      throws(() => open("5"), isWrongSize(10));
+    });
+    await t.step("the segment-size file records 10", () => {
+      Deno.writeFileSync(join(dir, "segment-size"), encodeSegmentSize(10));
+      throws(() => open("30"), isWrongSize(10));
+    });
+  });
+});
+
+Deno.test("detectLayout() takes the size the segment-size file records, even for one segment", async () => {
+  await withTempDir((dir) => {
+    // One segment, numbered 3 (a checkpoint dropped 0 to 2): the files alone cannot tell the size.
+    Deno.writeFileSync(join(dir, segmentName(3)), logImage([bytes("abc")]));
+    Deno.writeFileSync(join(dir, "head"), encodeHead(30));
+    Deno.writeFileSync(join(dir, "segment-size"), encodeSegmentSize(10));
+    const layout = detectLayout(dir);
+    equal(layout.kind, "segmented");
+    if (layout.kind !== "segmented") return;
+    equal(layout.segmentSize, 10);
+    equal(layout.segmentSizeSource, "recorded");
+    equal(layout.recordedSegmentSize, 10);
   });
 });
 

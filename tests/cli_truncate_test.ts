@@ -5,6 +5,7 @@ import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
 import { MemoryIo } from "../src/cli/io.ts";
 import { main } from "../src/cli/main.ts";
+import { encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { Wal } from "../src/wal.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
 
@@ -63,7 +64,12 @@ Deno.test("truncate-after works on a segmented log and removes the segments past
     const { code } = await run(["truncate-after", path, "18", "-y"]);
     equal(code, 0);
     deepEqual(lsnsOf(path, 32), [0, 18]);
-    deepEqual(filesOf(path), ["00000000000000000000.wal", "00000000000000000001.wal", "wal.lock"]);
+    deepEqual(filesOf(path), [
+      "00000000000000000000.wal",
+      "00000000000000000001.wal",
+      "segment-size",
+      "wal.lock",
+    ]);
   });
 });
 
@@ -80,8 +86,27 @@ Deno.test("truncate-before --yes moves the head and removes whole segments below
       "00000000000000000002.wal",
       "00000000000000000003.wal",
       "head",
+      "segment-size",
       "wal.lock",
     ]);
+  });
+});
+
+Deno.test("a truncate command on one segment without a segment-size file needs --segment-size", async () => {
+  await withTempDir(async (dir) => {
+    // As the Rust crate leaves it: one segment numbered 0, no segment-size file, no lock.
+    const path = join(dir, "log");
+    await Deno.mkdir(path);
+    await Deno.writeFile(join(path, segmentName(0)), logImage(RECORDS.slice(0, 3)));
+    const before = filesOf(path);
+    const refused = await run(["truncate-after", path, "18", "--yes"]);
+    equal(refused.code, 64);
+    match(refused.io.err, /pass --segment-size/);
+    deepEqual(filesOf(path), before, "nothing was changed");
+    const { code, io } = await run(["truncate-after", path, "18", "--yes", "--segment-size", "64"]);
+    equal(code, 0, io.err);
+    deepEqual(lsnsOf(path, 64), [0, 18]);
+    deepEqual(readBytes(join(path, "segment-size")), encodeSegmentSize(64));
   });
 });
 

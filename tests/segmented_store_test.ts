@@ -1,14 +1,14 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { SEGMENT_READERS_OPEN_MAX, SEGMENT_UNFLUSHED_OPEN_MAX } from "../src/constants.ts";
 import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
 import { WalError } from "../src/errors.ts";
 import { FsDirectory } from "../src/fs_directory.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
-import { encodeHead, segmentName } from "../src/segments.ts";
-import { readBytes, withTempDir } from "./_helpers.ts";
+import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
+import { agePast, directorySnapshot, readBytes, removeIfPresent, withTempDir } from "./_helpers.ts";
 
 /** A directory that counts flushes per file name and directory syncs. */
 class CountingDirectory implements WalDirectory {
@@ -57,8 +57,9 @@ class CountingDirectory implements WalDirectory {
   }
 }
 
-function openStore(dir: string, segmentSize: number): SegmentedStore {
-  return SegmentedStore.open(FsDirectory.open(dir, { durability: "runtime" }), segmentSize);
+function openStore(dir: string, segmentSize: number, readOnly = false): SegmentedStore {
+  const directory = FsDirectory.open(dir, { durability: "runtime", readOnly });
+  return SegmentedStore.open(directory, segmentSize, { readOnly });
 }
 
 function bytesOf(store: SegmentedStore, offset: number, size: number): Uint8Array {
@@ -90,6 +91,10 @@ Deno.test("SegmentedStore flushes every segment with unflushed bytes and no othe
   await withTempDir(async (dir) => {
     const directory = new CountingDirectory(FsDirectory.open(dir, { durability: "runtime" }));
     const store = SegmentedStore.open(directory, 16);
+    // Opening a new log records its segment size (a flush and a directory flush): not counted.
+    deepEqual([...directory.flushes.keys()], ["segment-size.tmp"]);
+    directory.flushes.clear();
+    directory.syncs = 0;
     // Segments 0, 1, 2. A segment may survive a power loss only if the ones before it do, so
     // creating 1 and 2 first makes the creation of the one before durable: two directory
     // flushes, and a third for segment 2 when the store flushes.
@@ -154,6 +159,7 @@ Deno.test("SegmentedStore.truncate() removes later segments and shrinks the one 
     deepEqual(Deno.readDirSync(dir).map((e) => e.name).toArray().sort(), [
       segmentName(0),
       segmentName(1),
+      "segment-size",
       "wal.lock",
     ]);
     equal(readBytes(join(dir, segmentName(1))).length, 4);
@@ -175,7 +181,7 @@ Deno.test("SegmentedStore.truncateBefore() writes head atomically, then drops wh
     equal(store.truncateBefore(27), 27);
     deepEqual(readBytes(join(dir, "head")), encodeHead(27));
     const names = Deno.readDirSync(dir).map((e) => e.name).toArray().sort();
-    deepEqual(names, [1, 2, 3, 4].map(segmentName).concat(["head", "wal.lock"]));
+    deepEqual(names, [1, 2, 3, 4].map(segmentName).concat(["head", "segment-size", "wal.lock"]));
     store.truncateBefore(70); // everything: the last segment stays
     deepEqual(
       Deno.readDirSync(dir).map((e) => e.name).toArray().filter((n) => n.endsWith(".wal")),
@@ -224,7 +230,11 @@ Deno.test("SegmentedStore.open() refuses a damaged head and missing leading segm
         () => openStore(dir, 16),
         (e: unknown) => isCorruption(e) && /Leading segments/.test(String(e)),
       );
-      equal(Deno.readDirSync(dir).toArray().length, 3, "segments 2 and 3 and the lock remain");
+      equal(
+        Deno.readDirSync(dir).toArray().length,
+        4,
+        "segments 2 and 3, the segment-size file and the lock remain",
+      );
       Deno.writeFileSync(headPath, good);
     });
 
@@ -282,7 +292,166 @@ Deno.test("SegmentedStore.open() refuses a segment file far past the others", as
       segmentName(0),
       segmentName(1),
       segmentName(2 ** 30),
+      "segment-size",
       "wal.lock",
     ]);
+  });
+});
+
+/** Logs written with 64-byte segments: how long, and where a checkpoint put the head. */
+const SIZED_LOGS = [
+  { name: "many segments", length: 300, head: 0 },
+  { name: "many segments after a checkpoint", length: 300, head: 200 },
+  { name: "one segment", length: 50, head: 0 },
+  { name: "one segment after a checkpoint", length: 300, head: 300 },
+] as const;
+
+/** Writes one of {@linkcode SIZED_LOGS} with the library; `recorded: false` as older wal-db. */
+function writeSizedLog(dir: string, log: (typeof SIZED_LOGS)[number], recorded: boolean): void {
+  const store = openStore(dir, 64);
+  store.append(counting(log.length));
+  if (log.head > 0) store.truncateBefore(log.head);
+  store.close();
+  // As an older wal-db left it (a version that wrote no segment-size file).
+  if (!recorded) removeIfPresent(join(dir, "segment-size"));
+}
+
+/** What the refusal of a wrong size must name: the recorded size, or the size the files imply. */
+function impliedBy(log: (typeof SIZED_LOGS)[number], recorded: boolean, size: number): RegExp {
+  if (recorded) return /wrong segment size: it was written with segment size 64 \(recorded/;
+  if (log.head === 300) return /wrong segment size: .* imply a segment size between 64 and 75/;
+  if (log.length === 50) return /wrong segment size: .* imply a segment size of at least 50/;
+  return new RegExp(`wrong segment size: .* imply a segment size of 64, not ${size}`);
+}
+
+Deno.test("SegmentedStore.open() refuses a wrong segment size and changes nothing", async (t) => {
+  for (const recorded of [true, false]) {
+    for (const log of SIZED_LOGS) {
+      for (const size of [32, 128]) {
+        // A lone segment 0 without a head or segment-size file fits every larger size (and
+        // reads the same LSNs with it): see the next test.
+        if (!recorded && log.name === "one segment" && size > 64) continue;
+        const name = `${log.name}, ${recorded ? "with" : "without"} segment-size file, ${size}`;
+        await t.step(name, async () => {
+          await withTempDir((dir) => {
+            writeSizedLog(dir, log, recorded);
+            agePast(dir);
+            const before = directorySnapshot(dir);
+            for (const readOnly of [true, false]) {
+              throws(() => openStore(dir, size, readOnly), (error) => {
+                ok(error instanceof WalError && error.kind === "corruption", String(error));
+                match(error.message, impliedBy(log, recorded, size));
+                // Only a clue a crash could leave too points to the way out.
+                equal(/a crash left segments short/.test(error.message), !recorded && size > 64);
+                ok(!/missing/.test(error.message), error.message);
+                return true;
+              }, `readOnly: ${readOnly}`);
+              deepEqual(directorySnapshot(dir), before, `readOnly: ${readOnly}: nothing changed`);
+            }
+            const reopened = openStore(dir, 64);
+            equal(reopened.size, 300 - (log.length === 50 ? 250 : 0));
+            equal(reopened.head, log.head);
+            reopened.close();
+          });
+        });
+      }
+    }
+  }
+});
+
+Deno.test("SegmentedStore.open() reads a lone segment 0 without a segment-size file at any larger size", async () => {
+  await withTempDir((dir) => {
+    writeSizedLog(dir, SIZED_LOGS[2], false);
+    // Every byte is in segment 0 whatever the size: nothing can tell, and nothing is misread.
+    const readOnly = openStore(dir, 128, true);
+    deepEqual(bytesOf(readOnly, 0, 50), counting(50));
+    readOnly.close();
+    deepEqual(Deno.readDirSync(dir).map((e) => e.name).toArray().sort(), [
+      segmentName(0),
+      "wal.lock",
+    ], "a read-only open records nothing");
+  });
+});
+
+Deno.test("SegmentedStore.open() refuses a damaged segment-size file and changes nothing", async (t) => {
+  const good = encodeSegmentSize(64);
+  const flipped = good.slice();
+  flipped[9]! ^= 1;
+  const damages: [string, Uint8Array, RegExp][] = [
+    ["empty", new Uint8Array(0), /it is 0 bytes/],
+    ["short", good.subarray(0, 12), /it is 12 bytes/],
+    ["long", new Uint8Array(100), /it is 100 bytes/],
+    ["a flipped bit", flipped, /its CRC does not match/],
+    ["a head file's bytes", new Uint8Array([...encodeHead(64), 0, 0, 0, 0, 0, 0, 0, 0]), /WSEG/],
+  ];
+  for (const [name, bytes, reason] of damages) {
+    await t.step(name, async () => {
+      await withTempDir((dir) => {
+        writeSizedLog(dir, SIZED_LOGS[0], true);
+        Deno.writeFileSync(join(dir, "segment-size"), bytes);
+        agePast(dir);
+        const before = directorySnapshot(dir);
+        for (const readOnly of [true, false]) {
+          throws(() => openStore(dir, 64, readOnly), (error) => {
+            ok(error instanceof WalError && error.kind === "corruption", String(error));
+            match(error.message, /its segment-size file is damaged/);
+            match(error.message, reason);
+            return true;
+          });
+          deepEqual(directorySnapshot(dir), before, `readOnly: ${readOnly}: nothing changed`);
+        }
+      });
+    });
+  }
+});
+
+Deno.test("SegmentedStore.open() records the segment size of a log written without one", async () => {
+  await withTempDir((dir) => {
+    // The Rust crate's layout: segments (and a head) only; no wal.lock, no segment-size file.
+    const image = counting(300);
+    for (let k = 3; k * 64 < image.length; k++) {
+      Deno.writeFileSync(join(dir, segmentName(k)), image.subarray(k * 64, (k + 1) * 64));
+    }
+    Deno.writeFileSync(join(dir, "head"), encodeHead(200));
+    agePast(dir);
+    const before = directorySnapshot(dir);
+    const reader = openStore(dir, 64, true);
+    equal(reader.head, 200);
+    reader.close();
+    deepEqual(directorySnapshot(dir), before, "a read-only open writes nothing");
+    throws(() => openStore(dir, 128), /wrong segment size/);
+    const after = directorySnapshot(dir);
+    deepEqual(
+      after.files.filter(([name]) => name !== "wal.lock"),
+      before.files,
+      "a refused writable open leaves the log as it was; it only takes the lock",
+    );
+    deepEqual(after.files.find(([name]) => name === "wal.lock")?.[1], 0);
+    const writer = openStore(dir, 64);
+    deepEqual(bytesOf(writer, 200, 100), image.subarray(200));
+    // An existing log records its size at its first flush, once recovery accepted it.
+    throws(() => Deno.statSync(join(dir, "segment-size")), Deno.errors.NotFound);
+    writer.flushSync();
+    writer.close();
+    deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(64));
+    deepEqual(
+      directorySnapshot(dir).files.filter(([name]) => name.endsWith(".wal")),
+      before.files.filter(([name]) => name.endsWith(".wal")),
+      "the segments are untouched",
+    );
+    // From now on a single segment is checked too: here the head still fits 128 alone.
+    throws(() => openStore(dir, 128, true), /it was written with segment size 64/);
+  });
+});
+
+Deno.test("SegmentedStore.open() removes a leftover temporary segment-size file when writable", async () => {
+  await withTempDir((dir) => {
+    writeSizedLog(dir, SIZED_LOGS[0], true);
+    Deno.writeFileSync(join(dir, "segment-size.tmp"), encodeSegmentSize(32).subarray(0, 7));
+    openStore(dir, 64, true).close();
+    ok(Deno.statSync(join(dir, "segment-size.tmp")).isFile, "a read-only open leaves it");
+    openStore(dir, 64).close();
+    throws(() => Deno.statSync(join(dir, "segment-size.tmp")), Deno.errors.NotFound);
+    deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(64));
   });
 });

@@ -2,14 +2,23 @@
 // The Wal over segmented logs: layout compatibility, truncation at both ends, iterFrom, and
 // recovery across segment files. (Split from wal_test.ts to keep each file readable.)
 
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
 import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { frame } from "../src/record.ts";
-import { encodeHead, segmentName } from "../src/segments.ts";
+import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { Wal } from "../src/wal.ts";
-import { bytes, concat, payload, readBytes, withTempDir } from "./_helpers.ts";
+import {
+  agePast,
+  bytes,
+  concat,
+  directorySnapshot,
+  payload,
+  readBytes,
+  removeIfPresent,
+  withTempDir,
+} from "./_helpers.ts";
 
 function kind(expected: WalErrorKind) {
   return (e: unknown) => e instanceof WalError && e.kind === expected;
@@ -200,13 +209,102 @@ Deno.test("Wal.openSegmented() rejects a bad segment size and a second open", as
   });
 });
 
+Deno.test("Wal.openSegmented() refuses another segment size and changes nothing", async (t) => {
+  // The report: 100 synced records in 4096-byte segments, reopened with 2048 or 8192.
+  const records = Array.from({ length: 100 }, (_, i) => payload(200, i));
+  for (const checkpoint of [false, true]) {
+    for (const recorded of [true, false]) {
+      const name = `${checkpoint ? "after" : "before"} a checkpoint, ${
+        recorded ? "with" : "without"
+      } a segment-size file`;
+      await t.step(name, async () => {
+        await withTempDir((dir) => {
+          let lsns: number[];
+          {
+            using wal = Wal.openSegmented(dir, 4096);
+            lsns = wal.appendBatch(records);
+            wal.syncSync();
+            if (checkpoint) wal.truncateBefore(lsns[50]!);
+          }
+          if (!recorded) removeIfPresent(join(dir, "segment-size"));
+          agePast(dir);
+          const before = directorySnapshot(dir);
+          for (const size of [2048, 8192]) {
+            for (const readOnly of [true, false]) {
+              throws(() => Wal.openSegmented(dir, size, { readOnly }), (error) => {
+                ok(error instanceof WalError && error.kind === "corruption", String(error));
+                match(error.message, /wrong segment size/);
+                match(error.message, recorded ? /written with segment size 4096/ : /of 4096/);
+                ok(!/missing/.test(error.message), error.message);
+                return true;
+              }, `${size}, readOnly: ${readOnly}`);
+              deepEqual(directorySnapshot(dir), before, `${size}, readOnly ${readOnly}`);
+            }
+          }
+          using wal = Wal.openSegmented(dir, 4096);
+          const kept = checkpoint ? 50 : 0;
+          deepEqual(entries(wal), records.slice(kept).map((r, i) => [lsns[kept + i], r]));
+          equal(wal.recovery.damage, undefined);
+        });
+      });
+    }
+  }
+});
+
+Deno.test("Wal.openSegmented() gives a log built by the spec alone a segment-size file", async () => {
+  await withTempDir((dir) => {
+    const records = Array.from({ length: 30 }, (_, i) => payload(100, i));
+    writeSegments(dir, concat(records.map((r) => frame(r))), 1024);
+    throws(() => Wal.openSegmented(dir, 512, { readOnly: true }), /wrong segment size/);
+    throws(() => Wal.openSegmented(dir, 2048, { readOnly: true }), /wrong segment size/);
+    {
+      using reader = Wal.openSegmented(dir, 1024, { readOnly: true });
+      equal(entries(reader).length, 30);
+    }
+    throws(() => Deno.statSync(join(dir, "segment-size")), Deno.errors.NotFound);
+    {
+      using wal = Wal.openSegmented(dir, 1024);
+      equal(entries(wal).length, 30);
+    }
+    deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(1024));
+  });
+});
+
+Deno.test("Wal.openSegmented() records no segment size when recovery refuses the log", async () => {
+  await withTempDir((dir) => {
+    // An older wal-db's log (a lock file, no segment-size file) with a damaged record in its
+    // middle: "strict" refuses it, and the refusal must change nothing.
+    const records = Array.from({ length: 30 }, (_, i) => payload(100, i));
+    const image = concat(records.map((r) => frame(r)));
+    image[10 * 108 + 20]! ^= 1;
+    writeSegments(dir, image, 1024);
+    Deno.writeFileSync(join(dir, "wal.lock"), new Uint8Array(0));
+    agePast(dir);
+    const before = directorySnapshot(dir);
+    throws(() => Wal.openSegmented(dir, 1024, { recoveryPolicy: "strict" }), kind("corruption"));
+    deepEqual(directorySnapshot(dir), before);
+    using wal = Wal.openSegmented(dir, 1024);
+    equal(wal.recovery.damage?.lsn, 10 * 108, "the default policy accepts it");
+    deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(1024));
+  });
+});
+
 type Op =
   | { op: "append"; data: Uint8Array }
   | { op: "sync" }
   | { op: "truncateFrom" | "truncateAfter" | "truncateBefore"; pick: number }
-  | { op: "reopen" };
+  | { op: "reopen" }
+  | { op: "reopenWrongSize"; other: number; readOnly: boolean };
 
 const OP: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("reopenWrongSize" as const),
+      other: fc.integer({ min: 1, max: 8192 }),
+      readOnly: fc.boolean(),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.uint8Array({ maxLength: 90 }).map((data) => ({ op: "append" as const, data })),
@@ -246,6 +344,19 @@ Deno.test("Wal segmented property: random appends, syncs, truncations and reopen
               } else if (step.op === "sync") wal.syncSync();
               else if (step.op === "reopen") {
                 wal.close();
+                wal = Wal.openSegmented(dir, size);
+                deepEqual(entries(wal), model);
+              } else if (step.op === "reopenWrongSize") {
+                if (step.other === size) continue;
+                wal.close();
+                agePast(dir);
+                const before = directorySnapshot(dir);
+                const readOnly = step.readOnly;
+                throws(() => Wal.openSegmented(dir, step.other, { readOnly }), (error) => {
+                  ok(error instanceof WalError && /wrong segment size/.test(error.message));
+                  return true;
+                });
+                deepEqual(directorySnapshot(dir), before, "a refused open changes nothing");
                 wal = Wal.openSegmented(dir, size);
                 deepEqual(entries(wal), model);
               } else if (model.length > 0) {

@@ -31,7 +31,10 @@ interface LogSummary {
   layout: "file" | "segmented";
   /** The segment size used, or `null` for a single file or an unbounded single segment. */
   segmentSize: number | null;
-  /** `"files"`, `"option"` or `"unbounded"` for a segmented log; `null` for a single file. */
+  /**
+   * `"recorded"`, `"files"`, `"option"` or `"unbounded"` for a segmented log; `null` for a
+   * single file.
+   */
   segmentSizeSource: string | null;
   /** Segment files (1 for a single file). */
   segmentCount: number;
@@ -221,6 +224,8 @@ function segmentSizeText(s: LogSummary): string {
   }
   const source = s.segmentSizeSource === "option"
     ? "from --segment-size"
+    : s.segmentSizeSource === "recorded"
+    ? "from the segment-size file"
     : "from the segment files";
   return `${sizeText(s.segmentSize ?? 0)} (${source})`;
 }

@@ -4,8 +4,14 @@
 
 import { join } from "node:path";
 import { type Entry, Wal, type WalConfig, WalError } from "../../mod.ts";
-import { HEAD_FILE_NAME, LOCK_FILE_NAME, LOG_SIZE_LIMIT } from "../constants.ts";
-import { decodeHead, parseSegmentName } from "../segments.ts";
+import {
+  HEAD_FILE_NAME,
+  LOCK_FILE_NAME,
+  LOG_SIZE_LIMIT,
+  SEGMENT_SIZE_FILE_NAME,
+  SEGMENT_SIZE_FILE_SIZE,
+} from "../constants.ts";
+import { decodeHead, decodeSegmentSize, parseSegmentName } from "../segments.ts";
 import { type FlagSpec, integerFlag, type ParsedArgs, switchFlag } from "./args.ts";
 import { CliError, EXIT_UNREADABLE, UsageError } from "./errors.ts";
 
@@ -18,10 +24,11 @@ export interface SegmentFile {
 }
 
 /**
- * Where the segment size came from: the sizes of the segment files, `--segment-size`, or
- * nowhere (a log of at most one segment, at index 0, whose size tells nothing).
+ * Where the segment size came from: the log's `segment-size` file, the sizes of the segment
+ * files, `--segment-size`, or nowhere (a log without a `segment-size` file and of at most one
+ * segment, at index 0, whose size tells nothing).
  */
-export type SegmentSizeSource = "files" | "option" | "unbounded";
+export type SegmentSizeSource = "recorded" | "files" | "option" | "unbounded";
 
 /** A log on disk, before it is opened. */
 export type Layout =
@@ -34,6 +41,11 @@ export type Layout =
     readonly segmentSizeSource: SegmentSizeSource;
     /** What the segment files say, when there are two or more; it may differ from the option. */
     readonly derivedSegmentSize: number | undefined;
+    /**
+     * What the `segment-size` file records, when it exists and is intact. The library refuses
+     * an open with any other size; a damaged file is left for the open to report.
+     */
+    readonly recordedSegmentSize: number | undefined;
     /** In index order. */
     readonly segments: readonly SegmentFile[];
   };
@@ -46,10 +58,13 @@ export const SEGMENT_SIZE_UNBOUNDED = LOG_SIZE_LIMIT;
 
 /**
  * Looks at `path`: a file is a single-file log; a directory holding segment files (20 digits
- * plus `.wal`), a `head` file or a `wal.lock` is a segmented log. Nothing is opened for writing.
+ * plus `.wal`), a `head`, `segment-size` or `wal.lock` file is a segmented log. Nothing is
+ * opened for writing. The segment size is `--segment-size` when given (the library then checks
+ * it against the log), else the one the `segment-size` file records, else the one the segment
+ * files show.
  *
  * @param path The log file or the segmented log's directory.
- * @param segmentSize `--segment-size`, when given: it wins over what the files say.
+ * @param segmentSize `--segment-size`, when given.
  * @throws {CliError} `EXIT_UNREADABLE` if `path` is missing or holds no log.
  * @throws {UsageError} If the segment size is needed and cannot be derived.
  */
@@ -74,17 +89,32 @@ export function detectLayout(path: string, segmentSize?: number): Layout {
     throw new UsageError(`--segment-size must be at least 1, got ${segmentSize}`);
   }
   const derived = deriveSegmentSize(segments);
-  const chosen = chooseSegmentSize(path, segments, derived, segmentSize);
-  return { kind: "segmented", path, ...chosen, derivedSegmentSize: derived, segments };
+  const recorded = readRecorded(path);
+  const chosen = chooseSegmentSize(path, segments, { derived, recorded, option: segmentSize });
+  return {
+    kind: "segmented",
+    path,
+    ...chosen,
+    derivedSegmentSize: derived,
+    recordedSegmentSize: typeof recorded === "number" ? recorded : undefined,
+    segments,
+  };
 }
 
 function chooseSegmentSize(
   path: string,
   segments: readonly SegmentFile[],
-  derived: number | undefined,
-  option: number | undefined,
+  sizes: { derived: number | undefined; recorded: Recorded; option: number | undefined },
 ): { segmentSize: number; segmentSizeSource: SegmentSizeSource } {
+  const { derived, recorded, option } = sizes;
   if (option !== undefined) return { segmentSize: option, segmentSizeSource: "option" };
+  if (recorded === "damaged") {
+    // The open refuses a damaged segment-size file before it uses the size: let it say so.
+    return derived === undefined
+      ? { segmentSize: SEGMENT_SIZE_UNBOUNDED, segmentSizeSource: "unbounded" }
+      : { segmentSize: derived, segmentSizeSource: "files" };
+  }
+  if (recorded !== undefined) return { segmentSize: recorded, segmentSizeSource: "recorded" };
   if (derived !== undefined) return { segmentSize: derived, segmentSizeSource: "files" };
   const first = segments[0];
   if (segments.length > 1 || (first !== undefined && first.index > 0)) {
@@ -95,11 +125,32 @@ function chooseSegmentSize(
     const range = segments.length === 1 ? segmentSizeRange(path, first!) : undefined;
     const hint = range === undefined ? "" : ` (its head file says between ${range} bytes)`;
     throw new UsageError(
-      `"${path}" holds ${what}, so the segment size (which is not stored on disk) cannot be ` +
-        `derived and its LSNs depend on it; pass --segment-size${hint}`,
+      `"${path}" holds ${what} and no segment-size file (it was written by the Rust crate or ` +
+        `an older wal-db), so the segment size cannot be derived and its LSNs depend on it; ` +
+        `pass --segment-size${hint}`,
     );
   }
   return { segmentSize: SEGMENT_SIZE_UNBOUNDED, segmentSizeSource: "unbounded" };
+}
+
+/** What a `segment-size` file says: a size, nothing (no file), or that it is damaged. */
+type Recorded = number | "damaged" | undefined;
+
+/**
+ * The size the log's `segment-size` file records; `undefined` when there is none, and
+ * `"damaged"` when it cannot be read as one (opening the log reports it in the library's words).
+ */
+function readRecorded(path: string): Recorded {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(join(path, SEGMENT_SIZE_FILE_NAME));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (bytes.length !== SEGMENT_SIZE_FILE_SIZE) return "damaged";
+  const record = decodeSegmentSize(bytes);
+  return "segmentSize" in record ? record.segmentSize : "damaged";
 }
 
 /**
@@ -177,7 +228,9 @@ function listDirectory(path: string): { segments: SegmentFile[]; markers: boolea
   let markers = false;
   for (const entry of Deno.readDirSync(path)) {
     if (!entry.isFile) continue;
-    if (entry.name === HEAD_FILE_NAME || entry.name === LOCK_FILE_NAME) markers = true;
+    if ([HEAD_FILE_NAME, LOCK_FILE_NAME, SEGMENT_SIZE_FILE_NAME].includes(entry.name)) {
+      markers = true;
+    }
     const index = parseSegmentName(entry.name);
     if (index === undefined) continue;
     segments.push({ index, size: Deno.statSync(join(path, entry.name)).size });
@@ -191,7 +244,8 @@ export const SEGMENT_SIZE_FLAG: FlagSpec = {
   name: "segment-size",
   value: "integer",
   placeholder: "N",
-  help: "segment size of a segmented log, when its files cannot tell it (one segment)",
+  help: "segment size of a segmented log, checked against the log; needed only when neither a " +
+    "segment-size file nor the segment files tell it",
 };
 
 /** `--no-lock`, for read commands that default to a shared lock. */

@@ -182,8 +182,9 @@ function noteDamage(wal: Wal, io: CliIo): void {
 
 /**
  * Prints records from `start` as they arrive until Ctrl-C or `io.signal`. A segmented log read
- * with an unbounded segment size (it had at most one segment) is reopened once a second
- * segment shows the true size, and following goes on from the last record printed.
+ * with an unbounded segment size (no segment-size file and at most one segment) is reopened
+ * once a second segment or a segment-size file shows the true size, and following goes on from
+ * the last record printed.
  */
 async function follow(
   layout: Layout,
@@ -257,7 +258,7 @@ function watchSegmentSize(
 function segmentSizeKnown(path: string): boolean {
   try {
     const now = detectLayout(path);
-    return now.kind === "segmented" && now.segmentSizeSource === "files";
+    return now.kind === "segmented" && now.segmentSizeSource !== "unbounded";
   } catch {
     return false;
   }

@@ -93,6 +93,15 @@ export const truncateAfterCommand: Command = {
 async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number> {
   const lsn = parseInteger(args.positionals[1]!, "LSN");
   const layout = detectLayout(args.positionals[0]!, integerFlag(args, SEGMENT_SIZE_FLAG.name));
+  if (layout.kind === "segmented" && layout.segmentSizeSource === "unbounded") {
+    // A writable open records the segment size in the log's directory: it must be the true one.
+    throw new UsageError(
+      `"${layout.path}" has one segment and no segment-size file (it was written by the Rust ` +
+        `crate or an older wal-db), so its segment size cannot be derived, and a writable ` +
+        `open records it; pass --segment-size with the size it was written with. Nothing ` +
+        `was changed`,
+    );
+  }
   if (side === "before" && layout.kind === "file") {
     throw new UsageError(
       "truncate-before needs a segmented log: a single file cannot drop its prefix without " +
