@@ -49,7 +49,7 @@ export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
  * candidate costs at most about this much work whatever its length: the search stays one pass
  * over the bytes for any `maxRecordSize`. The checkpoints cost 4 bytes per this many bytes.
  */
-export const CRC_CHECKPOINT_SPACING = 1024;
+export const CRC_CHECKPOINT_SPACING = 512;
 
 /**
  * The unit a disk writes atomically, and so the unit a power loss tears a write at: each

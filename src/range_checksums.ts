@@ -27,6 +27,8 @@ export class RangeChecksums {
   #count = 1;
   readonly #scratch = new Uint8Array(CRC_CHECKPOINT_SPACING);
   #chunk: Uint8Array | undefined;
+  #chunkStart = 0;
+  #chunkLength = 0;
 
   constructor(source: ByteSource, start: number, end: number) {
     assert(start >= 0 && start <= end, "range checksums cover a valid range");
@@ -55,10 +57,22 @@ export class RangeChecksums {
     const index = Math.floor((at - this.#start) / CRC_CHECKPOINT_SPACING);
     this.#extendTo(index);
     const base = this.#start + index * CRC_CHECKPOINT_SPACING;
-    const bytes = this.#scratch.subarray(0, at - base);
-    const got = this.#source.readAt(base, bytes);
-    assert(got === bytes.length, "a covered range reads whole");
-    return crc32cRaw(this.#checkpoints[index]!, bytes);
+    return crc32cRaw(this.#checkpoints[index]!, this.#bytes(base, at - base));
+  }
+
+  /**
+   * `size` bytes at `offset`: from the last chunk read when it holds them (a frame's start is
+   * near the previous candidate's), else read on their own (a frame's end may lie anywhere).
+   */
+  #bytes(offset: number, size: number): Uint8Array {
+    const from = offset - this.#chunkStart;
+    if (this.#chunk !== undefined && from >= 0 && from + size <= this.#chunkLength) {
+      return this.#chunk.subarray(from, from + size);
+    }
+    const bytes = this.#scratch.subarray(0, size);
+    const got = this.#source.readAt(offset, bytes);
+    assert(got === size, "a covered range reads whole");
+    return bytes;
   }
 
   /** Computes checkpoints forward, a chunk read at a time, until `index` exists. */
@@ -68,6 +82,8 @@ export class RangeChecksums {
       this.#chunk ??= new Uint8Array(READ_CHUNK_SIZE);
       const want = Math.min(READ_CHUNK_SIZE, this.#end - at);
       const got = this.#source.readAt(at, this.#chunk.subarray(0, want));
+      this.#chunkStart = at;
+      this.#chunkLength = got;
       let register = this.#checkpoints[this.#count - 1]!;
       let done = 0;
       for (; done + CRC_CHECKPOINT_SPACING <= got; done += CRC_CHECKPOINT_SPACING) {

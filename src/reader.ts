@@ -3,10 +3,16 @@
 // Pure: no `Deno.*`; the only I/O is through the `ByteSource` it is given.
 
 import { assert } from "./assert.ts";
-import { CRC_CHECKPOINT_SPACING, HEADER_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
+import {
+  CRC_CHECKPOINT_SPACING,
+  HEADER_CRC_OFFSET,
+  HEADER_LENGTH_OFFSET,
+  HEADER_SIZE,
+  READ_CHUNK_SIZE,
+} from "./constants.ts";
 import { crc32c, frameChecksum } from "./crc32c.ts";
 import { RangeChecksums } from "./range_checksums.ts";
-import { decodeHeader, frameCrc, frameSize } from "./record.ts";
+import { decodeHeader, frameCrc, frameSize, readU32 } from "./record.ts";
 
 /** Anything the reader can pull bytes from: a store, or an array in a test. */
 export interface ByteSource {
@@ -155,8 +161,8 @@ export class RecordReader {
    *   CRC32C of an empty record's zero length is not zero), so no record can start more than
    *   seven bytes before the next non-zero byte;
    * - an offset is checksummed only when its frame fits before the end and is followed by the
-   *   end, by zeros, or by another header whose length is plausible, so the random lengths that
-   *   damaged bytes decode to rarely cost a checksum;
+   *   end, by zeros, or by another frame that fits, so the random lengths that damaged bytes
+   *   decode to rarely cost a checksum;
    * - a checksum reads through the window and allocates nothing.
    */
   findNext(from: number): number | undefined {
@@ -165,11 +171,24 @@ export class RecordReader {
       if (nonZero === undefined) return undefined;
       lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
       if (lsn + HEADER_SIZE > this.#end) return undefined;
-      const header = this.#header(lsn);
-      if (header.kind !== "header" || !this.#plausibleAt(lsn + frameSize(header.length))) continue;
-      if (this.#intactAt(lsn, header.crc, header.length)) return lsn;
+      // Decoded in place: this runs at every offset of a damaged region, so nothing allocates.
+      const at = this.#windowIndex(lsn, HEADER_SIZE);
+      const buffer = this.#buffer!;
+      const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
+      if (length > this.#maxRecordSize || length > this.#end - lsn - HEADER_SIZE) continue;
+      if (!this.#plausibleAt(lsn + frameSize(length))) continue;
+      if (this.#intactAt(lsn, readU32(buffer, at + HEADER_CRC_OFFSET), length)) return lsn;
     }
     return undefined;
+  }
+
+  /** Where `[offset, offset + size)` lies in the window, loading it there first if needed. */
+  #windowIndex(offset: number, size: number): number {
+    const from = offset - this.#windowStart;
+    if (this.#buffer !== undefined && from >= 0 && from + size <= this.#windowLength) return from;
+    const bytes = this.#bytes(offset, size);
+    assert(bytes.length === size, "the window holds what lies before the end");
+    return offset - this.#windowStart;
   }
 
   /**
@@ -184,19 +203,26 @@ export class RecordReader {
     return this.#ranges.frameChecksum(lsn, length) === crc;
   }
 
-  /** Whether the bytes at `lsn` could follow a record: the end, zeros, or a plausible header. */
+  /** Whether the bytes at `lsn` could follow a record: the end, zeros, or a frame that fits. */
   #plausibleAt(lsn: number): boolean {
     if (lsn + HEADER_SIZE > this.#end) return true;
     // Read aside, not through the window: the search goes on right after the candidate, and
     // moving the window far ahead for one header would make it read its chunk again.
     const from = lsn - this.#windowStart;
-    const bytes =
-      this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength
-        ? this.#buffer.subarray(from, from + HEADER_SIZE)
-        : this.#aside.subarray(0, this.#source.readAt(lsn, this.#aside));
-    if (bytes.length < HEADER_SIZE) return true;
-    const { crc, length } = decodeHeader(bytes, 0);
-    return (crc === 0 && length === 0) || length <= this.#maxRecordSize;
+    let bytes: Uint8Array = this.#aside;
+    let at = 0;
+    if (this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength) {
+      bytes = this.#buffer;
+      at = from;
+    } else if (this.#source.readAt(lsn, this.#aside) < HEADER_SIZE) {
+      return true;
+    }
+    const crc = readU32(bytes, at + HEADER_CRC_OFFSET);
+    const length = readU32(bytes, at + HEADER_LENGTH_OFFSET);
+    // Zeros (the reserve, or sectors a crash lost), or a frame that fits: a record followed by
+    // a frame running past the end is not found here, and stays inside the damaged range.
+    return (crc === 0 && length === 0) ||
+      (length <= this.#maxRecordSize && lsn + HEADER_SIZE + length <= this.#end);
   }
 
   /** Whether every byte of `[from, to)` is zero. */
@@ -209,7 +235,11 @@ export class RecordReader {
   /** The first offset in `[from, to)` that holds a non-zero byte, if any. */
   #nextNonZero(from: number, to: number): number | undefined {
     for (let at = from; at < to;) {
-      const chunk = this.#bytes(at, Math.min(READ_CHUNK_SIZE, to - at));
+      // Whatever the window already holds from `at` on: the search calls this at every offset,
+      // and asking for a whole chunk each time would read the source again at every offset.
+      const held = this.#windowStart + this.#windowLength - at;
+      const inWindow = this.#buffer !== undefined && at >= this.#windowStart && held > 0;
+      const chunk = this.#bytes(at, Math.min(inWindow ? held : READ_CHUNK_SIZE, to - at));
       if (chunk.length === 0) return undefined;
       for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return at + i;
       at += chunk.length;

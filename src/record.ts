@@ -59,7 +59,8 @@ function writeU32(target: Uint8Array, offset: number, value: number): void {
   target[offset + 3] = value >>> 24;
 }
 
-function readU32(bytes: Uint8Array, offset: number): number {
+/** The little-endian u32 at `offset` of `bytes`. */
+export function readU32(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) |
     (bytes[offset + 3]! << 24)) >>> 0;
 }

@@ -132,3 +132,28 @@ Deno.test("RecordReader.findNext() returns undefined over zeros and garbage", ()
   equal(readerOver(new Uint8Array(10000)).findNext(0), undefined);
   equal(readerOver(payload(5000, 9)).findNext(0), undefined);
 });
+
+/** A source over `bytes` that counts what it is asked for and gives up past `budget` bytes. */
+class BudgetSource implements ByteSource {
+  asked = 0;
+  constructor(readonly bytes: Uint8Array, readonly budget: number) {}
+  readAt(offset: number, buffer: Uint8Array): number {
+    this.asked += buffer.length;
+    if (this.asked > this.budget) throw new Error(`read ${this.asked} bytes, over the budget`);
+    const part = this.bytes.subarray(offset, offset + buffer.length);
+    buffer.set(part);
+    return part.length;
+  }
+}
+
+Deno.test("RecordReader.findNext() reads about one pass over damage whatever maxRecordSize is", () => {
+  // 4 MiB of small nibbles: nearly every offset decodes to a length that fits, and so does the
+  // header after it. Checksumming each candidate directly would read gigabytes.
+  const size = 4 * 1024 * 1024;
+  const damage = payload(size, 42).map((b) => b & 0x0f);
+  const record = logImage([bytes("found")]);
+  const source = new BudgetSource(concat([damage, record]), 16 * size);
+  const reader = new RecordReader(source, 0, size + record.length, 1024 * 1024 * 1024);
+  equal(reader.findNext(0), size);
+  ok(source.asked <= 16 * size, `read ${source.asked} bytes`);
+});
