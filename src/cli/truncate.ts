@@ -54,7 +54,7 @@ const YES_FLAG: FlagSpec = {
 const WRITE_DETAILS = "Shows what will be dropped and asks for confirmation (y/N) on the " +
   "terminal; without a terminal it refuses unless --yes is given. Then it opens the log for " +
   "writing (an exclusive lock: no other process may have it open), which also cuts a torn " +
-  'tail. A log with damage before intact records is refused: run "wal verify".\nNeeds ' +
+  'tail. A log with damage (bytes no crash leaves) is refused: run "wal verify".\nNeeds ' +
   "--allow-read and --allow-write (--allow-ffi and --allow-env let it flush through the " +
   "native shim; without them it uses FsFile.syncData).\nExit codes: 0 done (or nothing to " +
   "drop), 1 declined, 2 the LSN is not a record of the log, 3 the log cannot be opened " +
@@ -123,7 +123,7 @@ async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number
   return EXIT_OK;
 }
 
-/** A read-only look at the log; damage before intact records ends the command here. */
+/** A read-only look at the log; damage (which no crash leaves) ends the command here. */
 function openPreview(layout: Layout): Wal {
   try {
     return openLog(layout, PREVIEW_CONFIG);
