@@ -108,8 +108,19 @@ class History {
 
 /** Reopens the log and checks it against the history; returns the problems found. */
 function verify(dir: string, segmentSize: number, history: History): string[] {
-  using wal = Wal.openSegmented(dir, segmentSize);
+  // "strict": a kill leaves at most a torn tail, never damage, so even it must open.
+  let opened: Wal;
+  try {
+    opened = Wal.openSegmented(dir, segmentSize, { recoveryPolicy: "strict" });
+  } catch (error) {
+    return [`the "strict" open after a kill failed: ${error}`];
+  }
+  using wal = opened;
   const problems: string[] = [];
+  const damage = wal.recovery.damage;
+  if (damage !== undefined && (!damage.tornTail || damage.setAsidePath !== undefined)) {
+    problems.push(`recovery after a kill reported damage: ${JSON.stringify(damage)}`);
+  }
   const head = wal.head;
   if (head !== history.head && !history.pendingHeads.includes(head)) {
     problems.push(`head ${head}: not the last checkpoint ${history.head} nor an announced one`);
