@@ -4,7 +4,7 @@
 // reads only through a `RecordReader` and a map of the medium's sectors.
 
 import { assert } from "./assert.ts";
-import { HEADER_SIZE, SECTOR_SIZE } from "./constants.ts";
+import { HEADER_SIZE, SECTOR_SIZE, TORN_ZERO_RUN_MIN } from "./constants.ts";
 import type { DamageReason, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
 
@@ -114,10 +114,29 @@ export function couldBeFirstAppends(
     if (found.reason === "partial-record") return true;
     if (found.reason === "partial-header") return sectors(end - 1).end === end;
     const frameEnd = at + frameSize(found.length!);
-    if (hasTornSector(reader, sectors, at, frameEnd, end) !== "torn") return false;
+    const torn = hasTornSector(reader, sectors, at, frameEnd, end) === "torn" ||
+      reader.hasZeroRun(at, Math.min(frameEnd, end), TORN_ZERO_RUN_MIN);
+    if (!torn) return false;
     at = frameEnd;
   }
   return true;
+}
+
+/**
+ * Damage that the sector rule cannot place can still be bytes that never landed, when the write
+ * tore at finer than a sector (a file system that keeps parts of a write, as LazyFS's torn-op
+ * and torn-seq faults do): a damaged range that is nothing but zeros up to the next intact
+ * record (whole appends lost, later ones landed), or, with nothing intact after it, a damaged
+ * tail holding a run of `TORN_ZERO_RUN_MIN` zeros (parts of the last append lost). Returns the
+ * stop re-read as torn, or as it was.
+ */
+export function tornByZeros(reader: RecordReader, stop: Stop, end: number): Stop {
+  if (stop.kind !== "damage") return stop;
+  const next = reader.findNext(stop.lsn + 1);
+  const torn = next === undefined
+    ? reader.hasZeroRun(stop.lsn, end, TORN_ZERO_RUN_MIN)
+    : reader.isZero(stop.lsn, next);
+  return torn ? { ...stop, kind: "torn" } : stop;
 }
 
 /** What a walk over the bytes after damage found. */

@@ -225,6 +225,22 @@ export class RecordReader {
       (length <= this.#maxRecordSize && lsn + HEADER_SIZE + length <= this.#end);
   }
 
+  /** Whether `[from, to)` holds at least `length` zero bytes in a row. */
+  hasZeroRun(from: number, to: number, length: number): boolean {
+    assert(from >= 0 && from <= to && to <= this.#end, "zero run range is inside the reader");
+    let run = 0;
+    for (let at = from; at < to;) {
+      const chunk = this.#bytes(at, Math.min(READ_CHUNK_SIZE, to - at));
+      if (chunk.length === 0) return false;
+      for (let i = 0; i < chunk.length; i++) {
+        run = chunk[i] === 0 ? run + 1 : 0;
+        if (run >= length) return true;
+      }
+      at += chunk.length;
+    }
+    return false;
+  }
+
   /** Whether every byte of `[from, to)` is zero. */
   isZero(from: number, to: number): boolean {
     assert(from >= 0 && from <= to && to <= this.#end, "zero check range is inside the reader");

@@ -10,6 +10,7 @@ import {
   fileSectors,
   type Followers,
   type Stop,
+  tornByZeros,
   walkAfter,
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
@@ -112,7 +113,7 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
   const first = scan(reader, options);
   if (first.stop.kind === "end") return intact(first.count, end);
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
-  const stop = classify(reader, sectors, first.stop.lsn, end);
+  const stop = tornByZeros(reader, classify(reader, sectors, first.stop.lsn, end), end);
   const at: Outcome = { store, reader, options, end, count: first.count, stop };
   if (stop.kind === "reserve") return reserve(at);
   if (stop.kind === "torn") return tornTail(at);
@@ -231,7 +232,9 @@ function skipDamage(at: Outcome): RecoveryReport {
   const ranges: RecoveryRange[] = [];
   let torn: Stop | undefined;
   const after = walkAfter(reader, stop.lsn, (from, to) => {
-    const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
+    const here = from === stop.lsn
+      ? stop
+      : tornByZeros(reader, classify(reader, sectors, from, end), end);
     if (here.kind !== "damage") {
       torn = here;
       return false;
@@ -247,7 +250,7 @@ function skipDamage(at: Outcome): RecoveryReport {
     const damage = report(stop, stop.reason, false, after, undefined);
     return { ...kept, endLsn: end, cutSize: 0, damage, ranges };
   }
-  const last = torn ?? classify(reader, sectors, cutAt, end);
+  const last = torn ?? tornByZeros(reader, classify(reader, sectors, cutAt, end), end);
   const size = end - cutAt;
   const reason = last.kind === "damage" ? last.reason : reasonOf(last);
   const path = last.kind === "damage" && !options.readOnly ? store.setAside(cutAt) : undefined;

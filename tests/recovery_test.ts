@@ -1,10 +1,12 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
 import { deepEqual, equal, throws } from "node:assert/strict";
+import { TORN_ZERO_RUN_MIN } from "../src/constants.ts";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
+import { frame } from "../src/record.ts";
 import { recover, type RecoveryOptions } from "../src/recovery.ts";
-import { bytes, concat, hex, logImage } from "./_helpers.ts";
+import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
 
 const TOLERANT: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "tolerate-torn-tail" };
 const STRICT: RecoveryOptions = { maxRecordSize: 1024, recoveryPolicy: "strict" };
@@ -134,15 +136,48 @@ Deno.test("recover() cuts from a sector of zeros on: a torn write, under every p
   }
 });
 
-Deno.test("recover() treats zeros that stop short of a sector's end as damage", () => {
-  // 20 zero bytes, then records in the same sector: no crash zeroes part of a sector.
-  const image = concat([logImage([bytes("a")]), new Uint8Array(20), logImage(THREE)]);
+Deno.test("recover() treats garbage that stops short of a sector's end as damage", () => {
+  // 20 bytes that are neither a record nor zeros, then records in the same sector: no crash
+  // leaves that, so strict refuses and the default sets everything from it aside.
+  const image = concat([logImage([bytes("a")]), new Uint8Array(20).fill(0x5a), logImage(THREE)]);
   throws(() => recover(new MemStore(image), STRICT), isCorruption(9));
   const store = new MemStore(image);
   const report = recover(store, TOLERANT);
-  equal(report.damage?.reason, "crc-mismatch");
+  equal(report.damage?.reason, "implausible-length");
   equal(report.damage?.tornTail, false);
   deepEqual(store.setAsideCopies.get("damaged-9"), image.subarray(9));
+});
+
+Deno.test("recover() cuts zeros from a record boundary to the next intact record: lost appends", () => {
+  // Appends that never landed, then later ones that did, inside one sector: a file system that
+  // keeps whole write calls but not all of them (LazyFS's torn-seq) leaves this.
+  const image = concat([logImage([bytes("a")]), new Uint8Array(20), logImage(THREE)]);
+  for (const options of [TOLERANT, STRICT, SKIP, TRUNCATE]) {
+    const store = new MemStore(image);
+    const report = recover(store, options);
+    equal(report.endLsn, 9);
+    equal(report.damage?.reason, "torn-write");
+    equal(report.damage?.tornTail, true);
+    equal(report.damage?.intactRecordCount, 3);
+    equal(store.setAsideCopies.size, 0);
+  }
+});
+
+Deno.test("recover() cuts a last frame holding a run of zeros, and only then", () => {
+  // Parts of the last append lost at finer than a sector (LazyFS's torn-op): nothing intact
+  // follows, so cutting destroys no intact record.
+  const body = payload(300, 9);
+  const torn = frame(body);
+  torn.fill(0, 100, 100 + TORN_ZERO_RUN_MIN);
+  const image = concat([logImage([bytes("a")]), torn]);
+  const store = new MemStore(image);
+  equal(recover(store, STRICT).damage?.reason, "torn-write");
+  equal(store.size, 9);
+  // One zero fewer, or a flipped bit alone: damage, set aside.
+  const flipped = frame(body);
+  flipped.fill(0, 100, 100 + TORN_ZERO_RUN_MIN - 1);
+  flipped[200]! ^= 0x10;
+  throws(() => recover(new MemStore(concat([logImage([bytes("a")]), flipped])), STRICT));
 });
 
 Deno.test("recover() refuses a file that is not a wal-db log and leaves it unchanged", () => {
@@ -199,7 +234,7 @@ Deno.test("recover() under truncate cuts at the damage without a copy and report
 Deno.test("recover() under skip keeps every intact record and lists each damaged range", () => {
   const image = concat([
     logImage([bytes("a")]),
-    new Uint8Array(20), // a zeroed hole
+    new Uint8Array(20).fill(0x5a), // garbage in the middle
     logImage([bytes("b"), bytes("c")]),
     hex("ff ff ff ff ff"), // garbage
     logImage([bytes("d")]),
@@ -214,7 +249,7 @@ Deno.test("recover() under skip keeps every intact record and lists each damaged
   });
   deepEqual(seen, [0, [9, 29], 29, 38, [47, 52], 52]);
   deepEqual(report.ranges, [
-    { lsn: 9, size: 20, reason: "crc-mismatch", action: "skipped" },
+    { lsn: 9, size: 20, reason: "implausible-length", action: "skipped" },
     { lsn: 47, size: 5, reason: "implausible-length", action: "skipped" },
     { lsn: 61, size: 2, reason: "partial-header", action: "cut" },
   ]);
