@@ -62,10 +62,10 @@ export const SECTOR_SIZE = 512;
 /**
  * A damaged last frame (nothing intact after it) that holds at least this many zero bytes in a
  * row is read as an append that did not fully land: its unwritten bytes read as the zeros that
- * were there before. Cutting it destroys no intact record, so a short run is enough; a frame
- * with no such run (a flipped bit in a record without zeros) stays damage.
+ * were there before. A header's worth: cutting such a frame destroys no intact record, and a
+ * frame with no such run (a flipped bit in a record without zeros) stays damage.
  */
-export const TORN_ZERO_RUN_MIN = 16;
+export const TORN_ZERO_RUN_MIN = HEADER_SIZE;
 
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;

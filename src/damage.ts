@@ -123,19 +123,20 @@ export function couldBeFirstAppends(
 }
 
 /**
- * Damage that the sector rule cannot place can still be bytes that never landed, when the write
- * tore at finer than a sector (a file system that keeps parts of a write, as LazyFS's torn-op
- * and torn-seq faults do): a damaged range that is nothing but zeros up to the next intact
- * record (whole appends lost, later ones landed), or, with nothing intact after it, a damaged
- * tail holding a run of `TORN_ZERO_RUN_MIN` zeros (parts of the last append lost). Returns the
- * stop re-read as torn, or as it was.
+ * Damage that the sector rule cannot place can still be bytes that never landed, when a write
+ * tore at finer than a sector (a file system that keeps only some write calls, or parts of one,
+ * as LazyFS's torn-seq and torn-op faults do). Unwritten bytes read as the zeros that were there
+ * before, so two more shapes are torn writes: a frame whose 8 header bytes are all zero (its
+ * write never landed; records after it landed out of order), and, with nothing intact after it,
+ * a damaged tail holding `TORN_ZERO_RUN_MIN` zeros in a row (parts of the last append lost;
+ * cutting it destroys no intact record). Returns the stop re-read as torn, or as it was.
  */
 export function tornByZeros(reader: RecordReader, stop: Stop, end: number): Stop {
   if (stop.kind !== "damage") return stop;
-  const next = reader.findNext(stop.lsn + 1);
-  const torn = next === undefined
-    ? reader.hasZeroRun(stop.lsn, end, TORN_ZERO_RUN_MIN)
-    : reader.isZero(stop.lsn, next);
+  const headerLost = reader.isZero(stop.lsn, Math.min(stop.lsn + HEADER_SIZE, end));
+  const torn = headerLost ||
+    (reader.findNext(stop.lsn + 1) === undefined &&
+      reader.hasZeroRun(stop.lsn, end, TORN_ZERO_RUN_MIN));
   return torn ? { ...stop, kind: "torn" } : stop;
 }
 
