@@ -1,0 +1,936 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// `deno task test:lazyfs`: power loss on a real file system. Mounts LazyFS (a FUSE file system
+// with its own page cache that keeps written data only once it is fsynced) over a fresh
+// directory, runs tools/lazyfs_workload.ts on the mount, and at a random moment kills the
+// workload and then drops LazyFS's unsynced data (in that order: a process still running after
+// the drop could fsync over a hole, which no power cut produces), or lets a fault LazyFS was
+// armed with (a torn write, torn write sequence or crash) cut the power. It unmounts, checks a
+// copy of the disk with the library (tools/_lazyfs_model.ts says what is checked), and has the
+// next cycle's workload recover the same disk and crash again.
+//
+//   deno task test:lazyfs [--rounds N] [--cycles C] [--control-rounds K] [--variants a,b]
+//                         [--seed S] [--round R] [--allow-damage-files] [--keep]
+//                         [--lazyfs BINARY] [--out DIR]
+//
+// Needs root and /dev/fuse; without them it prints "LazyFS suite skipped: <reason>" and exits 0.
+// One mount at a time. A failing round keeps its directory and prints where and how to rerun it.
+
+import { join } from "node:path";
+import { Wal, type WalConfig } from "../mod.ts";
+import { Rng, seedFrom } from "../tests/_rng.ts";
+import {
+  byteLocation,
+  type CheckResult,
+  CRASH_TARGETS,
+  crashCommand,
+  type CrashTarget,
+  DAMAGED_MARK,
+  fifoCommand,
+  History,
+  isControl,
+  type Layout,
+  type Listing,
+  parseRecordPayload,
+  parseSuiteArgs,
+  parseWorkloadOutput,
+  SEGMENT_DIR_NAME,
+  SINGLE_LOG_NAME,
+  type SuiteOptions,
+  tornOpCommand,
+  tornSeqCommand,
+  type Variant,
+  VARIANTS,
+} from "./_lazyfs_model.ts";
+
+const ROOT = join(new URL(".", import.meta.url).pathname, "..");
+const WORKLOAD = join(ROOT, "tools", "lazyfs_workload.ts");
+const BUILD_DIR = join(ROOT, ".tools", "lazyfs");
+const VENDOR_DEFAULT = join(ROOT, "..", "shared", "vendor");
+
+/** LazyFS's own page cache; far more than a cycle writes, so nothing is evicted early. */
+const CACHE_SIZE = "64mb";
+const MOUNT_WAIT_MS = 10_000;
+const COMMAND_WAIT_MS = 5_000;
+const EXIT_WAIT_MS = 5_000;
+const POLL_MS = 20;
+/** Most cycles run until the workload has acknowledged a random number of records up to this. */
+const ACKS_BEFORE_KILL_MAX = 400;
+/** The negative controls wait for at least this many, so that there is something to lose. */
+const CONTROL_ACKS_MIN = 20;
+/** …but no longer than this. */
+const ACK_WAIT_MS_MAX = 4_000;
+/** Then a random further delay up to this. */
+const KILL_JITTER_MS_MAX = 200;
+/** Some cycles are cut on a timer instead, maybe while the workload is still recovering. */
+const EARLY_KILL_PERCENT = 15;
+const EARLY_KILL_MS_MAX = 800;
+/** How long an armed fault has to fire before the cycle falls back to a plain cache drop. */
+const FAULT_WAIT_MS = 3_000;
+const SEGMENT_SIZES = [16_384, 65_536, 262_144];
+const WRITERS_MAX = 8;
+const FFI_PERCENT = 50;
+const SEGMENTED_PERCENT_CRASH = 70;
+const TORN_OP_PARTS = [2, 3, 4, 8];
+const TORN_SEQ_PERSIST = [[1], [2], [3], [1, 3], [2, 3], [2, 4], [1, 2, 4]];
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Every process this run started that may still be alive, by pid, and mounts to undo. */
+const live = new Set<Deno.ChildProcess>();
+const mounts = new Set<string>();
+
+function killPid(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already exited.
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves true when `child` exits within `ms`, false otherwise. */
+async function exited(status: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([status.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
+}
+
+function isMounted(mountPoint: string): boolean {
+  const info = Deno.readTextFileSync("/proc/self/mountinfo");
+  return info.split("\n").some((line) => line.split(" ")[4] === mountPoint);
+}
+
+async function unmount(mountPoint: string): Promise<void> {
+  if (!isMounted(mountPoint)) {
+    mounts.delete(mountPoint);
+    return;
+  }
+  let result = await run("fusermount3", ["-u", mountPoint]);
+  if (result.code !== 0) result = await run("fusermount3", ["-uz", mountPoint]);
+  if (result.code !== 0 && isMounted(mountPoint)) {
+    throw new Error(`cannot unmount ${mountPoint}: ${result.output.trim()}`);
+  }
+  mounts.delete(mountPoint);
+}
+
+async function cleanUpEverything(): Promise<void> {
+  for (const child of live) killPid(child);
+  for (const mountPoint of [...mounts]) {
+    try {
+      await unmount(mountPoint);
+    } catch (error) {
+      console.error(String(error));
+    }
+  }
+}
+
+/** A LazyFS process serving one mount, and its fault FIFO. */
+class LazyFsMount {
+  readonly #child: Deno.ChildProcess;
+  readonly #status: Promise<Deno.CommandStatus>;
+  readonly #log: string;
+  readonly #mountPoint: string;
+  #fifo: Deno.FsFile | undefined;
+  #dead = false;
+
+  private constructor(child: Deno.ChildProcess, log: string, mountPoint: string) {
+    this.#child = child;
+    this.#status = child.status.then((status) => {
+      this.#dead = true;
+      live.delete(child);
+      return status;
+    });
+    this.#log = log;
+    this.#mountPoint = mountPoint;
+  }
+
+  /** Mounts LazyFS at `mountPoint` over `disk`, with its FIFO at `fifo` and its log at `log`. */
+  static async start(
+    binary: string,
+    work: string,
+    disk: string,
+    mountPoint: string,
+    name: string,
+  ): Promise<LazyFsMount> {
+    const fifo = join(work, "f");
+    const log = join(work, `${name}.lazyfs.log`);
+    const config = join(work, "lazyfs.toml");
+    try {
+      Deno.removeSync(fifo);
+    } catch {
+      // Not there.
+    }
+    Deno.writeTextFileSync(
+      config,
+      [
+        "[faults]",
+        `fifo_path="${fifo}"`,
+        "[cache]",
+        "apply_eviction=false",
+        "[cache.simple]",
+        `custom_size="${CACHE_SIZE}"`,
+        "blocks_per_page=1",
+        "[filesystem]",
+        "log_all_operations=false",
+        `logfile="${log}"`,
+        "",
+      ].join("\n"),
+    );
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'out=$1; shift; exec "$@" >>"$out" 2>&1',
+        "sh",
+        join(work, `${name}.lazyfs.out`),
+        binary,
+        mountPoint,
+        "--config-path",
+        config,
+        "-o",
+        "modules=subdir",
+        "-o",
+        `subdir=${disk}`,
+        "-f",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    live.add(child);
+    mounts.add(mountPoint);
+    const mount = new LazyFsMount(child, log, mountPoint);
+    const deadline = Date.now() + MOUNT_WAIT_MS;
+    while (!isMounted(mountPoint)) {
+      if (mount.#dead || Date.now() > deadline) {
+        await mount.stop();
+        throw new Error(`LazyFS did not mount ${mountPoint}; see ${work}/${name}.lazyfs.out`);
+      }
+      await sleep(POLL_MS);
+    }
+    // Read and write: opening a FIFO this way never blocks, even once LazyFS is gone.
+    mount.#fifo = Deno.openSync(fifo, { read: true, write: true });
+    return mount;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  get status(): Promise<Deno.CommandStatus> {
+    return this.#status;
+  }
+
+  #logText(): string {
+    try {
+      return Deno.readTextFileSync(this.#log);
+    } catch {
+      return "";
+    }
+  }
+
+  #count(marker: string): number {
+    return this.#logText().split(marker).length - 1;
+  }
+
+  /**
+   * Sends one command and waits until LazyFS's log shows `done` once more (LazyFS reads its
+   * FIFO in chunks, so two commands in the pipe at once could be read as one). Returns false
+   * when LazyFS died or did not answer.
+   */
+  async command(line: string, done: string | string[]): Promise<boolean> {
+    const markers = Array.isArray(done) ? done : [done];
+    const before = markers.map((m) => this.#count(m));
+    const bytes = new TextEncoder().encode(fifoCommand(line.replace(/\n$/, "")));
+    if (this.#dead) return false;
+    this.#fifo!.writeSync(bytes);
+    const deadline = Date.now() + COMMAND_WAIT_MS;
+    while (Date.now() < deadline && !this.#dead) {
+      if (markers.some((m, i) => this.#count(m) > before[i]!)) return true;
+      await sleep(POLL_MS);
+    }
+    return markers.some((m, i) => this.#count(m) > before[i]!);
+  }
+
+  /** Drops every unsynced byte LazyFS holds: the power cut. */
+  async clearCache(): Promise<void> {
+    if (!(await this.command("lazyfs::clear-cache", "cache is cleared"))) {
+      throw new Error(
+        this.#dead ? "LazyFS died before clearing its cache" : "clear-cache timed out",
+      );
+    }
+  }
+
+  /** Unmounts and makes sure the process has ended, killing it by pid if it has not. */
+  async stop(): Promise<void> {
+    try {
+      await unmount(this.#mountPoint);
+    } finally {
+      if (!(await exited(this.#status, EXIT_WAIT_MS))) {
+        killPid(this.#child);
+        await this.#status;
+      }
+      this.#fifo?.close();
+      this.#fifo = undefined;
+    }
+  }
+}
+
+/** A running workload, its output so far, and what that output says. */
+class Workload {
+  readonly #child: Deno.ChildProcess;
+  readonly status: Promise<Deno.CommandStatus>;
+  readonly #done: Promise<void>;
+  #text = "";
+  #stderr = "";
+  acks = 0;
+  maxAckLsn = -1;
+  exited = false;
+
+  constructor(args: string[], ffi: boolean) {
+    const permissions = ["--allow-read", "--allow-write", "--allow-env"];
+    if (ffi) permissions.push("--allow-ffi");
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...permissions, WORKLOAD, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    live.add(this.#child);
+    this.status = this.#child.status.then((status) => {
+      this.exited = true;
+      live.delete(this.#child);
+      return status;
+    });
+    this.#done = Promise.all([this.#read(), this.#readErrors()]).then(() => {});
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.#child.stdout) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.#text += text;
+      for (const match of text.matchAll(/^A (\d+) /gm)) {
+        this.acks++;
+        this.maxAckLsn = Math.max(this.maxAckLsn, Number(match[1]));
+      }
+    }
+  }
+
+  async #readErrors(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.#child.stderr) this.#stderr += decoder.decode(chunk);
+  }
+
+  kill(): void {
+    killPid(this.#child);
+  }
+
+  /** The whole output, once the process has ended and its pipes are drained. */
+  async output(): Promise<{ stdout: string; stderr: string }> {
+    await this.status;
+    await this.#done;
+    return { stdout: this.#text, stderr: this.#stderr };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+function copyTree(from: string, to: string): void {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    if (entry.isDirectory) copyTree(join(from, entry.name), join(to, entry.name));
+    else if (entry.isFile) Deno.copyFileSync(join(from, entry.name), join(to, entry.name));
+  }
+}
+
+function damagedFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isDirectory) found.push(...damagedFiles(join(dir, entry.name)));
+    else if (entry.name.includes(DAMAGED_MARK)) found.push(join(dir, entry.name));
+  }
+  return found;
+}
+
+function openLog(dir: string, layout: Layout, segmentSize: number, config: WalConfig): Wal {
+  const base = { durability: "runtime", ...config } as const;
+  return layout === "single"
+    ? Wal.open(join(dir, SINGLE_LOG_NAME), base)
+    : Wal.openSegmented(join(dir, SEGMENT_DIR_NAME), segmentSize, base);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Opens a copy of `disk` as the next process would (default policy) and lists it, and opens
+ * another copy with `"strict"`, which must not refuse a log that only lost power.
+ */
+function verify(disk: string, copy: string, layout: Layout, segmentSize: number): Listing {
+  const listing: Listing = { head: 0, end: 0, records: [], damageFiles: [] };
+  copyTree(disk, copy);
+  copyTree(disk, `${copy}-strict`);
+  const before = new Set(damagedFiles(copy));
+  try {
+    using wal = openLog(copy, layout, segmentSize, {});
+    listing.head = wal.head;
+    listing.end = wal.nextLsn;
+    for (const entry of wal.iter()) {
+      listing.records.push({
+        lsn: entry.lsn,
+        size: entry.data.length,
+        id: parseRecordPayload(entry.data),
+      });
+    }
+  } catch (error) {
+    listing.openError = message(error);
+  }
+  listing.damageFiles = damagedFiles(copy).filter((f) => !before.has(f)).map((f) =>
+    f.slice(copy.length + 1)
+  );
+  try {
+    using _strict = openLog(`${copy}-strict`, layout, segmentSize, { recoveryPolicy: "strict" });
+  } catch (error) {
+    listing.strictError = message(error);
+  }
+  return listing;
+}
+
+/** Flips one byte of an acknowledged record still in the log, in a copy of `disk`. */
+function flipAcknowledgedByte(
+  disk: string,
+  copy: string,
+  layout: Layout,
+  segmentSize: number,
+  listing: Listing,
+  acknowledged: ReadonlySet<number>,
+  rng: Rng,
+): string | undefined {
+  const candidates = listing.records.filter((r) => acknowledged.has(r.lsn));
+  if (candidates.length === 0) return undefined;
+  const record = rng.pick(candidates);
+  const lsn = record.lsn + rng.below(8 + record.size);
+  const { file, offset } = byteLocation(layout, segmentSize, lsn);
+  copyTree(disk, copy);
+  const path = join(copy, file);
+  const bytes = Deno.readFileSync(path);
+  bytes[offset] = bytes[offset]! ^ (1 << rng.below(8));
+  Deno.writeFileSync(path, bytes);
+  return `flipped a bit of LSN ${lsn} (record at ${record.lsn}) in ${file} at ${offset}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounds
+
+/** The figures of one variant, summed over its rounds. */
+interface Figures {
+  rounds: number;
+  failedRounds: number;
+  cycles: number;
+  faultsFired: number;
+  firedBy: Record<string, number>;
+  acknowledged: number;
+  acknowledgedChecked: number;
+  lost: number;
+  damageCycles: number;
+  damageFiles: number;
+  strictRefusals: number;
+  controlsCaught: number;
+  seconds: number;
+}
+
+function emptyFigures(): Figures {
+  return {
+    rounds: 0,
+    failedRounds: 0,
+    cycles: 0,
+    faultsFired: 0,
+    firedBy: {},
+    acknowledged: 0,
+    acknowledgedChecked: 0,
+    lost: 0,
+    damageCycles: 0,
+    damageFiles: 0,
+    strictRefusals: 0,
+    controlsCaught: 0,
+    seconds: 0,
+  };
+}
+
+interface Suite {
+  options: SuiteOptions;
+  binary: string;
+  seed: number;
+  base: string;
+}
+
+function roundSeed(seed: number, variant: Variant, round: number): number {
+  return (seed * 1_000_003 + VARIANTS.indexOf(variant) * 10_007 + round) % 2 ** 48;
+}
+
+/** The fault a cycle arms at its kill moment; `undefined` for a plain cache drop. */
+interface Fault {
+  describe: string;
+  /** Commands to send, given the path (under the disk) of the log file being written now. */
+  commands(currentFile: string): { line: string; done: string[] }[];
+}
+
+function faultFor(variant: Variant, layout: Layout, rng: Rng): Fault | undefined {
+  if (variant === "torn-op") {
+    const parts = rng.pick(TORN_OP_PARTS);
+    const persist = Array.from({ length: parts }, (_, i) => i + 1).filter(() => rng.chance(50));
+    if (persist.length === 0) persist.push(rng.int(1, parts));
+    return {
+      describe: `torn-op parts=${parts} persist=${persist.join(",")}`,
+      commands: (file) => [{
+        line: tornOpCommand(file, parts, persist),
+        done: ["configured successfully", "INVALID"],
+      }],
+    };
+  }
+  if (variant === "torn-seq") {
+    const persist = rng.pick(TORN_SEQ_PERSIST);
+    return {
+      describe: `torn-seq persist=${persist.join(",")}`,
+      commands: (file) => [{
+        line: tornSeqCommand(file, persist),
+        done: ["configured successfully", "INVALID"],
+      }],
+    };
+  }
+  if (variant === "crash") {
+    const target: CrashTarget = rng.pick(CRASH_TARGETS.filter((t) => t.layouts.includes(layout)));
+    const timing = rng.chance(50) ? "before" : "after";
+    return {
+      describe: `crash ${timing} ${target.name}`,
+      commands: () => [{
+        line: crashCommand(timing, target.op, target.pattern),
+        done: ["VALID crash fault", "INVALID crash fault"],
+      }],
+    };
+  }
+  return undefined;
+}
+
+interface CycleReport {
+  line: string;
+  fatal: string[];
+  /** For the negative controls: whether the checks caught what the control broke. */
+  caught: boolean;
+}
+
+async function runRound(
+  suite: Suite,
+  variant: Variant,
+  round: number,
+  figures: Figures,
+): Promise<boolean> {
+  const seed = roundSeed(suite.seed, variant, round);
+  const rng = new Rng(seed);
+  // Most crash targets (the head file, segment creation and removal) exist only in segmented logs.
+  const layout: Layout = rng.chance(variant === "crash" ? SEGMENTED_PERCENT_CRASH : 50)
+    ? "segmented"
+    : "single";
+  const segmentSize = rng.pick(SEGMENT_SIZES);
+  const writers = rng.int(1, WRITERS_MAX);
+  const work = join(suite.base, "r");
+  try {
+    await Deno.remove(work, { recursive: true });
+  } catch {
+    // Not there: the last round passed and was removed.
+  }
+  const disk = join(work, "d");
+  const mountPoint = join(work, "m");
+  await Deno.mkdir(disk, { recursive: true });
+  await Deno.mkdir(mountPoint, { recursive: true });
+  const title = `${variant} round ${round} (seed ${seed}; ${layout}${
+    layout === "segmented" ? ` ${segmentSize} B segments` : ""
+  }, ${writers} writer${writers === 1 ? "" : "s"})`;
+  const history = new History();
+  const fatal: string[] = [];
+  let caught = false;
+  const lines: string[] = [];
+  figures.rounds++;
+  for (let cycle = 0; cycle < suite.options.cycles && fatal.length === 0; cycle++) {
+    let report: CycleReport;
+    try {
+      report = await runCycle(suite, variant, { work, disk, mountPoint }, {
+        cycle,
+        layout,
+        segmentSize,
+        writers,
+        rng,
+        history,
+        figures,
+      });
+    } catch (error) {
+      report = {
+        line: `cycle ${cycle}: ${message(error)}`,
+        fatal: [message(error)],
+        caught: false,
+      };
+    }
+    lines.push(report.line);
+    fatal.push(...report.fatal);
+    caught ||= report.caught;
+  }
+  if (isControl(variant)) {
+    if (caught) figures.controlsCaught++;
+    else fatal.push(`negative control ${variant} was not caught: the checks passed a broken run`);
+  }
+  const failed = fatal.length > 0;
+  if (failed) figures.failedRounds++;
+  console.log(`${failed ? "FAIL" : "ok  "} ${title}`);
+  for (const line of lines) console.log(`       ${line}`);
+  if (failed || suite.options.keep) {
+    const kept = join(suite.base, `${failed ? "failed" : "kept"}-${variant}-${round}`);
+    await Deno.rename(work, kept);
+    console.log(`       round directory kept at ${kept} (disk/ is the disk as the crash left it)`);
+    if (failed) {
+      for (const problem of fatal.slice(0, 10)) console.log(`       problem: ${problem}`);
+      console.log(
+        `       rerun: deno task test:lazyfs --seed ${suite.seed} --variants ${variant} ` +
+          `--round ${round} --cycles ${suite.options.cycles}`,
+      );
+    }
+  } else {
+    await Deno.remove(work, { recursive: true });
+  }
+  return !failed;
+}
+
+interface Paths {
+  work: string;
+  disk: string;
+  mountPoint: string;
+}
+
+interface CycleState {
+  cycle: number;
+  layout: Layout;
+  segmentSize: number;
+  writers: number;
+  rng: Rng;
+  history: History;
+  figures: Figures;
+}
+
+async function waitForKillMoment(workload: Workload, rng: Rng, control: boolean): Promise<void> {
+  if (!control && rng.chance(EARLY_KILL_PERCENT)) {
+    await sleep(rng.int(0, EARLY_KILL_MS_MAX));
+    return;
+  }
+  const target = rng.int(control ? CONTROL_ACKS_MIN : 1, ACKS_BEFORE_KILL_MAX);
+  const deadline = Date.now() + ACK_WAIT_MS_MAX;
+  while (workload.acks < target && !workload.exited && Date.now() < deadline) await sleep(POLL_MS);
+  await sleep(rng.int(0, KILL_JITTER_MS_MAX));
+}
+
+/** The log file (as LazyFS names it) the workload is writing, judging by its last acknowledgement. */
+function currentFile(
+  disk: string,
+  layout: Layout,
+  segmentSize: number,
+  workload: Workload,
+): string {
+  return join(disk, byteLocation(layout, segmentSize, Math.max(0, workload.maxAckLsn)).file);
+}
+
+async function armAndWait(
+  lazy: LazyFsMount,
+  fault: Fault,
+  state: CycleState,
+  disk: string,
+  workload: Workload,
+): Promise<boolean> {
+  const armed = new Set<string>();
+  const deadline = Date.now() + FAULT_WAIT_MS;
+  while (!lazy.dead && !workload.exited && Date.now() < deadline) {
+    // A torn write names one file; a segmented log moves on to new segments, so arm the one
+    // being written each time it changes.
+    const file = currentFile(disk, state.layout, state.segmentSize, workload);
+    if (!armed.has(file) && (armed.size === 0 || fault.describe.startsWith("torn"))) {
+      armed.add(file);
+      for (const { line, done } of fault.commands(file)) await lazy.command(line, done);
+    }
+    await sleep(POLL_MS);
+  }
+  return lazy.dead;
+}
+
+async function runCycle(
+  suite: Suite,
+  variant: Variant,
+  paths: Paths,
+  state: CycleState,
+): Promise<CycleReport> {
+  const { cycle, layout, segmentSize, rng, history, figures } = state;
+  const control = isControl(variant);
+  const ffi = rng.chance(FFI_PERCENT);
+  const fault = faultFor(variant, layout, rng);
+  const name = `cycle-${cycle}`;
+  figures.cycles++;
+  const t0 = performance.now();
+  const lap = (what: string) => {
+    if (Deno.env.get("LAZYFS_TIMING")) {
+      console.log(`  ${what} ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+  };
+  const lazy = await LazyFsMount.start(
+    suite.binary,
+    paths.work,
+    paths.disk,
+    paths.mountPoint,
+    name,
+  );
+  let workload: Workload | undefined;
+  let fired = false;
+  try {
+    workload = new Workload([
+      paths.mountPoint,
+      layout,
+      String(segmentSize),
+      String(cycle),
+      String(state.writers),
+      String(rng.next()),
+      variant === "control-early-ack" ? "early-ack" : "normal",
+    ], ffi);
+    lap("mounted, workload started");
+    await waitForKillMoment(workload, rng, control);
+    lap(`kill moment (${workload.acks} acks)`);
+    if (fault !== undefined) fired = await armAndWait(lazy, fault, state, paths.disk, workload);
+    // The power cut: the workload first, then the cache (unless a fault already killed LazyFS).
+    workload.kill();
+    await workload.status;
+    lap("workload killed");
+    if (!lazy.dead) await lazy.clearCache();
+    lap("cache cleared");
+  } finally {
+    workload?.kill();
+    await lazy.stop();
+    lap("unmounted");
+  }
+  const { stdout, stderr } = await workload.output();
+  await Deno.writeTextFile(join(paths.work, `${name}.out`), stdout);
+  await Deno.writeTextFile(join(paths.work, `${name}.err`), stderr);
+  const events = parseWorkloadOutput(stdout);
+  history.record(cycle, events);
+  const acks = events.filter((e) => e.kind === "ack").length;
+  figures.acknowledged += acks;
+  const fatal: string[] = [];
+  const errors = events.filter((e) => e.kind === "error");
+  if (errors.length > 0 && !fired) {
+    fatal.push(
+      `the workload stopped on its own: ${errors.map((e) => e.kind === "error" && e.text)}`,
+    );
+  }
+  if (fired) {
+    figures.faultsFired++;
+    const key = fault!.describe.replace(/^crash (before|after) /, "").split(" ")[0]!;
+    figures.firedBy[key] = (figures.firedBy[key] ?? 0) + 1;
+  }
+
+  const listing = verify(paths.disk, join(paths.work, `${name}.verify`), layout, segmentSize);
+  const result: CheckResult = history.check(cycle, listing);
+  lap("verified");
+  figures.acknowledgedChecked += result.acknowledgedChecked;
+  figures.lost += result.lost;
+  if (listing.damageFiles.length > 0) {
+    figures.damageCycles++;
+    figures.damageFiles += listing.damageFiles.length;
+  }
+  if (listing.strictError !== undefined) figures.strictRefusals++;
+
+  let caught = false;
+  let controlNote = "";
+  if (variant === "control-early-ack") {
+    caught = result.lost > 0;
+    controlNote = `; control: ${result.lost} early-acknowledged records lost`;
+  } else {
+    fatal.push(...result.problems);
+    if (!suite.options.allowDamageFiles) fatal.push(...result.damage);
+  }
+  if (variant === "control-flip" && listing.openError === undefined) {
+    const acknowledged = new Set(history.acknowledgedLsns());
+    const flipped = join(paths.work, `${name}.flip`);
+    const note = flipAcknowledgedByte(
+      paths.disk,
+      flipped,
+      layout,
+      segmentSize,
+      listing,
+      acknowledged,
+      rng,
+    );
+    if (note !== undefined) {
+      const flippedListing = verify(flipped, `${flipped}.verify`, layout, segmentSize);
+      const flippedResult = history.check(cycle, flippedListing, false);
+      caught = flippedResult.problems.length > 0 || flippedResult.damage.length > 0;
+      controlNote = `; control: ${note}: ${
+        caught
+          ? `caught (${[...flippedResult.problems, ...flippedResult.damage][0]})`
+          : "NOT caught"
+      }`;
+    } else {
+      controlNote = "; control: no acknowledged record to flip";
+    }
+  }
+  const line =
+    `cycle ${cycle}: ${ffi ? "ffi" : "no ffi"}, ${
+      fault === undefined
+        ? "clear-cache"
+        : `${fault.describe} ${fired ? "fired" : "not fired: clear-cache"}`
+    }; ${acks} acks, log ${listing.head}..${listing.end} (${listing.records.length} records), ` +
+    `${result.acknowledgedChecked} acknowledged checked, ${result.lost} lost` +
+    (result.damage.length > 0 ? `; DAMAGE: ${result.damage.join("; ")}` : "") + controlNote;
+  return { line, fatal, caught };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function skipReason(): string | undefined {
+  if (Deno.build.os !== "linux") return `needs Linux (this is ${Deno.build.os})`;
+  if (Deno.uid() !== 0) return "needs root (FUSE mounts with allow_other)";
+  try {
+    Deno.statSync("/dev/fuse");
+  } catch {
+    return "/dev/fuse is missing";
+  }
+  return undefined;
+}
+
+async function buildLazyFs(): Promise<string> {
+  const vendor = Deno.env.get("LAZYFS_VENDOR") ?? VENDOR_DEFAULT;
+  const script = join(vendor, "build-lazyfs.sh");
+  const result = await new Deno.Command("bash", {
+    args: [script, BUILD_DIR],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(result.stdout).trim().split("\n");
+  if (result.code !== 0) throw new Error(`${script} failed (exit ${result.code})`);
+  return lines[lines.length - 1]!;
+}
+
+/**
+ * A fresh directory with a short path: LazyFS fault commands name files under it and must fit
+ * in its 100-byte FIFO reads (Deno.makeTempDir's names are too long for segment paths).
+ */
+function shortTempDir(): string {
+  for (;;) {
+    const name = `/tmp/lz${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0")}`;
+    try {
+      Deno.mkdirSync(name);
+      return name;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}
+
+function formatFigures(variant: Variant, f: Figures): string {
+  const parts = [
+    `${f.rounds} rounds, ${f.cycles} cycles`,
+    `${f.acknowledged} acks, ${f.acknowledgedChecked} acknowledged checked, ${f.lost} lost`,
+    `${f.damageCycles} cycles left ${f.damageFiles} damaged-* files, "strict" refused ${f.strictRefusals}`,
+  ];
+  if (variant === "torn-op" || variant === "torn-seq" || variant === "crash") {
+    const by = Object.entries(f.firedBy).map(([k, v]) => `${k} ${v}`).join(", ");
+    parts.push(`fault fired in ${f.faultsFired} cycles${variant === "crash" ? ` (${by})` : ""}`);
+  }
+  if (isControl(variant)) parts.push(`caught in ${f.controlsCaught} of ${f.rounds} rounds`);
+  parts.push(`${f.failedRounds} failed, ${f.seconds.toFixed(0)} s`);
+  return `  ${variant.padEnd(18)} ${parts.join("; ")}`;
+}
+
+async function main(): Promise<number> {
+  let options: SuiteOptions;
+  try {
+    options = parseSuiteArgs(Deno.args);
+  } catch (error) {
+    console.error(`test:lazyfs: ${message(error)}`);
+    return 2;
+  }
+  const reason = skipReason();
+  if (reason !== undefined) {
+    console.log(`LazyFS suite skipped: ${reason}`);
+    return 0;
+  }
+  const binary = options.lazyfs ?? await buildLazyFs();
+  const seed = seedFrom(options.seed === undefined ? undefined : String(options.seed));
+  const base = options.out ?? shortTempDir();
+  await Deno.mkdir(base, { recursive: true });
+  const suite: Suite = { options, binary, seed, base };
+  const onSignal = () => {
+    cleanUpEverything().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  console.log(
+    `LazyFS suite: seed ${seed}, ${options.rounds} rounds per variant (${options.controlRounds} ` +
+      `per control), ${options.cycles} cycles per round, in ${base}` +
+      (options.allowDamageFiles ? " (damaged-* files and strict refusals NOT fatal)" : ""),
+  );
+  const started = performance.now();
+  const all = new Map<Variant, Figures>();
+  let failedRounds = 0;
+  let rounds = 0;
+  try {
+    for (const variant of options.variants) {
+      const figures = emptyFigures();
+      all.set(variant, figures);
+      const variantStarted = performance.now();
+      const count = isControl(variant) ? options.controlRounds : options.rounds;
+      const chosen = options.round === undefined
+        ? Array.from({ length: count }, (_, i) => i)
+        : [options.round];
+      for (const round of chosen) {
+        rounds++;
+        if (!(await runRound(suite, variant, round, figures))) failedRounds++;
+      }
+      figures.seconds = (performance.now() - variantStarted) / 1000;
+    }
+  } finally {
+    await cleanUpEverything();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  console.log(`LazyFS figures (seed ${seed}):`);
+  for (const [variant, figures] of all) console.log(formatFigures(variant, figures));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `LazyFS: ${rounds - failedRounds} rounds passed, ${failedRounds} failed in ${
+      seconds.toFixed(0)
+    } s`,
+  );
+  try {
+    await Deno.remove(join(base, "r"), { recursive: true });
+    if (options.out === undefined && failedRounds === 0 && !options.keep) await Deno.remove(base);
+  } catch {
+    // Kept directories are still in it.
+  }
+  return failedRounds === 0 ? 0 : 1;
+}
+
+Deno.exit(await main());
