@@ -811,18 +811,34 @@ async function runCycle(
 
 function skipReason(): string | undefined {
   if (Deno.build.os !== "linux") return `needs Linux (this is ${Deno.build.os})`;
-  if (Deno.uid() !== 0) return "needs root (FUSE mounts with allow_other)";
+  if (Deno.uid() !== 0) return "needs root (it mounts FUSE file systems)";
   try {
     Deno.statSync("/dev/fuse");
-  } catch {
-    return "/dev/fuse is missing";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "/dev/fuse is missing";
+    throw error;
   }
   return undefined;
 }
 
+/** The vendored LazyFS source and its build script (outside the repository, like CI's). */
+function vendorDir(): string {
+  return Deno.env.get("LAZYFS_VENDOR") ?? VENDOR_DEFAULT;
+}
+
+function missingVendor(): string | undefined {
+  const script = join(vendorDir(), "build-lazyfs.sh");
+  try {
+    Deno.statSync(script);
+    return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return `${script} not found (set LAZYFS_VENDOR)`;
+    throw error;
+  }
+}
+
 async function buildLazyFs(): Promise<string> {
-  const vendor = Deno.env.get("LAZYFS_VENDOR") ?? VENDOR_DEFAULT;
-  const script = join(vendor, "build-lazyfs.sh");
+  const script = join(vendorDir(), "build-lazyfs.sh");
   const result = await new Deno.Command("bash", {
     args: [script, BUILD_DIR],
     stdout: "piped",
@@ -872,7 +888,7 @@ async function main(): Promise<number> {
     console.error(`test:lazyfs: ${message(error)}`);
     return 2;
   }
-  const reason = skipReason();
+  const reason = skipReason() ?? (options.lazyfs === undefined ? missingVendor() : undefined);
   if (reason !== undefined) {
     console.log(`LazyFS suite skipped: ${reason}`);
     return 0;
