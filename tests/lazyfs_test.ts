@@ -11,7 +11,9 @@ import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import {
   byteLocation,
   crashCommand,
+  damagedLsn,
   FIFO_CHUNK,
+  hasZeroSector,
   History,
   type ListedRecord,
   type Listing,
@@ -288,4 +290,22 @@ Deno.test("lazyfs: byte locations, and fault commands that fit LazyFS's FIFO rea
   // The longest command the suite sends, for a segment under its usual 17-byte disk path.
   const segment = "/tmp/lzabcd/r/d/s/00000000000000000123.wal";
   ok(tornSeqCommand(segment, [1, 2, 4]).length <= FIFO_CHUNK);
+});
+
+Deno.test("lazyfs: set-aside bytes with and without a whole file-aligned all-zero sector", () => {
+  const bytes = new Uint8Array(1500).fill(7);
+  // From LSN 100, the sector [512, 1024) of the file is at [412, 924) of the bytes.
+  bytes.fill(0, 412, 924);
+  equal(hasZeroSector(bytes, 100), true);
+  // One non-zero byte in it, or zeros that straddle two sectors, do not count.
+  bytes[700] = 1;
+  equal(hasZeroSector(bytes, 100), false);
+  const straddling = new Uint8Array(1500).fill(7);
+  straddling.fill(0, 500, 1000);
+  equal(hasZeroSector(straddling, 100), false);
+  equal(hasZeroSector(new Uint8Array(511), 0), false);
+  equal(hasZeroSector(new Uint8Array(512), 0), true);
+  equal(damagedLsn("w.log.damaged-7881"), 7881);
+  equal(damagedLsn("s/damaged-0"), 0);
+  equal(damagedLsn("w.log"), undefined);
 });

@@ -459,6 +459,30 @@ export class History {
 
 const LOST_SHOWN_MAX = 5;
 
+/** The sector size the torn-write rule of recovery reasons about (issue 10, class 2). */
+export const SECTOR_SIZE = 512;
+
+/**
+ * Whether bytes recovery set aside from `lsn` on hold a whole all-zero sector, aligned as in the
+ * file (segment sizes are multiples of the sector size, so LSN alignment is file alignment).
+ * A torn write on a disk that writes whole sectors leaves such a sector; LazyFS's torn faults
+ * persist exact byte ranges and can also leave a hole smaller than a sector, which no
+ * sector-atomic disk produces.
+ */
+export function hasZeroSector(bytes: Uint8Array, lsn: number): boolean {
+  const first = Math.ceil(lsn / SECTOR_SIZE) * SECTOR_SIZE - lsn;
+  for (let at = first; at + SECTOR_SIZE <= bytes.length; at += SECTOR_SIZE) {
+    if (bytes.subarray(at, at + SECTOR_SIZE).every((b) => b === 0)) return true;
+  }
+  return false;
+}
+
+/** The LSN a set-aside file's name gives (`…damaged-<lsn>`), or `undefined`. */
+export function damagedLsn(name: string): number | undefined {
+  const match = name.match(/damaged-(\d+)$/);
+  return match === null ? undefined : Number(match[1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Where bytes are, and the fault commands
 

@@ -25,7 +25,9 @@ import {
   crashCommand,
   type CrashTarget,
   DAMAGED_MARK,
+  damagedLsn,
   fifoCommand,
+  hasZeroSector,
   History,
   isControl,
   type Layout,
@@ -454,6 +456,8 @@ interface Figures {
   lost: number;
   damageCycles: number;
   damageFiles: number;
+  /** Set-aside ranges without a whole all-zero sector: holes smaller than a sector. */
+  damageSubSector: number;
   strictRefusals: number;
   controlsCaught: number;
   seconds: number;
@@ -471,6 +475,7 @@ function emptyFigures(): Figures {
     lost: 0,
     damageCycles: 0,
     damageFiles: 0,
+    damageSubSector: 0,
     strictRefusals: 0,
     controlsCaught: 0,
     seconds: 0,
@@ -755,9 +760,19 @@ async function runCycle(
   lap("verified");
   figures.acknowledgedChecked += result.acknowledgedChecked;
   figures.lost += result.lost;
+  const shapes: string[] = [];
   if (listing.damageFiles.length > 0) {
     figures.damageCycles++;
     figures.damageFiles += listing.damageFiles.length;
+    for (const file of listing.damageFiles) {
+      const lsn = damagedLsn(file);
+      const bytes = await Deno.readFile(join(paths.work, `${name}.verify`, file));
+      const zero = lsn !== undefined && hasZeroSector(bytes, lsn);
+      if (!zero) figures.damageSubSector++;
+      shapes.push(
+        `${file}: ${zero ? "holds an all-zero sector" : "no all-zero sector (sub-sector hole)"}`,
+      );
+    }
   }
   if (listing.strictError !== undefined) figures.strictRefusals++;
 
@@ -802,7 +817,8 @@ async function runCycle(
         : `${fault.describe} ${fired ? "fired" : "not fired: clear-cache"}`
     }; ${acks} acks, log ${listing.head}..${listing.end} (${listing.records.length} records), ` +
     `${result.acknowledgedChecked} acknowledged checked, ${result.lost} lost` +
-    (result.damage.length > 0 ? `; DAMAGE: ${result.damage.join("; ")}` : "") + controlNote;
+    (result.damage.length > 0 ? `; DAMAGE: ${[...result.damage, ...shapes].join("; ")}` : "") +
+    controlNote;
   return { line, fatal, caught };
 }
 
@@ -869,7 +885,8 @@ function formatFigures(variant: Variant, f: Figures): string {
   const parts = [
     `${f.rounds} rounds, ${f.cycles} cycles`,
     `${f.acknowledged} acks, ${f.acknowledgedChecked} acknowledged checked, ${f.lost} lost`,
-    `${f.damageCycles} cycles left ${f.damageFiles} damaged-* files, "strict" refused ${f.strictRefusals}`,
+    `${f.damageCycles} cycles left ${f.damageFiles} damaged-* files (${f.damageSubSector} without ` +
+    `an all-zero sector), "strict" refused ${f.strictRefusals}`,
   ];
   if (variant === "torn-op" || variant === "torn-seq" || variant === "crash") {
     const by = Object.entries(f.firedBy).map(([k, v]) => `${k} ${v}`).join(", ");
