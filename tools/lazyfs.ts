@@ -523,6 +523,8 @@ async function runCycle(
           ? `caught (${[...flippedResult.problems, ...flippedResult.damage][0]})`
           : "NOT caught"
       }`;
+      // Every flip must be caught, not just one per round.
+      if (!caught) fatal.push(`negative control control-flip was not caught: ${note}`);
     } else {
       controlNote = "; control: no acknowledged record to flip";
     }
