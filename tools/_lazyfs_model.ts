@@ -466,7 +466,7 @@ export const SECTOR_SIZE = 512;
  * Whether bytes recovery set aside from `lsn` on hold a whole all-zero sector, aligned as in the
  * file (segment sizes are multiples of the sector size, so LSN alignment is file alignment).
  * A torn write on a disk that writes whole sectors leaves such a sector; LazyFS's torn faults
- * persist exact byte ranges and can also leave a hole smaller than a sector, which no
+ * persist exact byte ranges and can also leave holes that cover no whole sector, which no
  * sector-atomic disk produces.
  */
 export function hasZeroSector(bytes: Uint8Array, lsn: number): boolean {

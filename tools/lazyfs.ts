@@ -172,7 +172,7 @@ interface Figures {
   lost: number;
   damageCycles: number;
   damageFiles: number;
-  /** Set-aside ranges without a whole all-zero sector: holes smaller than a sector. */
+  /** Set-aside ranges without a whole all-zero sector: holes that cover no whole sector. */
   damageSubSector: number;
   strictRefusals: number;
   controlsCaught: number;
@@ -488,7 +488,7 @@ async function runCycle(
       const zero = lsn !== undefined && hasZeroSector(bytes, lsn);
       if (!zero) figures.damageSubSector++;
       shapes.push(
-        `${file}: ${zero ? "holds an all-zero sector" : "no all-zero sector (sub-sector hole)"}`,
+        `${file}: ${zero ? "holds an all-zero sector" : "no whole all-zero sector"}`,
       );
     }
   }
