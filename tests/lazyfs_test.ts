@@ -255,6 +255,23 @@ Deno.test("lazyfs check: damage is reported apart from problems, and a side chec
   match(damaged.damage.join("\n"), /"strict" refused: WalError: refused/);
   match(damaged.damage.join("\n"), /w\.log\.damaged-99/);
 
+  // The documented exception: torn first appends of a single file are set aside, not damage.
+  const first = history.check(
+    0,
+    listing(log, { damageFiles: ["w.log.damaged-0"], firstAppendSetAside: "w.log.damaged-0" }),
+    false,
+  );
+  deepEqual(first.damage, []);
+  const both = history.check(
+    0,
+    listing(log, {
+      damageFiles: ["w.log.damaged-0", "w.log.damaged-99"],
+      firstAppendSetAside: "w.log.damaged-0",
+    }),
+    false,
+  );
+  match(both.damage.join("\n"), /set bytes aside in w\.log\.damaged-99$/);
+
   const failed = history.check(0, { ...listing([]), openError: "WalError: corruption" }, false);
   match(failed.problems.join("\n"), /did not open: WalError: corruption/);
   // Neither side check became the listing the next open is compared with.

@@ -279,6 +279,12 @@ export interface Listing {
   records: ListedRecord[];
   /** damaged-* files the verifying open created. */
   damageFiles: string[];
+  /**
+   * The one set-aside a crash may cause (docs/RECOVERY.md): a single file in which no record
+   * landed whole, whose torn first appends cannot be told from another program's file. Counted,
+   * not damage.
+   */
+  firstAppendSetAside?: string;
   /** The message with which `recoveryPolicy: "strict"` refused another copy, if it did. */
   strictError?: string;
 }
@@ -378,9 +384,8 @@ export class History {
     const problems = commit ? this.#pending.splice(0) : [...this.#pending];
     const damage: string[] = [];
     if (listing.strictError !== undefined) damage.push(`"strict" refused: ${listing.strictError}`);
-    if (listing.damageFiles.length > 0) {
-      damage.push(`recovery set bytes aside in ${listing.damageFiles.join(", ")}`);
-    }
+    const damaged = listing.damageFiles.filter((f) => f !== listing.firstAppendSetAside);
+    if (damaged.length > 0) damage.push(`recovery set bytes aside in ${damaged.join(", ")}`);
     if (listing.openError !== undefined) {
       problems.push(`the log did not open: ${listing.openError}`);
       if (commit) this.#lastListing = listing;
