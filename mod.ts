@@ -51,7 +51,7 @@ export type {
 } from "./src/config.ts";
 export { WalError } from "./src/errors.ts";
 export type { WalErrorKind, WalErrorOptions } from "./src/errors.ts";
-export type { WalStore } from "./src/store.ts";
+export type { SetAsideOptions, WalStore } from "./src/store.ts";
 export type { ByteSource, DamageReason } from "./src/reader.ts";
 export type { RecoveryDamage, RecoveryRange, RecoveryReport } from "./src/recovery.ts";
 export { FileStore } from "./src/file_store.ts";

@@ -65,19 +65,37 @@ export function crc32c(data: Uint8Array, seed = 0): number {
  * every read. Equal to `crc32c(payload, crc32c(lengthBytes))`.
  */
 export function frameChecksum(length: number, payload: Uint8Array): number {
+  return (update(lengthRegister(length), payload) ^ 0xffff_ffff) >>> 0;
+}
+
+/**
+ * {@linkcode frameChecksum} of the payload `bytes[from, to)`, read in place: the search for
+ * records after damage checks candidates inside its read window without a view per candidate.
+ */
+export function frameChecksumIn(
+  length: number,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  return (update(lengthRegister(length), bytes, from, to) ^ 0xffff_ffff) >>> 0;
+}
+
+/** The register after the four little-endian bytes of `length`, from the initial value. */
+function lengthRegister(length: number): number {
   const t = TABLES;
   let crc = 0xffff_ffff;
   for (let shift = 0; shift < 32; shift += 8) {
     crc = t[(crc ^ (length >>> shift)) & 0xff]! ^ (crc >>> 8);
   }
-  return (update(crc >>> 0, payload) ^ 0xffff_ffff) >>> 0;
+  return crc >>> 0;
 }
 
-/** The slicing-by-8 loop on the raw (pre-inverted) register value. */
-function update(crc: number, data: Uint8Array): number {
+/** The slicing-by-8 loop on the raw (pre-inverted) register value, over `data[start, end)`. */
+function update(crc: number, data: Uint8Array, start = 0, end = data.length): number {
   const t = TABLES;
-  const length = data.length;
-  let i = 0;
+  const length = end;
+  let i = start;
   for (; i + 8 <= length; i += 8) {
     const lo = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
     crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^

@@ -47,7 +47,13 @@ export interface Stop {
   readonly frameEnd: number;
 }
 
-/** Classifies the damage the reader found at `lsn`; `end` is where the store ends. */
+/**
+ * Classifies the damage the reader found at `lsn`; `end` is where the store ends. A crash leaves
+ * a torn frame only at the end of what landed: a frame cut short by the end of the file counts
+ * only when no intact record starts after it, and a torn sector counts only before the first
+ * intact record after it (a length field that bit rot enlarged claims bytes that are not its
+ * frame's, the writer's reserve among them).
+ */
 export function classify(reader: RecordReader, sectors: SectorMap, lsn: number, end: number): Stop {
   const found = reader.peek(lsn, false);
   assert(found.kind === "damage", "classify() is called where the reader found damage");
@@ -57,10 +63,12 @@ export function classify(reader: RecordReader, sectors: SectorMap, lsn: number, 
     ? lsn + Math.min(HEADER_SIZE, end - lsn)
     : lsn + frameSize(length);
   if (reader.isZero(lsn, end)) return { lsn, reason, kind: "reserve", frameEnd };
-  if (reason === "partial-header" || reason === "partial-record") {
-    return { lsn, reason, kind: "torn", frameEnd };
-  }
-  return { lsn, reason, kind: hasTornSector(reader, sectors, lsn, frameEnd, end), frameEnd };
+  const next = reader.findNext(lsn + 1);
+  const torn = (reason === "partial-header" || reason === "partial-record")
+    ? next === undefined
+    : hasTornSector(reader, sectors, lsn, Math.min(frameEnd, next ?? end), end) === "torn" ||
+      tornByZeros(reader, lsn, end, next);
+  return { lsn, reason, kind: torn ? "torn" : "damage", frameEnd };
 }
 
 /**
@@ -90,7 +98,7 @@ function hasTornSector(
  * sector, chained by their lengths, until the end or zeros to the end. A sector of zeros where
  * a header should be ends the check with a yes: that header never reached the disk, so where
  * the frames after it lie cannot be known, and such bytes are kept rather than refused. A file
- * that ends inside a header must end at a sector's end (a crash keeps whole sectors): a file of
+ * that ends inside a frame must end at a sector's end (a crash keeps whole sectors): a file of
  * a few bytes is never a log's. Nor is a length above `maxRecordSize`.
  */
 export function couldBeFirstAppends(
@@ -109,10 +117,10 @@ export function couldBeFirstAppends(
     }
     if (found.kind === "end") return true;
     if (found.reason === "implausible-length") return false;
-    // A header whose frame runs past the end is an append cut short (by a crash, or by a write
-    // that failed part way); a few bytes short of a header are one only at a sector's end.
-    if (found.reason === "partial-record") return true;
-    if (found.reason === "partial-header") return sectors(end - 1).end === end;
+    // A crash keeps whole sectors: a file that ends inside a frame ends at a sector's end.
+    if (found.reason === "partial-record" || found.reason === "partial-header") {
+      return sectors(end - 1).end === end;
+    }
     const frameEnd = at + frameSize(found.length!);
     const torn = hasTornSector(reader, sectors, at, frameEnd, end) === "torn" ||
       reader.hasZeroRun(at, Math.min(frameEnd, end), TORN_ZERO_RUN_MIN);
@@ -129,15 +137,57 @@ export function couldBeFirstAppends(
  * before, so two more shapes are torn writes: a frame whose 8 header bytes are all zero (its
  * write never landed; records after it landed out of order), and, with nothing intact after it,
  * a damaged tail holding `TORN_ZERO_RUN_MIN` zeros in a row (parts of the last append lost;
- * cutting it destroys no intact record). Returns the stop re-read as torn, or as it was.
+ * cutting it destroys no intact record).
  */
-export function tornByZeros(reader: RecordReader, stop: Stop, end: number): Stop {
-  if (stop.kind !== "damage") return stop;
-  const headerLost = reader.isZero(stop.lsn, Math.min(stop.lsn + HEADER_SIZE, end));
-  const torn = headerLost ||
-    (reader.findNext(stop.lsn + 1) === undefined &&
-      reader.hasZeroRun(stop.lsn, end, TORN_ZERO_RUN_MIN));
-  return torn ? { ...stop, kind: "torn" } : stop;
+function tornByZeros(
+  reader: RecordReader,
+  lsn: number,
+  end: number,
+  next: number | undefined,
+): boolean {
+  if (reader.isZero(lsn, Math.min(lsn + HEADER_SIZE, end))) return true;
+  return next === undefined && reader.hasZeroRun(lsn, end, TORN_ZERO_RUN_MIN);
+}
+
+/**
+ * Signatures (offset, bytes) of file formats that recovery must never take for a log whose first
+ * appends a crash cut short. Four bytes or more each, so a torn first append, whose first four
+ * bytes are a checksum, matches one only by a 1 in 2^32 chance per entry.
+ */
+const FOREIGN_SIGNATURES: readonly { name: string; at: number; bytes: readonly number[] }[] = [
+  { name: "an ELF executable", at: 0, bytes: [0x7f, 0x45, 0x4c, 0x46] },
+  { name: "a Mach-O executable", at: 0, bytes: [0xfe, 0xed, 0xfa, 0xce] },
+  { name: "a Mach-O executable", at: 0, bytes: [0xfe, 0xed, 0xfa, 0xcf] },
+  { name: "a Mach-O executable", at: 0, bytes: [0xce, 0xfa, 0xed, 0xfe] },
+  { name: "a Mach-O executable", at: 0, bytes: [0xcf, 0xfa, 0xed, 0xfe] },
+  { name: "a Mach-O universal binary", at: 0, bytes: [0xca, 0xfe, 0xba, 0xbe] },
+  { name: "a WebAssembly module", at: 0, bytes: [0x00, 0x61, 0x73, 0x6d] },
+  { name: "a zip archive", at: 0, bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { name: "an empty zip archive", at: 0, bytes: [0x50, 0x4b, 0x05, 0x06] },
+  { name: "a gzip file", at: 0, bytes: [0x1f, 0x8b, 0x08, 0x00] },
+  { name: "a tar archive", at: 257, bytes: [0x75, 0x73, 0x74, 0x61, 0x72] },
+  { name: "a 7-Zip archive", at: 0, bytes: [0x37, 0x7a, 0xbc, 0xaf] },
+  { name: "an xz file", at: 0, bytes: [0xfd, 0x37, 0x7a, 0x58] },
+  { name: "a zstd file", at: 0, bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+  { name: "a PNG image", at: 0, bytes: [0x89, 0x50, 0x4e, 0x47] },
+  { name: "a GIF image", at: 0, bytes: [0x47, 0x49, 0x46, 0x38] },
+  { name: "a JPEG image", at: 0, bytes: [0xff, 0xd8, 0xff, 0xe0] },
+  { name: "a JPEG image", at: 0, bytes: [0xff, 0xd8, 0xff, 0xe1] },
+  { name: "a PDF document", at: 0, bytes: [0x25, 0x50, 0x44, 0x46] },
+  { name: "a RIFF file (WAV, AVI, WebP)", at: 0, bytes: [0x52, 0x49, 0x46, 0x46] },
+  { name: "an Ogg stream", at: 0, bytes: [0x4f, 0x67, 0x67, 0x53] },
+  { name: "a FLAC file", at: 0, bytes: [0x66, 0x4c, 0x61, 0x43] },
+  { name: "a Matroska or WebM file", at: 0, bytes: [0x1a, 0x45, 0xdf, 0xa3] },
+  { name: "a SQLite database", at: 0, bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20] },
+  { name: "a wal-db segment-size file", at: 0, bytes: [0x57, 0x53, 0x45, 0x47] },
+];
+
+/** The format whose signature the bytes at `head` carry, if any (see FOREIGN_SIGNATURES). */
+export function foreignFormat(reader: RecordReader, head: number, end: number): string | undefined {
+  const bytes = reader.copyAt(head, Math.min(end - head, 512));
+  return FOREIGN_SIGNATURES.find(({ at, bytes: signature }) =>
+    at + signature.length <= bytes.length && signature.every((b, i) => bytes[at + i] === b)
+  )?.name;
 }
 
 /** What a walk over the bytes after damage found. */
@@ -146,6 +196,8 @@ export interface Followers {
   count: number;
   /** Their bytes, headers included. */
   size: number;
+  /** Where the last of them ends (the damage's LSN when there is none). */
+  lastEnd: number;
 }
 
 /** Called for each damaged range `[from, to)` a walk passes; `to` starts an intact record. */
@@ -165,7 +217,7 @@ export function walkAfter(
   onRange: RangeVisitor,
   onRecord: ((lsn: number) => void) | undefined,
 ): Followers & { last: number | undefined; stoppedAt: number | undefined } {
-  const found = { count: 0, size: 0 };
+  const found = { count: 0, size: 0, lastEnd: lsn };
   for (let at = lsn;;) {
     const next = reader.findNext(at + 1);
     if (next === undefined) return { ...found, last: at, stoppedAt: undefined };
@@ -178,6 +230,7 @@ export function walkAfter(
       onRecord?.(result.lsn);
       found.count++;
       found.size += frameSize(result.length);
+      found.lastEnd = result.lsn + frameSize(result.length);
     }
     at = reader.position;
   }

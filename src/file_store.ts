@@ -20,7 +20,7 @@ import {
   takeLock,
 } from "./durability.ts";
 import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
-import type { WalStore } from "./store.ts";
+import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /** Options for {@linkcode FileStore.open}. */
 export interface FileStoreOptions {
@@ -226,16 +226,17 @@ export class FileStore implements WalStore {
   }
 
   /**
-   * Copies `[offset, size)` into a new sibling file `<path>.damaged-<offset>` (with `.1`, `.2`
-   * … when that name is taken), flushes it and its directory, and returns its path.
+   * Copies `[offset, end)` into a new sibling file `<path>.<kind>-<offset>` (with `.1`, `.2` …
+   * when that name is taken), flushes it and its directory, and returns its path.
    */
-  setAside(offset: number): string {
+  setAside(offset: number, copy: SetAsideOptions = {}): string {
     this.#checkWritable();
-    const { handle, path } = createSibling(`${this.path}.damaged-${offset}`);
+    const end = Math.min(copy.end ?? this.#size, this.#size);
+    const { handle, path } = createSibling(`${this.path}.${copy.kind ?? "damaged"}-${offset}`);
     try {
       const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
-      for (let at = offset; at < this.#size;) {
-        const n = this.readAt(at, chunk);
+      for (let at = offset; at < end;) {
+        const n = this.readAt(at, chunk.subarray(0, Math.min(chunk.length, end - at)));
         assert(n > 0, "set-aside reads make progress below the end");
         writeAll(handle, chunk.subarray(0, n));
         at += n;

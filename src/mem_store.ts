@@ -2,7 +2,7 @@
 // An in-memory store: no permissions, no durability; for tests, examples and ephemeral logs.
 
 import { assert } from "./assert.ts";
-import type { WalStore } from "./store.ts";
+import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
  * A {@linkcode WalStore} that keeps the log in memory. It needs no permissions, so the examples
@@ -116,12 +116,16 @@ export class MemStore implements WalStore {
     this.truncate(size);
   }
 
-  /** Keeps a copy of `[offset, size)` under the name `damaged-<offset>`. */
-  setAside(offset: number): string {
+  /** Keeps a copy of `[offset, end)` under the name `<kind>-<offset>` (`damaged-` by default). */
+  setAside(offset: number, copy: SetAsideOptions = {}): string {
     this.#checkOpen();
-    let name = `damaged-${offset}`;
-    for (let n = 1; this.#setAside.has(name); n++) name = `damaged-${offset}.${n}`;
-    this.#setAside.set(name, this.#bytes.slice(offset, this.#size));
+    const base = `${copy.kind ?? "damaged"}-${offset}`;
+    let name = base;
+    for (let n = 1; this.#setAside.has(name); n++) name = `${base}.${n}`;
+    this.#setAside.set(
+      name,
+      this.#bytes.slice(offset, Math.min(copy.end ?? this.#size, this.#size)),
+    );
     return name;
   }
 

@@ -29,6 +29,9 @@ export class RangeChecksums {
   #chunk: Uint8Array | undefined;
   #chunkStart = 0;
   #chunkLength = 0;
+  /** The registers last computed, for a candidate's two ends. */
+  readonly #recent = [{ at: -1, register: 0 }, { at: -1, register: 0 }];
+  #nextRecent = 0;
 
   constructor(source: ByteSource, start: number, end: number) {
     assert(start >= 0 && start <= end, "range checksums cover a valid range");
@@ -56,8 +59,19 @@ export class RangeChecksums {
   #registerAt(at: number): number {
     const index = Math.floor((at - this.#start) / CRC_CHECKPOINT_SPACING);
     this.#extendTo(index);
-    const base = this.#start + index * CRC_CHECKPOINT_SPACING;
-    return crc32cRaw(this.#checkpoints[index]!, this.#bytes(base, at - base));
+    let base = this.#start + index * CRC_CHECKPOINT_SPACING;
+    let register = this.#checkpoints[index]!;
+    // Candidates come in order, so each end is usually a few bytes past where the previous
+    // candidate's was: start from that when it is closer than the checkpoint.
+    const slot = this.#recent.findIndex((r) => r.at >= base && r.at <= at);
+    if (slot !== -1) {
+      base = this.#recent[slot]!.at;
+      register = this.#recent[slot]!.register;
+    }
+    register = crc32cRaw(register, this.#bytes(base, at - base));
+    this.#recent[this.#nextRecent] = { at, register };
+    this.#nextRecent = (this.#nextRecent + 1) % this.#recent.length;
+    return register;
   }
 
   /**

@@ -10,7 +10,7 @@ import {
   HEADER_SIZE,
   READ_CHUNK_SIZE,
 } from "./constants.ts";
-import { crc32c, frameChecksum } from "./crc32c.ts";
+import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
 import { RangeChecksums } from "./range_checksums.ts";
 import { decodeHeader, frameCrc, frameSize, readU32 } from "./record.ts";
 
@@ -167,13 +167,17 @@ export class RecordReader {
    */
   findNext(from: number): number | undefined {
     for (let lsn = from; lsn + HEADER_SIZE <= this.#end; lsn++) {
-      const nonZero = this.#nextNonZero(lsn, this.#end);
-      if (nonZero === undefined) return undefined;
-      lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
-      if (lsn + HEADER_SIZE > this.#end) return undefined;
       // Decoded in place: this runs at every offset of a damaged region, so nothing allocates.
-      const at = this.#windowIndex(lsn, HEADER_SIZE);
-      const buffer = this.#buffer!;
+      let at = this.#windowIndex(lsn, HEADER_SIZE);
+      let buffer = this.#buffer!;
+      if (readU32(buffer, at) === 0 && readU32(buffer, at + 4) === 0) {
+        const nonZero = this.#nextNonZero(lsn, this.#end);
+        if (nonZero === undefined) return undefined;
+        lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
+        if (lsn + HEADER_SIZE > this.#end) return undefined;
+        at = this.#windowIndex(lsn, HEADER_SIZE);
+        buffer = this.#buffer!;
+      }
       const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
       if (length > this.#maxRecordSize || length > this.#end - lsn - HEADER_SIZE) continue;
       if (!this.#plausibleAt(lsn + frameSize(length))) continue;
@@ -196,7 +200,13 @@ export class RecordReader {
    * search costs about one pass over the bytes however long the lengths it meets.
    */
   #intactAt(lsn: number, crc: number, length: number): boolean {
-    if (length <= 2 * CRC_CHECKPOINT_SPACING) return this.peek(lsn, false).kind === "record";
+    if (length <= 2 * CRC_CHECKPOINT_SPACING) {
+      const from = lsn + HEADER_SIZE - this.#windowStart;
+      if (from >= 0 && from + length <= this.#windowLength) {
+        return frameChecksumIn(length, this.#buffer!, from, from + length) === crc;
+      }
+      return this.peek(lsn, false).kind === "record";
+    }
     if (this.#ranges === undefined || lsn < this.#ranges.start) {
       this.#ranges = new RangeChecksums(this.#source, lsn, this.#end);
     }
@@ -223,6 +233,12 @@ export class RecordReader {
     // a frame running past the end is not found here, and stays inside the damaged range.
     return (crc === 0 && length === 0) ||
       (length <= this.#maxRecordSize && lsn + HEADER_SIZE + length <= this.#end);
+  }
+
+  /** A copy of up to `size` bytes at `offset` (fewer past the end). */
+  copyAt(offset: number, size: number): Uint8Array {
+    assert(offset >= 0 && offset <= this.#end, "copy offset is inside the reader");
+    return this.#bytes(offset, Math.min(size, this.#end - offset)).slice();
   }
 
   /** Whether `[from, to)` holds at least `length` zero bytes in a row. */

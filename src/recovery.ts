@@ -9,8 +9,8 @@ import {
   couldBeFirstAppends,
   fileSectors,
   type Followers,
+  foreignFormat,
   type Stop,
-  tornByZeros,
   walkAfter,
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
@@ -113,7 +113,8 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
   const first = scan(reader, options);
   if (first.stop.kind === "end") return intact(first.count, end);
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
-  const stop = tornByZeros(reader, classify(reader, sectors, first.stop.lsn, end), end);
+  if (first.count === 0 && !store.identifiesLog) refuseForeign(reader, store.head, end);
+  const stop = classify(reader, sectors, first.stop.lsn, end);
   const at: Outcome = { store, reader, options, end, count: first.count, stop };
   if (stop.kind === "reserve") return reserve(at);
   if (stop.kind === "torn") return tornTail(at);
@@ -152,23 +153,29 @@ function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport 
 /**
  * A torn tail: the append a crash interrupted, and whatever it left after it (records that
  * reached the disk out of order, more torn sectors, the reserve). None of it was acknowledged,
- * since a `sync` covers every byte before the records it acknowledges: cut it all, counting
- * what is cut. On a log with no record before it, a torn first append cannot be told from a
- * foreign file: such bytes are set aside, never cut unseen.
+ * since a `sync` covers every byte before the records it acknowledges: it is cut under every
+ * policy. Intact records after the tear are first copied aside (`unsynced-<lsn>`, up to the
+ * last of them): zeros are what a crash leaves, but also what a disk fault can leave, and the
+ * copy is what keeps the second case from destroying acknowledged records. On a log with no
+ * record before it, a torn first append cannot be told from a foreign file: such bytes are set
+ * aside (`damaged-<lsn>`), never cut unseen.
  */
 function tornTail(at: Outcome): RecoveryReport {
   const { store, reader, options, end, count, stop } = at;
   const after = walkAfter(reader, stop.lsn, () => true, undefined);
   if (noRecordAnywhere(at, after)) return firstAppend(at);
   const reason = reasonOf(stop);
-  const action = options.readOnly ? "ignored" : "cut";
+  const copied = !options.readOnly && after.count > 0
+    ? store.setAside(stop.lsn, { end: after.lastEnd, kind: "unsynced" })
+    : undefined;
+  const action = options.readOnly ? "ignored" : copied === undefined ? "cut" : "set-aside";
   if (!options.readOnly) store.truncate(stop.lsn);
   return {
     recordCount: count,
     endLsn: stop.lsn,
-    cutSize: action === "cut" ? end - stop.lsn : 0,
+    cutSize: options.readOnly ? 0 : end - stop.lsn,
     reserveSize: 0,
-    damage: report(stop, reason, true, after, undefined),
+    damage: report(stop, reason, true, after, copied),
     ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason, action }],
   };
 }
@@ -180,7 +187,7 @@ function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryRe
     throw notALog(stop, options.maxRecordSize);
   }
   const reason = reasonOf(stop);
-  const none = { count: 0, size: 0 };
+  const none = { count: 0, size: 0, lastEnd: stop.lsn };
   if (options.readOnly) {
     const ranges = [{ lsn: stop.lsn, size: end - stop.lsn, reason, action: "ignored" as const }];
     const damage = report(stop, reason, true, none, undefined);
@@ -232,9 +239,7 @@ function skipDamage(at: Outcome): RecoveryReport {
   const ranges: RecoveryRange[] = [];
   let torn: Stop | undefined;
   const after = walkAfter(reader, stop.lsn, (from, to) => {
-    const here = from === stop.lsn
-      ? stop
-      : tornByZeros(reader, classify(reader, sectors, from, end), end);
+    const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
     if (here.kind !== "damage") {
       torn = here;
       return false;
@@ -250,7 +255,7 @@ function skipDamage(at: Outcome): RecoveryReport {
     const damage = report(stop, stop.reason, false, after, undefined);
     return { ...kept, endLsn: end, cutSize: 0, damage, ranges };
   }
-  const last = torn ?? tornByZeros(reader, classify(reader, sectors, cutAt, end), end);
+  const last = torn ?? classify(reader, sectors, cutAt, end);
   const size = end - cutAt;
   const reason = last.kind === "damage" ? last.reason : reasonOf(last);
   const path = last.kind === "damage" && !options.readOnly ? store.setAside(cutAt) : undefined;
@@ -308,6 +313,22 @@ function report(
     intactSize: after.size,
     setAsidePath,
   };
+}
+
+/**
+ * A store that holds no intact record from its head and starts with the signature of a common
+ * file format (an executable, an archive, an image, a database) is another program's file,
+ * whatever its bytes would otherwise look like: refused before anything else is considered.
+ */
+function refuseForeign(reader: RecordReader, head: number, end: number): void {
+  const format = foreignFormat(reader, head, end);
+  if (format === undefined) return;
+  throw new WalError(
+    "corruption",
+    `Cannot open log: it is not a wal-db log (it starts like ${format}, and holds no intact ` +
+      `record at its start); nothing was changed`,
+    { lsn: head },
+  );
 }
 
 function notALog(stop: Stop, max: number): WalError {

@@ -31,7 +31,7 @@ import {
   segmentSizeMismatch,
 } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
-import type { WalStore } from "./store.ts";
+import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
  * A {@linkcode WalStore} over segment files: segment `k` holds bytes `[k·S, (k+1)·S)` of the
@@ -388,16 +388,18 @@ export class SegmentedStore implements WalStore {
     this.#syncDirectory();
   }
 
-  setAside(offset: number): string {
+  setAside(offset: number, options: SetAsideOptions = {}): string {
     this.#checkWritable();
-    let name = `damaged-${offset}`;
+    const base = `${options.kind ?? "damaged"}-${offset}`;
+    const end = Math.min(options.end ?? this.#size, this.#size);
+    let name = base;
     const names = new Set(this.#dir.list());
-    for (let n = 1; names.has(name); n++) name = `damaged-${offset}.${n}`;
+    for (let n = 1; names.has(name); n++) name = `${base}.${n}`;
     const copy = this.#dir.open(name, true);
     try {
       const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
-      for (let at = offset; at < this.#size;) {
-        const n = this.readAt(at, chunk.subarray(0, Math.min(chunk.length, this.#size - at)));
+      for (let at = offset; at < end;) {
+        const n = this.readAt(at, chunk.subarray(0, Math.min(chunk.length, end - at)));
         copy.append(chunk.subarray(0, n));
         at += n;
       }

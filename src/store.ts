@@ -25,9 +25,11 @@ import type { ByteSource } from "./reader.ts";
  *   it was called.
  * - `truncate` drops every byte at or after `size`. When it returns, the shorter log is
  *   durable: its size and every byte below it.
- * - `setAside` copies `[offset, size)` to a place of its own beside the log and makes that copy
- *   durable, so recovery can cut damaged bytes without destroying intact records that follow
- *   them. It returns a description of where the copy is (a path for files).
+ * - `setAside` copies `[offset, end)` (`end` defaults to `size`) to a place of its own beside the
+ *   log, named by `kind` (`"damaged"`: damage no crash leaves; `"unsynced"`: records after a torn
+ *   write, which no sync acknowledged) and the offset, and makes that copy durable, so recovery
+ *   can cut bytes without destroying intact records in them. It returns where the copy is (a
+ *   path for files).
  * - `truncateBefore` drops the prefix before `head` where the layout can (a segmented store
  *   removes whole segments below it, after making the new head durable) and returns the new
  *   head. Stores that keep one contiguous file return their head unchanged and drop nothing;
@@ -50,6 +52,18 @@ import type { ByteSource } from "./reader.ts";
  *   retries the cut at the next open of the same log in this process, refusing it while the
  *   cut fails. Without it, that protection is lost.
  */
+/** What {@linkcode WalStore.setAside} copies and how it names the copy. */
+export interface SetAsideOptions {
+  /** One past the last byte to copy; defaults to the store's size. */
+  end?: number;
+  /**
+   * `"damaged"` (the default): bytes from damage that no crash leaves. `"unsynced"`: the records
+   * a crash left after a torn write, which no sync acknowledged: kept in case the zeros that
+   * ended the log were a disk fault and not a crash.
+   */
+  kind?: "damaged" | "unsynced";
+}
+
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */
   readonly size: number;
@@ -67,8 +81,8 @@ export interface WalStore extends ByteSource {
   flush(): Promise<void>;
   /** Drops the bytes at and after `size`, durably. */
   truncate(size: number): void;
-  /** Durably copies `[offset, size)` beside the log; returns where the copy is. */
-  setAside(offset: number): string;
+  /** Durably copies `[offset, end)` beside the log; returns where the copy is. */
+  setAside(offset: number, copy?: SetAsideOptions): string;
   /** Drops what the layout can of the prefix before `head`, durably; returns the new head. */
   truncateBefore(head: number): number;
   /** Releases the store and its lock. Idempotent. */

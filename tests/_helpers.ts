@@ -3,7 +3,7 @@
 
 import { fileSectors, type SectorInfo } from "../src/damage.ts";
 import { frame } from "../src/record.ts";
-import type { WalStore } from "../src/store.ts";
+import type { SetAsideOptions, WalStore } from "../src/store.ts";
 
 const encoder = new TextEncoder();
 
@@ -101,8 +101,8 @@ export class ForwardingStore implements WalStore {
   truncate(size: number): void {
     this.inner.truncate(size);
   }
-  setAside(offset: number): string {
-    return this.inner.setAside(offset);
+  setAside(offset: number, copy?: SetAsideOptions): string {
+    return this.inner.setAside(offset, copy);
   }
   truncateBefore(head: number): number {
     return this.inner.truncateBefore(head);

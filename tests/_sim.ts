@@ -108,6 +108,8 @@ export interface SimFigures {
   tornTailsCut: number;
   /** Torn first appends set aside: no record had reached the disk whole (see RECOVERY.md). */
   firstAppendsSetAside: number;
+  /** Torn tails whose intact records after the tear were copied to `unsynced-<lsn>`. */
+  unsyncedCopies: number;
   /** Reopens (clean or after a kill) in the same boot as a failed flush. */
   reopensAfterFailedFlush: number;
   /**
@@ -153,6 +155,7 @@ export function emptyFigures(): SimFigures {
     faultsInjected: 0,
     tornTailsCut: 0,
     firstAppendsSetAside: 0,
+    unsyncedCopies: 0,
     reopensAfterFailedFlush: 0,
     killsPoweredOff: 0,
     opensRefused: 0,
@@ -630,8 +633,9 @@ class Schedule {
       wal.close();
       return this.fail(`recovery reported damage: ${JSON.stringify(wal.recovery)}`);
     }
-    if (damage?.setAsidePath !== undefined) this.figures.firstAppendsSetAside++;
-    else if (damage !== undefined || wal.recovery.reserveSize > 0) this.figures.tornTailsCut++;
+    if (damage?.setAsidePath?.includes("damaged-") === true) this.figures.firstAppendsSetAside++;
+    else if (damage?.setAsidePath !== undefined) this.figures.unsyncedCopies++;
+    if (damage !== undefined || wal.recovery.reserveSize > 0) this.figures.tornTailsCut++;
     this.figures.recordsChecked += verdict.recordsChecked;
     this.figures.acknowledgedChecked += verdict.acknowledgedChecked;
     this.figures.acknowledgedLost += verdict.acknowledgedLost;
@@ -764,8 +768,8 @@ export function formatFigures(figures: SimFigures): string {
     `${f.truncations}, checkpoints ${f.checkpoints}, faults injected ${f.faultsInjected}`,
     `records checked ${f.recordsChecked}, acknowledged records checked ${f.acknowledgedChecked}, ` +
     `acknowledged records lost ${f.acknowledgedLost}`,
-    `torn tails cut ${f.tornTailsCut}, torn first appends set aside ` +
-    `${f.firstAppendsSetAside}`,
+    `torn tails cut ${f.tornTailsCut} (records after the tear copied aside in ` +
+    `${f.unsyncedCopies}), torn first appends set aside ${f.firstAppendsSetAside}`,
     `reopens in the same boot after a failed flush ${f.reopensAfterFailedFlush}, kills turned ` +
     `into power losses (cut failed) ${f.killsPoweredOff}, opens refused for the boot ` +
     `${f.opensRefused}`,

@@ -36,7 +36,7 @@
 // - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
 //   process throw from then on, and its flushes in flight never complete.
 
-import type { DirectoryFile, WalDirectory, WalStore } from "../mod.ts";
+import type { DirectoryFile, SetAsideOptions, WalDirectory, WalStore } from "../mod.ts";
 import { WalError } from "../mod.ts";
 import type { Rng } from "./_rng.ts";
 
@@ -943,17 +943,17 @@ export class SimStore implements WalStore {
     }
   }
 
-  setAside(offset: number): string {
-    let name = `${this.#name}.damaged-${offset}`;
-    for (let n = 1; this.#state.entries.has(name); n++) {
-      name = `${this.#name}.damaged-${offset}.${n}`;
-    }
+  setAside(offset: number, options: SetAsideOptions = {}): string {
+    const base = `${this.#name}.${options.kind ?? "damaged"}-${offset}`;
+    let name = base;
+    for (let n = 1; this.#state.entries.has(name); n++) name = `${base}.${n}`;
+    const end = Math.min(options.end ?? this.size, this.size);
     const session = this.#file.session;
     const fault = this.#state.enter(session, "create", name);
     if (fault !== undefined) throw new SimIoError(fault.code, `create ${name} failed`);
     const copy = new SimFile(this.#state, this.#state.create(name), name, session);
     try {
-      const bytes = new Uint8Array(Math.max(0, this.size - offset));
+      const bytes = new Uint8Array(Math.max(0, end - offset));
       copy.append(bytes.subarray(0, this.readAt(offset, bytes)));
       copy.flushSync();
     } finally {

@@ -43,16 +43,28 @@ Deno.test("classify() reads a frame with a sector that never landed as torn", ()
 Deno.test("classify() reads zeros that stop short of the sector's end as damage", () => {
   // A record whose payload holds 500 zero bytes inside one sector, with a flipped bit: no
   // crash leaves a zero run that ends before its sector does.
+  // An intact record follows, as it would in the middle of a log.
   const body = payload(2000, 3);
   body.fill(0, 600, 1100); // bytes 608..1108 of the frame, across sectors 1 and 2 but neither whole
-  const image = frame(body);
-  image[1500]! ^= 1;
+  const damaged = frame(body);
+  damaged[1500]! ^= 1;
+  equal(stopOf(concat([damaged, frame(bytes("next"))]), 0).stop.kind, "damage");
+});
+
+Deno.test("classify() never calls a frame torn when an intact record follows its cut", () => {
+  // A length that bit rot enlarged claims the records after it and the reserve's zeros.
+  const records = logImage([bytes("one"), bytes("two"), bytes("three")]);
+  const image = concat([records, new Uint8Array(4096)]);
+  new DataView(image.buffer).setUint32(4, 3000, true); // "one" now claims 3000 bytes
+  equal(stopOf(image, 0).stop.kind, "damage");
+  new DataView(image.buffer).setUint32(4, 9000, true); // past the end of the file
   equal(stopOf(image, 0).stop.kind, "damage");
 });
 
 Deno.test("classify() follows the store's sectors and ignores the zeros of missing files", () => {
-  const image = frame(payload(2000, 4));
-  image.fill(0, 512, 1000); // a whole sector in a map of 1000-byte segments, not at 512 bytes
+  const torn = frame(payload(2000, 4));
+  torn.fill(0, 512, 1000); // a whole sector in a map of 1000-byte segments, not at 512 bytes
+  const image = concat([torn, frame(bytes("after"))]);
   const segments: SectorMap = (lsn) => ({
     end: Math.min(lsn - ((lsn % 1000) % SECTOR_SIZE) + SECTOR_SIZE, lsn - (lsn % 1000) + 1000),
     missing: false,
@@ -76,15 +88,15 @@ Deno.test("couldBeFirstAppends() accepts torn frames chained to zeros, and nothi
   ok(!couldBeFirstAppends(broken.reader, fileSectors, broken.stop, image.length));
 });
 
-Deno.test("couldBeFirstAppends() refuses a few bytes, keeps a frame cut short", () => {
+Deno.test("couldBeFirstAppends() keeps a frame cut at a sector's end, and nothing shorter", () => {
   const short = stopOf(bytes("\x01\x02\x03"), 0);
   ok(!couldBeFirstAppends(short.reader, fileSectors, short.stop, 3));
   const whole = frame(payload(3000, 6));
-  // Cut at a sector's end (a crash), or anywhere (a write that failed part way).
-  for (const end of [1024, 1000]) {
-    const cut = stopOf(whole.subarray(0, end), 0);
-    ok(couldBeFirstAppends(cut.reader, fileSectors, cut.stop, end));
-  }
+  const atSector = stopOf(whole.subarray(0, 1024), 0);
+  ok(couldBeFirstAppends(atSector.reader, fileSectors, atSector.stop, 1024));
+  // Off a sector's end: no crash leaves that (a failed write does, and the log cuts it then).
+  const offSector = stopOf(whole.subarray(0, 1000), 0);
+  ok(!couldBeFirstAppends(offSector.reader, fileSectors, offSector.stop, 1000));
 });
 
 Deno.test("couldBeFirstAppends() keeps bytes whose first header never landed", () => {

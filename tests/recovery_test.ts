@@ -109,8 +109,10 @@ Deno.test("recover() under strict still cuts a torn tail", () => {
   equal(store.size, 27);
 });
 
-Deno.test("recover() cuts from a sector of zeros on: a torn write, under every policy", () => {
-  // "a" ends at 9; the rest of its sector never reached the disk, later sectors did.
+Deno.test("recover() cuts from a sector of zeros on, copying the records after it aside", () => {
+  // "a" ends at 9; the rest of its sector never reached the disk, later sectors did. Nothing
+  // after the tear was acknowledged if a crash made it, but a disk fault makes zeros too: the
+  // intact records after it are copied aside (`unsynced-`), never destroyed, and not damage.
   const image = concat([logImage([bytes("a")]), new Uint8Array(503), logImage(THREE)]);
   for (const options of [TOLERANT, STRICT, SKIP, TRUNCATE]) {
     const store = new MemStore(image);
@@ -123,17 +125,24 @@ Deno.test("recover() cuts from a sector of zeros on: a torn write, under every p
       tornTail: true,
       intactRecordCount: 3,
       intactSize: 40,
-      setAsidePath: undefined,
+      setAsidePath: "unsynced-9",
     });
-    deepEqual(report.ranges, [{
-      lsn: 9,
-      size: image.length - 9,
-      reason: "torn-write",
-      action: "cut",
-    }]);
-    equal(store.setAsideCopies.size, 0);
+    deepEqual(report.ranges, [
+      { lsn: 9, size: image.length - 9, reason: "torn-write", action: "set-aside" },
+    ]);
+    deepEqual([...store.setAsideCopies.keys()], ["unsynced-9"]);
+    deepEqual(store.setAsideCopies.get("unsynced-9"), image.subarray(9));
     equal(store.size, 9);
   }
+});
+
+Deno.test("recover() copies nothing aside for a torn tail with nothing intact after it", () => {
+  const image = concat([logImage(THREE), frame(payload(900, 2)).subarray(0, 700)]);
+  const store = new MemStore(image);
+  const report = recover(store, STRICT);
+  equal(report.damage?.setAsidePath, undefined);
+  equal(store.setAsideCopies.size, 0);
+  equal(store.size, 40);
 });
 
 Deno.test("recover() treats garbage that stops short of a sector's end as damage", () => {
@@ -159,7 +168,7 @@ Deno.test("recover() cuts zeros from a record boundary to the next intact record
     equal(report.damage?.reason, "torn-write");
     equal(report.damage?.tornTail, true);
     equal(report.damage?.intactRecordCount, 3);
-    equal(store.setAsideCopies.size, 0);
+    deepEqual(store.setAsideCopies.get("unsynced-9"), image.subarray(9));
   }
 });
 

@@ -114,7 +114,7 @@ function verify(disk: string, copy: string, layout: Layout, segmentSize: number)
     listing.head = wal.head;
     listing.end = wal.nextLsn;
     const damage = wal.recovery.damage;
-    if (damage?.tornTail === true && damage.setAsidePath !== undefined) {
+    if (damage?.tornTail === true && damage.setAsidePath?.includes("damaged-") === true) {
       listing.firstAppendSetAside = damage.setAsidePath.slice(copy.length + 1);
     }
     for (const entry of wal.iter()) {
