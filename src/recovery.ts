@@ -36,11 +36,14 @@ export interface RecoveryDamage {
    * acknowledged `sync` covered. Everything from `lsn` on is cut, under every policy.
    */
   readonly tornTail: boolean;
-  /** Intact records found after the damage (set aside unless `tornTail`, never acknowledged if it). */
+  /** Intact records found after the damage: copied aside, with the rest of the cut bytes. */
   readonly intactRecordCount: number;
   /** Bytes of those intact records, headers included. */
   readonly intactSize: number;
-  /** Where the bytes from `lsn` to the old end were copied before the cut, if they were. */
+  /**
+   * Where the bytes from `lsn` on were copied before the cut, if they were: `damaged-<lsn>` for
+   * damage, `unsynced-<lsn>` for the intact records after a torn write (to the last of them).
+   */
   readonly setAsidePath: string | undefined;
 }
 

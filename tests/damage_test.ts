@@ -116,6 +116,20 @@ async function foreignFiles(dir: string): Promise<Map<string, Uint8Array>> {
       break;
     }
   }
+  // A small ELF: its bytes 4..7 read as a 65,794-byte length that runs past its end.
+  for (const candidate of ["/usr/bin/true", "/bin/true"]) {
+    const elf = await Deno.readFile(candidate).catch(() => undefined);
+    if (elf !== undefined && elf.length < 65_802) {
+      files.set("elf-small", elf);
+      break;
+    }
+  }
+  files.set(
+    "mach-o",
+    concat([le([[4, 0xfeedfacf], [4, 0x01000007], [4, 3], [4, 2]]), payload(4000, 11)]),
+  );
+  files.set("wav-silence", wavOf(4000, 2000));
+  files.set("tar-of-a-log", tarOf("app.wal", logImage([bytes("one"), bytes("two")])));
   const text = bytes("wal-db is a write-ahead log.\n".repeat(200));
   files.set("gzip", await compress(text, "gzip"));
   files.set("zip", await zipOf("notes.txt", text));
@@ -133,7 +147,7 @@ async function foreignFiles(dir: string): Promise<Map<string, Uint8Array>> {
 Deno.test("a file that is not a wal-db log is refused and left exactly as it was", async () => {
   await withTempDir(async (dir) => {
     const corpus = await foreignFiles(dir);
-    ok(corpus.size >= 17, `the corpus has every format (${[...corpus.keys()]})`);
+    ok(corpus.size >= 21, `the corpus has every format (${[...corpus.keys()]})`);
     for (const [name, content] of corpus) checkRefused(dir, name, content);
   });
 });
@@ -273,11 +287,16 @@ async function pngOf(width: number, height: number): Promise<Uint8Array> {
   ]);
 }
 
-/** A mono 16-bit WAV of a tone: the RIFF size field is the file size less 8, a plausible length. */
-function wavOf(samples: number): Uint8Array {
+/**
+ * A mono 16-bit WAV of a tone, silent from sample `silentFrom` on: the RIFF size field is the
+ * file size less 8, a plausible length, and silence is sectors of zeros.
+ */
+function wavOf(samples: number, silentFrom = samples): Uint8Array {
   const data = new Uint8Array(samples * 2);
   const view = new DataView(data.buffer);
-  for (let i = 0; i < samples; i++) view.setInt16(i * 2, Math.round(9000 * Math.sin(i / 7)), true);
+  for (let i = 0; i < silentFrom; i++) {
+    view.setInt16(i * 2, Math.round(9000 * Math.sin(i / 7)), true);
+  }
   const header = concat([
     bytes("RIFF"),
     le([[4, 36 + data.length]]),
@@ -287,6 +306,21 @@ function wavOf(samples: number): Uint8Array {
     le([[4, data.length]]),
   ]);
   return concat([header, data]);
+}
+
+/** A ustar archive of one file: a 512-byte header, the content padded to 512, two zero blocks. */
+function tarOf(name: string, content: Uint8Array): Uint8Array {
+  const header = new Uint8Array(512);
+  header.set(bytes(name), 0);
+  header.set(bytes("0000644\0"), 100);
+  header.set(bytes(content.length.toString(8).padStart(11, "0") + "\0"), 124);
+  header.set(bytes("ustar\u000000"), 257);
+  header.fill(0x20, 148, 156); // the checksum field counts as spaces while summing
+  const sum = header.reduce((total, b) => total + b, 0);
+  header.set(bytes(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  const padded = new Uint8Array(Math.ceil(content.length / 512) * 512);
+  padded.set(content);
+  return concat([header, padded, new Uint8Array(1024)]);
 }
 
 /** Another program's log: u32 length, u32 sequence number, payload; no checksum. */
