@@ -67,7 +67,7 @@ export function classify(reader: RecordReader, sectors: SectorMap, lsn: number, 
   const torn = (reason === "partial-header" || reason === "partial-record")
     ? next === undefined
     : hasTornSector(reader, sectors, lsn, Math.min(frameEnd, next ?? end), end) === "torn" ||
-      tornByZeros(reader, lsn, end, next);
+      tornByZeros(reader, lsn, frameEnd, end, next);
   return { lsn, reason, kind: torn ? "torn" : "damage", frameEnd };
 }
 
@@ -134,19 +134,26 @@ export function couldBeFirstAppends(
  * Damage that the sector rule cannot place can still be bytes that never landed, when a write
  * tore at finer than a sector (a file system that keeps only some write calls, or parts of one,
  * as LazyFS's torn-seq and torn-op faults do). Unwritten bytes read as the zeros that were there
- * before, so two more shapes are torn writes: a frame whose 8 header bytes are all zero (its
- * write never landed; records after it landed out of order), and, with nothing intact after it,
- * a damaged tail holding `TORN_ZERO_RUN_MIN` zeros in a row (parts of the last append lost;
- * cutting it destroys no intact record).
+ * before, so three more shapes are torn writes: a frame whose 8 header bytes are all zero (its
+ * write never landed; records after it landed out of order); a frame whose last
+ * `TORN_ZERO_RUN_MIN` bytes are zero with an intact record right after it (its end never
+ * landed, the next append did); and, with nothing intact after it, a damaged tail holding
+ * `TORN_ZERO_RUN_MIN` zeros in a row (parts of the last append lost). Intact records after a
+ * torn write are copied aside before the cut, so none of these rules can destroy one.
  */
 function tornByZeros(
   reader: RecordReader,
   lsn: number,
+  frameEnd: number,
   end: number,
   next: number | undefined,
 ): boolean {
   if (reader.isZero(lsn, Math.min(lsn + HEADER_SIZE, end))) return true;
-  return next === undefined && reader.hasZeroRun(lsn, end, TORN_ZERO_RUN_MIN);
+  if (next === undefined) return reader.hasZeroRun(lsn, end, TORN_ZERO_RUN_MIN);
+  // The frame's last bytes never landed, and the next append did (a write split over two
+  // segment files, or two write calls of which the first was lost).
+  const tail = frameEnd - TORN_ZERO_RUN_MIN;
+  return next === frameEnd && tail >= lsn + HEADER_SIZE && reader.isZero(tail, frameEnd);
 }
 
 /**

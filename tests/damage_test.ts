@@ -51,6 +51,17 @@ Deno.test("classify() reads zeros that stop short of the sector's end as damage"
   equal(stopOf(concat([damaged, frame(bytes("next"))]), 0).stop.kind, "damage");
 });
 
+Deno.test("classify() reads a frame whose end never landed, the next record right after, as torn", () => {
+  // A frame split over two write calls (two segment files), the second lost.
+  const torn = frame(payload(300, 12));
+  torn.fill(0, 250);
+  const image = concat([torn, frame(bytes("next"))]);
+  equal(stopOf(image, 0).stop.kind, "torn");
+  const flipped = frame(payload(300, 12));
+  flipped[100]! ^= 1; // a flipped bit, no zeros: damage
+  equal(stopOf(concat([flipped, frame(bytes("next"))]), 0).stop.kind, "damage");
+});
+
 Deno.test("classify() never calls a frame torn when an intact record follows its cut", () => {
   // A length that bit rot enlarged claims the records after it and the reserve's zeros.
   const records = logImage([bytes("one"), bytes("two"), bytes("three")]);
