@@ -53,7 +53,13 @@ export { WalError } from "./src/errors.ts";
 export type { WalErrorKind, WalErrorOptions } from "./src/errors.ts";
 export type { SetAsideOptions, WalStore } from "./src/store.ts";
 export type { ByteSource, DamageReason } from "./src/reader.ts";
-export type { RecoveryDamage, RecoveryRange, RecoveryReport } from "./src/recovery.ts";
+export type {
+  RecoveryDamage,
+  RecoveryRange,
+  RecoveryReason,
+  RecoveryReport,
+} from "./src/recovery.ts";
+export type { SectorInfo } from "./src/damage.ts";
 export { FileStore } from "./src/file_store.ts";
 export type { FileStoreOptions } from "./src/file_store.ts";
 export { MemStore } from "./src/mem_store.ts";

@@ -4,6 +4,18 @@
 import type { SectorInfo } from "./damage.ts";
 import type { ByteSource } from "./reader.ts";
 
+/** What {@linkcode WalStore.setAside} copies and how it names the copy. */
+export interface SetAsideOptions {
+  /** One past the last byte to copy; defaults to the store's size. */
+  end?: number;
+  /**
+   * `"damaged"` (the default): bytes from damage that no crash leaves. `"unsynced"`: the records
+   * a crash left after a torn write, which no sync acknowledged: kept in case the zeros that
+   * ended the log were a disk fault and not a crash.
+   */
+  kind?: "damaged" | "unsynced";
+}
+
 /**
  * Where a log's bytes live. A store holds one contiguous byte range `[head, size)` and knows
  * nothing of records; the {@linkcode Wal} does all framing, checking and recovery on top of it.
@@ -52,18 +64,6 @@ import type { ByteSource } from "./reader.ts";
  *   retries the cut at the next open of the same log in this process, refusing it while the
  *   cut fails. Without it, that protection is lost.
  */
-/** What {@linkcode WalStore.setAside} copies and how it names the copy. */
-export interface SetAsideOptions {
-  /** One past the last byte to copy; defaults to the store's size. */
-  end?: number;
-  /**
-   * `"damaged"` (the default): bytes from damage that no crash leaves. `"unsynced"`: the records
-   * a crash left after a torn write, which no sync acknowledged: kept in case the zeros that
-   * ended the log were a disk fault and not a crash.
-   */
-  kind?: "damaged" | "unsynced";
-}
-
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */
   readonly size: number;
