@@ -15,7 +15,7 @@ import {
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
 import { type DamageReason, type ReadResult, RecordReader } from "./reader.ts";
-import type { WalStore } from "./store.ts";
+import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
  * Why recovery did not keep the bytes at an LSN as records: the reader's reason, or
@@ -164,21 +164,33 @@ function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport 
  * aside (`damaged-<lsn>`), never cut unseen.
  */
 function tornTail(at: Outcome): RecoveryReport {
-  const { store, reader, options, end, count, stop } = at;
+  const { reader, stop } = at;
   const after = walkAfter(reader, stop.lsn, () => true, undefined);
   if (noRecordAnywhere(at, after)) return firstAppend(at);
-  const reason = reasonOf(stop);
-  const copied = !options.readOnly && after.count > 0
-    ? store.setAside(stop.lsn, { end: after.lastEnd, kind: "unsynced" })
-    : undefined;
-  const action = options.readOnly ? "ignored" : copied === undefined ? "cut" : "set-aside";
+  const copy = after.count > 0 ? { end: after.lastEnd, kind: "unsynced" as const } : undefined;
+  return cutAtStop(at, reasonOf(stop), true, after, copy);
+}
+
+/**
+ * Ends the log at the stop: copies aside what `copy` says, then cuts (a read-only open does
+ * neither, and the log simply ends there), and reports it.
+ */
+function cutAtStop(
+  { store, options, end, count, stop }: Outcome,
+  reason: RecoveryReason,
+  tornTail: boolean,
+  after: Followers,
+  copy: SetAsideOptions | undefined,
+): RecoveryReport {
+  const path = copy !== undefined && !options.readOnly ? store.setAside(stop.lsn, copy) : undefined;
+  const action = options.readOnly ? "ignored" : path === undefined ? "cut" : "set-aside";
   if (!options.readOnly) store.truncate(stop.lsn);
   return {
     recordCount: count,
     endLsn: stop.lsn,
     cutSize: options.readOnly ? 0 : end - stop.lsn,
     reserveSize: 0,
-    damage: report(stop, reason, true, after, copied),
+    damage: report(stop, reason, tornTail, after, path),
     ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason, action }],
   };
 }
@@ -212,22 +224,17 @@ function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryRe
  * everything from the damage to the end aside before it cuts: intact records are never lost.
  */
 function damaged(at: Outcome): RecoveryReport {
-  const { store, reader, options, end, count, stop } = at;
+  const { reader, options, stop } = at;
   const after = walkAfter(reader, stop.lsn, () => true, undefined);
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   if (options.recoveryPolicy === "strict") throw refused(stop, after);
-  const copy = options.recoveryPolicy !== "truncate" && !options.readOnly;
-  const path = copy ? store.setAside(stop.lsn) : undefined;
-  const action = options.readOnly ? "ignored" : copy ? "set-aside" : "cut";
-  if (!options.readOnly) store.truncate(stop.lsn);
-  return {
-    recordCount: count,
-    endLsn: stop.lsn,
-    cutSize: options.readOnly ? 0 : end - stop.lsn,
-    reserveSize: 0,
-    damage: report(stop, stop.reason, false, after, path),
-    ranges: [{ lsn: stop.lsn, size: end - stop.lsn, reason: stop.reason, action }],
-  };
+  return cutAtStop(
+    at,
+    stop.reason,
+    false,
+    after,
+    options.recoveryPolicy === "truncate" ? undefined : {},
+  );
 }
 
 /**
