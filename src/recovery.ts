@@ -157,9 +157,10 @@ function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport 
  * A torn tail: the append a crash interrupted, and whatever it left after it (records that
  * reached the disk out of order, more torn sectors, the reserve). None of it was acknowledged,
  * since a `sync` covers every byte before the records it acknowledges: it is cut under every
- * policy. Intact records after the tear are first copied aside (`unsynced-<lsn>`, up to the
- * last of them): zeros are what a crash leaves, but also what a disk fault can leave, and the
- * copy is what keeps the second case from destroying acknowledged records. On a log with no
+ * policy. The torn frame, when all its bytes are there, and the intact records after the tear
+ * are first copied aside (`unsynced-<lsn>`, up to the last of them): zeros are what a crash
+ * leaves, but also what a disk fault or a payload's own zeros show, and the copy is what keeps
+ * those cases from destroying acknowledged bytes. On a log with no
  * record before it, a torn first append cannot be told from a foreign file: such bytes are set
  * aside (`damaged-<lsn>`), never cut unseen.
  */
@@ -167,7 +168,11 @@ function tornTail(at: Outcome): RecoveryReport {
   const { reader, stop } = at;
   const after = walkAfter(reader, stop.lsn, () => true, undefined);
   if (noRecordAnywhere(at, after)) return firstAppend(at);
-  const copy = after.count > 0 ? { end: after.lastEnd, kind: "unsynced" as const } : undefined;
+  // A frame whose bytes are all there (its checksum failed) was read as torn from its zeros,
+  // which bit rot in a record holding zeros shows too: it is kept with the records after it.
+  const whole = stop.reason === "crc-mismatch" ? Math.min(stop.frameEnd, at.end) : stop.lsn;
+  const keepTo = Math.max(whole, after.lastEnd);
+  const copy = keepTo > stop.lsn ? { end: keepTo, kind: "unsynced" as const } : undefined;
   return cutAtStop(at, reasonOf(stop), true, after, copy);
 }
 

@@ -136,6 +136,23 @@ Deno.test("recover() cuts from a sector of zeros on, copying the records after i
   }
 });
 
+Deno.test("recover() keeps a last record with zeros and a flipped bit: read as torn, copied", () => {
+  // Bit rot in a synced record whose payload holds zeros looks like a torn write; the copy is
+  // what keeps its bytes (review finding: it was cut with no copy).
+  const body = payload(200, 21);
+  body.fill(0, 50, 66);
+  const last = frame(body);
+  last[120]! ^= 0x04;
+  const image = concat([logImage(THREE), last]);
+  for (const options of [TOLERANT, STRICT, SKIP, TRUNCATE]) {
+    const store = new MemStore(image);
+    const report = recover(store, options);
+    equal(report.damage?.reason, "torn-write");
+    deepEqual(store.setAsideCopies.get("unsynced-40"), last, "the damaged record's bytes are kept");
+    equal(store.size, 40);
+  }
+});
+
 Deno.test("recover() copies nothing aside for a torn tail with nothing intact after it", () => {
   const image = concat([logImage(THREE), frame(payload(900, 2)).subarray(0, 700)]);
   const store = new MemStore(image);
