@@ -4,11 +4,22 @@
 
 import { BoundaryIndex } from "./boundary_index.ts";
 import { ChangeSignal } from "./change_signal.ts";
+import {
+  type CursorSource,
+  type CursorState,
+  entries,
+  type Entry,
+  follow,
+  type Lsn,
+  type TailOptions,
+} from "./cursor.ts";
+import { Epoch } from "./epoch.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { forgetUndiscarded, rememberUndiscarded, undiscardedOf } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
+import { SeenRecords } from "./follower.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { startBackgroundTimer } from "./timer.ts";
@@ -20,29 +31,7 @@ import { checkSegmentSize } from "./segments.ts";
 import type { WalStore } from "./store.ts";
 import { type Codec, TypedWal } from "./typed.ts";
 
-/** A log sequence number: the byte offset where a record's frame starts. */
-export type Lsn = number;
-
-/** One record read back from the log. */
-export interface Entry {
-  /** Where the record's frame starts. */
-  lsn: Lsn;
-  /** The payload. It belongs to the caller: the log never reuses it. */
-  data: Uint8Array;
-}
-
-/** Options for {@linkcode Wal.tail}. */
-export interface TailOptions {
-  /** Ends the iteration when aborted. */
-  signal?: AbortSignal;
-  /**
-   * How often a read-only log looks for new records, in milliseconds. A writer's log is told
-   * about each flush and never polls.
-   *
-   * @default {50}
-   */
-  pollMs?: number;
-}
+export type { Entry, Lsn, TailOptions };
 
 const TAIL_POLL_MS_DEFAULT = 50;
 
@@ -109,18 +98,30 @@ export class Wal implements Disposable {
   readonly #storeClosed = Promise.withResolvers<void>();
   /** Wakes tails when the log changes (durable end, truncation, refresh, close). */
   readonly #changes = new ChangeSignal();
+  /** Advances with every truncation, at either end; cursors compare it with what they saw. */
+  readonly #epoch = new Epoch();
+  /** A read-only log's fingerprints of what it has seen, to notice a writer's cuts. */
+  readonly #seen: SeenRecords | undefined;
+  /** The head a read-only log last saw. */
+  #seenHead: number;
+  /** What cursors read through. */
+  readonly #cursors: CursorSource;
 
   private constructor(
     store: WalStore,
     config: ResolvedConfig,
     recovery: RecoveryReport,
     index: BoundaryIndex,
+    seen: SeenRecords | undefined,
   ) {
     this.#store = store;
+    this.#seen = seen;
+    this.#seenHead = store.head;
     this.#index = index;
     this.#config = config;
     this.#recovery = recovery;
     this.#end = config.readOnly ? recovery.endLsn : undefined;
+    this.#cursors = this.#cursorSource();
     // Reported through `closed` (and by `close()` itself when it can): never unhandled.
     this.#storeClosed.promise.catch(() => {});
     this.#commit = new GroupCommit(
@@ -260,9 +261,13 @@ export class Wal implements Disposable {
     try {
       discardLeftover(store, config.readOnly);
       const index = new BoundaryIndex(store.head);
+      const seen = config.readOnly ? new SeenRecords() : undefined;
       const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
-        onRecord: (lsn) => index.add(lsn),
+        onRecord: (lsn) => {
+          index.add(lsn);
+          seen?.note(lsn);
+        },
         onSkip: (from, to) => index.skip(from, to),
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
@@ -271,7 +276,8 @@ export class Wal implements Disposable {
         wrote = true;
         store.flushSync();
       }
-      return new Wal(store, config, report, index);
+      seen?.seal(store);
+      return new Wal(store, config, report, index, seen);
     } catch (error) {
       // A flush that failed here may have left what a crashed writer wrote clean in the cache
       // but not on disk, and which of it was already on disk is unknown: no cut can tell the
@@ -471,9 +477,15 @@ export class Wal implements Disposable {
    * Replays the log from its start, up to the end it has when `iter` is called. Reading never
    * moves the append position, and each entry's `data` is the caller's to keep.
    *
+   * If the log is cut while the iterator is live (`truncateFrom`, `truncateAfter`, a failed
+   * flush's cut back to the durable end, a checkpoint that passes it, or for a read-only log a
+   * writer's cut that a refresh finds) and the cut removes a record it yielded or was to yield,
+   * the iterator throws `"truncated"` rather than yield a record the log no longer holds.
+   *
    * @returns The entries, in log order.
-   * @throws {WalError} `"corruption"` (from the iterator) if damage appeared after the log was
-   * opened; `"io"` if a read fails; `"closed"` if the log is or becomes closed.
+   * @throws {WalError} (from the iterator) `"truncated"` with the LSN to read again from;
+   * `"corruption"` if damage appeared after the log was opened; `"io"` if a read fails;
+   * `"closed"` if the log is or becomes closed.
    *
    * @example
    * ```ts
@@ -488,6 +500,11 @@ export class Wal implements Disposable {
   iter(): IterableIterator<Entry> {
     this.#checkOpen();
     return this.#entriesFrom(this.#store.head);
+  }
+
+  #entriesFrom(lsn: Lsn): IterableIterator<Entry> {
+    const cursor: CursorState = { epoch: this.#epoch.value, position: lsn, end: this.nextLsn };
+    return entries(this.#cursors, cursor);
   }
 
   /**
@@ -558,6 +575,7 @@ export class Wal implements Disposable {
     }
     this.#commit.truncated(lsn);
     this.#index.truncateAfter(lsn);
+    this.#epoch.cutAfter(lsn);
     this.#changes.notify();
   }
 
@@ -647,12 +665,9 @@ export class Wal implements Disposable {
       );
     }
     if (head === lsn) this.#index.truncateBefore(head);
+    this.#epoch.headMoved();
+    this.#changes.notify();
     return head;
-  }
-
-  #entriesFrom(lsn: Lsn, end: Lsn = this.nextLsn): IterableIterator<Entry> {
-    const reader = new RecordReader(this.#store, lsn, end, this.#config.maxRecordSize);
-    return this.#entries(reader);
   }
 
   /**
@@ -676,27 +691,43 @@ export class Wal implements Disposable {
    */
   refresh(): Lsn {
     this.#checkOpen();
-    if (this.#end === undefined) return this.nextLsn;
+    if (this.#end === undefined || this.#seen === undefined) return this.nextLsn;
     this.#store.refresh?.();
     const seen = this.#end;
-    let from = seen;
-    if (this.#store.size < seen) {
-      // The writer cut the log below what was seen: rescan from the last known boundary
-      // inside what is left, so the end is a record boundary again.
-      this.#index.truncateAfter(this.#store.size);
-      from = this.#index.lastSample;
+    const head = this.#store.head;
+    let changed = false;
+    if (head > this.#seenHead) {
+      // A checkpoint: the records before the new head are gone, and cursors below it say so.
+      this.#seenHead = head;
+      this.#index.truncateBefore(head);
+      this.#seen.forgetBefore(head);
+      this.#epoch.headMoved();
+      changed = true;
+    }
+    let from = Math.max(seen, head);
+    const cut = this.#seen.cutSince(this.#store, this.#store.size, head);
+    if (cut !== undefined) {
+      // The writer cut the log at or after `cut` (and may have appended since): what was seen
+      // from there on is not what the log holds now.
+      this.#index.truncateAfter(cut);
+      this.#seen.forgetFrom(cut);
+      this.#epoch.cutAfter(cut);
+      from = cut;
+      changed = true;
     }
     const reader = new RecordReader(
       this.#store,
       from,
-      this.#store.size,
+      Math.max(from, this.#store.size),
       this.#config.maxRecordSize,
     );
     for (let r = this.#read(reader, false); r.kind === "record"; r = this.#read(reader, false)) {
       this.#index.add(r.lsn);
+      this.#seen.note(r.lsn);
     }
+    this.#seen.seal(this.#store);
     this.#end = reader.position;
-    if (this.#end !== seen) this.#changes.notify();
+    if (changed || this.#end !== seen) this.#changes.notify();
     return this.#end;
   }
 
@@ -708,8 +739,14 @@ export class Wal implements Disposable {
    * @param from Where to start: a record boundary, the head (the default) or `nextLsn`.
    * @param options `signal` ends the iteration when aborted; `pollMs` is how often a read-only
    * log looks for new records (default 50).
+   * A cut below what the tail has yielded (the Raft conflict case: the records it delivered
+   * were replaced) ends it with `"truncated"`, whose `lsn` is where the log was cut, and so does
+   * a checkpoint that removes records it has not delivered yet (`lsn` is the new head). A cut
+   * ahead of it changes nothing: it goes on with the records that replace the cut ones.
+   *
    * @returns The entries, in log order, as they become durable.
-   * @throws {WalError} `"invalid-lsn"` for a bad `from`; `"closed"` if the log is closed first.
+   * @throws {WalError} `"invalid-lsn"` for a bad `from`; `"closed"` if the log is closed first;
+   * `"truncated"` (from the iterator) when a cut passes it.
    *
    * @example Tail a log until aborted
    * ```ts
@@ -736,34 +773,8 @@ export class Wal implements Disposable {
     this.#checkOpen();
     const start = from ?? this.head;
     this.#checkBoundary(start, "tail from", true);
-    return this.#tail(start, options.signal, options.pollMs ?? TAIL_POLL_MS_DEFAULT);
-  }
-
-  async *#tail(
-    from: Lsn,
-    signal: AbortSignal | undefined,
-    pollMs: number,
-  ): AsyncIterableIterator<Entry> {
-    let position = from;
-    while (!this.#stopped(signal)) {
-      if (position > this.nextLsn) return; // the log was cut below us: nothing left to follow
-      const visible = this.durableLsn;
-      if (position < visible) {
-        for (const entry of this.#entriesFrom(position, visible)) {
-          yield entry;
-          position = entry.lsn + frameSize(entry.data.length);
-          if (this.#stopped(signal)) return;
-        }
-        continue;
-      }
-      await this.#changes.wait(signal, this.#end === undefined ? undefined : pollMs);
-      if (this.#end !== undefined && !this.#closed) this.refresh();
-    }
-  }
-
-  /** True once the log is closed or `signal` aborted: a tail ends. */
-  #stopped(signal: AbortSignal | undefined): boolean {
-    return this.#closed || (signal?.aborted ?? false);
+    const cursor: CursorState = { epoch: this.#epoch.value, position: start, end: undefined };
+    return follow(this.#cursors, cursor, options.signal, options.pollMs ?? TAIL_POLL_MS_DEFAULT);
   }
 
   /**
@@ -789,28 +800,33 @@ export class Wal implements Disposable {
     return new TypedWal(this, codec);
   }
 
-  *#entries(reader: RecordReader): IterableIterator<Entry> {
-    for (;;) {
-      this.#checkOpen();
-      const result = this.#read(reader);
-      if (result.kind === "end") return;
-      // The log was cut under this iterator (truncateFrom): it ends where the log now ends.
-      if (result.kind === "damage" && result.lsn >= this.#store.size) return;
-      const resume = result.kind === "damage" ? this.#index.resumeAfter(result.lsn) : undefined;
-      if (resume !== undefined) {
-        reader.seek(resume);
-        continue;
-      }
-      if (result.kind === "damage") {
-        throw new WalError(
-          "corruption",
-          `Cannot read record at LSN ${result.lsn}: ${result.reason}. The log was damaged after ` +
-            `it was opened; reopen it to recover`,
-          { lsn: result.lsn },
-        );
-      }
-      yield { lsn: result.lsn, data: result.data! };
-    }
+  /** The log as its cursors see it. */
+  #cursorSource(): CursorSource {
+    // deno-lint-ignore no-this-alias
+    const wal = this;
+    return {
+      bytes: this.#store,
+      get head() {
+        return wal.head;
+      },
+      get nextLsn() {
+        return wal.nextLsn;
+      },
+      get durableLsn() {
+        return wal.durableLsn;
+      },
+      epoch: this.#epoch,
+      changes: this.#changes,
+      maxRecordSize: this.#config.maxRecordSize,
+      following: this.#end !== undefined,
+      get isClosed() {
+        return wal.#closed;
+      },
+      checkOpen: () => this.#checkOpen(),
+      read: (reader, copy) => this.#read(reader, copy),
+      resumeAfter: (lsn) => this.#index.resumeAfter(lsn),
+      refresh: () => void this.refresh(),
+    };
   }
 
   /**
@@ -970,6 +986,7 @@ export class Wal implements Disposable {
     }
     this.#commit.truncated(end);
     this.#index.truncateAfter(end);
+    this.#epoch.cutAfter(end);
     this.#changes.notify();
     this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
       `whose sync resolved is kept, and the records appended after the last one are gone ` +

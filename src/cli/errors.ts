@@ -14,6 +14,8 @@ export const EXIT_TORN_OR_DECLINED = 1;
 export const EXIT_DAMAGED_OR_INVALID_LSN = 2;
 /** The log cannot be read: missing, not a log, no permission, locked, a damaged head file. */
 export const EXIT_UNREADABLE = 3;
+/** `tail -f`: the writer cut the log below what was printed, or a checkpoint passed it. */
+export const EXIT_TRUNCATED = 4;
 /** Bad command line, or a command that does not apply (sysexits EX_USAGE). */
 export const EXIT_USAGE = 64;
 /** A bug in wal-db or its CLI (sysexits EX_SOFTWARE). */
