@@ -38,8 +38,9 @@
  * @module
  */
 
-export { Wal } from "./src/wal.ts";
-export type { Entry, Lsn, TailOptions } from "./src/wal.ts";
+export { Wal } from "./src/open.ts";
+export type { WalCore } from "./src/wal.ts";
+export type { Entry, Lsn, TailOptions } from "./src/cursor.ts";
 export { jsonCodec, TypedWal } from "./src/typed.ts";
 export type { Codec, TypedEntry } from "./src/typed.ts";
 export type {

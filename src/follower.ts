@@ -1,10 +1,13 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // What a read-only log (a follower) remembers of the records it has seen, so that a refresh can
 // tell that a writer in another process cut the log under it, and where.
-// Pure: no `Deno.*`; the only I/O is through the `ByteSource` it is given.
+// I/O core: no `Deno.*`; talks to its store through the `WalStore` interface.
 
+import type { BoundaryIndex } from "./boundary_index.ts";
 import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
-import type { ByteSource } from "./reader.ts";
+import type { Epoch } from "./epoch.ts";
+import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
+import type { WalStore } from "./store.ts";
 import { decodeHeader, frameSize } from "./record.ts";
 
 /** A record the follower saw: where it starts, its payload length and its stored checksum. */
@@ -98,4 +101,82 @@ function matches(source: ByteSource, mark: Mark, size: number): boolean {
   if (mark.lsn + frameSize(mark.length) > size) return false;
   const now = markAt(source, mark.lsn);
   return now !== undefined && now.length === mark.length && now.crc === mark.crc;
+}
+
+/**
+ * A read-only log's view of a log another process writes: where its intact records end and
+ * where it starts, as last seen. Each refresh reconciles both with the medium: a new head is a
+ * checkpoint (cursors below it are told), fingerprints that no longer match are a cut (cursors
+ * past it are told), and the end is found again from there, so a follower never waits inside
+ * records that are gone.
+ */
+export class Follower {
+  readonly #store: WalStore;
+  readonly #index: BoundaryIndex;
+  readonly #epoch: Epoch;
+  readonly #seen: SeenRecords;
+  readonly #maxRecordSize: number;
+  #end: number;
+  #head: number;
+
+  constructor(
+    store: WalStore,
+    index: BoundaryIndex,
+    epoch: Epoch,
+    seen: SeenRecords,
+    end: number,
+    maxRecordSize: number,
+  ) {
+    this.#store = store;
+    this.#index = index;
+    this.#epoch = epoch;
+    this.#seen = seen;
+    this.#end = end;
+    this.#head = store.head;
+    this.#maxRecordSize = maxRecordSize;
+  }
+
+  /** The end of the intact records seen. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /**
+   * Re-reads the head and end from the medium; returns true when the view changed. `read`
+   * reads one record (turning a failed read into a `WalError`).
+   */
+  refresh(read: (reader: RecordReader) => ReadResult): boolean {
+    this.#store.refresh?.();
+    const seen = this.#end;
+    const head = this.#store.head;
+    let changed = false;
+    if (head > this.#head) {
+      // A checkpoint: the records before the new head are gone, and cursors below it say so.
+      this.#head = head;
+      this.#index.truncateBefore(head);
+      this.#seen.forgetBefore(head);
+      this.#epoch.headMoved();
+      changed = true;
+    }
+    let from = Math.max(seen, head);
+    const cut = this.#seen.cutSince(this.#store, this.#store.size, head);
+    if (cut !== undefined) {
+      // The writer cut the log at or after `cut` (and may have appended since): what was seen
+      // from there on is not what the log holds now.
+      this.#index.truncateAfter(cut);
+      this.#seen.forgetFrom(cut);
+      this.#epoch.cutAfter(cut);
+      from = cut;
+      changed = true;
+    }
+    const end = Math.max(from, this.#store.size);
+    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize);
+    for (let r = read(reader); r.kind === "record"; r = read(reader)) {
+      this.#index.add(r.lsn);
+      this.#seen.note(r.lsn);
+    }
+    this.#seen.seal(this.#store);
+    this.#end = reader.position;
+    return changed || this.#end !== seen;
+  }
 }

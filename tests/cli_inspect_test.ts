@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { main } from "../src/cli/main.ts";
 import { MemoryIo } from "../src/cli/io.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, hex, logImage, withTempDir } from "./_helpers.ts";
 
 /** Three records: LSNs 0, 13 and 27; the log ends at 40. */

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import denoConfig from "../deno.json" with { type: "json" };
 import { MemoryIo } from "../src/cli/io.ts";
 import { COMMANDS, main } from "../src/cli/main.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

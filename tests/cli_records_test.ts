@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { MemoryIo } from "../src/cli/io.ts";
 import { main } from "../src/cli/main.ts";
 import { segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, lsnsOf, withTempDir } from "./_helpers.ts";
 
 /** Fifteen records "record 0" … "record 14"; each frame is 16 or 17 bytes. */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { MemoryIo } from "../src/cli/io.ts";
 import { main } from "../src/cli/main.ts";
 import { encodeSegmentSize, segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
 
 /** Six records of 10 payload bytes: LSNs 0, 18, 36, 54, 72, 90; the log ends at 108. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, withTempDir } from "./_helpers.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
 

@@ -4,7 +4,7 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { type Codec, jsonCodec, TypedWal } from "../src/typed.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 
 interface Change {
   op: "set" | "del";

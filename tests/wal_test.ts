@@ -3,7 +3,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import type { WalStore } from "../src/store.ts";

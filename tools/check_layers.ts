@@ -1,8 +1,9 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // `deno task check` runs this: fails when a file reaches across the layers the design allows.
 //   pure core  - no `Deno.*`, imports only other pure-core files
-//   I/O core   - no `Deno.*`; imports the pure core; wal.ts also the two file backends (for
-//                Wal.open and Wal.openSegmented) and timer.ts (an unreferenced interval timer)
+//   I/O core   - no `Deno.*`; imports the pure core and other I/O-core files
+//   open.ts    - no `Deno.*`; the factories: the one file that may import the backends as well,
+//                and that no other file in src/ imports (mod.ts exports it)
 //   backends   - may use `Deno.*` and ffi/
 //   ffi/       - imports nothing from src/
 //   src/, ffi/ - never import tests/, bench/ or tools/
@@ -22,17 +23,27 @@ const PURE = [
   "directory",
   "epoch",
   "errors",
-  "follower",
+  "lsn",
   "range_checksums",
   "reader",
   "record",
   "segments",
   "store",
 ];
-const IO_CORE = ["failed_tails", "group_commit", "recovery", "segmented_store", "typed", "wal"];
+const IO_CORE = [
+  "failed_tails",
+  "follower",
+  "group_commit",
+  "recovery",
+  "segmented_store",
+  "typed",
+  "wal",
+  "writer",
+];
 /** Backends may use each other (a file store picks its durability, shares file loops). */
 const BACKENDS = ["durability", "file_io", "file_store", "fs_directory", "mem_store", "timer"];
-const ALLOWED_EXTRA: Record<string, string[]> = { wal: ["file_store", "fs_directory", "timer"] };
+/** The factories: the composition root of the library. */
+const OPEN = "open";
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 
 function importsOf(file: string): string[] {
@@ -54,7 +65,7 @@ function check(): string[] {
     const name = entry.name.replace(/\.ts$/, "");
     const file = join(root, "src", entry.name);
     const imports = importsOf(file);
-    const core = PURE.includes(name) || IO_CORE.includes(name);
+    const core = PURE.includes(name) || IO_CORE.includes(name) || name === OPEN;
     if (core && /\bDeno\./.test(codeOf(file))) problems.push(`src/${entry.name} uses Deno.*`);
     for (const target of imports) {
       const base = target.replace(/^src\//, "").replace(/\.ts$/, "");
@@ -67,7 +78,9 @@ function check(): string[] {
       const allowed = PURE.includes(name)
         ? PURE
         : IO_CORE.includes(name)
-        ? [...PURE, ...IO_CORE, ...(ALLOWED_EXTRA[name] ?? [])]
+        ? [...PURE, ...IO_CORE]
+        : name === OPEN
+        ? [...PURE, ...IO_CORE, ...BACKENDS]
         : [...PURE, ...IO_CORE.filter((n) => n !== "wal"), ...BACKENDS];
       if (!allowed.includes(base)) problems.push(`src/${entry.name} imports ${target}`);
     }
