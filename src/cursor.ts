@@ -8,6 +8,7 @@ import type { ChangeSignal } from "./change_signal.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
+import { frameSize } from "./record.ts";
 
 /** A log sequence number: the byte offset where a record's frame starts. */
 export type Lsn = number;
@@ -18,6 +19,29 @@ export interface Entry {
   lsn: Lsn;
   /** The payload. It belongs to the caller: the log never reuses it. */
   data: Uint8Array;
+}
+
+/**
+ * Where the record after `entry` starts: its LSN plus its frame (an 8-byte header and the
+ * payload). Resume reading there, or compare it with `durableLsn`.
+ *
+ * @param entry An entry read from the log.
+ * @returns The LSN one past the entry's frame.
+ *
+ * @example
+ * ```ts
+ * import { entryEnd, MemStore, Wal } from "@wal-db/wal-db";
+ * import { equal } from "node:assert/strict";
+ *
+ * using wal = Wal.withStore(new MemStore());
+ * wal.append(new Uint8Array(3));
+ * const second = wal.append(new Uint8Array(5));
+ * const [first] = wal.iter();
+ * equal(entryEnd(first!), second);
+ * ```
+ */
+export function entryEnd(entry: Entry): Lsn {
+  return entry.lsn + frameSize(entry.data.length);
 }
 
 /** Options for `Wal.tail`. */

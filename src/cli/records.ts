@@ -2,8 +2,7 @@
 // `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
 // Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
 
-import { type Entry, type Wal, WalError } from "../../mod.ts";
-import { frameSize } from "../record.ts";
+import { type Entry, entryEnd, type Wal, WalError } from "../../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -206,7 +205,7 @@ async function follow(
       try {
         for await (const entry of wal.tail(position, { signal: resize.signal, pollMs })) {
           print(entry);
-          position = entry.lsn + frameSize(entry.data.length);
+          position = entryEnd(entry);
         }
       } catch (error) {
         throw truncatedError(error, position);
