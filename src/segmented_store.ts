@@ -9,28 +9,26 @@ import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
-  SEGMENT_GAP_BYTES_MAX,
   SEGMENT_READERS_OPEN_MAX,
-  SEGMENT_SIZE_FILE_MAGIC,
   SEGMENT_SIZE_FILE_NAME,
-  SEGMENT_SIZE_FILE_SIZE,
   SEGMENT_SIZE_TEMP_FILE_NAME,
   SEGMENT_UNFLUSHED_OPEN_MAX,
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import {
-  checkSegmentSize,
-  decodeHead,
-  decodeSegmentSize,
-  encodeHead,
-  encodeSegmentSize,
-  parseSegmentName,
-  segmentName,
-  segmentSizeMismatch,
-} from "./segments.ts";
+import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import {
+  checkGaps,
+  checkLayout,
+  checkSegmentSizes,
+  lastOf,
+  readHead,
+  readSegmentSize,
+  segmentsIn,
+  writeAtomically,
+} from "./segment_files.ts";
 import type { WalStore } from "./store.ts";
 
 /**
@@ -603,150 +601,4 @@ export interface SegmentedStoreOptions {
    * @default {false}
    */
   readOnly?: boolean;
-}
-
-function segmentsIn(names: readonly string[]): Set<number> {
-  const segments = new Set<number>();
-  for (const name of names) {
-    const index = parseSegmentName(name);
-    if (index !== undefined) segments.add(index);
-  }
-  return segments;
-}
-
-function lastOf(segments: Set<number>): number | undefined {
-  let last: number | undefined;
-  for (const index of segments) if (last === undefined || index > last) last = index;
-  return last;
-}
-
-function readHead(dir: WalDirectory, present: boolean): number {
-  if (!present) return 0;
-  const bytes = readSmallFile(dir, HEAD_FILE_NAME);
-  const head = decodeHead(bytes);
-  if (head === undefined) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${dir.path}": its head file is damaged (${bytes.length} ` +
-        `bytes, a valid one is 12 with a matching CRC), so where the log starts is unknown. ` +
-        `Nothing was changed; restore the head file or inspect the segments`,
-    );
-  }
-  return head;
-}
-
-/** The first bytes of a small file; a longer one is damage, and its first bytes say so. */
-function readSmallFile(dir: WalDirectory, name: string): Uint8Array {
-  const file = dir.open(name, false);
-  try {
-    const bytes = new Uint8Array(Math.min(file.size, 64));
-    return bytes.subarray(0, file.readAt(0, bytes));
-  } finally {
-    file.close();
-  }
-}
-
-/** The segment size the directory records, or `undefined` when it has no segment-size file. */
-function readSegmentSize(dir: WalDirectory, present: boolean): number | undefined {
-  if (!present) return undefined;
-  const size = dir.sizeOf(SEGMENT_SIZE_FILE_NAME) ?? 0;
-  const record = size === SEGMENT_SIZE_FILE_SIZE
-    ? decodeSegmentSize(readSmallFile(dir, SEGMENT_SIZE_FILE_NAME))
-    : { damage: `it is ${size} bytes` };
-  if ("segmentSize" in record) return record.segmentSize;
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${dir.path}": its ${SEGMENT_SIZE_FILE_NAME} file is damaged ` +
-      `(${record.damage}; a valid one is ${SEGMENT_SIZE_FILE_SIZE} bytes, starts with ` +
-      `"${SEGMENT_SIZE_FILE_MAGIC}" and has a matching CRC), ` +
-      `so the segment size cannot be checked. Nothing was changed; restore the file, or ` +
-      `remove it to have the next writable open check the segment files and record the size`,
-  );
-}
-
-/**
- * Refuses a `segmentSize` other than the one the log was written with, as far as the
- * segment-size file and the segment files tell it; see {@linkcode segmentSizeMismatch}.
- */
-function checkSegmentSizes(
-  dir: WalDirectory,
-  head: number,
-  segments: Set<number>,
-  segmentSize: number,
-  recorded: number | undefined,
-): void {
-  const path = dir.path;
-  if (recorded !== undefined && recorded !== segmentSize) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${path}": wrong segment size: it was written with segment ` +
-        `size ${recorded} (recorded in its ${SEGMENT_SIZE_FILE_NAME} file), not ${segmentSize}. ` +
-        `Nothing was changed; open it with segmentSize ${recorded}`,
-    );
-  }
-  const extents = [...segments].sort((a, b) => a - b).map((index) => ({
-    index,
-    size: dir.sizeOf(segmentName(index)) ?? 0,
-  }));
-  const mismatch = segmentSizeMismatch(extents, head, segmentSize, recorded !== undefined);
-  if (mismatch === undefined) return;
-  const against = recorded !== undefined
-    ? `not the ${segmentSize} its ${SEGMENT_SIZE_FILE_NAME} file records: the file or the ` +
-      `segments come from another log. Nothing was changed`
-    : `not ${segmentSize}. Nothing was changed; open it with the segment size it was written ` +
-      `with` + (mismatch.certain ? "" : `. If that is ${segmentSize} and a crash left segments ` +
-        `short, record it in a ${SEGMENT_SIZE_FILE_NAME} file first (docs/RECOVERY.md)`);
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${path}": wrong segment size: ${mismatch.reason}, so the ` +
-      `segment files imply a segment size ${mismatch.implied}, ${against}`,
-  );
-}
-
-function checkLayout(path: string, head: number, segments: Set<number>, segmentSize: number): void {
-  let first: number | undefined;
-  for (const index of segments) if (first === undefined || index < first) first = index;
-  const needed = Math.floor(head / segmentSize);
-  if (first === undefined ? head > 0 : first > needed) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${path}": the log starts at LSN ${head} (segment ${needed}), ` +
-        `but ${first === undefined ? "no segment exists" : `the first segment is ${first}`}. ` +
-        `Leading segments are missing; nothing was changed. Restore them, or check that ` +
-        `segmentSize (${segmentSize}) is the size the log was written with`,
-      { lsn: head },
-    );
-  }
-}
-
-function checkGaps(path: string, head: number, segments: Set<number>, segmentSize: number): void {
-  const first = Math.floor(head / segmentSize);
-  const last = lastOf(segments);
-  if (last === undefined) return;
-  let present = 0;
-  for (const index of segments) if (index >= first) present++;
-  const missing = (last - first + 1 - present) * segmentSize;
-  if (missing <= SEGMENT_GAP_BYTES_MAX) return;
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${path}": segments ${first} to ${last} span the log, but ` +
-      `${missing} bytes of them are missing (more than ${SEGMENT_GAP_BYTES_MAX}). A segment ` +
-      `file far past the others is likely stray; nothing was changed. Move it away, restore ` +
-      `the missing segments, or check that segmentSize (${segmentSize}) is right`,
-    { lsn: head },
-  );
-}
-
-/** Replaces file `name` with `bytes`: through `temp`, flushed, renamed, directory flushed. */
-function writeAtomically(dir: WalDirectory, temp: string, name: string, bytes: Uint8Array): void {
-  const file = dir.open(temp, true);
-  try {
-    file.truncate(0);
-    file.append(bytes);
-    file.flushSync();
-  } finally {
-    file.close();
-  }
-  dir.rename(temp, name);
-  dir.sync();
 }

@@ -35,6 +35,7 @@ const IO_CORE = [
   "follower",
   "group_commit",
   "recovery",
+  "segment_files",
   "segmented_store",
   "typed",
   "wal",
