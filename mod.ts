@@ -40,6 +40,7 @@
 
 export { Wal } from "./src/open.ts";
 export type { WalCore } from "./src/wal.ts";
+export type { WalWrites } from "./src/wal_writes.ts";
 export { entryEnd } from "./src/cursor.ts";
 export type { Entry, Lsn, TailOptions } from "./src/cursor.ts";
 export { jsonCodec, TypedWal } from "./src/typed.ts";

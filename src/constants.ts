@@ -150,3 +150,6 @@ if (RECORD_SIZE_MAX_DEFAULT > RECORD_SIZE_LIMIT || SCRATCH_SIZE_MAX < HEADER_SIZ
  * so its reader starts over rather than trust records that may be gone.
  */
 export const CUT_HISTORY_MAX = 1024;
+
+/** How often a read-only log's `tail` looks for new records, in milliseconds, by default. */
+export const TAIL_POLL_MS_DEFAULT = 50;

@@ -4,7 +4,7 @@
 
 import type { BoundaryIndex } from "./boundary_index.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import type { ByteSource } from "./reader.ts";
+import type { ByteSource, ReadResult, RecordReader } from "./reader.ts";
 
 /** What checking an LSN needs of the log. */
 export interface LsnBounds {
@@ -54,6 +54,16 @@ function isBoundary(lsn: number, action: string, log: LsnBounds): boolean {
     return log.index.isBoundary(lsn, log.bytes, log.end);
   } catch (error) {
     throw readError(error, action, lsn);
+  }
+}
+
+/** Reads the next record, turning a failed read into a `WalError` (`"io"`). */
+export function readRecord(reader: RecordReader, copy: boolean): ReadResult {
+  try {
+    return reader.next(copy);
+  } catch (error) {
+    if (error instanceof WalError || isPermissionError(error)) throw error;
+    throw new WalError("io", `Cannot read the log: ${messageOf(error)}`, { cause: error });
   }
 }
 

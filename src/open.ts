@@ -18,7 +18,7 @@ import type { WalStore } from "./store.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { type Codec, TypedWal } from "./typed.ts";
 import { discardAfter, durableCut } from "./writer.ts";
-import { WalCore } from "./wal.ts";
+import { WalWrites } from "./wal_writes.ts";
 
 export type { Entry, Lsn, TailOptions } from "./cursor.ts";
 
@@ -63,7 +63,7 @@ const STORE_METHODS = [
  * deepEqual([...wal.iter()].map((entry) => entry.lsn), [0, 11]);
  * ```
  */
-export class Wal extends WalCore {
+export class Wal extends WalWrites {
   /**
    * Opens the log file at `path`, creating it (and flushing its directory) when it is missing,
    * takes an exclusive lock on it and recovers it.

@@ -4,7 +4,7 @@
 
 import { WalError } from "./errors.ts";
 import type { Entry, Lsn, TailOptions } from "./cursor.ts";
-import type { WalCore } from "./wal.ts";
+import type { WalWrites } from "./wal_writes.ts";
 
 /**
  * Turns values of type `T` into record payloads and back. `decode` must throw on bytes it
@@ -63,7 +63,7 @@ export function jsonCodec<T>(): Codec<T> {
  * @typeParam T The record type.
  * @typeParam W The log's type (`Wal` when made by `wal.typed`).
  */
-export class TypedWal<T, W extends WalCore = WalCore> implements Disposable, AsyncDisposable {
+export class TypedWal<T, W extends WalWrites = WalWrites> implements Disposable, AsyncDisposable {
   /** The log underneath, for truncation and the rest of its API. */
   readonly wal: W;
   readonly #codec: Codec<T>;

@@ -1,12 +1,8 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// The log's instance API: append, sync, truncate, iterate, follow, close. It checks that the
-// log is open and that LSNs are boundaries, and hands the work to the writer (src/writer.ts),
-// the cursors (src/cursor.ts) and, for a read-only log, the follower (src/follower.ts). The
-// factories that open a log live in src/open.ts, the only core module that knows the backends.
-// I/O core: talks to its store through the `WalStore` interface.
+// The log's reading side and life cycle: positions, iterate, follow, refresh, close. Writes are
+// in wal_writes.ts, the factories in open.ts. I/O core: talks to its store as a `WalStore`.
 
-import type { BoundaryIndex } from "./boundary_index.ts";
-import { ChangeSignal } from "./change_signal.ts";
+import type { ChangeSignal } from "./change_signal.ts";
 import type { ResolvedConfig } from "./config.ts";
 import {
   type CursorSource,
@@ -17,99 +13,63 @@ import {
   type Lsn,
   type TailOptions,
 } from "./cursor.ts";
-import { Epoch } from "./epoch.ts";
+import { TAIL_POLL_MS_DEFAULT } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import { Follower, type SeenRecords } from "./follower.ts";
-import { checkBoundary, messageOf } from "./lsn.ts";
-import type { RecordReader } from "./reader.ts";
+import type { Follower } from "./follower.ts";
+import { checkBoundary, messageOf, readRecord } from "./lsn.ts";
 import type { RecoveryReport } from "./recovery.ts";
 import type { WalStore } from "./store.ts";
-import { Writer } from "./writer.ts";
+import type { Writer } from "./writer.ts";
+import { closedError, type LogParts } from "./log_parts.ts";
 
 export type { Entry, Lsn, TailOptions };
 
-const TAIL_POLL_MS_DEFAULT = 50;
-
-/** What opening a log hands its constructor: the store, recovered, and what recovery learned. */
-export interface RecoveredLog {
-  readonly store: WalStore;
-  readonly config: ResolvedConfig;
-  readonly recovery: RecoveryReport;
-  readonly index: BoundaryIndex;
-  /** For a read-only log: fingerprints of the records recovery read. */
-  readonly seen: SeenRecords | undefined;
-  /** Starts the interval-sync timer, if the config asks for one; returns how to stop it. */
-  readonly startTimer: (tick: () => void) => (() => void) | undefined;
-}
-
 /**
- * A write-ahead log.
+ * The reading side of a log, and its life cycle: positions, iteration, following, refresh and
+ * close. {@linkcode Wal} adds writing, truncation and the factories; every log is a `Wal`.
  *
- * `append` hands a record to the operating system and returns its LSN at once; `sync` makes
- * everything appended before it durable, sharing one flush among all concurrent callers (group
- * commit); `iter` replays the log. Opening recovers the log: a record cut short by a crash is
- * cut off, and damage followed by intact records is set aside rather than destroyed (see
- * {@linkcode RecoveryPolicy}).
- *
- * If a write or a flush fails, the log is failed: every later `append` and `sync` throws
- * `kind: "failed"` until it is reopened, and nothing appended after the failure is ever
- * reported durable. The log is also cut back to its durable end: after a failed flush the
- * operating system may keep bytes it failed to write in its cache, where a reopen would read
- * them back as if they were on disk (see docs/DURABILITY.md).
- *
- * @example Append, sync, replay
+ * @example A log's positions
  * ```ts
  * import { MemStore, Wal } from "@wal-db/wal-db";
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { equal } from "node:assert/strict";
  *
  * using wal = Wal.withStore(new MemStore());
- * const encoder = new TextEncoder();
- * equal(wal.append(encoder.encode("abc")), 0);
- * equal(wal.append(encoder.encode("hello")), 11);
- * await wal.sync();
- * equal(wal.durableLsn, 24);
- * deepEqual([...wal.iter()].map((entry) => entry.lsn), [0, 11]);
+ * wal.append(new Uint8Array(2));
+ * equal(wal.head, 0);
+ * equal(wal.nextLsn, 10);
+ * equal(wal.durableLsn, 0);
  * ```
  */
 export class WalCore implements Disposable, AsyncDisposable {
+  readonly #parts: LogParts;
   readonly #store: WalStore;
   readonly #config: ResolvedConfig;
-  readonly #recovery: RecoveryReport;
-  readonly #index: BoundaryIndex;
   readonly #writer: Writer;
-  /** Set for a read-only log: what it has seen of the log another process writes. */
   readonly #follower: Follower | undefined;
-  #closed = false;
-  #stopTimer: (() => void) | undefined;
+  readonly #changes: ChangeSignal;
+  readonly #stopTimer: (() => void) | undefined;
   /** Settles once the store is closed; see {@linkcode WalCore.closed}. */
   readonly #storeClosed = Promise.withResolvers<void>();
-  /** Wakes tails when the log changes (durable end, truncation, refresh, close). */
-  readonly #changes = new ChangeSignal();
-  /** Advances with every truncation, at either end; cursors compare it with what they saw. */
-  readonly #epoch = new Epoch();
   /** What cursors read through. */
   readonly #cursors: CursorSource;
 
   /**
-   * Wraps a recovered store; use `Wal.open`, `Wal.openSegmented` or `Wal.withStore`.
+   * Wraps the parts of an open log; use `Wal.open`, `Wal.openSegmented` or `Wal.withStore`.
    *
-   * @param log The recovered store and what recovery learned.
+   * @param parts The recovered store and the parts built around it.
    */
-  protected constructor(log: RecoveredLog) {
-    const { store, config, recovery, index, seen } = log;
-    this.#store = store;
-    this.#index = index;
-    this.#config = config;
-    this.#recovery = recovery;
-    this.#writer = new Writer(store, config, index, this.#epoch, this.#changes);
-    this.#follower = seen === undefined
-      ? undefined
-      : new Follower(store, index, this.#epoch, seen, recovery.endLsn, config.maxRecordSize);
+  protected constructor(parts: LogParts) {
+    this.#parts = parts;
+    this.#store = parts.store;
+    this.#config = parts.config;
+    this.#writer = parts.writer;
+    this.#follower = parts.follower;
+    this.#changes = parts.changes;
     this.#cursors = this.#cursorSource();
     // Reported through `closed` (and by `close()` itself when it can): never unhandled.
     this.#storeClosed.promise.catch(() => {});
-    this.#stopTimer = log.startTimer(() => {
-      if (!this.#closed) this.#writer.backgroundSync();
+    this.#stopTimer = parts.startTimer(() => {
+      if (!parts.state.closed) this.#writer.backgroundSync();
     });
   }
 
@@ -139,116 +99,12 @@ export class WalCore implements Disposable, AsyncDisposable {
 
   /** What recovery did when the log was opened. */
   get recovery(): RecoveryReport {
-    return this.#recovery;
+    return this.#parts.recovery;
   }
 
   /** Words for the flush mechanism, e.g. `"fdatasync via shim"`. */
   get durability(): string {
     return this.#store.durability;
-  }
-
-  /**
-   * Appends one record and returns its LSN. When it returns, the record is in the operating
-   * system's page cache (it survives a crash of this process, not a power loss); call
-   * {@linkcode WalCore.sync} to make it durable. Empty records are valid.
-   *
-   * @param data The payload; the log copies it and does not keep it.
-   * @returns The record's LSN.
-   * @throws {TypeError} If `data` is not a `Uint8Array`.
-   * @throws {WalError} `"record-too-large"` (nothing written), `"closed"`, or `"failed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * equal(wal.append(new Uint8Array(0)), 0);
-   * equal(wal.append(new Uint8Array(3)), 8);
-   * equal(wal.nextLsn, 19);
-   * ```
-   */
-  append(data: Uint8Array): Lsn {
-    this.#checkWritable();
-    return this.#writer.append(data);
-  }
-
-  /**
-   * Appends many records with one write and returns their LSNs. Every record is checked first:
-   * one bad record rejects the whole batch and nothing is written.
-   *
-   * @param records The payloads, in order.
-   * @returns Their LSNs, in the same order.
-   * @throws {TypeError} If `records` is not an array of `Uint8Array`.
-   * @throws {WalError} `"record-too-large"` (nothing written), `"closed"`, or `"failed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { deepEqual } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * const encoder = new TextEncoder();
-   * deepEqual(wal.appendBatch([encoder.encode("abc"), encoder.encode("hello")]), [0, 11]);
-   * ```
-   */
-  appendBatch(records: readonly Uint8Array[]): Lsn[] {
-    this.#checkWritable();
-    return this.#writer.appendBatch(records);
-  }
-
-  /**
-   * Makes every record appended before the call durable. Concurrent callers share flushes
-   * (group commit): a caller whose records a flush in flight already covers waits for it, and
-   * all others share the next one. Returns at once when there is nothing new to flush.
-   *
-   * @returns A promise that resolves once the records are on stable storage.
-   * @throws {WalError} `"failed"` if the flush (or an earlier write or flush) failed; `"closed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
-   *
-   * const store = new MemStore();
-   * using wal = Wal.withStore(store);
-   * const before = store.flushCount;
-   * await Promise.all([0, 1, 2].map(async () => {
-   *   wal.append(new Uint8Array(8));
-   *   await wal.sync();
-   * }));
-   * equal(store.flushCount - before, 1);
-   * ```
-   */
-  sync(): Promise<void> {
-    try {
-      this.#checkWritable();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#writer.sync();
-  }
-
-  /**
-   * Like {@linkcode WalCore.sync}, but blocks the thread until the records are durable. Use it in
-   * scripts and single-writer loops; in a server, `await sync()` keeps the event loop serving.
-   *
-   * @throws {WalError} `"failed"` or `"closed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * wal.append(new Uint8Array(4));
-   * wal.syncSync();
-   * equal(wal.durableLsn, 12);
-   * ```
-   */
-  syncSync(): void {
-    this.#checkWritable();
-    this.#writer.syncSync();
   }
 
   /**
@@ -281,7 +137,11 @@ export class WalCore implements Disposable, AsyncDisposable {
   }
 
   #entriesFrom(lsn: Lsn): IterableIterator<Entry> {
-    const cursor: CursorState = { epoch: this.#epoch.value, position: lsn, end: this.nextLsn };
+    const cursor: CursorState = {
+      epoch: this.#parts.epoch.value,
+      position: lsn,
+      end: this.nextLsn,
+    };
     return entries(this.#cursors, cursor);
   }
 
@@ -315,97 +175,6 @@ export class WalCore implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Drops the record at `lsn` and every record after it, as after a Raft log conflict; appends
-   * continue at `lsn`. `truncateFrom(head)` empties the log. Durable when it returns: the
-   * shorter log (its size and every byte below it) is on stable storage.
-   *
-   * @param lsn A record boundary, the head, or `nextLsn` (which changes nothing).
-   * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} `"invalid-lsn"`; `"failed"` if the truncation fails (the log is then
-   * failed until reopened); `"closed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * wal.append(new Uint8Array([1]));
-   * const conflict = wal.append(new Uint8Array([2]));
-   * wal.truncateFrom(conflict);
-   * equal(wal.nextLsn, conflict);
-   * equal(wal.append(new Uint8Array([3])), conflict);
-   * ```
-   */
-  truncateFrom(lsn: Lsn): void {
-    this.#checkWritable();
-    this.#checkBoundary(lsn, "truncate from", true);
-    this.#writer.truncateAt(lsn);
-  }
-
-  /**
-   * Keeps the record at `lsn` and drops every record after it. Durable when it returns.
-   *
-   * @param lsn The LSN of the last record to keep.
-   * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} `"invalid-lsn"` if no record starts at `lsn`; `"failed"`; `"closed"`.
-   *
-   * @example
-   * ```ts
-   * import { MemStore, Wal } from "@wal-db/wal-db";
-   * import { equal } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * const kept = wal.append(new Uint8Array([1]));
-   * wal.append(new Uint8Array([2]));
-   * wal.truncateAfter(kept);
-   * equal(wal.nextLsn, kept + 9);
-   * ```
-   */
-  truncateAfter(lsn: Lsn): void {
-    this.#checkWritable();
-    this.#checkBoundary(lsn, "truncate after", false);
-    this.#writer.truncateAfterRecord(lsn);
-  }
-
-  /**
-   * Checkpoint: drops the records before `lsn`, which becomes the head. Everything appended is
-   * flushed first when `lsn` is past the durable end. On a segmented log the new head is then
-   * written to the `head` file atomically (temp file, flush, rename, directory flush), and only
-   * then are whole segments below it removed, so a crash at any step leaves either the old or
-   * the new head. LSNs of the records kept do not change.
-   *
-   * A single-file log (and one in memory) cannot drop its prefix without rewriting the whole
-   * log: there it throws `"unsupported"` and changes nothing, unless `lsn` is the head already.
-   *
-   * @param lsn A record boundary at or after the head, or `nextLsn` (drops everything).
-   * @returns The new head.
-   * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} `"invalid-lsn"`; `"unsupported"` if the store cannot drop a prefix
-   * (nothing changed, the log stays usable); `"failed"` if a step fails; `"closed"`.
-   *
-   * @example A single file cannot drop its prefix
-   * ```ts
-   * import { MemStore, Wal, WalError } from "@wal-db/wal-db";
-   * import { equal, throws } from "node:assert/strict";
-   *
-   * using wal = Wal.withStore(new MemStore());
-   * wal.append(new Uint8Array([1]));
-   * const second = wal.append(new Uint8Array([2]));
-   * throws(
-   *   () => wal.truncateBefore(second),
-   *   (e) => e instanceof WalError && e.kind === "unsupported",
-   * );
-   * equal(wal.head, 0);
-   * ```
-   */
-  truncateBefore(lsn: Lsn): Lsn {
-    this.#checkWritable();
-    this.#checkBoundary(lsn, "truncate before", true);
-    return this.#writer.truncateBefore(lsn);
-  }
-
-  /**
    * For a read-only log: looks for records a writer appended since the log was opened (or last
    * refreshed) and makes them visible to `iter`, `iterFrom` and `tail`. Stops at the first
    * record the writer has not finished. A writer's own log sees its appends at once, so this
@@ -427,7 +196,7 @@ export class WalCore implements Disposable, AsyncDisposable {
   refresh(): Lsn {
     this.#checkOpen();
     if (this.#follower === undefined) return this.nextLsn;
-    if (this.#follower.refresh((reader) => this.#read(reader, false))) this.#changes.notify();
+    if (this.#follower.refresh((reader) => readRecord(reader, false))) this.#changes.notify();
     return this.#follower.end;
   }
 
@@ -473,7 +242,11 @@ export class WalCore implements Disposable, AsyncDisposable {
     this.#checkOpen();
     const start = from ?? this.head;
     this.#checkBoundary(start, "tail from", true);
-    const cursor: CursorState = { epoch: this.#epoch.value, position: start, end: undefined };
+    const cursor: CursorState = {
+      epoch: this.#parts.epoch.value,
+      position: start,
+      end: undefined,
+    };
     return follow(this.#cursors, cursor, options.signal, options.pollMs ?? TAIL_POLL_MS_DEFAULT);
   }
 
@@ -492,16 +265,16 @@ export class WalCore implements Disposable, AsyncDisposable {
       get durableLsn() {
         return wal.durableLsn;
       },
-      epoch: this.#epoch,
+      epoch: this.#parts.epoch,
       changes: this.#changes,
       maxRecordSize: this.#config.maxRecordSize,
       following: this.#follower !== undefined,
       get isClosed() {
-        return wal.#closed;
+        return wal.#parts.state.closed;
       },
       checkOpen: () => this.#checkOpen(),
-      read: (reader, copy) => this.#read(reader, copy),
-      resumeAfter: (lsn) => this.#index.resumeAfter(lsn),
+      read: (reader, copy) => readRecord(reader, copy),
+      resumeAfter: (lsn) => this.#parts.index.resumeAfter(lsn),
       refresh: () => void this.refresh(),
     };
   }
@@ -531,8 +304,8 @@ export class WalCore implements Disposable, AsyncDisposable {
    * ```
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#parts.state.closed) return;
+    this.#parts.state.closed = true;
     this.#stopTimer?.();
     this.#writer.abandon(closedError());
     this.#changes.notify();
@@ -611,22 +384,8 @@ export class WalCore implements Disposable, AsyncDisposable {
     await this.closed;
   }
 
-  #read(reader: RecordReader, copy = true): ReturnType<RecordReader["next"]> {
-    try {
-      return reader.next(copy);
-    } catch (error) {
-      if (error instanceof WalError || isPermissionError(error)) throw error;
-      throw new WalError("io", `Cannot read the log: ${messageOf(error)}`, { cause: error });
-    }
-  }
-
   #checkOpen(): void {
-    if (this.#closed) throw closedError();
-  }
-
-  #checkWritable(): void {
-    this.#checkOpen();
-    this.#writer.checkWritable();
+    if (this.#parts.state.closed) throw closedError();
   }
 
   /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the head or end). */
@@ -634,12 +393,8 @@ export class WalCore implements Disposable, AsyncDisposable {
     checkBoundary(lsn, action, allowEnd, {
       head: this.#store.head,
       end: this.nextLsn,
-      index: this.#index,
+      index: this.#parts.index,
       bytes: this.#store,
     });
   }
-}
-
-function closedError(): WalError {
-  return new WalError("closed", "The log is closed; open it again to use it");
 }
