@@ -9,16 +9,15 @@ import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
-  SEGMENT_READERS_OPEN_MAX,
   SEGMENT_SIZE_FILE_NAME,
   SEGMENT_SIZE_TEMP_FILE_NAME,
-  SEGMENT_UNFLUSHED_OPEN_MAX,
   SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import { SegmentHandles } from "./segment_handles.ts";
 import {
   checkGaps,
   checkLayout,
@@ -60,18 +59,12 @@ export class SegmentedStore implements WalStore {
   #size: number;
   /** The indices of the segment files that exist. */
   readonly #segments: Set<number>;
-  #active: { index: number; file: DirectoryFile } | undefined;
-  readonly #readers = new Map<number, DirectoryFile>();
-  /** Earlier segments written in this session whose bytes are not flushed yet, oldest first. */
-  readonly #written = new Map<number, DirectoryFile>();
+  readonly #handles: SegmentHandles;
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
   #directoryVersion = 0;
   #directorySynced = 0;
-  /** Handles that stopped being needed while a flush ran; closed when no flush runs. */
-  readonly #retired: DirectoryFile[] = [];
-  #flushesRunning = 0;
   #readOnly = false;
   #closed = false;
   /** The directory has no segment-size file yet: the next flush writes one. */
@@ -79,6 +72,7 @@ export class SegmentedStore implements WalStore {
 
   private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
     this.#dir = dir;
+    this.#handles = new SegmentHandles(dir);
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
@@ -218,7 +212,7 @@ export class SegmentedStore implements WalStore {
 
   /** How many files the store holds open right now (for tests of the handle bound). */
   get openFileCount(): number {
-    return this.#readers.size + this.#written.size + (this.#active === undefined ? 0 : 1);
+    return this.#handles.openCount;
   }
 
   /**
@@ -236,8 +230,7 @@ export class SegmentedStore implements WalStore {
     this.#size = last === undefined
       ? this.#head
       : last * this.#segmentSize + (this.#dir.sizeOf(segmentName(last)) ?? 0);
-    for (const file of this.#readers.values()) file.close();
-    this.#readers.clear();
+    this.#handles.dropReaders();
   }
 
   readAt(offset: number, buffer: Uint8Array): number {
@@ -247,7 +240,9 @@ export class SegmentedStore implements WalStore {
       const within = at - index * this.#segmentSize;
       const count = Math.min(end - at, this.#segmentSize - within);
       const target = buffer.subarray(at - offset, at - offset + count);
-      const got = this.#segments.has(index) ? this.#reader(index).readAt(within, target) : 0;
+      const got = this.#segments.has(index)
+        ? this.#handles.reader(index).readAt(within, target)
+        : 0;
       // A missing or short segment inside the log is a hole: it reads as zeros, which are
       // never a record, so recovery reports damage here and looks for intact data after it.
       target.fill(0, got);
@@ -292,9 +287,9 @@ export class SegmentedStore implements WalStore {
   flushSync(): void {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     for (const [index, version] of [...this.#unflushed]) {
-      const file = this.#writtenHandle(index);
+      const file = this.#handles.writtenHandle(index);
       if (file !== undefined) file.flushSync();
-      else this.#withFile(index, (fresh) => fresh.flushSync());
+      else this.#handles.withFile(index, (fresh) => fresh.flushSync());
       this.#settle(index, version);
     }
     this.#syncDirectory();
@@ -303,23 +298,21 @@ export class SegmentedStore implements WalStore {
   async flush(): Promise<void> {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     const snapshot = [...this.#unflushed];
-    const active = this.#active;
-    this.#flushesRunning++;
+    const active = this.#handles.active;
+    this.#handles.flushStarted();
     try {
       for (const [index, version] of snapshot) {
         // A handle may be retired (by a rotation, a settle or a removal) while this await
         // runs; retired handles stay open until no flush runs, so none is closed under its
         // own flush.
-        const file = active?.index === index ? active.file : this.#writtenHandle(index);
+        const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
         if (file !== undefined) await file.flush();
         else await this.#flushClosed(index);
         this.#settle(index, version);
       }
       this.#syncDirectory();
     } finally {
-      if (--this.#flushesRunning === 0) {
-        for (const file of this.#retired.splice(0)) file.close();
-      }
+      this.#handles.flushEnded();
     }
   }
 
@@ -353,14 +346,11 @@ export class SegmentedStore implements WalStore {
     this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, `discard size ${size} is inside the log`);
     const keep = Math.floor(size / this.#segmentSize);
-    if (this.#active !== undefined) this.#retire(this.#active.file);
-    this.#active = undefined;
-    for (const file of this.#written.values()) this.#retire(file);
-    this.#written.clear();
+    this.#handles.releaseWritten();
     // In the order `truncate` uses, so a crash part way leaves no missing segment in the log:
     // the segment the cut falls in first, then the later ones from the last down.
     if (this.#segments.has(keep)) {
-      this.#dropReader(keep);
+      this.#handles.dropReader(keep);
       const file = this.#dir.open(segmentName(keep), false);
       try {
         file.truncate(size - keep * this.#segmentSize);
@@ -371,7 +361,7 @@ export class SegmentedStore implements WalStore {
     }
     for (const index of this.#unflushed.keys()) {
       if (index < keep && this.#segments.has(index)) {
-        this.#withFile(index, (fresh) => fresh.flushSync());
+        this.#handles.withFile(index, (fresh) => fresh.flushSync());
       }
     }
     this.#unflushed.clear();
@@ -435,15 +425,7 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const files = [
-      ...this.#readers.values(),
-      ...this.#written.values(),
-      ...(this.#active === undefined ? [] : [this.#active.file]),
-      ...this.#retired.splice(0),
-    ];
-    this.#readers.clear();
-    this.#written.clear();
-    this.#active = undefined;
+    const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
       `close segmented log "${this.#dir.path}"`,
@@ -468,17 +450,16 @@ export class SegmentedStore implements WalStore {
 
   /** The handle of segment `index` for appending, creating the segment when it is missing. */
   #writer(index: number): DirectoryFile {
-    if (this.#active?.index === index) return this.#active.file;
+    const active = this.#handles.active;
+    if (active?.index === index) return active.file;
     // The previous segment is no longer written: keep its handle for the flush that its
     // unflushed bytes still need, or close it.
-    const previous = this.#active;
-    this.#active = undefined;
+    const previous = this.#handles.deactivate();
     if (previous !== undefined) this.#park(previous.index, previous.file);
-    this.#dropReader(index);
-    const parked = this.#written.get(index);
+    this.#handles.dropReader(index);
+    const parked = this.#handles.unpark(index);
     if (parked !== undefined) {
-      this.#written.delete(index);
-      this.#active = { index, file: parked };
+      this.#handles.activate(index, parked);
       return parked;
     }
     const created = !this.#segments.has(index);
@@ -486,7 +467,7 @@ export class SegmentedStore implements WalStore {
     // creations so far durable before creating another one.
     if (created) this.#syncDirectory();
     const file = this.#dir.open(segmentName(index), created);
-    this.#active = { index, file };
+    this.#handles.activate(index, file);
     if (created) {
       this.#segments.add(index);
       this.#directoryVersion++;
@@ -496,50 +477,12 @@ export class SegmentedStore implements WalStore {
 
   /** Keeps the handle of a segment left behind while its bytes are unflushed. */
   #park(index: number, file: DirectoryFile): void {
-    if (!this.#unflushed.has(index)) return this.#retire(file);
-    this.#written.set(index, file);
-    if (this.#written.size <= SEGMENT_UNFLUSHED_OPEN_MAX) return;
-    const [oldest, handle] = this.#written.entries().next().value!;
+    if (!this.#unflushed.has(index)) return this.#handles.retire(file);
+    const evicted = this.#handles.park(index, file);
+    if (evicted === undefined) return;
+    const [oldest, handle] = evicted;
     handle.flushSync();
     this.#settle(oldest, this.#unflushed.get(oldest)!);
-  }
-
-  /** The handle a segment was written with in this session, if it is still open. */
-  #writtenHandle(index: number): DirectoryFile | undefined {
-    return this.#active?.index === index ? this.#active.file : this.#written.get(index);
-  }
-
-  #reader(index: number): DirectoryFile {
-    if (this.#active?.index === index) return this.#active.file;
-    const cached = this.#readers.get(index);
-    if (cached !== undefined) {
-      // Move to the back of the insertion order: the map doubles as an LRU list.
-      this.#readers.delete(index);
-      this.#readers.set(index, cached);
-      return cached;
-    }
-    if (this.#readers.size >= SEGMENT_READERS_OPEN_MAX) {
-      const [oldest] = this.#readers.keys();
-      this.#dropReader(oldest!);
-    }
-    const file = this.#dir.open(segmentName(index), false);
-    this.#readers.set(index, file);
-    return file;
-  }
-
-  #dropReader(index: number): void {
-    this.#readers.get(index)?.close();
-    this.#readers.delete(index);
-  }
-
-  #withFile(index: number, use: (file: DirectoryFile) => void): void {
-    if (this.#active?.index === index) return use(this.#active.file);
-    const file = this.#dir.open(segmentName(index), false);
-    try {
-      use(file);
-    } finally {
-      file.close();
-    }
   }
 
   async #flushClosed(index: number): Promise<void> {
@@ -556,10 +499,8 @@ export class SegmentedStore implements WalStore {
   #settle(index: number, version: number): void {
     if (this.#unflushed.get(index) !== version) return;
     this.#unflushed.delete(index);
-    const parked = this.#written.get(index);
-    if (parked === undefined) return;
-    this.#written.delete(index);
-    this.#retire(parked);
+    const parked = this.#handles.unpark(index);
+    if (parked !== undefined) this.#handles.retire(parked);
   }
 
   #syncDirectory(): void {
@@ -569,22 +510,8 @@ export class SegmentedStore implements WalStore {
     this.#directorySynced = Math.max(this.#directorySynced, version);
   }
 
-  #retire(file: DirectoryFile): void {
-    if (this.#flushesRunning > 0) this.#retired.push(file);
-    else file.close();
-  }
-
   #removeSegment(index: number): void {
-    if (this.#active?.index === index) {
-      this.#retire(this.#active.file);
-      this.#active = undefined;
-    }
-    const parked = this.#written.get(index);
-    if (parked !== undefined) {
-      this.#written.delete(index);
-      this.#retire(parked);
-    }
-    this.#dropReader(index);
+    this.#handles.releaseSegment(index);
     this.#dir.remove(segmentName(index));
     this.#segments.delete(index);
     this.#unflushed.delete(index);
