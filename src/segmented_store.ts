@@ -17,6 +17,7 @@ import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
 import {
   checkGaps,
@@ -60,11 +61,7 @@ export class SegmentedStore implements WalStore {
   /** The indices of the segment files that exist. */
   readonly #segments: Set<number>;
   readonly #handles: SegmentHandles;
-  /** Segments with unflushed bytes, and a version that changes with every append to them. */
-  readonly #unflushed = new Map<number, number>();
-  #appendVersion = 0;
-  #directoryVersion = 0;
-  #directorySynced = 0;
+  readonly #flushes: SegmentFlushes;
   #readOnly = false;
   #closed = false;
   /** The directory has no segment-size file yet: the next flush writes one. */
@@ -73,6 +70,7 @@ export class SegmentedStore implements WalStore {
   private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
     this.#dir = dir;
     this.#handles = new SegmentHandles(dir);
+    this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
@@ -151,7 +149,7 @@ export class SegmentedStore implements WalStore {
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
-      store.#directoryVersion++;
+      store.#flushes.directoryChanged();
     }
     // Record the size, so later opens check it even with a single segment. A new log records
     // it at once: no segment may exist without it, or a crash before the first flush would
@@ -173,9 +171,9 @@ export class SegmentedStore implements WalStore {
   #assumeUnflushed(): void {
     const first = Math.floor(this.#head / this.#segmentSize);
     for (const index of this.#segments) {
-      if (index >= first) this.#unflushed.set(index, ++this.#appendVersion);
+      if (index >= first) this.#flushes.appended(index);
     }
-    if (this.#segments.size > 0) this.#directoryVersion++;
+    if (this.#segments.size > 0) this.#flushes.directoryChanged();
   }
 
   get size(): number {
@@ -277,7 +275,7 @@ export class SegmentedStore implements WalStore {
       const room = (index + 1) * this.#segmentSize - this.#size;
       const file = this.#writer(index);
       const part = data.subarray(done, done + Math.min(room, data.length - done));
-      this.#unflushed.set(index, ++this.#appendVersion);
+      this.#flushes.appended(index);
       file.append(part);
       this.#size += part.length;
       done += part.length;
@@ -286,34 +284,12 @@ export class SegmentedStore implements WalStore {
 
   flushSync(): void {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    for (const [index, version] of [...this.#unflushed]) {
-      const file = this.#handles.writtenHandle(index);
-      if (file !== undefined) file.flushSync();
-      else this.#handles.withFile(index, (fresh) => fresh.flushSync());
-      this.#settle(index, version);
-    }
-    this.#syncDirectory();
+    this.#flushes.flushSync();
   }
 
   async flush(): Promise<void> {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    const snapshot = [...this.#unflushed];
-    const active = this.#handles.active;
-    this.#handles.flushStarted();
-    try {
-      for (const [index, version] of snapshot) {
-        // A handle may be retired (by a rotation, a settle or a removal) while this await
-        // runs; retired handles stay open until no flush runs, so none is closed under its
-        // own flush.
-        const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
-        if (file !== undefined) await file.flush();
-        else await this.#flushClosed(index);
-        this.#settle(index, version);
-      }
-      this.#syncDirectory();
-    } finally {
-      this.#handles.flushEnded();
-    }
+    await this.#flushes.flush();
   }
 
   truncate(size: number): void {
@@ -326,12 +302,12 @@ export class SegmentedStore implements WalStore {
     // inside it, which recovery would have to call damage.
     const file = this.#writer(keep);
     file.truncate(size - keep * this.#segmentSize);
-    this.#unflushed.set(keep, ++this.#appendVersion);
+    this.#flushes.appended(keep);
     this.flushSync();
     const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
     for (const index of doomed) {
       this.#removeSegment(index);
-      this.#syncDirectory();
+      this.#flushes.syncDirectory();
     }
     this.#size = size;
   }
@@ -359,21 +335,21 @@ export class SegmentedStore implements WalStore {
         file.close();
       }
     }
-    for (const index of this.#unflushed.keys()) {
+    for (const index of this.#flushes.segments) {
       if (index < keep && this.#segments.has(index)) {
         this.#handles.withFile(index, (fresh) => fresh.flushSync());
       }
     }
-    this.#unflushed.clear();
+    this.#flushes.forgetAll();
     const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
     for (const index of doomed) {
       this.#removeSegment(index);
-      this.#syncDirectory();
+      this.#flushes.syncDirectory();
     }
     this.#size = size;
     // A segment created since the last directory flush may be the one that failed.
-    this.#directoryVersion++;
-    this.#syncDirectory();
+    this.#flushes.directoryChanged();
+    this.#flushes.syncDirectory();
   }
 
   setAside(offset: number): string {
@@ -414,7 +390,7 @@ export class SegmentedStore implements WalStore {
     const keepFrom = Math.min(Math.floor(head / this.#segmentSize), last);
     const doomed = [...this.#segments].filter((i) => i < keepFrom);
     for (const index of doomed) this.#removeSegment(index);
-    if (doomed.length > 0) this.#syncDirectory();
+    if (doomed.length > 0) this.#flushes.syncDirectory();
     return head;
   }
 
@@ -455,7 +431,7 @@ export class SegmentedStore implements WalStore {
     // The previous segment is no longer written: keep its handle for the flush that its
     // unflushed bytes still need, or close it.
     const previous = this.#handles.deactivate();
-    if (previous !== undefined) this.#park(previous.index, previous.file);
+    if (previous !== undefined) this.#flushes.park(previous.index, previous.file);
     this.#handles.dropReader(index);
     const parked = this.#handles.unpark(index);
     if (parked !== undefined) {
@@ -465,57 +441,22 @@ export class SegmentedStore implements WalStore {
     const created = !this.#segments.has(index);
     // A segment may exist after a power loss only if every segment before it does: make the
     // creations so far durable before creating another one.
-    if (created) this.#syncDirectory();
+    if (created) this.#flushes.syncDirectory();
     const file = this.#dir.open(segmentName(index), created);
     this.#handles.activate(index, file);
     if (created) {
       this.#segments.add(index);
-      this.#directoryVersion++;
+      this.#flushes.directoryChanged();
     }
     return file;
-  }
-
-  /** Keeps the handle of a segment left behind while its bytes are unflushed. */
-  #park(index: number, file: DirectoryFile): void {
-    if (!this.#unflushed.has(index)) return this.#handles.retire(file);
-    const evicted = this.#handles.park(index, file);
-    if (evicted === undefined) return;
-    const [oldest, handle] = evicted;
-    handle.flushSync();
-    this.#settle(oldest, this.#unflushed.get(oldest)!);
-  }
-
-  async #flushClosed(index: number): Promise<void> {
-    if (!this.#segments.has(index)) return; // removed by a truncation since it was written
-    const file = this.#dir.open(segmentName(index), false);
-    try {
-      await file.flush();
-    } finally {
-      file.close();
-    }
-  }
-
-  /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
-  #settle(index: number, version: number): void {
-    if (this.#unflushed.get(index) !== version) return;
-    this.#unflushed.delete(index);
-    const parked = this.#handles.unpark(index);
-    if (parked !== undefined) this.#handles.retire(parked);
-  }
-
-  #syncDirectory(): void {
-    const version = this.#directoryVersion;
-    if (version === this.#directorySynced) return;
-    this.#dir.sync();
-    this.#directorySynced = Math.max(this.#directorySynced, version);
   }
 
   #removeSegment(index: number): void {
     this.#handles.releaseSegment(index);
     this.#dir.remove(segmentName(index));
     this.#segments.delete(index);
-    this.#unflushed.delete(index);
-    this.#directoryVersion++;
+    this.#flushes.forget(index);
+    this.#flushes.directoryChanged();
   }
 }
 

@@ -37,6 +37,7 @@ const IO_CORE = [
   "log_parts",
   "recovery",
   "segment_files",
+  "segment_flushes",
   "segment_handles",
   "segmented_store",
   "typed",
