@@ -3,12 +3,14 @@
 // and `segment-size` files, the checks an open makes of the layout, and atomic replacement of a
 // small file. I/O core: talks only to the `WalDirectory` interface, never to `Deno.*`.
 
+import { join } from "node:path";
 import {
   HEAD_FILE_NAME,
   SEGMENT_GAP_BYTES_MAX,
   SEGMENT_SIZE_FILE_MAGIC,
   SEGMENT_SIZE_FILE_NAME,
   SEGMENT_SIZE_FILE_SIZE,
+  SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { WalError } from "./errors.ts";
@@ -19,6 +21,97 @@ import {
   segmentName,
   segmentSizeMismatch,
 } from "./segments.ts";
+
+/** What an open finds in a segmented log's directory, after checking it against `segmentSize`. */
+export interface DirectoryScan {
+  /** Every name in the directory. */
+  names: string[];
+  /** The indices of the segment files. */
+  segments: Set<number>;
+  /** The segment size the `segment-size` file records, if there is one. */
+  recorded: number | undefined;
+  /** The head the `head` file records (0 without one). */
+  head: number;
+  /** Where the log ends: the end of its last segment file. */
+  size: number;
+}
+
+/**
+ * Lists and checks the directory: the segment-size and head files, then the segment files
+ * against the size and the head; throws `"corruption"` (changing nothing) on any mismatch.
+ */
+export function scanDirectory(dir: WalDirectory, segmentSize: number): DirectoryScan {
+  const names = dir.list();
+  const segments = segmentsIn(names);
+  const recorded = readSegmentSize(dir, names.includes(SEGMENT_SIZE_FILE_NAME));
+  const head = readHead(dir, names.includes(HEAD_FILE_NAME));
+  // The size is checked before anything reads the segments with it: with a wrong size every
+  // later check (and recovery) would misplace their bytes and take the log for damaged.
+  checkSegmentSizes(dir, head, segments, segmentSize, recorded);
+  checkLayout(dir.path, head, segments, segmentSize);
+  checkGaps(dir.path, head, segments, segmentSize);
+  const size = endOf(dir, segments, head, segmentSize);
+  if (head > size) {
+    throw new WalError(
+      "corruption",
+      `Cannot open segmented log "${dir.path}": its head (${head}) is past its end ` +
+        `(${size}); segments at the end are missing`,
+      { lsn: head },
+    );
+  }
+  return { names, segments, recorded, head, size };
+}
+
+/** Cuts segment file `index` to `length` bytes and flushes it, through a handle of its own. */
+export function cutSegmentFile(dir: WalDirectory, index: number, length: number): void {
+  const file = dir.open(segmentName(index), false);
+  try {
+    file.truncate(length);
+    file.flushSync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Where the log ends: the end of its last segment file, or `head` without one. */
+export function endOf(
+  dir: WalDirectory,
+  segments: Set<number>,
+  head: number,
+  segmentSize: number,
+): number {
+  const last = lastOf(segments);
+  return last === undefined ? head : last * segmentSize + (dir.sizeOf(segmentName(last)) ?? 0);
+}
+
+/**
+ * Copies `[offset, size)` of the log, read with `read`, to a new `damaged-<offset>` file in the
+ * directory (`.1`, `.2`, … when taken), flushes it and the directory; returns its path.
+ */
+export function copyAside(
+  dir: WalDirectory,
+  offset: number,
+  size: number,
+  read: (at: number, buffer: Uint8Array) => number,
+): string {
+  let name = `damaged-${offset}`;
+  const names = new Set(dir.list());
+  for (let n = 1; names.has(name); n++) name = `damaged-${offset}.${n}`;
+  const copy = dir.open(name, true);
+  try {
+    const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
+    for (let at = offset; at < size;) {
+      const n = read(at, chunk.subarray(0, Math.min(chunk.length, size - at)));
+      copy.append(chunk.subarray(0, n));
+      at += n;
+    }
+    copy.flushSync();
+  } finally {
+    copy.close();
+  }
+  dir.sync();
+  return join(dir.path, name);
+}
 
 /** The segment indices among `names`. */
 export function segmentsIn(names: readonly string[]): Set<number> {

@@ -1,6 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// What a segmented log has not flushed yet: the segments with unflushed bytes and the
-// directory's unflushed entries, and the flushes that settle them.
+// The write path of a segmented log's files: the segment being written (opened, created,
+// rotated), what is not flushed yet (segments with unflushed bytes, the directory's entries),
+// and the flushes that settle them.
 // I/O core: talks only to the `WalDirectory` interface, never to `Deno.*`.
 
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
@@ -39,6 +40,16 @@ export class SegmentFlushes {
     this.#unflushed.set(index, ++this.#appendVersion);
   }
 
+  /** Marks the segments from `first` on, and the directory, unflushed (at open). */
+  assumeUnflushed(segments: Iterable<number>, first: number): void {
+    let any = false;
+    for (const index of segments) {
+      any = true;
+      if (index >= first) this.appended(index);
+    }
+    if (any) this.directoryChanged();
+  }
+
   /** Notes a segment created or removed: the directory needs a flush. */
   directoryChanged(): void {
     this.#directoryVersion++;
@@ -65,6 +76,36 @@ export class SegmentFlushes {
     const [oldest, handle] = evicted;
     handle.flushSync();
     this.#settle(oldest, this.#unflushed.get(oldest)!);
+  }
+
+  /**
+   * The handle of segment `index` for appending, creating the segment (and adding it to
+   * `segments`) when it is missing. The segment written before is parked or retired.
+   */
+  writer(index: number, segments: Set<number>): DirectoryFile {
+    const active = this.#handles.active;
+    if (active?.index === index) return active.file;
+    // The previous segment is no longer written: keep its handle for the flush that its
+    // unflushed bytes still need, or close it.
+    const previous = this.#handles.deactivate();
+    if (previous !== undefined) this.park(previous.index, previous.file);
+    this.#handles.dropReader(index);
+    const parked = this.#handles.unpark(index);
+    if (parked !== undefined) {
+      this.#handles.activate(index, parked);
+      return parked;
+    }
+    const created = !segments.has(index);
+    // A segment may exist after a power loss only if every segment before it does: make the
+    // creations so far durable before creating another one.
+    if (created) this.syncDirectory();
+    const file = this.#dir.open(segmentName(index), created);
+    this.#handles.activate(index, file);
+    if (created) {
+      segments.add(index);
+      this.directoryChanged();
+    }
+    return file;
   }
 
   /** Flushes every unflushed segment and then the directory, blocking the thread. */

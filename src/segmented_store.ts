@@ -2,7 +2,6 @@
 // A store that splits the log's address space over fixed-size segment files in a directory.
 // I/O core: talks only to the `WalDirectory` interface, never to `Deno.*`.
 
-import { join } from "node:path";
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
 import {
@@ -11,21 +10,20 @@ import {
   SECTOR_SIZE,
   SEGMENT_SIZE_FILE_NAME,
   SEGMENT_SIZE_TEMP_FILE_NAME,
-  SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
-import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
 import {
-  checkGaps,
-  checkLayout,
-  checkSegmentSizes,
+  copyAside,
+  cutSegmentFile,
+  endOf,
   lastOf,
   readHead,
-  readSegmentSize,
+  scanDirectory,
   segmentsIn,
   writeAtomically,
 } from "./segment_files.ts";
@@ -67,17 +65,20 @@ export class SegmentedStore implements WalStore {
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
-  private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
+  private constructor(
+    dir: WalDirectory,
+    segmentSize: number,
+    head: number,
+    segments: Set<number>,
+    size: number,
+  ) {
     this.#dir = dir;
     this.#handles = new SegmentHandles(dir);
     this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
-    const last = lastOf(segments);
-    this.#size = last === undefined
-      ? head
-      : last * segmentSize + (dir.sizeOf(segmentName(last)) ?? 0);
+    this.#size = size;
   }
 
   /**
@@ -125,27 +126,14 @@ export class SegmentedStore implements WalStore {
   }
 
   static #open(dir: WalDirectory, segmentSize: number, readOnly: boolean): SegmentedStore {
-    const names = dir.list();
-    const segments = segmentsIn(names);
-    const recorded = readSegmentSize(dir, names.includes(SEGMENT_SIZE_FILE_NAME));
-    const head = readHead(dir, names.includes(HEAD_FILE_NAME));
-    // The size is checked before anything reads the segments with it: with a wrong size every
-    // later check (and recovery) would misplace their bytes and take the log for damaged.
-    checkSegmentSizes(dir, head, segments, segmentSize, recorded);
-    checkLayout(dir.path, head, segments, segmentSize);
-    checkGaps(dir.path, head, segments, segmentSize);
-    const store = new SegmentedStore(dir, segmentSize, head, segments);
+    const { names, segments, recorded, head, size } = scanDirectory(dir, segmentSize);
+    const store = new SegmentedStore(dir, segmentSize, head, segments, size);
     store.#readOnly = readOnly;
-    if (!readOnly) store.#assumeUnflushed();
-    if (head > store.#size) {
-      throw new WalError(
-        "corruption",
-        `Cannot open segmented log "${dir.path}": its head (${head}) is past its end ` +
-          `(${store.#size}); segments at the end are missing`,
-        { lsn: head },
-      );
-    }
     if (readOnly) return store;
+    // A crashed writer may have left any segment, and its creation, only in the page cache:
+    // the first flush covers every segment from the head on and the directory, so recovery's
+    // flush makes what it replays durable.
+    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
@@ -161,19 +149,6 @@ export class SegmentedStore implements WalStore {
       else store.#segmentSizeUnrecorded = true;
     }
     return store;
-  }
-
-  /**
-   * A crashed writer may have left any segment, and its creation, only in the page cache: the
-   * first flush after opening covers every segment from the head on and the directory, so
-   * recovery's flush makes what it replays durable.
-   */
-  #assumeUnflushed(): void {
-    const first = Math.floor(this.#head / this.#segmentSize);
-    for (const index of this.#segments) {
-      if (index >= first) this.#flushes.appended(index);
-    }
-    if (this.#segments.size > 0) this.#flushes.directoryChanged();
   }
 
   get size(): number {
@@ -224,10 +199,7 @@ export class SegmentedStore implements WalStore {
       if (!names.includes(segmentName(index))) this.#segments.delete(index);
     }
     if (names.includes(HEAD_FILE_NAME)) this.#head = readHead(this.#dir, true);
-    const last = lastOf(this.#segments);
-    this.#size = last === undefined
-      ? this.#head
-      : last * this.#segmentSize + (this.#dir.sizeOf(segmentName(last)) ?? 0);
+    this.#size = endOf(this.#dir, this.#segments, this.#head, this.#segmentSize);
     this.#handles.dropReaders();
   }
 
@@ -273,7 +245,7 @@ export class SegmentedStore implements WalStore {
     for (let done = 0; done < data.length;) {
       const index = Math.floor(this.#size / this.#segmentSize);
       const room = (index + 1) * this.#segmentSize - this.#size;
-      const file = this.#writer(index);
+      const file = this.#flushes.writer(index, this.#segments);
       const part = data.subarray(done, done + Math.min(room, data.length - done));
       this.#flushes.appended(index);
       file.append(part);
@@ -300,15 +272,11 @@ export class SegmentedStore implements WalStore {
     // one down, the directory flushed after each: a crash at any point leaves a log that ends
     // at the cut (zeros follow it, which recovery cuts as a torn tail) and no missing segment
     // inside it, which recovery would have to call damage.
-    const file = this.#writer(keep);
+    const file = this.#flushes.writer(keep, this.#segments);
     file.truncate(size - keep * this.#segmentSize);
     this.#flushes.appended(keep);
     this.flushSync();
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#flushes.syncDirectory();
-    }
+    this.#removeAfter(keep);
     this.#size = size;
   }
 
@@ -327,13 +295,7 @@ export class SegmentedStore implements WalStore {
     // the segment the cut falls in first, then the later ones from the last down.
     if (this.#segments.has(keep)) {
       this.#handles.dropReader(keep);
-      const file = this.#dir.open(segmentName(keep), false);
-      try {
-        file.truncate(size - keep * this.#segmentSize);
-        file.flushSync();
-      } finally {
-        file.close();
-      }
+      cutSegmentFile(this.#dir, keep, size - keep * this.#segmentSize);
     }
     for (const index of this.#flushes.segments) {
       if (index < keep && this.#segments.has(index)) {
@@ -341,11 +303,7 @@ export class SegmentedStore implements WalStore {
       }
     }
     this.#flushes.forgetAll();
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#flushes.syncDirectory();
-    }
+    this.#removeAfter(keep);
     this.#size = size;
     // A segment created since the last directory flush may be the one that failed.
     this.#flushes.directoryChanged();
@@ -354,23 +312,7 @@ export class SegmentedStore implements WalStore {
 
   setAside(offset: number): string {
     this.#checkWritable();
-    let name = `damaged-${offset}`;
-    const names = new Set(this.#dir.list());
-    for (let n = 1; names.has(name); n++) name = `damaged-${offset}.${n}`;
-    const copy = this.#dir.open(name, true);
-    try {
-      const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
-      for (let at = offset; at < this.#size;) {
-        const n = this.readAt(at, chunk.subarray(0, Math.min(chunk.length, this.#size - at)));
-        copy.append(chunk.subarray(0, n));
-        at += n;
-      }
-      copy.flushSync();
-    } finally {
-      copy.close();
-    }
-    this.#dir.sync();
-    return join(this.#dir.path, name);
+    return copyAside(this.#dir, offset, this.#size, (at, buffer) => this.readAt(at, buffer));
   }
 
   /**
@@ -416,39 +358,17 @@ export class SegmentedStore implements WalStore {
   }
 
   #checkWritable(): void {
-    if (this.#readOnly) {
-      throw new WalError(
-        "read-only",
-        `Cannot write to "${this.#dir.path}": it was opened read-only`,
-      );
-    }
+    const message = `Cannot write to "${this.#dir.path}": it was opened read-only`;
+    if (this.#readOnly) throw new WalError("read-only", message);
   }
 
-  /** The handle of segment `index` for appending, creating the segment when it is missing. */
-  #writer(index: number): DirectoryFile {
-    const active = this.#handles.active;
-    if (active?.index === index) return active.file;
-    // The previous segment is no longer written: keep its handle for the flush that its
-    // unflushed bytes still need, or close it.
-    const previous = this.#handles.deactivate();
-    if (previous !== undefined) this.#flushes.park(previous.index, previous.file);
-    this.#handles.dropReader(index);
-    const parked = this.#handles.unpark(index);
-    if (parked !== undefined) {
-      this.#handles.activate(index, parked);
-      return parked;
+  /** Removes the segments after `keep`, from the last one down, flushing the directory each time. */
+  #removeAfter(keep: number): void {
+    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
+    for (const index of doomed) {
+      this.#removeSegment(index);
+      this.#flushes.syncDirectory();
     }
-    const created = !this.#segments.has(index);
-    // A segment may exist after a power loss only if every segment before it does: make the
-    // creations so far durable before creating another one.
-    if (created) this.#flushes.syncDirectory();
-    const file = this.#dir.open(segmentName(index), created);
-    this.#handles.activate(index, file);
-    if (created) {
-      this.#segments.add(index);
-      this.#flushes.directoryChanged();
-    }
-    return file;
   }
 
   #removeSegment(index: number): void {
