@@ -1,10 +1,10 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/truncate.ts: `wal truncate-before` and `wal truncate-after`.
+// Tests for cli/truncate.ts: `wal truncate-before` and `wal truncate-after`.
 
 import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
-import { MemoryIo } from "../src/cli/io.ts";
-import { main } from "../src/cli/main.ts";
+import { MemoryIo } from "../cli/io.ts";
+import { main } from "../cli/main.ts";
 import { encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";

@@ -2,7 +2,7 @@
 // `wal truncate-before` and `wal truncate-after`: the only commands that write. Each shows what
 // it will drop from a read-only look, asks, then reopens the log for writing and does it.
 
-import { type Entry, entryEnd, type Wal, type WalConfig, WalError } from "../../mod.ts";
+import { type Entry, entryEnd, type Wal, type WalConfig, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,

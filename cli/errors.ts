@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // The CLI's exit codes, its two error classes, and how any error becomes a message and a code.
 
-import { WalError } from "../../mod.ts";
+import { WalError } from "../mod.ts";
 
 /**
  * Exit codes. `verify` gives 1 and 2 their own meaning (torn tail, damage); other commands use

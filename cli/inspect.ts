@@ -2,7 +2,7 @@
 // `wal stat` and `wal verify`: what a log holds and whether every byte of it is intact.
 // Read-only: logs are opened with `readOnly`, so recovery reports damage and changes nothing.
 
-import { entryEnd, type RecoveryRange, type Wal } from "../../mod.ts";
+import { entryEnd, type RecoveryRange, type Wal } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,

@@ -2,7 +2,7 @@
 // `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
 // Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
 
-import { type Entry, entryEnd, type Wal, WalError } from "../../mod.ts";
+import { type Entry, entryEnd, type Wal, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
