@@ -102,7 +102,10 @@ export class WalCore implements Disposable, AsyncDisposable {
     return this.#parts.recovery;
   }
 
-  /** Words for the flush mechanism, e.g. `"fdatasync via shim"`. */
+  /**
+   * Words for the flush mechanism in use, e.g. `"fdatasync via shim"`: what the `durability`
+   * option (a mode such as `"auto"`) resolved to on this machine, not the mode itself.
+   */
   get durability(): string {
     return this.#store.durability;
   }

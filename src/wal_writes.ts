@@ -144,7 +144,8 @@ export class WalWrites extends WalCore {
 
   /**
    * Drops the record at `lsn` and every record after it, as after a Raft log conflict; appends
-   * continue at `lsn`. `truncateFrom(head)` empties the log. Durable when it returns: the
+   * continue at `lsn`. Unlike `truncateAfter` and `truncateBefore`, which keep the record at
+   * the LSN they are given, this drops it: "from" includes `lsn`. `truncateFrom(head)` empties the log. Durable when it returns: the
    * shorter log (its size and every byte below it) is on stable storage.
    *
    * @param lsn A record boundary, the head, or `nextLsn` (which changes nothing).
