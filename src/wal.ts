@@ -3,7 +3,6 @@
 // in wal_writes.ts, the factories in open.ts. I/O core: talks to its store as a `WalStore`.
 
 import type { ChangeSignal } from "./change_signal.ts";
-import type { ResolvedConfig } from "./config.ts";
 import {
   type CursorSource,
   type CursorState,
@@ -21,8 +20,6 @@ import type { RecoveryReport } from "./recovery.ts";
 import type { WalStore } from "./store.ts";
 import type { Writer } from "./writer.ts";
 import { closedError, type LogParts } from "./log_parts.ts";
-
-export type { Entry, Lsn, TailOptions };
 
 /**
  * The reading side of a log, and its life cycle: positions, iteration, following, refresh and
@@ -43,7 +40,6 @@ export type { Entry, Lsn, TailOptions };
 export class WalCore implements Disposable, AsyncDisposable {
   readonly #parts: LogParts;
   readonly #store: WalStore;
-  readonly #config: ResolvedConfig;
   readonly #writer: Writer;
   readonly #follower: Follower | undefined;
   readonly #changes: ChangeSignal;
@@ -61,7 +57,6 @@ export class WalCore implements Disposable, AsyncDisposable {
   protected constructor(parts: LogParts) {
     this.#parts = parts;
     this.#store = parts.store;
-    this.#config = parts.config;
     this.#writer = parts.writer;
     this.#follower = parts.follower;
     this.#changes = parts.changes;
@@ -180,8 +175,9 @@ export class WalCore implements Disposable, AsyncDisposable {
   /**
    * For a read-only log: looks for records a writer appended since the log was opened (or last
    * refreshed) and makes them visible to `iter`, `iterFrom` and `tail`. Stops at the first
-   * record the writer has not finished. A writer's own log sees its appends at once, so this
-   * changes nothing there.
+   * record the writer has not finished. It reconciles the head and the end with the files: a
+   * checkpoint or a cut it finds advances the epoch, so cursors it passed throw `"truncated"`.
+   * A writer's own log sees its appends at once, so this changes nothing there.
    *
    * @returns The new `nextLsn`.
    * @throws {WalError} `"closed"`; `"io"` if reading fails.
@@ -270,7 +266,7 @@ export class WalCore implements Disposable, AsyncDisposable {
       },
       epoch: this.#parts.epoch,
       changes: this.#changes,
-      maxRecordSize: this.#config.maxRecordSize,
+      maxRecordSize: this.#parts.config.maxRecordSize,
       following: this.#follower !== undefined,
       get isClosed() {
         return wal.#parts.state.closed;
