@@ -149,6 +149,9 @@ export class Follower {
     this.#store.refresh?.();
     const seen = this.#end;
     const head = this.#store.head;
+    // Compared before a new head makes the follower forget what it saw below it: a writer may
+    // have cut the log, written shorter records and checkpointed inside what was seen.
+    const found = this.#seen.cutSince(this.#store, this.#store.size, head);
     let changed = false;
     if (head > this.#head) {
       // A checkpoint: the records before the new head are gone, and cursors below it say so.
@@ -159,10 +162,10 @@ export class Follower {
       changed = true;
     }
     let from = Math.max(seen, head);
-    const cut = this.#seen.cutSince(this.#store, this.#store.size, head);
-    if (cut !== undefined) {
+    if (found !== undefined) {
       // The writer cut the log at or after `cut` (and may have appended since): what was seen
       // from there on is not what the log holds now.
+      const cut = Math.max(found, head);
       this.#index.truncateAfter(cut);
       this.#seen.forgetFrom(cut);
       this.#epoch.cutAfter(cut);

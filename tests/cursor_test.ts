@@ -338,3 +338,24 @@ Deno.test("cursors against a model: no removed record is yielded and every cut i
     );
   });
 });
+
+Deno.test("a follower finds a cut that a checkpoint inside what it saw would hide", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    using writer = Wal.openSegmented(path, 64);
+    writer.append(bytes("0:x"));
+    writer.syncSync();
+    using reader = Wal.openSegmented(path, 64, { readOnly: true, lock: "none" });
+    equal(reader.refresh(), 11);
+    const tail = reader.tail(0)[Symbol.asyncIterator]();
+    equal(text.decode((await tail.next()).value!.data), "0:x");
+    // The writer empties the log, writes a shorter record and checkpoints past it: the new
+    // head (10) lies inside the record the reader saw (0 to 11).
+    writer.truncateFrom(0);
+    writer.append(bytes("2:"));
+    equal(writer.truncateBefore(writer.nextLsn), 10);
+    equal(reader.refresh(), 10);
+    equal(reader.head, 10);
+    await rejects(tail.next(), truncatedAt(10));
+  });
+});
