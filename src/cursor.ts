@@ -116,7 +116,8 @@ export function checkCursor(source: CursorSource, cursor: CursorState): boolean 
   if (cursor.epoch === now) return false;
   const cut = source.epoch.lowestCutSince(cursor.epoch, head);
   if (cut !== undefined && (cut < cursor.position || cut < (cursor.end ?? -1))) {
-    const from = Math.min(cut, cursor.position);
+    // A checkpoint since the cut may have moved the head past it: read again from the head.
+    const from = Math.max(Math.min(cut, cursor.position), head);
     throw new WalError(
       "truncated",
       `The log was cut at LSN ${cut} while this reader was at LSN ${cursor.position}: ` +

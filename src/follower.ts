@@ -62,7 +62,7 @@ export class SeenRecords {
   /**
    * Where the log now differs from what was seen, judged by the fingerprints: undefined when
    * the newest still matches, else the end of the newest older one that does (a boundary at or
-   * before the writer's cut), or `head` when none does.
+   * before the writer's cut), or `head` (the head the follower saw last) when none does.
    */
   cutSince(source: ByteSource, size: number, head: number): number | undefined {
     const marks = this.#last === undefined ? this.#samples : [...this.#samples, this.#last];
@@ -151,7 +151,7 @@ export class Follower {
     const head = this.#store.head;
     // Compared before a new head makes the follower forget what it saw below it: a writer may
     // have cut the log, written shorter records and checkpointed inside what was seen.
-    const found = this.#seen.cutSince(this.#store, this.#store.size, head);
+    const found = this.#seen.cutSince(this.#store, this.#store.size, this.#head);
     let changed = false;
     if (head > this.#head) {
       // A checkpoint: the records before the new head are gone, and cursors below it say so.
@@ -165,11 +165,14 @@ export class Follower {
     if (found !== undefined) {
       // The writer cut the log at or after `cut` (and may have appended since): what was seen
       // from there on is not what the log holds now.
-      const cut = Math.max(found, head);
+      // Below a new head when the writer cut, wrote again and checkpointed: the cut is told all
+      // the same (a follower that applied the cut records must undo them), and reading goes on
+      // from the head.
+      const cut = found;
       this.#index.truncateAfter(cut);
       this.#seen.forgetFrom(cut);
       this.#epoch.cutAfter(cut);
-      from = cut;
+      from = Math.max(cut, head);
       changed = true;
     }
     const end = Math.max(from, this.#store.size);

@@ -184,7 +184,7 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
     if (head > cursor.position) return head;
     const lowest = Math.min(...cursor.cuts);
     if (lowest < cursor.position || lowest < (cursor.end ?? -1)) {
-      return Math.min(lowest, cursor.position);
+      return Math.max(Math.min(lowest, cursor.position), head);
     }
     return undefined;
   };
@@ -259,10 +259,10 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
           }
         } else {
           if (report !== undefined) {
-            await rejects(cursor.tail!.next(), truncatedAt(report));
+            await rejects(nextOrStall(cursor.tail!), truncatedAt(report));
             cursors.splice(cursors.indexOf(cursor), 1);
           } else if (cursor.position < durable) {
-            expectRecord((await cursor.tail!.next()).value!, cursor);
+            expectRecord((await nextOrStall(cursor.tail!)).value!, cursor);
           }
         }
         break;
@@ -289,7 +289,7 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
           let outcome: IteratorResult<{ lsn: number; data: Uint8Array }> | WalError;
           try {
             outcome = mustReport || cursor.position < end
-              ? await cursor.tail!.next()
+              ? await nextOrStall(cursor.tail!)
               : new WalError("io", "not stepped");
           } catch (error) {
             if (!(error instanceof WalError)) throw error;
@@ -299,14 +299,16 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
             if (outcome.kind === "io") break;
             equal(outcome.kind, "truncated");
             if (head > cursor.position) equal(outcome.lsn, head);
-            else ok(outcome.lsn! >= head && outcome.lsn! <= Math.min(...cursor.cuts));
+            else {ok(
+                outcome.lsn! >= head && outcome.lsn! <= Math.max(Math.min(...cursor.cuts), head),
+              );}
             followerTail = newFollowerTail(follower, head);
           } else {
             equal(mustReport, false, "every cut that removed what a follower yielded is reported");
             expectRecord(outcome.value!, cursor);
           }
         } else if (cursor.position < end) {
-          expectRecord((await cursor.tail!.next()).value!, cursor);
+          expectRecord((await nextOrStall(cursor.tail!)).value!, cursor);
         }
         break;
       }
@@ -315,6 +317,28 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
   for (const cursor of cursors) await cursor.tail?.return?.();
   await followerTail.tail?.return?.();
 }
+
+/**
+ * The next entry of a tail the model says has one ready, or a cut to report. Both settle within
+ * the microtasks of the call: a tail that waits for a change instead (the macrotask below runs
+ * first) is a stall, which fails here rather than hang the test.
+ */
+async function nextOrStall(
+  tail: AsyncIterator<{ lsn: number; data: Uint8Array }>,
+): Promise<IteratorResult<{ lsn: number; data: Uint8Array }>> {
+  const stalled = Symbol("stalled");
+  const timer = Promise.withResolvers<typeof stalled>();
+  const id = setTimeout(() => timer.resolve(stalled), 0);
+  try {
+    const outcome = await Promise.race([tail.next(), timer.promise]);
+    if (outcome === stalled) throw new Error("a tail waited instead of yielding or reporting");
+    return outcome;
+  } finally {
+    clearTimeout(id);
+  }
+}
+
+const REPLAY_SEED = Deno.env.get("WAL_CURSOR_SEED");
 
 function newFollowerTail(follower: Wal, head: number): ModelCursor {
   return {
@@ -334,7 +358,8 @@ Deno.test("cursors against a model: no removed record is yielded and every cut i
         fc.array(OPS, { minLength: 20, maxLength: 60, size: "max" }),
         (ops) => runInterleaving(dir, ops),
       ),
-      { numRuns: 60 },
+      // WAL_CURSOR_SEED=<seed> replays the runs of a seed fast-check printed.
+      { numRuns: 60, ...(REPLAY_SEED === undefined ? {} : { seed: Number(REPLAY_SEED) }) },
     );
   });
 });
@@ -356,6 +381,26 @@ Deno.test("a follower finds a cut that a checkpoint inside what it saw would hid
     equal(writer.truncateBefore(writer.nextLsn), 10);
     equal(reader.refresh(), 10);
     equal(reader.head, 10);
+    await rejects(tail.next(), truncatedAt(10));
+  });
+});
+
+Deno.test("a follower reports a cut of what it yielded even when a checkpoint then passed it", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    using writer = Wal.openSegmented(path, 64);
+    writer.append(bytes("0:"));
+    writer.syncSync();
+    using reader = Wal.openSegmented(path, 64, { readOnly: true, lock: "none" });
+    const tail = reader.tail(0)[Symbol.asyncIterator]();
+    equal(text.decode((await tail.next()).value!.data), "0:");
+    // Record "0:" is replaced by "2:" (of the same length), which a checkpoint then drops: the
+    // follower applied a record that is not the log's history, and must be told.
+    writer.truncateFrom(0);
+    writer.append(bytes("2:"));
+    equal(writer.truncateBefore(writer.nextLsn), 10);
+    writer.append(bytes("3:"));
+    equal(reader.refresh(), 20);
     await rejects(tail.next(), truncatedAt(10));
   });
 });
