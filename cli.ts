@@ -27,9 +27,9 @@
  * @module
  */
 
-import { main } from "./src/cli/main.ts";
+import { main } from "./cli/main.ts";
 
-export { main, VERSION } from "./src/cli/main.ts";
-export { type CliIo, MemoryIo, type MemoryIoOptions, type StreamName } from "./src/cli/io.ts";
+export { main, VERSION } from "./cli/main.ts";
+export { type CliIo, MemoryIo, type MemoryIoOptions, type StreamName } from "./cli/io.ts";
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -38,8 +38,11 @@
  * @module
  */
 
-export { Wal } from "./src/wal.ts";
-export type { Entry, Lsn, TailOptions } from "./src/wal.ts";
+export { Wal } from "./src/open.ts";
+export type { WalCore } from "./src/wal.ts";
+export type { WalWrites } from "./src/wal_writes.ts";
+export { entryEnd } from "./src/cursor.ts";
+export type { Entry, Lsn, TailOptions } from "./src/cursor.ts";
 export { jsonCodec, TypedWal } from "./src/typed.ts";
 export type { Codec, TypedEntry } from "./src/typed.ts";
 export type {
@@ -69,3 +72,5 @@ export { FsDirectory } from "./src/fs_directory.ts";
 export type { FsDirectoryOptions } from "./src/fs_directory.ts";
 export type { DirectoryFile, WalDirectory } from "./src/directory.ts";
 export { crc32c } from "./src/crc32c.ts";
+export { segmentLayout } from "./src/segment_layout.ts";
+export type { SegmentLayout, SegmentSizeRecord } from "./src/segment_layout.ts";

@@ -59,7 +59,7 @@ const LOG_DIR_NAME = "wal";
 /** A string map whose changes go through a write-ahead log. */
 export class KvStore implements Disposable {
   readonly #dir: string;
-  readonly #log: TypedWal<Change>;
+  readonly #log: TypedWal<Change, Wal>;
   readonly #map: Map<string, string>;
   readonly #checkpointEvery: number;
   #sinceCheckpoint = 0;

@@ -151,3 +151,13 @@ if (HEADER_LENGTH_OFFSET + 4 !== HEADER_SIZE || HEADER_CRC_OFFSET + 4 !== HEADER
 if (RECORD_SIZE_MAX_DEFAULT > RECORD_SIZE_LIMIT || SCRATCH_SIZE_MAX < HEADER_SIZE) {
   throw new Error("wal-db: inconsistent size constants");
 }
+
+/**
+ * How many suffix cuts a log remembers for its cursors. A cursor that last looked before the
+ * oldest one remembered cannot tell where the log was cut since: it reports a cut at the head,
+ * so its reader starts over rather than trust records that may be gone.
+ */
+export const CUT_HISTORY_MAX = 1024;
+
+/** How often a read-only log's `tail` looks for new records, in milliseconds, by default. */
+export const TAIL_POLL_MS_DEFAULT = 50;

@@ -2,35 +2,31 @@
 // A store that splits the log's address space over fixed-size segment files in a directory.
 // I/O core: talks only to the `WalDirectory` interface, never to `Deno.*`.
 
-import { join } from "node:path";
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
 import {
   HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
-  SEGMENT_GAP_BYTES_MAX,
-  SEGMENT_READERS_OPEN_MAX,
-  SEGMENT_SIZE_FILE_MAGIC,
   SEGMENT_SIZE_FILE_NAME,
-  SEGMENT_SIZE_FILE_SIZE,
   SEGMENT_SIZE_TEMP_FILE_NAME,
-  SEGMENT_UNFLUSHED_OPEN_MAX,
-  SET_ASIDE_CHUNK_SIZE,
 } from "./constants.ts";
-import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import {
-  checkSegmentSize,
-  decodeHead,
-  decodeSegmentSize,
-  encodeHead,
-  encodeSegmentSize,
-  parseSegmentName,
-  segmentName,
-  segmentSizeMismatch,
-} from "./segments.ts";
+import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import { SegmentFlushes } from "./segment_flushes.ts";
+import { SegmentHandles } from "./segment_handles.ts";
+import {
+  copyAside,
+  cutSegmentFile,
+  endOf,
+  lastOf,
+  readHead,
+  scanDirectory,
+  segmentsIn,
+  writeAtomically,
+} from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -62,32 +58,27 @@ export class SegmentedStore implements WalStore {
   #size: number;
   /** The indices of the segment files that exist. */
   readonly #segments: Set<number>;
-  #active: { index: number; file: DirectoryFile } | undefined;
-  readonly #readers = new Map<number, DirectoryFile>();
-  /** Earlier segments written in this session whose bytes are not flushed yet, oldest first. */
-  readonly #written = new Map<number, DirectoryFile>();
-  /** Segments with unflushed bytes, and a version that changes with every append to them. */
-  readonly #unflushed = new Map<number, number>();
-  #appendVersion = 0;
-  #directoryVersion = 0;
-  #directorySynced = 0;
-  /** Handles that stopped being needed while a flush ran; closed when no flush runs. */
-  readonly #retired: DirectoryFile[] = [];
-  #flushesRunning = 0;
+  readonly #handles: SegmentHandles;
+  readonly #flushes: SegmentFlushes;
   #readOnly = false;
   #closed = false;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
-  private constructor(dir: WalDirectory, segmentSize: number, head: number, segments: Set<number>) {
+  private constructor(
+    dir: WalDirectory,
+    segmentSize: number,
+    head: number,
+    segments: Set<number>,
+    size: number,
+  ) {
     this.#dir = dir;
+    this.#handles = new SegmentHandles(dir);
+    this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
-    const last = lastOf(segments);
-    this.#size = last === undefined
-      ? head
-      : last * segmentSize + (dir.sizeOf(segmentName(last)) ?? 0);
+    this.#size = size;
   }
 
   /**
@@ -135,31 +126,18 @@ export class SegmentedStore implements WalStore {
   }
 
   static #open(dir: WalDirectory, segmentSize: number, readOnly: boolean): SegmentedStore {
-    const names = dir.list();
-    const segments = segmentsIn(names);
-    const recorded = readSegmentSize(dir, names.includes(SEGMENT_SIZE_FILE_NAME));
-    const head = readHead(dir, names.includes(HEAD_FILE_NAME));
-    // The size is checked before anything reads the segments with it: with a wrong size every
-    // later check (and recovery) would misplace their bytes and take the log for damaged.
-    checkSegmentSizes(dir, head, segments, segmentSize, recorded);
-    checkLayout(dir.path, head, segments, segmentSize);
-    checkGaps(dir.path, head, segments, segmentSize);
-    const store = new SegmentedStore(dir, segmentSize, head, segments);
+    const { names, segments, recorded, head, size } = scanDirectory(dir, segmentSize);
+    const store = new SegmentedStore(dir, segmentSize, head, segments, size);
     store.#readOnly = readOnly;
-    if (!readOnly) store.#assumeUnflushed();
-    if (head > store.#size) {
-      throw new WalError(
-        "corruption",
-        `Cannot open segmented log "${dir.path}": its head (${head}) is past its end ` +
-          `(${store.#size}); segments at the end are missing`,
-        { lsn: head },
-      );
-    }
     if (readOnly) return store;
+    // A crashed writer may have left any segment, and its creation, only in the page cache:
+    // the first flush covers every segment from the head on and the directory, so recovery's
+    // flush makes what it replays durable.
+    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
-      store.#directoryVersion++;
+      store.#flushes.directoryChanged();
     }
     // Record the size, so later opens check it even with a single segment. A new log records
     // it at once: no segment may exist without it, or a crash before the first flush would
@@ -171,19 +149,6 @@ export class SegmentedStore implements WalStore {
       else store.#segmentSizeUnrecorded = true;
     }
     return store;
-  }
-
-  /**
-   * A crashed writer may have left any segment, and its creation, only in the page cache: the
-   * first flush after opening covers every segment from the head on and the directory, so
-   * recovery's flush makes what it replays durable.
-   */
-  #assumeUnflushed(): void {
-    const first = Math.floor(this.#head / this.#segmentSize);
-    for (const index of this.#segments) {
-      if (index >= first) this.#unflushed.set(index, ++this.#appendVersion);
-    }
-    if (this.#segments.size > 0) this.#directoryVersion++;
   }
 
   get size(): number {
@@ -220,7 +185,7 @@ export class SegmentedStore implements WalStore {
 
   /** How many files the store holds open right now (for tests of the handle bound). */
   get openFileCount(): number {
-    return this.#readers.size + this.#written.size + (this.#active === undefined ? 0 : 1);
+    return this.#handles.openCount;
   }
 
   /**
@@ -234,12 +199,8 @@ export class SegmentedStore implements WalStore {
       if (!names.includes(segmentName(index))) this.#segments.delete(index);
     }
     if (names.includes(HEAD_FILE_NAME)) this.#head = readHead(this.#dir, true);
-    const last = lastOf(this.#segments);
-    this.#size = last === undefined
-      ? this.#head
-      : last * this.#segmentSize + (this.#dir.sizeOf(segmentName(last)) ?? 0);
-    for (const file of this.#readers.values()) file.close();
-    this.#readers.clear();
+    this.#size = endOf(this.#dir, this.#segments, this.#head, this.#segmentSize);
+    this.#handles.dropReaders();
   }
 
   readAt(offset: number, buffer: Uint8Array): number {
@@ -249,7 +210,9 @@ export class SegmentedStore implements WalStore {
       const within = at - index * this.#segmentSize;
       const count = Math.min(end - at, this.#segmentSize - within);
       const target = buffer.subarray(at - offset, at - offset + count);
-      const got = this.#segments.has(index) ? this.#reader(index).readAt(within, target) : 0;
+      const got = this.#segments.has(index)
+        ? this.#handles.reader(index).readAt(within, target)
+        : 0;
       // A missing or short segment inside the log is a hole: it reads as zeros, which are
       // never a record, so recovery reports damage here and looks for intact data after it.
       target.fill(0, got);
@@ -282,9 +245,9 @@ export class SegmentedStore implements WalStore {
     for (let done = 0; done < data.length;) {
       const index = Math.floor(this.#size / this.#segmentSize);
       const room = (index + 1) * this.#segmentSize - this.#size;
-      const file = this.#writer(index);
+      const file = this.#flushes.writer(index, this.#segments);
       const part = data.subarray(done, done + Math.min(room, data.length - done));
-      this.#unflushed.set(index, ++this.#appendVersion);
+      this.#flushes.appended(index);
       file.append(part);
       this.#size += part.length;
       done += part.length;
@@ -293,36 +256,12 @@ export class SegmentedStore implements WalStore {
 
   flushSync(): void {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    for (const [index, version] of [...this.#unflushed]) {
-      const file = this.#writtenHandle(index);
-      if (file !== undefined) file.flushSync();
-      else this.#withFile(index, (fresh) => fresh.flushSync());
-      this.#settle(index, version);
-    }
-    this.#syncDirectory();
+    this.#flushes.flushSync();
   }
 
   async flush(): Promise<void> {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    const snapshot = [...this.#unflushed];
-    const active = this.#active;
-    this.#flushesRunning++;
-    try {
-      for (const [index, version] of snapshot) {
-        // A handle may be retired (by a rotation, a settle or a removal) while this await
-        // runs; retired handles stay open until no flush runs, so none is closed under its
-        // own flush.
-        const file = active?.index === index ? active.file : this.#writtenHandle(index);
-        if (file !== undefined) await file.flush();
-        else await this.#flushClosed(index);
-        this.#settle(index, version);
-      }
-      this.#syncDirectory();
-    } finally {
-      if (--this.#flushesRunning === 0) {
-        for (const file of this.#retired.splice(0)) file.close();
-      }
-    }
+    await this.#flushes.flush();
   }
 
   truncate(size: number): void {
@@ -333,15 +272,11 @@ export class SegmentedStore implements WalStore {
     // one down, the directory flushed after each: a crash at any point leaves a log that ends
     // at the cut (zeros follow it, which recovery cuts as a torn tail) and no missing segment
     // inside it, which recovery would have to call damage.
-    const file = this.#writer(keep);
+    const file = this.#flushes.writer(keep, this.#segments);
     file.truncate(size - keep * this.#segmentSize);
-    this.#unflushed.set(keep, ++this.#appendVersion);
+    this.#flushes.appended(keep);
     this.flushSync();
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#syncDirectory();
-    }
+    this.#removeAfter(keep);
     this.#size = size;
   }
 
@@ -355,60 +290,31 @@ export class SegmentedStore implements WalStore {
     this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, `discard size ${size} is inside the log`);
     const keep = Math.floor(size / this.#segmentSize);
-    if (this.#active !== undefined) this.#retire(this.#active.file);
-    this.#active = undefined;
-    for (const file of this.#written.values()) this.#retire(file);
-    this.#written.clear();
+    this.#handles.releaseWritten();
     // In the order `truncate` uses, so a crash part way leaves no missing segment in the log:
     // the segment the cut falls in first, then the later ones from the last down.
     if (this.#segments.has(keep)) {
-      this.#dropReader(keep);
-      const file = this.#dir.open(segmentName(keep), false);
-      try {
-        file.truncate(size - keep * this.#segmentSize);
-        file.flushSync();
-      } finally {
-        file.close();
-      }
+      this.#handles.dropReader(keep);
+      cutSegmentFile(this.#dir, keep, size - keep * this.#segmentSize);
     }
-    for (const index of this.#unflushed.keys()) {
+    for (const index of this.#flushes.segments) {
       if (index < keep && this.#segments.has(index)) {
-        this.#withFile(index, (fresh) => fresh.flushSync());
+        this.#handles.withFile(index, (fresh) => fresh.flushSync());
       }
     }
-    this.#unflushed.clear();
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#syncDirectory();
-    }
+    this.#flushes.forgetAll();
+    this.#removeAfter(keep);
     this.#size = size;
     // A segment created since the last directory flush may be the one that failed.
-    this.#directoryVersion++;
-    this.#syncDirectory();
+    this.#flushes.directoryChanged();
+    this.#flushes.syncDirectory();
   }
 
   setAside(offset: number, options: SetAsideOptions = {}): string {
     this.#checkWritable();
-    const base = `${options.kind ?? "damaged"}-${offset}`;
     const end = Math.min(options.end ?? this.#size, this.#size);
-    let name = base;
-    const names = new Set(this.#dir.list());
-    for (let n = 1; names.has(name); n++) name = `${base}.${n}`;
-    const copy = this.#dir.open(name, true);
-    try {
-      const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
-      for (let at = offset; at < end;) {
-        const n = this.readAt(at, chunk.subarray(0, Math.min(chunk.length, end - at)));
-        copy.append(chunk.subarray(0, n));
-        at += n;
-      }
-      copy.flushSync();
-    } finally {
-      copy.close();
-    }
-    this.#dir.sync();
-    return join(this.#dir.path, name);
+    const kind = options.kind ?? "damaged";
+    return copyAside(this.#dir, offset, end, kind, (at, buffer) => this.readAt(at, buffer));
   }
 
   /**
@@ -428,7 +334,7 @@ export class SegmentedStore implements WalStore {
     const keepFrom = Math.min(Math.floor(head / this.#segmentSize), last);
     const doomed = [...this.#segments].filter((i) => i < keepFrom);
     for (const index of doomed) this.#removeSegment(index);
-    if (doomed.length > 0) this.#syncDirectory();
+    if (doomed.length > 0) this.#flushes.syncDirectory();
     return head;
   }
 
@@ -439,15 +345,7 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const files = [
-      ...this.#readers.values(),
-      ...this.#written.values(),
-      ...(this.#active === undefined ? [] : [this.#active.file]),
-      ...this.#retired.splice(0),
-    ];
-    this.#readers.clear();
-    this.#written.clear();
-    this.#active = undefined;
+    const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
       `close segmented log "${this.#dir.path}"`,
@@ -462,137 +360,25 @@ export class SegmentedStore implements WalStore {
   }
 
   #checkWritable(): void {
-    if (this.#readOnly) {
-      throw new WalError(
-        "read-only",
-        `Cannot write to "${this.#dir.path}": it was opened read-only`,
-      );
+    const message = `Cannot write to "${this.#dir.path}": it was opened read-only`;
+    if (this.#readOnly) throw new WalError("read-only", message);
+  }
+
+  /** Removes the segments after `keep`, from the last one down, flushing the directory each time. */
+  #removeAfter(keep: number): void {
+    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
+    for (const index of doomed) {
+      this.#removeSegment(index);
+      this.#flushes.syncDirectory();
     }
-  }
-
-  /** The handle of segment `index` for appending, creating the segment when it is missing. */
-  #writer(index: number): DirectoryFile {
-    if (this.#active?.index === index) return this.#active.file;
-    // The previous segment is no longer written: keep its handle for the flush that its
-    // unflushed bytes still need, or close it.
-    const previous = this.#active;
-    this.#active = undefined;
-    if (previous !== undefined) this.#park(previous.index, previous.file);
-    this.#dropReader(index);
-    const parked = this.#written.get(index);
-    if (parked !== undefined) {
-      this.#written.delete(index);
-      this.#active = { index, file: parked };
-      return parked;
-    }
-    const created = !this.#segments.has(index);
-    // A segment may exist after a power loss only if every segment before it does: make the
-    // creations so far durable before creating another one.
-    if (created) this.#syncDirectory();
-    const file = this.#dir.open(segmentName(index), created);
-    this.#active = { index, file };
-    if (created) {
-      this.#segments.add(index);
-      this.#directoryVersion++;
-    }
-    return file;
-  }
-
-  /** Keeps the handle of a segment left behind while its bytes are unflushed. */
-  #park(index: number, file: DirectoryFile): void {
-    if (!this.#unflushed.has(index)) return this.#retire(file);
-    this.#written.set(index, file);
-    if (this.#written.size <= SEGMENT_UNFLUSHED_OPEN_MAX) return;
-    const [oldest, handle] = this.#written.entries().next().value!;
-    handle.flushSync();
-    this.#settle(oldest, this.#unflushed.get(oldest)!);
-  }
-
-  /** The handle a segment was written with in this session, if it is still open. */
-  #writtenHandle(index: number): DirectoryFile | undefined {
-    return this.#active?.index === index ? this.#active.file : this.#written.get(index);
-  }
-
-  #reader(index: number): DirectoryFile {
-    if (this.#active?.index === index) return this.#active.file;
-    const cached = this.#readers.get(index);
-    if (cached !== undefined) {
-      // Move to the back of the insertion order: the map doubles as an LRU list.
-      this.#readers.delete(index);
-      this.#readers.set(index, cached);
-      return cached;
-    }
-    if (this.#readers.size >= SEGMENT_READERS_OPEN_MAX) {
-      const [oldest] = this.#readers.keys();
-      this.#dropReader(oldest!);
-    }
-    const file = this.#dir.open(segmentName(index), false);
-    this.#readers.set(index, file);
-    return file;
-  }
-
-  #dropReader(index: number): void {
-    this.#readers.get(index)?.close();
-    this.#readers.delete(index);
-  }
-
-  #withFile(index: number, use: (file: DirectoryFile) => void): void {
-    if (this.#active?.index === index) return use(this.#active.file);
-    const file = this.#dir.open(segmentName(index), false);
-    try {
-      use(file);
-    } finally {
-      file.close();
-    }
-  }
-
-  async #flushClosed(index: number): Promise<void> {
-    if (!this.#segments.has(index)) return; // removed by a truncation since it was written
-    const file = this.#dir.open(segmentName(index), false);
-    try {
-      await file.flush();
-    } finally {
-      file.close();
-    }
-  }
-
-  /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
-  #settle(index: number, version: number): void {
-    if (this.#unflushed.get(index) !== version) return;
-    this.#unflushed.delete(index);
-    const parked = this.#written.get(index);
-    if (parked === undefined) return;
-    this.#written.delete(index);
-    this.#retire(parked);
-  }
-
-  #syncDirectory(): void {
-    const version = this.#directoryVersion;
-    if (version === this.#directorySynced) return;
-    this.#dir.sync();
-    this.#directorySynced = Math.max(this.#directorySynced, version);
-  }
-
-  #retire(file: DirectoryFile): void {
-    if (this.#flushesRunning > 0) this.#retired.push(file);
-    else file.close();
   }
 
   #removeSegment(index: number): void {
-    if (this.#active?.index === index) {
-      this.#retire(this.#active.file);
-      this.#active = undefined;
-    }
-    const parked = this.#written.get(index);
-    if (parked !== undefined) {
-      this.#written.delete(index);
-      this.#retire(parked);
-    }
-    this.#dropReader(index);
+    this.#handles.releaseSegment(index);
     this.#dir.remove(segmentName(index));
     this.#segments.delete(index);
-    this.#unflushed.delete(index);
-    this.#directoryVersion++;
+    this.#flushes.forget(index);
+    this.#flushes.directoryChanged();
   }
 }
 
@@ -605,150 +391,4 @@ export interface SegmentedStoreOptions {
    * @default {false}
    */
   readOnly?: boolean;
-}
-
-function segmentsIn(names: readonly string[]): Set<number> {
-  const segments = new Set<number>();
-  for (const name of names) {
-    const index = parseSegmentName(name);
-    if (index !== undefined) segments.add(index);
-  }
-  return segments;
-}
-
-function lastOf(segments: Set<number>): number | undefined {
-  let last: number | undefined;
-  for (const index of segments) if (last === undefined || index > last) last = index;
-  return last;
-}
-
-function readHead(dir: WalDirectory, present: boolean): number {
-  if (!present) return 0;
-  const bytes = readSmallFile(dir, HEAD_FILE_NAME);
-  const head = decodeHead(bytes);
-  if (head === undefined) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${dir.path}": its head file is damaged (${bytes.length} ` +
-        `bytes, a valid one is 12 with a matching CRC), so where the log starts is unknown. ` +
-        `Nothing was changed; restore the head file or inspect the segments`,
-    );
-  }
-  return head;
-}
-
-/** The first bytes of a small file; a longer one is damage, and its first bytes say so. */
-function readSmallFile(dir: WalDirectory, name: string): Uint8Array {
-  const file = dir.open(name, false);
-  try {
-    const bytes = new Uint8Array(Math.min(file.size, 64));
-    return bytes.subarray(0, file.readAt(0, bytes));
-  } finally {
-    file.close();
-  }
-}
-
-/** The segment size the directory records, or `undefined` when it has no segment-size file. */
-function readSegmentSize(dir: WalDirectory, present: boolean): number | undefined {
-  if (!present) return undefined;
-  const size = dir.sizeOf(SEGMENT_SIZE_FILE_NAME) ?? 0;
-  const record = size === SEGMENT_SIZE_FILE_SIZE
-    ? decodeSegmentSize(readSmallFile(dir, SEGMENT_SIZE_FILE_NAME))
-    : { damage: `it is ${size} bytes` };
-  if ("segmentSize" in record) return record.segmentSize;
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${dir.path}": its ${SEGMENT_SIZE_FILE_NAME} file is damaged ` +
-      `(${record.damage}; a valid one is ${SEGMENT_SIZE_FILE_SIZE} bytes, starts with ` +
-      `"${SEGMENT_SIZE_FILE_MAGIC}" and has a matching CRC), ` +
-      `so the segment size cannot be checked. Nothing was changed; restore the file, or ` +
-      `remove it to have the next writable open check the segment files and record the size`,
-  );
-}
-
-/**
- * Refuses a `segmentSize` other than the one the log was written with, as far as the
- * segment-size file and the segment files tell it; see {@linkcode segmentSizeMismatch}.
- */
-function checkSegmentSizes(
-  dir: WalDirectory,
-  head: number,
-  segments: Set<number>,
-  segmentSize: number,
-  recorded: number | undefined,
-): void {
-  const path = dir.path;
-  if (recorded !== undefined && recorded !== segmentSize) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${path}": wrong segment size: it was written with segment ` +
-        `size ${recorded} (recorded in its ${SEGMENT_SIZE_FILE_NAME} file), not ${segmentSize}. ` +
-        `Nothing was changed; open it with segmentSize ${recorded}`,
-    );
-  }
-  const extents = [...segments].sort((a, b) => a - b).map((index) => ({
-    index,
-    size: dir.sizeOf(segmentName(index)) ?? 0,
-  }));
-  const mismatch = segmentSizeMismatch(extents, head, segmentSize, recorded !== undefined);
-  if (mismatch === undefined) return;
-  const against = recorded !== undefined
-    ? `not the ${segmentSize} its ${SEGMENT_SIZE_FILE_NAME} file records: the file or the ` +
-      `segments come from another log. Nothing was changed`
-    : `not ${segmentSize}. Nothing was changed; open it with the segment size it was written ` +
-      `with` + (mismatch.certain ? "" : `. If that is ${segmentSize} and a crash left segments ` +
-        `short, record it in a ${SEGMENT_SIZE_FILE_NAME} file first (docs/RECOVERY.md)`);
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${path}": wrong segment size: ${mismatch.reason}, so the ` +
-      `segment files imply a segment size ${mismatch.implied}, ${against}`,
-  );
-}
-
-function checkLayout(path: string, head: number, segments: Set<number>, segmentSize: number): void {
-  let first: number | undefined;
-  for (const index of segments) if (first === undefined || index < first) first = index;
-  const needed = Math.floor(head / segmentSize);
-  if (first === undefined ? head > 0 : first > needed) {
-    throw new WalError(
-      "corruption",
-      `Cannot open segmented log "${path}": the log starts at LSN ${head} (segment ${needed}), ` +
-        `but ${first === undefined ? "no segment exists" : `the first segment is ${first}`}. ` +
-        `Leading segments are missing; nothing was changed. Restore them, or check that ` +
-        `segmentSize (${segmentSize}) is the size the log was written with`,
-      { lsn: head },
-    );
-  }
-}
-
-function checkGaps(path: string, head: number, segments: Set<number>, segmentSize: number): void {
-  const first = Math.floor(head / segmentSize);
-  const last = lastOf(segments);
-  if (last === undefined) return;
-  let present = 0;
-  for (const index of segments) if (index >= first) present++;
-  const missing = (last - first + 1 - present) * segmentSize;
-  if (missing <= SEGMENT_GAP_BYTES_MAX) return;
-  throw new WalError(
-    "corruption",
-    `Cannot open segmented log "${path}": segments ${first} to ${last} span the log, but ` +
-      `${missing} bytes of them are missing (more than ${SEGMENT_GAP_BYTES_MAX}). A segment ` +
-      `file far past the others is likely stray; nothing was changed. Move it away, restore ` +
-      `the missing segments, or check that segmentSize (${segmentSize}) is right`,
-    { lsn: head },
-  );
-}
-
-/** Replaces file `name` with `bytes`: through `temp`, flushed, renamed, directory flushed. */
-function writeAtomically(dir: WalDirectory, temp: string, name: string, bytes: Uint8Array): void {
-  const file = dir.open(temp, true);
-  try {
-    file.truncate(0);
-    file.append(bytes);
-    file.flushSync();
-  } finally {
-    file.close();
-  }
-  dir.rename(temp, name);
-  dir.sync();
 }

@@ -21,6 +21,14 @@ export interface SetAsideOptions {
  * nothing of records; the {@linkcode Wal} does all framing, checking and recovery on top of it.
  * Implement it to put a log somewhere new (a block device, a test double that injects faults).
  *
+ * What a third-party store must and may implement: it must have `size`, `head`, `durability`,
+ * `readAt`, `append`, `flushSync`, `flush`, `truncate`, `setAside`, `truncateBefore` and
+ * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
+ * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
+ * byte store, and the log does every framing, checking and recovery decision. It may add
+ * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt` and
+ * `identifiesLog`; each says below what is lost without it.
+ *
  * The contract, method by method:
  *
  * - `readAt` copies bytes out and never keeps `buffer`. It returns fewer bytes than asked only

@@ -3,7 +3,8 @@
 // I/O core: no `Deno.*`; all I/O goes through the Wal it wraps.
 
 import { WalError } from "./errors.ts";
-import type { Entry, Lsn, TailOptions, Wal } from "./wal.ts";
+import type { Entry, Lsn, TailOptions } from "./cursor.ts";
+import type { WalWrites } from "./wal_writes.ts";
 
 /**
  * Turns values of type `T` into record payloads and back. `decode` must throw on bytes it
@@ -60,10 +61,11 @@ export function jsonCodec<T>(): Codec<T> {
  * reads go straight to the log, with the codec in between.
  *
  * @typeParam T The record type.
+ * @typeParam W The log's type (`Wal` when made by `wal.typed`).
  */
-export class TypedWal<T> {
-  /** The log underneath, for `sync`, truncation and the rest of its API. */
-  readonly wal: Wal;
+export class TypedWal<T, W extends WalWrites = WalWrites> implements Disposable, AsyncDisposable {
+  /** The log underneath, for truncation and the rest of its API. */
+  readonly wal: W;
   readonly #codec: Codec<T>;
 
   /**
@@ -72,7 +74,7 @@ export class TypedWal<T> {
    * @param wal The log.
    * @param codec How values become bytes and back.
    */
-  constructor(wal: Wal, codec: Codec<T>) {
+  constructor(wal: W, codec: Codec<T>) {
     if (typeof codec?.encode !== "function" || typeof codec.decode !== "function") {
       throw new TypeError("Cannot make a typed log: codec must have encode() and decode()");
     }
@@ -131,6 +133,72 @@ export class TypedWal<T> {
    */
   async *tail(from?: Lsn, options: TailOptions = {}): AsyncIterableIterator<TypedEntry<T>> {
     for await (const entry of this.wal.tail(from, options)) yield this.#decode(entry);
+  }
+
+  /** Where the next append lands; see `Wal.nextLsn`. */
+  get nextLsn(): Lsn {
+    return this.wal.nextLsn;
+  }
+
+  /** The end of the durable prefix; see `Wal.durableLsn`. */
+  get durableLsn(): Lsn {
+    return this.wal.durableLsn;
+  }
+
+  /**
+   * Makes every record appended before the call durable; see `Wal.sync`.
+   *
+   * @returns A promise that resolves once the records are on stable storage.
+   *
+   * @example
+   * ```ts
+   * import { jsonCodec, MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * await using log = Wal.withStore(new MemStore()).typed(jsonCodec<number>());
+   * log.append(1);
+   * await log.sync();
+   * equal(log.durableLsn, log.nextLsn);
+   * ```
+   */
+  sync(): Promise<void> {
+    return this.wal.sync();
+  }
+
+  /** Like `sync`, but blocks the thread; see `Wal.syncSync`. */
+  syncSync(): void {
+    this.wal.syncSync();
+  }
+
+  /**
+   * Closes the log underneath (the view has no state of its own); see `Wal.close`.
+   *
+   * @example
+   * ```ts
+   * import { jsonCodec, MemStore, Wal } from "@wal-db/wal-db";
+   *
+   * const log = Wal.withStore(new MemStore()).typed(jsonCodec<string>());
+   * log.close();
+   * await log.closed;
+   * ```
+   */
+  close(): void {
+    this.wal.close();
+  }
+
+  /** Settles once the log's store is closed; see `Wal.closed`. */
+  get closed(): Promise<void> {
+    return this.wal.closed;
+  }
+
+  /** Closes the log; lets `using log = ...` close it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.wal.close();
+  }
+
+  /** Closes the log and waits until its store is closed (`await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.wal[Symbol.asyncDispose]();
   }
 
   #encode(value: T): Uint8Array {

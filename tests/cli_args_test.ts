@@ -1,5 +1,5 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/args.ts: parsing argv against a command's spec, usage and help text.
+// Tests for cli/args.ts: parsing argv against a command's spec, usage and help text.
 
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import {
@@ -12,8 +12,8 @@ import {
   usageOf,
   wordFlag,
   wrap,
-} from "../src/cli/args.ts";
-import { UsageError } from "../src/cli/errors.ts";
+} from "../cli/args.ts";
+import { UsageError } from "../cli/errors.ts";
 
 const SPEC: CommandSpec = {
   name: "demo",

@@ -1,5 +1,5 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/errors.ts: which exit code and which message each kind of error gets.
+// Tests for cli/errors.ts: which exit code and which message each kind of error gets.
 
 import { equal, match } from "node:assert/strict";
 import {
@@ -11,7 +11,7 @@ import {
   exitCodeOf,
   messageOf,
   UsageError,
-} from "../src/cli/errors.ts";
+} from "../cli/errors.ts";
 import { WalError } from "../src/errors.ts";
 
 Deno.test("exitCodeOf() gives 64 to usage errors and a CliError its own code", () => {

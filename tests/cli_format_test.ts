@@ -1,5 +1,5 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/format.ts: record formats, aligned rows, sizes and the progress bar.
+// Tests for cli/format.ts: record formats, aligned rows, sizes and the progress bar.
 
 import { equal, ok } from "node:assert/strict";
 import {
@@ -14,7 +14,7 @@ import {
   PROGRESS_REDRAW_MS,
   ProgressBar,
   progressLine,
-} from "../src/cli/format.ts";
+} from "../cli/format.ts";
 import { bytes, payload } from "./_helpers.ts";
 
 Deno.test("formatRecord() text: padded LSN, size, printable preview", () => {

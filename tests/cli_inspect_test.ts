@@ -1,12 +1,12 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/inspect.ts: `wal stat` and `wal verify` on single-file and segmented logs.
+// Tests for cli/inspect.ts: `wal stat` and `wal verify` on single-file and segmented logs.
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { main } from "../src/cli/main.ts";
-import { MemoryIo } from "../src/cli/io.ts";
+import { main } from "../cli/main.ts";
+import { MemoryIo } from "../cli/io.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, hex, logImage, withTempDir } from "./_helpers.ts";
 
 /** Three records: LSNs 0, 13 and 27; the log ends at 40. */

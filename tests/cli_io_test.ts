@@ -1,8 +1,8 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/io.ts: the in-memory CliIo, reading a prompt's answer, Ctrl-C handling.
+// Tests for cli/io.ts: the in-memory CliIo, reading a prompt's answer, Ctrl-C handling.
 
 import { deepEqual, equal } from "node:assert/strict";
-import { denoIo, interruptSignal, MemoryIo, readLine } from "../src/cli/io.ts";
+import { denoIo, interruptSignal, MemoryIo, readLine } from "../cli/io.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

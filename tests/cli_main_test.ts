@@ -1,13 +1,13 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/main.ts and cli.ts: dispatch, help, version, usage errors, and the real
+// Tests for cli/main.ts and cli.ts: dispatch, help, version, usage errors, and the real
 // program in a subprocess (permissions, exit codes, `tail -f` beside a writer, Ctrl-C).
 
 import { equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import denoConfig from "../deno.json" with { type: "json" };
-import { MemoryIo } from "../src/cli/io.ts";
-import { COMMANDS, main } from "../src/cli/main.ts";
-import { Wal } from "../src/wal.ts";
+import { MemoryIo } from "../cli/io.ts";
+import { COMMANDS, main } from "../cli/main.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -1,10 +1,10 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/open.ts: telling the layouts apart, deriving the segment size, opening.
+// Tests for cli/open.ts: telling the layouts apart, deriving the segment size, opening.
 
 import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { parseArgs } from "../src/cli/args.ts";
-import { CliError, EXIT_UNREADABLE, UsageError } from "../src/cli/errors.ts";
+import { parseArgs } from "../cli/args.ts";
+import { CliError, EXIT_UNREADABLE, UsageError } from "../cli/errors.ts";
 import {
   deriveSegmentSize,
   detectLayout,
@@ -15,7 +15,7 @@ import {
   readConfig,
   SEGMENT_SIZE_FLAG,
   SEGMENT_SIZE_UNBOUNDED,
-} from "../src/cli/open.ts";
+} from "../cli/open.ts";
 import { WalError } from "../src/errors.ts";
 import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";

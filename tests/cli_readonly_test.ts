@@ -4,8 +4,8 @@
 
 import { deepEqual, equal } from "node:assert/strict";
 import { join } from "node:path";
-import { MemoryIo } from "../src/cli/io.ts";
-import { main } from "../src/cli/main.ts";
+import { MemoryIo } from "../cli/io.ts";
+import { main } from "../cli/main.ts";
 import { encodeHead, segmentName } from "../src/segments.ts";
 import { bytes, concat, logImage, payload, withTempDir } from "./_helpers.ts";
 

@@ -1,12 +1,12 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/records.ts: `wal dump` and `wal tail`, including `tail -f` beside a writer.
+// Tests for cli/records.ts: `wal dump` and `wal tail`, including `tail -f` beside a writer.
 
 import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
-import { MemoryIo } from "../src/cli/io.ts";
-import { main } from "../src/cli/main.ts";
+import { MemoryIo } from "../cli/io.ts";
+import { main } from "../cli/main.ts";
 import { segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, lsnsOf, withTempDir } from "./_helpers.ts";
 
 /** Fifteen records "record 0" … "record 14"; each frame is 16 or 17 bytes. */
@@ -253,20 +253,43 @@ Deno.test("tail -f starts on a segmented log that has no segment yet", async () 
   });
 });
 
-Deno.test({
-  name: "tail -f ends cleanly when the writer truncates the log below what it printed",
-  async fn() {
-    await withTempDir(async (dir) => {
-      const path = join(dir, "live.wal");
-      using writer = Wal.open(path);
-      const lsns = RECORDS.slice(0, 5).map((record) => writer.append(record));
-      await writer.sync();
-      const io = new MemoryIo();
-      const following = main(["tail", path, "-f", "--from", "0", "--poll-ms", "5"], io);
-      await until(() => io.out.split("\n").length - 1 === lsns.length, "every record");
-      writer.truncateAfter(lsns[1]!);
-      equal(await following, 0);
-      equal(io.err, "");
-    });
-  },
+Deno.test("tail -f exits 4 with a message when the writer cuts the log below what it printed", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "live.wal");
+    using writer = Wal.open(path);
+    const lsns = RECORDS.slice(0, 5).map((record) => writer.append(record));
+    await writer.sync();
+    const io = new MemoryIo();
+    const following = main(["tail", path, "-f", "--from", "0", "--poll-ms", "5"], io);
+    await until(() => io.out.split("\n").length - 1 === lsns.length, "every record");
+    writer.truncateAfter(lsns[1]!);
+    let code: number | undefined;
+    following.then((c) => code = c);
+    await until(() => code !== undefined, "tail -f to end");
+    equal(code, 4);
+    match(io.err, /the log was cut at LSN \d+ below what was printed/);
+  });
+});
+
+Deno.test("tail -f exits 4 with a message when a checkpoint passes it", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    using writer = Wal.openSegmented(path, 64);
+    for (let i = 0; i < 3; i++) writer.append(RECORDS[i]!);
+    await writer.sync();
+    const io = new MemoryIo();
+    const following = main(["tail", path, "-f", "--from", "0", "--poll-ms", "5"], io);
+    await until(() => io.out.split("\n").length - 1 === 3, "the first records");
+    // No await from here to the checkpoint: the follower cannot poll in between, so the
+    // checkpoint passes it before it sees the later records.
+    const later = RECORDS.slice(3).map((record) => writer.append(record));
+    writer.syncSync();
+    writer.truncateBefore(later.at(-1)!);
+    let code: number | undefined;
+    following.then((c) => code = c);
+    await until(() => code !== undefined, "tail -f to end");
+    equal(code, 4);
+    match(io.err, /a checkpoint moved the head of the log to LSN \d+/);
+    equal(io.out.split("\n").length - 1, 3);
+  });
 });

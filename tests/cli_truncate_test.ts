@@ -1,12 +1,12 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/cli/truncate.ts: `wal truncate-before` and `wal truncate-after`.
+// Tests for cli/truncate.ts: `wal truncate-before` and `wal truncate-after`.
 
 import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
-import { MemoryIo } from "../src/cli/io.ts";
-import { main } from "../src/cli/main.ts";
+import { MemoryIo } from "../cli/io.ts";
+import { main } from "../cli/main.ts";
 import { encodeSegmentSize, segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
 
 /** Six records of 10 payload bytes: LSNs 0, 18, 36, 54, 72, 90; the log ends at 108. */

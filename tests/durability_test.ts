@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ShimUnavailableError } from "../ffi/mod.ts";
 import { chooseDurability } from "../src/durability.ts";
 import { WalError } from "../src/errors.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const FFI_GRANTED = Deno.permissions.querySync({ name: "ffi" }).state === "granted";

@@ -11,7 +11,7 @@ import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { FsDirectory } from "../src/fs_directory.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, ForwardingStore, withTempDir } from "./_helpers.ts";
 
 const FFI_GRANTED = Deno.permissions.querySync({ name: "ffi" }).state === "granted";

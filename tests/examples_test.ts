@@ -7,7 +7,7 @@ import { type Change, Follower } from "../examples/follower.ts";
 import { startServer } from "../examples/http_server.ts";
 import { KvStore, writeFileAtomically } from "../examples/kv_store.ts";
 import { jsonCodec } from "../src/typed.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, withTempDir } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

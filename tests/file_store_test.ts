@@ -4,7 +4,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { FileStore } from "../src/file_store.ts";
 import { WalError } from "../src/errors.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { readBytes, withTempDir } from "./_helpers.ts";
 
 function isKind(kind: string) {

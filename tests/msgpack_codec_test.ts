@@ -4,7 +4,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { msgpackCodec } from "../src/msgpack_codec.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 
 Deno.test("msgpackCodec() round-trips values, binary data included", () => {
   const codec = msgpackCodec<unknown>();

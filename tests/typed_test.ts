@@ -1,10 +1,10 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { type Codec, jsonCodec, TypedWal } from "../src/typed.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 
 interface Change {
   op: "set" | "del";
@@ -87,4 +87,33 @@ Deno.test("TypedWal.tail() yields decoded values as they become durable", async 
   await follower;
   deepEqual(seen, [1, 2, 3]);
   ok(stop.signal.aborted);
+});
+
+Deno.test("TypedWal: sync, syncSync, nextLsn, durableLsn, close and both disposers reach the log", async () => {
+  const store = new MemStore();
+  const log = Wal.withStore(store).typed(jsonCodec<number>());
+  log.append(1);
+  equal(log.nextLsn, log.wal.nextLsn);
+  equal(log.durableLsn, 0);
+  await log.sync();
+  equal(log.durableLsn, log.nextLsn);
+  log.append(2);
+  log.syncSync();
+  equal(log.durableLsn, log.nextLsn);
+  log.close();
+  await log.closed;
+  throws(
+    () => log.wal.append(new Uint8Array(1)),
+    (e) => e instanceof WalError && e.kind === "closed",
+  );
+  {
+    using scoped = Wal.withStore(new MemStore(store.bytes())).typed(jsonCodec<number>());
+    deepEqual([...scoped.iter()].map((e) => e.value), [1, 2]);
+  }
+  const later = Wal.withStore(new MemStore(store.bytes())).typed(jsonCodec<number>());
+  {
+    await using scoped = later;
+    scoped.append(3);
+  }
+  await rejects(later.sync(), (e) => e instanceof WalError && e.kind === "closed");
 });

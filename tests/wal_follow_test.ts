@@ -6,7 +6,7 @@ import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
 
 function kind(expected: WalErrorKind) {

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { frame } from "../src/record.ts";
 import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import {
   agePast,
   bytes,

@@ -3,13 +3,15 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/open.ts";
 import { WalError, type WalErrorKind } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import type { WalStore } from "../src/store.ts";
+import { SimDisk, SimStore } from "./_sim_disk.ts";
 import {
   bytes,
   concat,
+  ForwardingStore,
   hex,
   logImage,
   lsnsOf,
@@ -501,4 +503,30 @@ Deno.test("Wal.iter() reports damage that appears while the log is open as corru
     () => [...reopened.iter()],
     (e: unknown) => kind("corruption")(e) && (e as WalError).lsn === 11,
   );
+});
+
+Deno.test("await using closes the log with its lock released, also while a flush runs", async () => {
+  const disk = new SimDisk();
+  const gate = Promise.withResolvers<void>();
+  const started = Promise.withResolvers<void>();
+  /** Its flush waits for the gate: a flush still running when the scope ends. */
+  class SlowFlush extends ForwardingStore {
+    override flush(): Promise<void> {
+      started.resolve();
+      return gate.promise.then(() => this.inner.flush());
+    }
+  }
+  {
+    await using wal = Wal.withStore(new SlowFlush(SimStore.open(disk)));
+    wal.append(bytes("one"));
+    const pending = wal.sync();
+    pending.catch(() => {});
+    await started.promise;
+    // Released only after the scope ends; the disposer must wait for it, and for the store.
+    setTimeout(() => gate.resolve(), 0);
+  }
+  // The store's lock is free: a plain dispose would have returned with the flush still
+  // running and the store still open, and this open would be refused as "locked".
+  using again = Wal.withStore(SimStore.open(disk));
+  equal([...again.iter()].length, 1);
 });

@@ -2,8 +2,7 @@
 // `wal truncate-before` and `wal truncate-after`: the only commands that write. Each shows what
 // it will drop from a read-only look, asks, then reopens the log for writing and does it.
 
-import { type Entry, type Wal, type WalConfig, WalError } from "../../mod.ts";
-import { frameSize } from "../record.ts";
+import { type Entry, entryEnd, type Wal, type WalConfig, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -150,7 +149,7 @@ function planOf(side: Side, wal: Wal, lsn: number, layout: Layout): TruncationPl
   let fromCount = 0;
   let firstEnd = lsn;
   for (const entry of recordsFrom(wal, lsn, side)) {
-    if (fromCount++ === 0) firstEnd = entry.lsn + frameSize(entry.data.length);
+    if (fromCount++ === 0) firstEnd = entryEnd(entry);
   }
   const damage = wal.recovery.damage;
   const total = wal.recovery.recordCount;

@@ -2,7 +2,7 @@
 // The `wal` command line: picks the command, prints help and version, turns errors into exit
 // codes. Each command lives in its own file; this one only dispatches.
 
-import denoConfig from "../../deno.json" with { type: "json" };
+import denoConfig from "../deno.json" with { type: "json" };
 import { type Command, HELP_WIDTH, helpOf, parseArgs, usageOf, wrap } from "./args.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, messageOf, UsageError } from "./errors.ts";
 import { statCommand, verifyCommand } from "./inspect.ts";

@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Turns records, key-value summaries and progress into text. Pure: no I/O; callers write it.
 
-import type { Entry } from "../../mod.ts";
+import type { Entry } from "../mod.ts";
 
 /** How `dump` and `tail` print a record. */
 export type RecordFormat = "text" | "hex" | "json";

@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // The CLI's exit codes, its two error classes, and how any error becomes a message and a code.
 
-import { WalError } from "../../mod.ts";
+import { WalError } from "../mod.ts";
 
 /**
  * Exit codes. `verify` gives 1 and 2 their own meaning (torn tail, damage); other commands use
@@ -14,6 +14,8 @@ export const EXIT_TORN_OR_DECLINED = 1;
 export const EXIT_DAMAGED_OR_INVALID_LSN = 2;
 /** The log cannot be read: missing, not a log, no permission, locked, a damaged head file. */
 export const EXIT_UNREADABLE = 3;
+/** `tail -f`: the writer cut the log below what was printed, or a checkpoint passed it. */
+export const EXIT_TRUNCATED = 4;
 /** Bad command line, or a command that does not apply (sysexits EX_USAGE). */
 export const EXIT_USAGE = 64;
 /** A bug in wal-db or its CLI (sysexits EX_SOFTWARE). */

@@ -3,17 +3,20 @@
 // Reads directory listings and file sizes only; what it opens read-only it never writes.
 
 import { join } from "node:path";
-import { type Entry, Wal, type WalConfig, WalError } from "../../mod.ts";
-import {
-  HEAD_FILE_NAME,
-  LOCK_FILE_NAME,
-  LOG_SIZE_LIMIT,
-  SEGMENT_SIZE_FILE_NAME,
-  SEGMENT_SIZE_FILE_SIZE,
-} from "../constants.ts";
-import { decodeHead, decodeSegmentSize, parseSegmentName } from "../segments.ts";
+import { type Entry, segmentLayout, Wal, type WalConfig, WalError } from "../mod.ts";
 import { type FlagSpec, integerFlag, type ParsedArgs, switchFlag } from "./args.ts";
 import { CliError, EXIT_UNREADABLE, UsageError } from "./errors.ts";
+
+const {
+  headFileName: HEAD_FILE_NAME,
+  lockFileName: LOCK_FILE_NAME,
+  logSizeLimit: LOG_SIZE_LIMIT,
+  segmentSizeFileName: SEGMENT_SIZE_FILE_NAME,
+  segmentSizeFileSize: SEGMENT_SIZE_FILE_SIZE,
+  decodeHead,
+  decodeSegmentSize,
+  parseSegmentName,
+} = segmentLayout;
 
 /** One segment file of a segmented log. */
 export interface SegmentFile {

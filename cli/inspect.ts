@@ -2,8 +2,7 @@
 // `wal stat` and `wal verify`: what a log holds and whether every byte of it is intact.
 // Read-only: logs are opened with `readOnly`, so recovery reports damage and changes nothing.
 
-import type { RecoveryRange, Wal } from "../../mod.ts";
-import { frameSize } from "../record.ts";
+import { entryEnd, type RecoveryRange, type Wal } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -141,7 +140,7 @@ function scanRecords(wal: Wal, onRecord?: (end: number) => void): Scan {
     scan.first ??= entry.lsn;
     scan.last = entry.lsn;
     scan.count++;
-    onRecord?.(entry.lsn + frameSize(entry.data.length));
+    onRecord?.(entryEnd(entry));
   }
   return scan;
 }

@@ -2,8 +2,7 @@
 // `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
 // Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
 
-import type { Entry, Wal } from "../../mod.ts";
-import { frameSize } from "../record.ts";
+import { type Entry, entryEnd, type Wal, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -13,7 +12,7 @@ import {
   switchFlag,
   wordFlag,
 } from "./args.ts";
-import { EXIT_OK, UsageError } from "./errors.ts";
+import { CliError, EXIT_OK, EXIT_TRUNCATED, UsageError } from "./errors.ts";
 import { formatRecord, RECORD_FORMATS, type RecordFormat } from "./format.ts";
 import { type CliIo, interruptSignal } from "./io.ts";
 import {
@@ -89,7 +88,8 @@ const TAIL_SPEC: CommandSpec = {
   details: "Opens the log read-only without a lock, so it works while another process " +
     "writes; a record the writer has not finished is printed once it is whole. -f ends on " +
     "Ctrl-C. Needs --allow-read.\nExit codes: 0 printed (or followed until Ctrl-C), 2 --from " +
-    "is not the LSN of a record, 3 the log cannot be read, 64 usage.",
+    "is not the LSN of a record, 3 the log cannot be read, 4 with -f: the writer cut the log " +
+    "below what was printed, or a checkpoint removed records before they were printed, 64 usage.",
 };
 
 /** `wal dump <path>`. */
@@ -205,8 +205,10 @@ async function follow(
       try {
         for await (const entry of wal.tail(position, { signal: resize.signal, pollMs })) {
           print(entry);
-          position = entry.lsn + frameSize(entry.data.length);
+          position = entryEnd(entry);
         }
+      } catch (error) {
+        throw truncatedError(error, position);
       } finally {
         resize.stop();
       }
@@ -220,6 +222,22 @@ async function follow(
     interrupt.release();
     if (wal !== first) wal.close();
   }
+}
+
+/**
+ * What `tail -f` says when the log was cut under it: the records it printed from the cut on (or
+ * those it was to print below a new head) are gone, so it stops rather than go on with a log
+ * that no longer matches its output. Other errors pass through.
+ */
+function truncatedError(error: unknown, position: number): unknown {
+  if (!(error instanceof WalError) || error.kind !== "truncated") return error;
+  const lsn = error.lsn ?? 0;
+  const what = lsn > position
+    ? `a checkpoint moved the head of the log to LSN ${lsn}, past LSN ${position} where ` +
+      `following was: the records between were removed before they were printed`
+    : `the log was cut at LSN ${lsn} below what was printed (up to LSN ${position}): the ` +
+      `records printed from there on are no longer in the log`;
+  return new CliError(`${what}; run "wal tail --from ${lsn} -f" to follow again`, EXIT_TRUNCATED);
 }
 
 /**

@@ -1,0 +1,188 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// What a read-only log (a follower) remembers of the records it has seen, so that a refresh can
+// tell that a writer in another process cut the log under it, and where.
+// I/O core: no `Deno.*`; talks to its store through the `WalStore` interface.
+
+import type { BoundaryIndex } from "./boundary_index.ts";
+import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
+import type { Epoch } from "./epoch.ts";
+import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
+import type { WalStore } from "./store.ts";
+import { decodeHeader, frameSize } from "./record.ts";
+
+/** A record the follower saw: where it starts, its payload length and its stored checksum. */
+interface Mark {
+  lsn: number;
+  length: number;
+  crc: number;
+}
+
+/**
+ * Fingerprints of the records a follower has seen: the first after the head, every
+ * {@linkcode BOUNDARY_SAMPLE_INTERVAL}th after it, and the last. A writer in another process
+ * has no epoch the follower can read, so a refresh compares these with the bytes now there: a
+ * fingerprint that no longer matches means the log was cut at or before that record.
+ *
+ * What it cannot see: a writer that cut the log and appended records identical, byte for byte
+ * where the fingerprints are, to those it removed. Records with distinct payloads (a Raft term
+ * and index in each, say) are always told apart.
+ */
+export class SeenRecords {
+  /** The first record after the head and every interval-th after it, oldest first. */
+  readonly #samples: Mark[] = [];
+  /** The newest record seen, when it is not the newest sample. */
+  #last: Mark | undefined;
+  /** Noted since the last `seal`: LSNs to sample, and the newest. */
+  #pendingSamples: number[] = [];
+  #pendingLast: number | undefined;
+  #sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
+
+  /** Notes a record the follower has seen; records must be noted in log order. */
+  note(lsn: number): void {
+    this.#pendingLast = lsn;
+    if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
+    this.#sinceSample = 0;
+    this.#pendingSamples.push(lsn);
+  }
+
+  /** Fingerprints the records noted since the last call, reading their headers. */
+  seal(source: ByteSource): void {
+    for (const lsn of this.#pendingSamples) {
+      const mark = markAt(source, lsn);
+      if (mark !== undefined) this.#samples.push(mark);
+    }
+    const last = this.#pendingLast;
+    if (last !== undefined) {
+      this.#last = last === this.#samples.at(-1)?.lsn ? undefined : markAt(source, last);
+    }
+    this.#pendingSamples = [];
+    this.#pendingLast = undefined;
+  }
+
+  /**
+   * Where the log now differs from what was seen, judged by the fingerprints: undefined when
+   * the newest still matches, else the end of the newest older one that does (a boundary at or
+   * before the writer's cut), or `head` (the head the follower saw last) when none does.
+   */
+  cutSince(source: ByteSource, size: number, head: number): number | undefined {
+    const marks = this.#last === undefined ? this.#samples : [...this.#samples, this.#last];
+    const newest = marks.at(-1);
+    if (newest === undefined || matches(source, newest, size)) return undefined;
+    for (let i = marks.length - 2; i >= 0; i--) {
+      const mark = marks[i]!;
+      if (mark.lsn >= head && matches(source, mark, size)) return mark.lsn + frameSize(mark.length);
+    }
+    return head;
+  }
+
+  /** Forgets the records at or after `lsn` (after a cut). */
+  forgetFrom(lsn: number): void {
+    while ((this.#samples.at(-1)?.lsn ?? -1) >= lsn) this.#samples.pop();
+    if ((this.#last?.lsn ?? -1) >= lsn) this.#last = undefined;
+    this.#sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
+  }
+
+  /** Forgets the records before `head` (after a checkpoint). */
+  forgetBefore(head: number): void {
+    while (this.#samples.length > 0 && this.#samples[0]!.lsn < head) this.#samples.shift();
+    if ((this.#last?.lsn ?? head) < head) this.#last = undefined;
+    if (this.#samples.length === 0) this.#sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
+  }
+}
+
+function markAt(source: ByteSource, lsn: number): Mark | undefined {
+  const header = new Uint8Array(HEADER_SIZE);
+  if (source.readAt(lsn, header) < HEADER_SIZE) return undefined;
+  const { length, crc } = decodeHeader(header, 0);
+  return { lsn, length, crc };
+}
+
+function matches(source: ByteSource, mark: Mark, size: number): boolean {
+  if (mark.lsn + frameSize(mark.length) > size) return false;
+  const now = markAt(source, mark.lsn);
+  return now !== undefined && now.length === mark.length && now.crc === mark.crc;
+}
+
+/**
+ * A read-only log's view of a log another process writes: where its intact records end and
+ * where it starts, as last seen. Each refresh reconciles both with the medium: a new head is a
+ * checkpoint (cursors below it are told), fingerprints that no longer match are a cut (cursors
+ * past it are told), and the end is found again from there, so a follower never waits inside
+ * records that are gone.
+ */
+export class Follower {
+  readonly #store: WalStore;
+  readonly #index: BoundaryIndex;
+  readonly #epoch: Epoch;
+  readonly #seen: SeenRecords;
+  readonly #maxRecordSize: number;
+  #end: number;
+  #head: number;
+
+  constructor(
+    store: WalStore,
+    index: BoundaryIndex,
+    epoch: Epoch,
+    seen: SeenRecords,
+    end: number,
+    maxRecordSize: number,
+  ) {
+    this.#store = store;
+    this.#index = index;
+    this.#epoch = epoch;
+    this.#seen = seen;
+    this.#end = end;
+    this.#head = store.head;
+    this.#maxRecordSize = maxRecordSize;
+  }
+
+  /** The end of the intact records seen. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /**
+   * Re-reads the head and end from the medium; returns true when the view changed. `read`
+   * reads one record (turning a failed read into a `WalError`).
+   */
+  refresh(read: (reader: RecordReader) => ReadResult): boolean {
+    this.#store.refresh?.();
+    const seen = this.#end;
+    const head = this.#store.head;
+    // Compared before a new head makes the follower forget what it saw below it: a writer may
+    // have cut the log, written shorter records and checkpointed inside what was seen.
+    const found = this.#seen.cutSince(this.#store, this.#store.size, this.#head);
+    let changed = false;
+    if (head > this.#head) {
+      // A checkpoint: the records before the new head are gone, and cursors below it say so.
+      this.#head = head;
+      this.#index.truncateBefore(head);
+      this.#seen.forgetBefore(head);
+      this.#epoch.headMoved();
+      changed = true;
+    }
+    let from = Math.max(seen, head);
+    if (found !== undefined) {
+      // The writer cut the log at or after `cut` (and may have appended since): what was seen
+      // from there on is not what the log holds now.
+      // Below a new head when the writer cut, wrote again and checkpointed: the cut is told all
+      // the same (a follower that applied the cut records must undo them), and reading goes on
+      // from the head.
+      const cut = found;
+      this.#index.truncateAfter(cut);
+      this.#seen.forgetFrom(cut);
+      this.#epoch.cutAfter(cut);
+      from = Math.max(cut, head);
+      changed = true;
+    }
+    const end = Math.max(from, this.#store.size);
+    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize);
+    for (let r = read(reader); r.kind === "record"; r = read(reader)) {
+      this.#index.add(r.lsn);
+      this.#seen.note(r.lsn);
+    }
+    this.#seen.seal(this.#store);
+    this.#end = reader.position;
+    return changed || this.#end !== seen;
+  }
+}

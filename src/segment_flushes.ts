@@ -1,0 +1,168 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The write path of a segmented log's files: the segment being written (opened, created,
+// rotated), what is not flushed yet (segments with unflushed bytes, the directory's entries),
+// and the flushes that settle them.
+// I/O core: talks only to the `WalDirectory` interface, never to `Deno.*`.
+
+import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import type { SegmentHandles } from "./segment_handles.ts";
+import { segmentName } from "./segments.ts";
+
+/**
+ * Tracks unflushed segments by a version that changes with every append to them, so a flush
+ * that ran while a segment was appended to does not mark it flushed, and the directory by a
+ * version that changes with every segment created or removed. Each segment is flushed through
+ * the handle it was written with when that is still open (see {@linkcode SegmentHandles}).
+ */
+export class SegmentFlushes {
+  readonly #dir: WalDirectory;
+  readonly #handles: SegmentHandles;
+  readonly #exists: (index: number) => boolean;
+  /** Segments with unflushed bytes, and a version that changes with every append to them. */
+  readonly #unflushed = new Map<number, number>();
+  #appendVersion = 0;
+  #directoryVersion = 0;
+  #directorySynced = 0;
+
+  constructor(dir: WalDirectory, handles: SegmentHandles, exists: (index: number) => boolean) {
+    this.#dir = dir;
+    this.#handles = handles;
+    this.#exists = exists;
+  }
+
+  /** The segments with unflushed bytes. */
+  get segments(): number[] {
+    return [...this.#unflushed.keys()];
+  }
+
+  /** Notes bytes appended to (or cut from) segment `index`. */
+  appended(index: number): void {
+    this.#unflushed.set(index, ++this.#appendVersion);
+  }
+
+  /** Marks the segments from `first` on, and the directory, unflushed (at open). */
+  assumeUnflushed(segments: Iterable<number>, first: number): void {
+    let any = false;
+    for (const index of segments) {
+      any = true;
+      if (index >= first) this.appended(index);
+    }
+    if (any) this.directoryChanged();
+  }
+
+  /** Notes a segment created or removed: the directory needs a flush. */
+  directoryChanged(): void {
+    this.#directoryVersion++;
+  }
+
+  /** Forgets segment `index` (removed). */
+  forget(index: number): void {
+    this.#unflushed.delete(index);
+  }
+
+  /** Forgets every segment (after a failed flush's cut flushed what is kept). */
+  forgetAll(): void {
+    this.#unflushed.clear();
+  }
+
+  /**
+   * Keeps the handle of a segment left behind: parked while its bytes are unflushed (flushing
+   * the oldest parked one past the bound), retired otherwise.
+   */
+  park(index: number, file: DirectoryFile): void {
+    if (!this.#unflushed.has(index)) return this.#handles.retire(file);
+    const evicted = this.#handles.park(index, file);
+    if (evicted === undefined) return;
+    const [oldest, handle] = evicted;
+    handle.flushSync();
+    this.#settle(oldest, this.#unflushed.get(oldest)!);
+  }
+
+  /**
+   * The handle of segment `index` for appending, creating the segment (and adding it to
+   * `segments`) when it is missing. The segment written before is parked or retired.
+   */
+  writer(index: number, segments: Set<number>): DirectoryFile {
+    const active = this.#handles.active;
+    if (active?.index === index) return active.file;
+    // The previous segment is no longer written: keep its handle for the flush that its
+    // unflushed bytes still need, or close it.
+    const previous = this.#handles.deactivate();
+    if (previous !== undefined) this.park(previous.index, previous.file);
+    this.#handles.dropReader(index);
+    const parked = this.#handles.unpark(index);
+    if (parked !== undefined) {
+      this.#handles.activate(index, parked);
+      return parked;
+    }
+    const created = !segments.has(index);
+    // A segment may exist after a power loss only if every segment before it does: make the
+    // creations so far durable before creating another one.
+    if (created) this.syncDirectory();
+    const file = this.#dir.open(segmentName(index), created);
+    this.#handles.activate(index, file);
+    if (created) {
+      segments.add(index);
+      this.directoryChanged();
+    }
+    return file;
+  }
+
+  /** Flushes every unflushed segment and then the directory, blocking the thread. */
+  flushSync(): void {
+    for (const [index, version] of [...this.#unflushed]) {
+      const file = this.#handles.writtenHandle(index);
+      if (file !== undefined) file.flushSync();
+      else this.#handles.withFile(index, (fresh) => fresh.flushSync());
+      this.#settle(index, version);
+    }
+    this.syncDirectory();
+  }
+
+  /** Flushes the segments unflushed when called, then the directory. */
+  async flush(): Promise<void> {
+    const snapshot = [...this.#unflushed];
+    const active = this.#handles.active;
+    this.#handles.flushStarted();
+    try {
+      for (const [index, version] of snapshot) {
+        // A handle may be retired (by a rotation, a settle or a removal) while this await
+        // runs; retired handles stay open until no flush runs, so none is closed under its
+        // own flush.
+        const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
+        if (file !== undefined) await file.flush();
+        else await this.#flushClosed(index);
+        this.#settle(index, version);
+      }
+      this.syncDirectory();
+    } finally {
+      this.#handles.flushEnded();
+    }
+  }
+
+  /** Flushes the directory if a segment was created or removed since it was last flushed. */
+  syncDirectory(): void {
+    const version = this.#directoryVersion;
+    if (version === this.#directorySynced) return;
+    this.#dir.sync();
+    this.#directorySynced = Math.max(this.#directorySynced, version);
+  }
+
+  async #flushClosed(index: number): Promise<void> {
+    if (!this.#exists(index)) return; // removed by a truncation since it was written
+    const file = this.#dir.open(segmentName(index), false);
+    try {
+      await file.flush();
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
+  #settle(index: number, version: number): void {
+    if (this.#unflushed.get(index) !== version) return;
+    this.#unflushed.delete(index);
+    const parked = this.#handles.unpark(index);
+    if (parked !== undefined) this.#handles.retire(parked);
+  }
+}

@@ -1,0 +1,330 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// The writer: the end of the log, its durable watermark, the sticky failure state, truncation
+// at either end, and the epoch every truncation advances.
+// I/O core: talks to its store through the `WalStore` interface.
+
+import type { BoundaryIndex } from "./boundary_index.ts";
+import type { ChangeSignal } from "./change_signal.ts";
+import type { ResolvedConfig } from "./config.ts";
+import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
+import type { Epoch } from "./epoch.ts";
+import { WalError } from "./errors.ts";
+import { rememberUndiscarded } from "./failed_tails.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { messageOf, readError, typeName } from "./lsn.ts";
+import { decodeHeader, encodeFrame, frameSize } from "./record.ts";
+import type { WalStore } from "./store.ts";
+
+/**
+ * The write side of a log. The `Wal` checks arguments' LSNs and that the log is open; the
+ * writer does the rest. Every truncation it makes (a suffix cut, a new head, the cut back to
+ * the durable end after a failure) advances the epoch, so cursors notice it.
+ */
+export class Writer {
+  readonly #store: WalStore;
+  readonly #config: ResolvedConfig;
+  readonly #commit: GroupCommit;
+  readonly #index: BoundaryIndex;
+  readonly #epoch: Epoch;
+  readonly #changes: ChangeSignal;
+  #scratch = new Uint8Array(4096);
+  #failure: WalError | undefined;
+  /** After a failure: what cutting back to the durable end did, for the message. */
+  #discarded: string | undefined;
+  /**
+   * Set when an append failed: the end of the last append that succeeded. The store may hold
+   * part of the failed write past it (a short write); the log ends here all the same.
+   */
+  #writeFailedAt: number | undefined;
+
+  constructor(
+    store: WalStore,
+    config: ResolvedConfig,
+    index: BoundaryIndex,
+    epoch: Epoch,
+    changes: ChangeSignal,
+  ) {
+    this.#store = store;
+    this.#config = config;
+    this.#index = index;
+    this.#epoch = epoch;
+    this.#changes = changes;
+    this.#commit = new GroupCommit(
+      {
+        get appendedEnd() {
+          return store.size;
+        },
+        flush: () => store.flush(),
+        fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
+        changed: () => changes.notify(),
+      },
+      store.size,
+      config.commitDelayMs,
+    );
+  }
+
+  /** One past the last record; never past where a failed append started. */
+  get end(): number {
+    const size = this.#store.size;
+    return this.#writeFailedAt === undefined ? size : Math.min(size, this.#writeFailedAt);
+  }
+
+  /** The end of the durable prefix. */
+  get durableEnd(): number {
+    return this.#commit.durableEnd;
+  }
+
+  /** Set while a flush runs: settles when it does (the store must not close before). */
+  get settled(): Promise<unknown> | undefined {
+    return this.#commit.settled;
+  }
+
+  /** Throws `"read-only"` or `"failed"` when the log refuses writes. */
+  checkWritable(): void {
+    if (this.#config.readOnly) {
+      throw new WalError("read-only", "Cannot write: the log was opened with readOnly");
+    }
+    if (this.#failure !== undefined) {
+      throw new WalError(
+        "failed",
+        `The log failed earlier, so it refuses writes and syncs: ${this.#failure.message}`,
+        { cause: this.#failure.cause },
+      );
+    }
+  }
+
+  /** One tick of the interval policy: flush if anything is not durable yet. */
+  backgroundSync(): void {
+    if (this.#failure !== undefined) return;
+    // A failure here fails the log (through the coordinator); callers see it on their next call.
+    this.#commit.waitFor(this.#store.size).catch(() => {});
+  }
+
+  /** Encodes and writes one record; returns its LSN. */
+  append(data: Uint8Array): number {
+    this.#checkRecord(data);
+    const lsn = this.#store.size;
+    const size = frameSize(data.length);
+    this.#checkRoom(size);
+    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    encodeFrame(data, target, 0);
+    this.#write(target.subarray(0, size));
+    this.#index.add(lsn);
+    return lsn;
+  }
+
+  /** Checks every record, then writes them all with one write; returns their LSNs. */
+  appendBatch(records: readonly Uint8Array[]): number[] {
+    if (!Array.isArray(records)) {
+      throw new TypeError("Cannot append batch: records must be an array of Uint8Array");
+    }
+    let size = 0;
+    for (const record of records) {
+      this.#checkRecord(record);
+      size += frameSize(record.length);
+    }
+    this.#checkRoom(size);
+    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    const lsns: number[] = [];
+    let offset = 0;
+    for (const record of records) {
+      lsns.push(this.#store.size + offset);
+      offset += encodeFrame(record, target, offset);
+    }
+    if (size > 0) this.#write(target.subarray(0, size));
+    for (const lsn of lsns) this.#index.add(lsn);
+    return lsns;
+  }
+
+  /** Resolves once everything appended so far is durable (group commit). */
+  sync(): Promise<void> {
+    return this.#commit.waitFor(this.#store.size);
+  }
+
+  /** Makes everything appended so far durable, blocking the thread. */
+  syncSync(): void {
+    const end = this.#store.size;
+    if (end <= this.#commit.durableEnd) return;
+    try {
+      this.#store.flushSync();
+    } catch (error) {
+      throw this.#fail(error, "flush the log to stable storage");
+    }
+    this.#commit.markDurable(end);
+  }
+
+  /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
+  truncateAt(lsn: number): void {
+    if (lsn === this.#store.size) return;
+    try {
+      this.#store.truncate(lsn);
+    } catch (error) {
+      throw this.#fail(error, `truncate the log at LSN ${lsn}`);
+    }
+    this.#commit.truncated(lsn);
+    this.#index.truncateAfter(lsn);
+    this.#epoch.cutAfter(lsn);
+    this.#changes.notify();
+  }
+
+  /** Cuts the log after the record at `lsn`, which the caller checked is a record. */
+  truncateAfterRecord(lsn: number): void {
+    const header = new Uint8Array(HEADER_SIZE);
+    try {
+      this.#store.readAt(lsn, header);
+    } catch (error) {
+      throw readError(error, "truncate after", lsn);
+    }
+    // Not re-checked as a boundary: a range the "skip" policy left in place may start here.
+    this.truncateAt(lsn + frameSize(decodeHeader(header, 0).length));
+  }
+
+  /** Moves the head to `lsn`, a checked boundary; see `Wal.truncateBefore`. */
+  truncateBefore(lsn: number): number {
+    const before = this.#store.head;
+    if (lsn === before) return lsn;
+    // The new head must be durable before it is written, and the log must know it is: should
+    // a later step fail, the log is cut back to its durable end, which must not fall below a
+    // head that may already be on disk.
+    if (lsn > this.#commit.durableEnd) this.syncSync();
+    let head: number;
+    try {
+      head = this.#store.truncateBefore(lsn);
+    } catch (error) {
+      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+    }
+    // A store that keeps one contiguous file returns its head unchanged and drops nothing
+    // (see WalStore): say so, rather than let a checkpoint believe it reclaimed space.
+    if (head === before) {
+      throw new WalError(
+        "unsupported",
+        `Cannot truncate before LSN ${lsn}: this log keeps one contiguous file and cannot drop ` +
+          `its prefix without rewriting the whole log; nothing was changed. Use a segmented ` +
+          `log (Wal.openSegmented) for checkpoints that reclaim space`,
+        { lsn },
+      );
+    }
+    if (head === lsn) this.#index.truncateBefore(head);
+    this.#epoch.headMoved();
+    this.#changes.notify();
+    return head;
+  }
+
+  /** Rejects waiters whose flush has not started with `error`; see `Wal.close`. */
+  abandon(error: WalError): void {
+    this.#commit.abandon(error);
+  }
+
+  #write(frames: Uint8Array): void {
+    const end = this.#store.size;
+    try {
+      this.#store.append(frames);
+    } catch (error) {
+      throw this.#failWrite(error, end);
+    }
+  }
+
+  /**
+   * Fails the log after an append that threw. The store may hold part of it (a short write,
+   * say ENOSPC part way): `nextLsn` never passes `end`, where the last successful append ended,
+   * so neither it nor iteration reaches a partial frame. The failure then cuts the log back to
+   * its durable end (see `#fail`), which drops the partial bytes with the rest of the unsynced
+   * tail; if that cut fails, reopening cuts them.
+   */
+  #failWrite(cause: unknown, end: number): WalError {
+    this.#writeFailedAt ??= end;
+    return this.#fail(cause, "write to the log");
+  }
+
+  /**
+   * Enters the failed state (once), cuts the log back to its durable end, and returns the error
+   * for the failing call. Every failure cuts, not only a failed sync: an append or a truncation
+   * may flush too (a segment rotation, a cut), and the store cannot say which step failed.
+   */
+  #fail(cause: unknown, action: string): WalError {
+    const outcome = this.#discardUnflushed();
+    this.#failure ??= new WalError(
+      "failed",
+      `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
+        `sync fails. ${outcome}`,
+      { cause },
+    );
+    this.#commit.markFailed(this.#failure);
+    return this.#failure;
+  }
+
+  /**
+   * After a failure, which may have been a failed flush: Linux may have marked the pages it
+   * failed to write clean, so they read back but no later flush writes them. Cutting the log
+   * back to its durable end drops them from the cache (and from the file); the store makes the
+   * cut durable judging only errors from now on. If that fails too, this process remembers the
+   * log (see failed_tails.ts). Runs once; returns the sentence the failure message ends with.
+   */
+  #discardUnflushed(): string {
+    if (this.#discarded !== undefined) return this.#discarded;
+    const end = durableCut(this.#store, this.#commit.durableEnd);
+    try {
+      discardAfter(this.#store, end);
+    } catch (error) {
+      const identity = this.#store.identity;
+      if (identity !== undefined) rememberUndiscarded(identity, end);
+      this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
+        `(${messageOf(error)}): the operating system may still hold bytes after it that ` +
+        `never reached the disk. ${
+          identity === undefined
+            ? "Do not reopen the log before the machine restarts"
+            : "A reopen in this process retries the cut first and is refused while it fails; " +
+              "do not open the log from another process before the machine restarts"
+        }`;
+      return this.#discarded;
+    }
+    this.#commit.truncated(end);
+    this.#index.truncateAfter(end);
+    this.#epoch.cutAfter(end);
+    this.#changes.notify();
+    this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
+      `whose sync resolved is kept, and the records appended after the last one are gone ` +
+      `(a failed flush may have left them in the cache only). Reopen the log to go on`;
+    return this.#discarded;
+  }
+
+  #checkRecord(data: unknown): asserts data is Uint8Array {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`Cannot append record: data must be a Uint8Array, got ${typeName(data)}`);
+    }
+    if (data.length > this.#config.maxRecordSize) {
+      throw new WalError(
+        "record-too-large",
+        `Cannot append record: size is ${data.length} bytes, which exceeds maxRecordSize ` +
+          `${this.#config.maxRecordSize}; split it or open the log with a larger maxRecordSize`,
+        { lsn: this.#store.size },
+      );
+    }
+  }
+
+  #checkRoom(size: number): void {
+    if (this.#store.size + size > LOG_SIZE_LIMIT) {
+      throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
+    }
+  }
+
+  #scratchOf(size: number): Uint8Array {
+    if (this.#scratch.length < size) {
+      this.#scratch = new Uint8Array(
+        Math.min(SCRATCH_SIZE_MAX, Math.max(size, this.#scratch.length * 2)),
+      );
+    }
+    return this.#scratch;
+  }
+}
+
+/** Where a cut back to the durable end lands: never past the end, never before the head. */
+export function durableCut(store: WalStore, durableEnd: number): number {
+  return Math.max(store.head, Math.min(durableEnd, store.size));
+}
+
+/** Drops the bytes at and after `end` after a failed flush; see `WalStore.discardUnflushed`. */
+export function discardAfter(store: WalStore, end: number): void {
+  if (store.discardUnflushed !== undefined) store.discardUnflushed(end);
+  else store.truncate(end);
+}

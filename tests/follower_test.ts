@@ -1,0 +1,59 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tests for src/follower.ts: a follower's fingerprints of the records it saw, and how they find
+// where a writer in another process cut the log.
+
+import { equal } from "node:assert/strict";
+import { BOUNDARY_SAMPLE_INTERVAL } from "../src/constants.ts";
+import { SeenRecords } from "../src/follower.ts";
+import { bytes, logImage, lsnsOf } from "./_helpers.ts";
+
+function source(image: Uint8Array) {
+  return {
+    readAt(offset: number, buffer: Uint8Array): number {
+      const part = image.subarray(offset, offset + buffer.length);
+      buffer.set(part);
+      return part.length;
+    },
+  };
+}
+
+const COUNT = BOUNDARY_SAMPLE_INTERVAL * 2 + 5;
+const RECORDS = Array.from({ length: COUNT }, (_, i) => bytes(`record ${i}`));
+const LSNS = lsnsOf(RECORDS);
+
+function seenAll(image: Uint8Array): SeenRecords {
+  const seen = new SeenRecords();
+  for (const lsn of LSNS) seen.note(lsn);
+  seen.seal(source(image));
+  return seen;
+}
+
+Deno.test("SeenRecords: an unchanged log shows no cut, also after it grew", () => {
+  const image = logImage(RECORDS);
+  const seen = seenAll(image);
+  equal(seen.cutSince(source(image), image.length, 0), undefined);
+  const grown = logImage([...RECORDS, bytes("more")]);
+  equal(seen.cutSince(source(grown), grown.length, 0), undefined);
+});
+
+Deno.test("SeenRecords: a cut and rewrite is found at or before the writer's cut", () => {
+  const image = logImage(RECORDS);
+  const seen = seenAll(image);
+  const cutIndex = COUNT - 3;
+  const rewritten = logImage([...RECORDS.slice(0, cutIndex), bytes("other 1"), bytes("other 22")]);
+  const cut = seen.cutSince(source(rewritten), rewritten.length, 0)!;
+  // The newest sample still matching is record 2·interval: the cut is reported at its end.
+  equal(cut, LSNS[BOUNDARY_SAMPLE_INTERVAL * 2 + 1]);
+  equal(cut <= LSNS[cutIndex]!, true);
+  seen.forgetFrom(cut);
+  equal(seen.cutSince(source(rewritten), rewritten.length, 0), undefined);
+});
+
+Deno.test("SeenRecords: a log cut below every fingerprint is reported at the head", () => {
+  const image = logImage(RECORDS);
+  const seen = seenAll(image);
+  const other = logImage([bytes("different")]);
+  equal(seen.cutSince(source(other), other.length, 0), 0);
+  seen.forgetBefore(LSNS.at(-1)! + 1);
+  equal(seen.cutSince(source(other), other.length, 0), undefined);
+});
