@@ -139,7 +139,8 @@ export function* entries(source: CursorSource, cursor: CursorState): IterableIte
     if (checkCursor(source, cursor)) reader = readerOf(source, cursor, cursor.end!);
     const result = readChecked(source, cursor, reader);
     if (result === undefined) {
-      reader = readerOf(source, cursor, cursor.end!);
+      // Past a skipped range, in the same reader: its read window may already hold what follows.
+      reader.seek(cursor.position);
       continue;
     }
     if (result.kind === "end") return;
@@ -163,6 +164,10 @@ export async function* follow(
       const reader = readerOf(source, cursor, visible);
       while (!stopped() && !checkCursor(source, cursor)) {
         const result = readChecked(source, cursor, reader);
+        if (result === undefined && cursor.position <= visible) {
+          reader.seek(cursor.position);
+          continue;
+        }
         if (result === undefined || result.kind === "end") break;
         cursor.position = reader.position;
         yield { lsn: result.lsn, data: result.data! };
