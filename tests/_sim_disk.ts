@@ -37,7 +37,7 @@
 //   process throw from then on, and its flushes in flight never complete.
 
 import type { DirectoryFile, SetAsideOptions, WalDirectory, WalStore } from "../mod.ts";
-import { WalError } from "../mod.ts";
+import { SegmentedStore, Wal, WalError } from "../mod.ts";
 import type { Rng } from "./_rng.ts";
 
 /** The unit in which a write may be torn. */
@@ -976,4 +976,17 @@ export class SimStore implements WalStore {
       this.#state.unlock(`file:${this.#name}`, this.#token);
     }
   }
+}
+
+/** The two layouts the scenario tests run under. */
+export type SimLayout = "single file" | "segmented";
+/** Both of them. */
+export const SIM_LAYOUTS: readonly SimLayout[] = ["single file", "segmented"];
+
+/** Opens a log on `disk` in `layout` (segments of `segmentSize` bytes). */
+export function openSimLog(disk: SimDisk, layout: SimLayout, segmentSize = 16): Wal {
+  const store: WalStore = layout === "single file"
+    ? SimStore.open(disk)
+    : SegmentedStore.open(SimDirectory.open(disk), segmentSize);
+  return Wal.withStore(store);
 }

@@ -21,9 +21,12 @@ import {
 import { Rng } from "./_rng.ts";
 import {
   CRASH_MODEL_LOSE_ALL,
+  openSimLog,
+  SIM_LAYOUTS,
   SimDirectory,
   SimDisk,
   type SimFault,
+  type SimLayout,
   type SimOperationKind,
   SimStore,
 } from "./_sim_disk.ts";
@@ -31,17 +34,12 @@ import { bytes, ForwardingStore, withTempDir } from "./_helpers.ts";
 
 const SEGMENT_SIZE = 16;
 
-type Layout = "single file" | "segmented";
-const LAYOUTS: readonly Layout[] = ["single file", "segmented"];
+type Layout = SimLayout;
+const LAYOUTS = SIM_LAYOUTS;
 type FlushKind = "sync" | "syncSync";
 const FLUSH_KINDS: readonly FlushKind[] = ["sync", "syncSync"];
 
-function open(disk: SimDisk, layout: Layout): Wal {
-  const store: WalStore = layout === "single file"
-    ? SimStore.open(disk)
-    : SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE);
-  return Wal.withStore(store);
-}
+const open = (disk: SimDisk, layout: Layout): Wal => openSimLog(disk, layout, SEGMENT_SIZE);
 
 /** Fails the next operation of `kind` (on a file whose name matches), once. */
 function failNext(

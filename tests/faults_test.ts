@@ -9,15 +9,18 @@
 // several seeded crash outcomes; then random faults across thousands of simulated schedules.
 
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { SegmentedStore, Wal, WalError, type WalStore } from "../mod.ts";
+import { SegmentedStore, Wal, WalError } from "../mod.ts";
 import { Rng } from "./_rng.ts";
 import { formatFailure, formatFigures, runSchedules } from "./_sim.ts";
 import {
   CRASH_MODEL_DEFAULT,
   CRASH_MODEL_LOSE_ALL,
+  openSimLog,
+  SIM_LAYOUTS,
   SimDirectory,
   SimDisk,
   type SimFault,
+  type SimLayout,
   type SimOperationKind,
   SimStore,
 } from "./_sim_disk.ts";
@@ -29,17 +32,12 @@ const REMOUNT_SEEDS = 12;
 const RANDOM_FAULT_SCHEDULES = 2_000;
 const RANDOM_FAULT_PERCENT = 3;
 
-type Layout = "single file" | "segmented";
-const LAYOUTS: readonly Layout[] = ["single file", "segmented"];
+type Layout = SimLayout;
+const LAYOUTS = SIM_LAYOUTS;
 
 let faultsInjected = 0;
 
-function open(disk: SimDisk, layout: Layout): Wal {
-  const store: WalStore = layout === "single file"
-    ? SimStore.open(disk)
-    : SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE);
-  return Wal.withStore(store);
-}
+const open = (disk: SimDisk, layout: Layout): Wal => openSimLog(disk, layout, SEGMENT_SIZE);
 
 /** Fails the `nth` (1-based) operation of `kind` (on a file whose name matches), once. */
 function failNth(
