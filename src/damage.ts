@@ -45,6 +45,8 @@ export interface Stop {
   readonly kind: TailKind;
   /** Where the frame at `lsn` ends by its header, or the header's end when it has no length. */
   readonly frameEnd: number;
+  /** The first intact record after `lsn`, if any: found once, and reused by `walkAfter`. */
+  readonly next: number | undefined;
 }
 
 /**
@@ -62,13 +64,13 @@ export function classify(reader: RecordReader, sectors: SectorMap, lsn: number, 
   const frameEnd = length === undefined || reason === "implausible-length"
     ? lsn + Math.min(HEADER_SIZE, end - lsn)
     : lsn + frameSize(length);
-  if (reader.isZero(lsn, end)) return { lsn, reason, kind: "reserve", frameEnd };
+  if (reader.isZero(lsn, end)) return { lsn, reason, kind: "reserve", frameEnd, next: undefined };
   const next = reader.findNext(lsn + 1);
   const torn = (reason === "partial-header" || reason === "partial-record")
     ? next === undefined
     : hasTornSector(reader, sectors, lsn, Math.min(frameEnd, next ?? end), end) === "torn" ||
       tornByZeros(reader, lsn, frameEnd, end, next);
-  return { lsn, reason, kind: torn ? "torn" : "damage", frameEnd };
+  return { lsn, reason, kind: torn ? "torn" : "damage", frameEnd, next };
 }
 
 /**
@@ -220,13 +222,14 @@ export type RangeVisitor = (from: number, to: number) => boolean;
  */
 export function walkAfter(
   reader: RecordReader,
-  lsn: number,
+  stop: Stop,
   onRange: RangeVisitor,
   onRecord: ((lsn: number) => void) | undefined,
 ): Followers & { last: number | undefined; stoppedAt: number | undefined } {
-  const found = { count: 0, size: 0, lastEnd: lsn };
-  for (let at = lsn;;) {
-    const next = reader.findNext(at + 1);
+  const found = { count: 0, size: 0, lastEnd: stop.lsn };
+  for (let at = stop.lsn;;) {
+    // The first search after the stop was made when it was classified.
+    const next = at === stop.lsn ? stop.next : reader.findNext(at + 1);
     if (next === undefined) return { ...found, last: at, stoppedAt: undefined };
     if (!onRange(at, next)) return { ...found, last: undefined, stoppedAt: at };
     reader.seek(next);

@@ -12,7 +12,7 @@ import {
 } from "./constants.ts";
 import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
 import { RangeChecksums } from "./range_checksums.ts";
-import { decodeHeader, frameCrc, frameSize, readU32 } from "./record.ts";
+import { frameCrc, frameSize, readU32 } from "./record.ts";
 
 /** Anything the reader can pull bytes from: a store, or an array in a test. */
 export interface ByteSource {
@@ -92,9 +92,20 @@ export class RecordReader {
 
   /** Classifies the bytes at `lsn` without moving the reader. */
   peek(lsn: number, copy: boolean): ReadResult {
-    const header = this.#header(lsn);
-    if (header.kind !== "header") return header.result;
-    const { crc, length } = header;
+    // Decoded in place, with no object per header: this runs once per record replayed.
+    const left = this.#end - lsn;
+    if (left === 0) return { kind: "end", lsn };
+    const at = left < HEADER_SIZE ? -1 : this.#headerIndex(lsn);
+    if (at < 0) return { kind: "damage", lsn, reason: "partial-header", length: undefined };
+    const buffer = this.#buffer!;
+    const crc = readU32(buffer, at + HEADER_CRC_OFFSET);
+    const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
+    if (length > this.#maxRecordSize) {
+      return { kind: "damage", lsn, reason: "implausible-length", length };
+    }
+    if (length > left - HEADER_SIZE) {
+      return { kind: "damage", lsn, reason: "partial-record", length };
+    }
     if (!copy && length > READ_CHUNK_SIZE) {
       // Checked in pieces through the window: a large record costs no allocation unless the
       // caller wants its payload.
@@ -113,31 +124,13 @@ export class RecordReader {
     return { kind: "record", lsn, length, data: copy ? payload.slice() : undefined };
   }
 
-  /**
-   * Decodes the header at `lsn` and checks its length against `maxRecordSize` and the bytes
-   * left, or says why no frame fits there.
-   */
-  #header(lsn: number):
-    | { kind: "header"; crc: number; length: number }
-    | { kind: "stop"; result: ReadResult } {
-    const left = this.#end - lsn;
-    if (left === 0) return { kind: "stop", result: { kind: "end", lsn } };
-    const bytes = left < HEADER_SIZE ? undefined : this.#bytes(lsn, HEADER_SIZE);
-    if (bytes === undefined || bytes.length < HEADER_SIZE) {
-      const result = { kind: "damage", lsn, reason: "partial-header", length: undefined } as const;
-      return { kind: "stop", result };
+  /** Where the 8 header bytes at `lsn` lie in the window, or -1 when the source ends first. */
+  #headerIndex(lsn: number): number {
+    const from = lsn - this.#windowStart;
+    if (this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength) {
+      return from;
     }
-    const { crc, length } = decodeHeader(bytes, 0);
-    if (length > this.#maxRecordSize) {
-      return {
-        kind: "stop",
-        result: { kind: "damage", lsn, reason: "implausible-length", length },
-      };
-    }
-    if (length > left - HEADER_SIZE) {
-      return { kind: "stop", result: { kind: "damage", lsn, reason: "partial-record", length } };
-    }
-    return { kind: "header", crc, length };
+    return this.#bytes(lsn, HEADER_SIZE).length < HEADER_SIZE ? -1 : lsn - this.#windowStart;
   }
 
   /** The frame checksum of the `length` payload bytes at `offset`, read chunk by chunk. */

@@ -166,7 +166,7 @@ function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport 
  */
 function tornTail(at: Outcome): RecoveryReport {
   const { reader, stop } = at;
-  const after = walkAfter(reader, stop.lsn, () => true, undefined);
+  const after = walkAfter(reader, stop, () => true, undefined);
   if (noRecordAnywhere(at, after)) return firstAppend(at);
   // A frame whose bytes are all there (its checksum failed) was read as torn from its zeros,
   // which bit rot in a record holding zeros shows too: it is kept with the records after it.
@@ -230,7 +230,7 @@ function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryRe
  */
 function damaged(at: Outcome): RecoveryReport {
   const { reader, options, stop } = at;
-  const after = walkAfter(reader, stop.lsn, () => true, undefined);
+  const after = walkAfter(reader, stop, () => true, undefined);
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   if (options.recoveryPolicy === "strict") throw refused(stop, after);
   return cutAtStop(
@@ -253,7 +253,7 @@ function skipDamage(at: Outcome): RecoveryReport {
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
   const ranges: RecoveryRange[] = [];
   let torn: Stop | undefined;
-  const after = walkAfter(reader, stop.lsn, (from, to) => {
+  const after = walkAfter(reader, stop, (from, to) => {
     const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
     if (here.kind !== "damage") {
       torn = here;
