@@ -85,6 +85,12 @@ export const HEAD_TEMP_FILE_NAME = "head.tmp";
 /** The advisory lock of a segmented log's directory (not a segment name, so the layout ignores it). */
 export const LOCK_FILE_NAME = "wal.lock";
 
+/**
+ * Suffix of the file beside a single-file log that holds its lock where locks are mandatory
+ * (Windows): `app.wal` is locked through `app.wal.lock`, which reads never touch.
+ */
+export const SIDECAR_LOCK_SUFFIX = ".lock";
+
 /** A `head` file: the head LSN (u64 LE) and the CRC32C of those 8 bytes (u32 LE). */
 export const HEAD_FILE_SIZE = 12;
 

@@ -5,7 +5,11 @@
 import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
-import { PREALLOCATE_SIZE_DEFAULT, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import {
+  PREALLOCATE_SIZE_DEFAULT,
+  SET_ASIDE_CHUNK_SIZE,
+  SIDECAR_LOCK_SUFFIX,
+} from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -60,12 +64,32 @@ export interface FileStoreOptions {
 }
 
 /**
+ * What a single-file log's lock is taken on, per OS (see docs/DURABILITY.md, "Locks"):
+ * `"log"` locks the log file itself through the writing handle (Unix `flock` is advisory, so
+ * reads are never blocked, and the lock follows the file through symlinks, hard links and
+ * renames); `"sidecar"` locks `<real path>.lock` beside it, because a Windows `LockFileEx` lock
+ * is mandatory: it would also refuse the log's own reading handle.
+ */
+export type LockTarget = "log" | "sidecar";
+
+/** The lock target wal-db uses on `os` (a `Deno.build.os` value). */
+export function lockTargetFor(os: string): LockTarget {
+  return os === "windows" ? "sidecar" : "log";
+}
+
+/** The sidecar lock file of the log at `realPath` (its path with every symlink resolved). */
+export function sidecarLockPath(realPath: string): string {
+  return `${realPath}${SIDECAR_LOCK_SUFFIX}`;
+}
+
+/**
  * A {@linkcode WalStore} in a single file.
  *
- * The writing handle is opened for appending and holds an exclusive advisory lock
- * (`FsFile.tryLock`) for as long as the store is open, so a second open of the same file, from
- * this process or another, fails with `kind: "locked"`. A second handle serves reads, so
- * iterating never moves the append position. Requires `--allow-read` and `--allow-write`
+ * The store holds an advisory lock for as long as it is open: exclusive for a writer, so a
+ * second open of the same file, from this process or another, fails with `kind: "locked"`. On
+ * Unix the lock is on the log file itself; on Windows on a `<log>.lock` file beside it, which
+ * reads never touch (see {@linkcode LockTarget}). A second handle serves reads, so iterating
+ * never moves the append position. Requires `--allow-read` and `--allow-write`
  * permissions, and `--allow-ffi` for the native flush (see docs/DURABILITY.md).
  *
  * @example Opening a file store directly
@@ -86,6 +110,8 @@ export class FileStore implements WalStore {
   readonly #durability: Durability;
   readonly #flusher: Flusher;
   readonly #readOnly: boolean;
+  /** The sidecar lock's handle; undefined when the lock is on the writing handle, or none. */
+  readonly #lock: Deno.FsFile | undefined;
   #preallocateSize: number;
   /** The log's end: where the next append lands. */
   #size: number;
@@ -99,9 +125,11 @@ export class FileStore implements WalStore {
     durability: Durability,
     readOnly: boolean,
     preallocateSize: number,
+    lock: Deno.FsFile | undefined,
   ) {
     this.path = path;
     this.#writer = writer;
+    this.#lock = lock;
     this.#durability = durability;
     this.#readOnly = readOnly;
     this.#preallocateSize = preallocateSize;
@@ -129,6 +157,21 @@ export class FileStore implements WalStore {
    * opened (a directory, a missing parent folder, a read-only file).
    */
   static open(path: string | URL, options: FileStoreOptions = {}): FileStore {
+    return FileStore.openWithLockOn(path, options, lockTargetFor(Deno.build.os));
+  }
+
+  /**
+   * Internal: {@linkcode FileStore.open} with the lock on `target`, so tests run the other OS's
+   * lock path on this one. Every process opening one log must use the same target, which
+   * `open` guarantees; do not call this.
+   *
+   * @ignore
+   */
+  static openWithLockOn(
+    path: string | URL,
+    options: FileStoreOptions,
+    target: LockTarget,
+  ): FileStore {
     const file = toPath(path);
     const readOnly = options.readOnly ?? false;
     const lock = checkLock(options.lock, readOnly);
@@ -138,12 +181,15 @@ export class FileStore implements WalStore {
       shimPath: options.shimPath,
     });
     const { handle, created } = readOnly ? openForReading(file) : openForAppend(file);
+    let sidecar: Deno.FsFile | undefined;
     try {
-      takeLock(handle, lock, `log "${file}"`);
+      if (target === "log") takeLock(handle, lock, `log "${file}"`);
+      else sidecar = takeSidecarLock(file, lock, readOnly);
       if (created) durability.syncDirectory(parentOf(file));
-      return new FileStore(file, handle, durability, readOnly, preallocateSize);
+      return new FileStore(file, handle, durability, readOnly, preallocateSize, sidecar);
     } catch (error) {
       handle.close();
+      sidecar?.close();
       throw wrapIo(error, `open log "${file}"`);
     }
   }
@@ -276,6 +322,9 @@ export class FileStore implements WalStore {
           if (this.#allocated > this.#size) this.#writer.truncateSync(this.#size);
         },
         () => this.#writer.close(),
+        // Last, so no other writer can start while this one still has a handle. The file stays:
+        // removing it would let one opener lock the old inode and another a new one.
+        () => this.#lock?.close(),
       ], `close log "${this.path}"`);
     } catch (error) {
       throw wrapIo(error, `close log "${this.path}"`);
@@ -311,6 +360,36 @@ function checkPreallocateSize(size: unknown): number {
     );
   }
   return size;
+}
+
+/**
+ * Locks the sidecar of the log at `file`. A writer creates it; a reader locks it only if it
+ * exists (no writer of this format has run, so there is nothing to exclude) and is readable.
+ */
+function takeSidecarLock(
+  file: string,
+  lock: LockMode,
+  readOnly: boolean,
+): Deno.FsFile | undefined {
+  if (lock === "none") return undefined;
+  const path = sidecarLockPath(Deno.realPathSync(file));
+  let handle: Deno.FsFile;
+  try {
+    handle = Deno.openSync(
+      path,
+      readOnly ? { read: true } : { read: true, write: true, create: true },
+    );
+  } catch (error) {
+    if (readOnly && error instanceof Deno.errors.NotFound) return undefined;
+    throw wrapIo(error, `open lock file "${path}"`);
+  }
+  try {
+    takeLock(handle, lock, `log "${file}" (lock file "${path}")`);
+    return handle;
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
 }
 
 function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {

@@ -2,7 +2,7 @@
 
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { FileStore } from "../src/file_store.ts";
+import { FileStore, lockTargetFor, sidecarLockPath } from "../src/file_store.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { readBytes, withTempDir } from "./_helpers.ts";
@@ -74,6 +74,79 @@ Deno.test("FileStore.open() holds an exclusive lock until close", async () => {
     store.close();
     store.close();
     FileStore.open(path, { durability: "runtime" }).close();
+  });
+});
+
+Deno.test("lockTargetFor() puts the lock beside the log only where locks are mandatory", () => {
+  equal(lockTargetFor("windows"), "sidecar");
+  equal(lockTargetFor("linux"), "log");
+  equal(lockTargetFor("darwin"), "log");
+  equal(sidecarLockPath("/data/app.wal"), "/data/app.wal.lock");
+});
+
+// The Windows lock path, run here: the lock lives in `<log>.lock`, never on the log itself.
+Deno.test("FileStore with a sidecar lock excludes writers and readers, not the log's bytes", async (t) => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "w.wal");
+    const runtime = { durability: "runtime" } as const;
+    const sidecar = (p: string, options = {}) =>
+      FileStore.openWithLockOn(p, { ...runtime, ...options }, "sidecar");
+
+    await t.step("a reader without a lock file holds no lock", () => {
+      Deno.writeFileSync(path, new Uint8Array([7]));
+      const reader = sidecar(path, { readOnly: true });
+      equal(reader.size, 1);
+      reader.close();
+      throws(() => Deno.statSync(`${path}.lock`), Deno.errors.NotFound);
+    });
+
+    await t.step("a writer locks the lock file and leaves the log file unlocked", () => {
+      const writer = sidecar(path);
+      writer.append(new Uint8Array([8]));
+      const raw = Deno.openSync(path, { read: true });
+      try {
+        equal(raw.tryLockSync(true), true, "the log file itself is not locked");
+        raw.unlockSync();
+      } finally {
+        raw.close();
+      }
+      throws(() => sidecar(path), isKind("locked"));
+      throws(() => sidecar(path, { readOnly: true }), isKind("locked"));
+      const follower = sidecar(path, { readOnly: true, lock: "none" });
+      const buffer = new Uint8Array(2);
+      equal(follower.readAt(0, buffer), 2);
+      deepEqual(buffer, new Uint8Array([7, 8]));
+      follower.close();
+      writer.close();
+      equal(Deno.statSync(`${path}.lock`).isFile, true, "the lock file outlives the writer");
+    });
+
+    await t.step("a symlink to the log takes the same lock", () => {
+      const link = join(dir, "link.wal");
+      Deno.symlinkSync(path, link);
+      const writer = sidecar(path);
+      throws(() => sidecar(link), isKind("locked"));
+      writer.close();
+      sidecar(link).close();
+    });
+
+    await t.step("readers share the lock and keep a writer out", () => {
+      const first = sidecar(path, { readOnly: true });
+      const second = sidecar(path, { readOnly: true });
+      throws(() => sidecar(path), isKind("locked"));
+      first.close();
+      second.close();
+      sidecar(path).close();
+    });
+  });
+});
+
+Deno.test("FileStore with the log locked itself creates no lock file", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "u.wal");
+    const store = FileStore.openWithLockOn(path, { durability: "runtime" }, "log");
+    store.close();
+    deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["u.wal"]);
   });
 });
 
