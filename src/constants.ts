@@ -87,9 +87,11 @@ export const LOCK_FILE_NAME = "wal.lock";
 
 /**
  * Suffix of the file beside a single-file log that holds its lock where locks are mandatory
- * (Windows): `app.wal` is locked through `app.wal.lock`, which reads never touch.
+ * (Windows): `app.wal` is locked through `app.wal.wal-db-lock`, which reads never touch. Not
+ * `.lock`: a log named `x.lock` would be another log's lock, and a log named `wal` would make
+ * `wal.lock`, the mark of a segmented log's directory.
  */
-export const SIDECAR_LOCK_SUFFIX = ".lock";
+export const SIDECAR_LOCK_SUFFIX = ".wal-db-lock";
 
 /** A `head` file: the head LSN (u64 LE) and the CRC32C of those 8 bytes (u32 LE). */
 export const HEAD_FILE_SIZE = 12;

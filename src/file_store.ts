@@ -5,11 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
-import {
-  PREALLOCATE_SIZE_DEFAULT,
-  SET_ASIDE_CHUNK_SIZE,
-  SIDECAR_LOCK_SUFFIX,
-} from "./constants.ts";
+import { PREALLOCATE_SIZE_DEFAULT, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -23,6 +19,7 @@ import {
   RUNTIME_DURABILITY,
   takeLock,
 } from "./durability.ts";
+import { type LockTarget, lockTargetFor, takeSidecarLock } from "./file_lock.ts";
 import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
@@ -64,31 +61,12 @@ export interface FileStoreOptions {
 }
 
 /**
- * What a single-file log's lock is taken on, per OS (see docs/DURABILITY.md, "Locks"):
- * `"log"` locks the log file itself through the writing handle (Unix `flock` is advisory, so
- * reads are never blocked, and the lock follows the file through symlinks, hard links and
- * renames); `"sidecar"` locks `<real path>.lock` beside it, because a Windows `LockFileEx` lock
- * is mandatory: it would also refuse the log's own reading handle.
- */
-export type LockTarget = "log" | "sidecar";
-
-/** The lock target wal-db uses on `os` (a `Deno.build.os` value). */
-export function lockTargetFor(os: string): LockTarget {
-  return os === "windows" ? "sidecar" : "log";
-}
-
-/** The sidecar lock file of the log at `realPath` (its path with every symlink resolved). */
-export function sidecarLockPath(realPath: string): string {
-  return `${realPath}${SIDECAR_LOCK_SUFFIX}`;
-}
-
-/**
  * A {@linkcode WalStore} in a single file.
  *
  * The store holds an advisory lock for as long as it is open: exclusive for a writer, so a
  * second open of the same file, from this process or another, fails with `kind: "locked"`. On
  * Unix the lock is on the log file itself; on Windows on a `<log>.lock` file beside it, which
- * reads never touch (see {@linkcode LockTarget}). A second handle serves reads, so iterating
+ * reads never touch (docs/DURABILITY.md, "Locks"). A second handle serves reads, so iterating
  * never moves the append position. Requires `--allow-read` and `--allow-write`
  * permissions, and `--allow-ffi` for the native flush (see docs/DURABILITY.md).
  *
@@ -360,36 +338,6 @@ function checkPreallocateSize(size: unknown): number {
     );
   }
   return size;
-}
-
-/**
- * Locks the sidecar of the log at `file`. A writer creates it; a reader locks it only if it
- * exists (no writer of this format has run, so there is nothing to exclude) and is readable.
- */
-function takeSidecarLock(
-  file: string,
-  lock: LockMode,
-  readOnly: boolean,
-): Deno.FsFile | undefined {
-  if (lock === "none") return undefined;
-  const path = sidecarLockPath(Deno.realPathSync(file));
-  let handle: Deno.FsFile;
-  try {
-    handle = Deno.openSync(
-      path,
-      readOnly ? { read: true } : { read: true, write: true, create: true },
-    );
-  } catch (error) {
-    if (readOnly && error instanceof Deno.errors.NotFound) return undefined;
-    throw wrapIo(error, `open lock file "${path}"`);
-  }
-  try {
-    takeLock(handle, lock, `log "${file}" (lock file "${path}")`);
-    return handle;
-  } catch (error) {
-    handle.close();
-    throw error;
-  }
 }
 
 function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {

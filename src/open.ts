@@ -66,7 +66,8 @@ const STORE_METHODS = [
 export class Wal extends WalWrites {
   /**
    * Opens the log file at `path`, creating it (and flushing its directory) when it is missing,
-   * takes an exclusive lock on it and recovers it.
+   * takes the log's exclusive lock (on the file itself; on Windows on `<path>.wal-db-lock` beside
+   * it, see docs/DURABILITY.md "Locks") and recovers it.
    *
    * Requires `--allow-read` and `--allow-write` permissions, and `--allow-ffi` for the native
    * flush (without it, `durability: "auto"` falls back to `FsFile.syncData`).

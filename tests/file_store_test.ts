@@ -2,7 +2,8 @@
 
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { FileStore, lockTargetFor, sidecarLockPath } from "../src/file_store.ts";
+import { FileStore } from "../src/file_store.ts";
+import { sidecarLockPath } from "../src/file_lock.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { readBytes, withTempDir } from "./_helpers.ts";
@@ -77,14 +78,7 @@ Deno.test("FileStore.open() holds an exclusive lock until close", async () => {
   });
 });
 
-Deno.test("lockTargetFor() puts the lock beside the log only where locks are mandatory", () => {
-  equal(lockTargetFor("windows"), "sidecar");
-  equal(lockTargetFor("linux"), "log");
-  equal(lockTargetFor("darwin"), "log");
-  equal(sidecarLockPath("/data/app.wal"), "/data/app.wal.lock");
-});
-
-// The Windows lock path, run here: the lock lives in `<log>.lock`, never on the log itself.
+// The Windows lock path, run here: the lock lives in a file beside the log, never on the log.
 Deno.test("FileStore with a sidecar lock excludes writers and readers, not the log's bytes", async (t) => {
   await withTempDir(async (dir) => {
     const path = join(dir, "w.wal");
@@ -92,12 +86,13 @@ Deno.test("FileStore with a sidecar lock excludes writers and readers, not the l
     const sidecar = (p: string, options = {}) =>
       FileStore.openWithLockOn(p, { ...runtime, ...options }, "sidecar");
 
-    await t.step("a reader without a lock file holds no lock", () => {
+    await t.step("a reader that comes first creates the lock file and keeps a writer out", () => {
       Deno.writeFileSync(path, new Uint8Array([7]));
       const reader = sidecar(path, { readOnly: true });
       equal(reader.size, 1);
+      throws(() => sidecar(path), isKind("locked"));
       reader.close();
-      throws(() => Deno.statSync(`${path}.lock`), Deno.errors.NotFound);
+      equal(Deno.statSync(sidecarLockPath(path)).isFile, true);
     });
 
     await t.step("a writer locks the lock file and leaves the log file unlocked", () => {
@@ -118,7 +113,7 @@ Deno.test("FileStore with a sidecar lock excludes writers and readers, not the l
       deepEqual(buffer, new Uint8Array([7, 8]));
       follower.close();
       writer.close();
-      equal(Deno.statSync(`${path}.lock`).isFile, true, "the lock file outlives the writer");
+      equal(Deno.statSync(sidecarLockPath(path)).isFile, true, "the lock file outlives the writer");
     });
 
     await t.step("a symlink to the log takes the same lock", () => {
