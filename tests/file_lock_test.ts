@@ -57,7 +57,7 @@ Deno.test("takeSidecarLock() resolves symlinks, so two paths share one lock", as
 Deno.test("takeSidecarLock() for a reader that may not write falls back to reading", async () => {
   await withTempDir(async (dir) => {
     const log = join(dir, "r.wal");
-    Deno.writeFileSync(log, new Uint8Array());
+    await Deno.writeFile(log, new Uint8Array());
     // A child process with read permission only: the lock file is missing, then present.
     const script = `
       import { takeSidecarLock } from ${
@@ -68,7 +68,7 @@ Deno.test("takeSidecarLock() for a reader that may not write falls back to readi
       first?.close();
     `;
     const child = join(dir, "child.ts");
-    Deno.writeTextFileSync(child, script);
+    await Deno.writeTextFile(child, script);
     const run = async () => {
       // `deno eval` grants every permission; `deno run` grants only what it is told.
       const out = await new Deno.Command(Deno.execPath(), {
@@ -80,7 +80,7 @@ Deno.test("takeSidecarLock() for a reader that may not write falls back to readi
         new TextDecoder().decode(out.stderr);
     };
     equal(await run(), "none", "nothing to lock and no right to create it");
-    Deno.writeFileSync(sidecarLockPath(log), new Uint8Array());
+    await Deno.writeFile(sidecarLockPath(log), new Uint8Array());
     equal(await run(), "locked", "an existing lock file is locked shared");
   });
 });
