@@ -21,7 +21,8 @@
 // need only `--allow-read`. The exported functions take a `SourceTree`, so tests can run them on
 // planted violations (tests/check_layers_test.ts).
 
-import { posix } from "node:path";
+import { join, posix } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const PURE = [
   "change_signal",
@@ -102,7 +103,7 @@ export interface SourceTree {
   read(path: string): string;
 }
 
-/** The tree of the project at `root` on disk. */
+/** The tree of the project at `root` on disk (paths in the tree use `/` on every OS). */
 export function treeOf(root: string): SourceTree {
   const files: string[] = [];
   for (const entry of Deno.readDirSync(root)) {
@@ -111,7 +112,7 @@ export function treeOf(root: string): SourceTree {
   const walk = (dir: string): void => {
     let entries: Deno.DirEntry[];
     try {
-      entries = [...Deno.readDirSync(posix.join(root, dir))];
+      entries = [...Deno.readDirSync(join(root, dir))];
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return;
       throw error;
@@ -124,7 +125,7 @@ export function treeOf(root: string): SourceTree {
   };
   for (const dir of ["src", "cli", "ffi", "tests"]) walk(dir);
   files.sort();
-  return { files, read: (path) => Deno.readTextFileSync(posix.join(root, path)) };
+  return { files, read: (path) => Deno.readTextFileSync(join(root, path)) };
 }
 
 /**
@@ -453,7 +454,7 @@ export function check(tree: SourceTree): string[] {
 }
 
 if (import.meta.main) {
-  const root = posix.join(posix.dirname(new URL(import.meta.url).pathname), "..");
+  const root = fileURLToPath(new URL("..", import.meta.url));
   const problems = check(treeOf(root));
   for (const problem of problems) console.error(`layering: ${problem}`);
   if (problems.length > 0) Deno.exit(1);
