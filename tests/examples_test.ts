@@ -49,7 +49,7 @@ Deno.test("kv_store: a checkpoint writes the snapshot, then drops the log before
       equal(await store.checkpoint(), covered);
       equal(store.wal.head, covered);
       ok(segmentsIn(dir).length < segmentsBefore, "whole segments below the head are removed");
-      ok(Deno.statSync(join(dir, "snapshot")).isFile);
+      ok((await Deno.stat(join(dir, "snapshot"))).isFile);
       await store.set("after", "checkpoint");
     }
     const directory = FsDirectory.open(dir);

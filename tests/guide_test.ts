@@ -81,13 +81,13 @@ Deno.test("guide: the code blocks are found, with their files", () => {
 
 Deno.test("guide: every command and file of docs/GUIDE.md runs, printing what it shows", async () => {
   const port = freePort();
-  const { script, expected } = scriptOf(blocksOf(Deno.readTextFileSync(GUIDE)), port);
-  const dir = Deno.makeTempDirSync({ prefix: "wal_guide_" });
+  const { script, expected } = scriptOf(blocksOf(await Deno.readTextFile(GUIDE)), port);
+  const dir = await Deno.makeTempDir({ prefix: "wal_guide_" });
   try {
     const scriptPath = join(dir, "guide.sh");
-    Deno.writeTextFileSync(scriptPath, script);
+    await Deno.writeTextFile(scriptPath, script);
     // curl shows a progress meter when its output is not a terminal; the guide's reader sees none.
-    Deno.writeTextFileSync(join(dir, ".curlrc"), "silent\nshow-error\n");
+    await Deno.writeTextFile(join(dir, ".curlrc"), "silent\nshow-error\n");
     const child = new Deno.Command("bash", {
       args: [scriptPath],
       cwd: dir,
@@ -112,6 +112,6 @@ Deno.test("guide: every command and file of docs/GUIDE.md runs, printing what it
       at = found + line.length;
     }
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -51,8 +51,15 @@ const IO_CORE = [
   "writer",
 ];
 /** Backends may use each other (a file store picks its durability, shares file loops). */
-const BACKENDS = ["durability", "file_io", "file_store", "fs_directory", "mem_directory", "mem_store",
-  "timer"];
+const BACKENDS = [
+  "durability",
+  "file_io",
+  "file_store",
+  "fs_directory",
+  "mem_directory",
+  "mem_store",
+  "timer",
+];
 /** The factories: the composition root of the library. */
 const OPEN = "open";
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
