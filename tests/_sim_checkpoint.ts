@@ -15,6 +15,7 @@ import {
   type CrashModel,
   SimDirectory,
   SimDisk,
+  SimIoError,
   SimPowerLoss,
   SimProcessKilled,
 } from "./_sim_disk.ts";
@@ -27,6 +28,10 @@ const OPERATIONS_PER_STEP = 4;
 const RECORD_SIZE_MAX = 300;
 const FILLER_SIZE_MAX = 3000;
 const KILL_PERCENT = 25;
+/** Schedules in which writing a snapshot file sometimes fails (EIO, ENOSPC). */
+const FAULTY_SCHEDULE_PERCENT = 30;
+/** In those, the chance that one operation on a snapshot file fails. */
+const SNAPSHOT_FAULT_PERCENT = 15;
 const CRASH_MODELS: readonly CrashModel[] = [
   CRASH_MODEL_DEFAULT,
   CRASH_MODEL_DEFAULT,
@@ -96,6 +101,8 @@ export interface CheckpointScheduleResult {
   restarts: number;
   checkpoints: number;
   crashesInCheckpoint: number;
+  /** Checkpoints that threw "io" because writing the snapshot failed. */
+  failedSnapshotWrites: number;
   acknowledgedChecked: number;
   trace: string[];
 }
@@ -130,10 +137,12 @@ class CheckpointSchedule {
   #snapshots: Snapshots | undefined;
   #inCheckpoint = false;
   readonly #traceOn: boolean;
+  readonly #faulty: boolean;
 
   constructor(seed: number, traceOn: boolean) {
     this.rng = new Rng(seed);
     this.segmentSize = this.rng.pick(SEGMENT_SIZES);
+    this.#faulty = this.rng.chance(FAULTY_SCHEDULE_PERCENT);
     this.#traceOn = traceOn;
     this.result = {
       seed,
@@ -141,6 +150,7 @@ class CheckpointSchedule {
       restarts: 0,
       checkpoints: 0,
       crashesInCheckpoint: 0,
+      failedSnapshotWrites: 0,
       acknowledgedChecked: 0,
       trace: [],
     };
@@ -217,7 +227,19 @@ class CheckpointSchedule {
         // The applied state is exactly the durable records: its LSN is the durable end.
         if (this.#state.count !== this.#acked) return this.fail("applied state is not the acked");
         this.#inCheckpoint = true;
-        const head = await this.#snapshots!.checkpoint(wal, encodeState(this.#state), lsn);
+        let head: number;
+        try {
+          head = await this.#snapshots!.checkpoint(wal, encodeState(this.#state), lsn);
+        } catch (error) {
+          if (!(error instanceof WalError && error.kind === "io")) throw error;
+          if (!(error.cause instanceof SimIoError)) throw error;
+          // Only the snapshot's files fail: the log must be untouched and still writable.
+          this.#inCheckpoint = false;
+          this.result.failedSnapshotWrites++;
+          if (wal.head > lsn) this.fail(`a failed checkpoint at ${lsn} moved the head`);
+          this.#note(() => `checkpoint at ${lsn} failed: ${describe(error)}`);
+          return;
+        }
         this.#inCheckpoint = false;
         this.result.checkpoints++;
         if (head !== lsn) this.fail(`checkpoint at ${lsn} left the head at ${head}`);
@@ -226,9 +248,12 @@ class CheckpointSchedule {
       }
       case "writeTemp": {
         // A temporary file a crashed checkpoint left, with garbage: never read as a snapshot.
+        const faults = this.#disk.faults;
+        this.#disk.faults = undefined;
         const file = this.#dir!.open("snapshot.tmp", true);
         file.append(this.rng.bytes(this.rng.int(1, 100)));
         file.close();
+        this.#disk.faults = faults;
         this.#note(() => "garbage written to snapshot.tmp");
         return;
       }
@@ -246,6 +271,8 @@ class CheckpointSchedule {
   /** Opens the log, restores the state and checks it against the model. */
   #start(): void {
     this.result.restarts++;
+    // Faults hit only the snapshot's files, and only once the log is open.
+    this.#disk.faults = undefined;
     const dir = SimDirectory.open(this.#disk);
     let wal: Wal;
     try {
@@ -283,6 +310,13 @@ class CheckpointSchedule {
     this.#wal = wal;
     this.#dir = dir;
     this.#snapshots = snapshots;
+    if (this.#faulty) {
+      this.#disk.faults = (operation) =>
+        operation.name.startsWith("snapshot") && operation.kind !== "close" &&
+          operation.kind !== "read" && this.rng.chance(SNAPSHOT_FAULT_PERCENT)
+          ? { code: this.rng.chance(50) ? "EIO" : "ENOSPC" }
+          : undefined;
+    }
   }
 
   /** Loses power (or kills the process) and remounts the disk. */

@@ -296,23 +296,26 @@ function simulatedLoss(outcome: unknown): boolean {
 
 Deno.test(`checkpoint simulation: ${SCHEDULES} seeded schedules of a service with crashes`, async () => {
   let crashesInCheckpoint = 0;
+  let failedWrites = 0;
   let checkpoints = 0;
   let acknowledged = 0;
   const failures: string[] = [];
   for (let seed = 1; seed <= SCHEDULES; seed++) {
     const result = await runCheckpointSchedule(seed);
     crashesInCheckpoint += result.crashesInCheckpoint;
+    failedWrites += result.failedSnapshotWrites;
     checkpoints += result.checkpoints;
     acknowledged += result.acknowledgedChecked;
     if (result.failure !== undefined) failures.push(`seed ${seed}: ${result.failure}`);
   }
   console.log(
     `checkpoints ${checkpoints}, crashes inside a checkpoint ${crashesInCheckpoint}, ` +
-      `acknowledged records checked ${acknowledged}`,
+      `acknowledged records checked ${acknowledged}, snapshot writes failed ${failedWrites}`,
   );
   deepEqual(failures.slice(0, 5), []);
   ok(crashesInCheckpoint > SCHEDULES / 10, "crashes land inside checkpoints");
   ok(checkpoints > SCHEDULES, "checkpoints completed");
+  ok(failedWrites > SCHEDULES / 20, "snapshot writes failed, leaving the log as it was");
 });
 
 Deno.test({
