@@ -226,8 +226,9 @@ export class Snapshots {
    * (`truncateBefore`). Each step completes before the next, so a crash at any point leaves a
    * snapshot and a log that {@linkcode Snapshots.load} restores:
    *
-   * 1. the log is synced up to `lsn` if it is not durable that far (a snapshot never holds
-   *    records a crash could take from the log);
+   * 1. `wal.sync()`: the records before `lsn` are made durable (a snapshot never holds
+   *    records a crash could take from the log), and a read-only or failed log is refused
+   *    before anything is written;
    * 2. the snapshot is written atomically and durably ({@linkcode Snapshots.write});
    * 3. `wal.truncateBefore(lsn)`: the head moves to `lsn` and whole segments below it are
    *    removed. A crash before this step leaves the log whole and the snapshot new, which is
@@ -266,7 +267,9 @@ export class Snapshots {
   async #checkpoint(wal: CheckpointLog, data: Uint8Array, lsn: Lsn): Promise<Lsn> {
     checkData(data);
     wal.iterFrom(lsn); // throws "invalid-lsn" (or TypeError) unless a boundary in the log
-    if (lsn > wal.durableLsn) await wal.sync();
+    // Always: it makes the records before `lsn` durable, and it refuses a read-only, failed or
+    // closed log before any snapshot is written (with nothing new, it flushes nothing).
+    await wal.sync();
     // Checked again after awaiting: a cut made meanwhile may have removed the records.
     wal.iterFrom(lsn);
     if (lsn > wal.durableLsn) {

@@ -179,8 +179,15 @@ export class Wal extends WalWrites {
     segmentSize: number,
     config?: WalConfig,
   ): Wal {
-    checkSegmentSize(segmentSize);
-    const resolved = resolveConfig(config);
+    let resolved: ResolvedConfig;
+    try {
+      checkSegmentSize(segmentSize);
+      resolved = resolveConfig(config);
+    } catch (error) {
+      // A directory given is the log's from the call on: a refused open closes it too.
+      if (isDirectory(dir)) dir.close();
+      throw error;
+    }
     const directory = isDirectory(dir) ? dir : FsDirectory.open(dir, {
       durability: resolved.durability,
       shimPath: resolved.shimPath,

@@ -133,6 +133,10 @@ class CheckpointSchedule {
   /** How many records a resolved `sync` acknowledged. */
   #acked = 0;
   #state: ServiceState = { count: 0, digest: 0 };
+  /** Where each record appended in this process ends (by its index in `#appended`). */
+  #ends: number[] = [];
+  /** The end of the records in `#state`: where a checkpoint of it replays from. */
+  #appliedLsn = 0;
   #wal: Wal | undefined;
   #snapshots: Snapshots | undefined;
   #inCheckpoint = false;
@@ -209,6 +213,7 @@ class CheckpointSchedule {
           this.#appended.push(data);
           this.#prefix.push(crc32c(data, this.#prefix.at(-1)!));
           wal.append(data);
+          this.#ends[this.#appended.length - 1] = wal.nextLsn;
         }
         this.#note(() => `append -> ${this.#appended.length} records`);
         return;
@@ -218,13 +223,15 @@ class CheckpointSchedule {
         await wal.sync();
         this.#acked = Math.max(this.#acked, covered);
         // Apply only what is durable.
+        if (this.#state.count < covered) this.#appliedLsn = this.#ends[covered - 1]!;
         while (this.#state.count < covered) apply(this.#state, this.#appended[this.#state.count]!);
         this.#note(() => `sync -> ${covered} acknowledged, applied`);
         return;
       }
       case "checkpoint": {
-        const lsn = wal.durableLsn;
-        // The applied state is exactly the durable records: its LSN is the durable end.
+        // The state's own LSN, not the log's durable end: a checkpoint's sync (or a failed
+        // one) may have made later records durable that the state does not hold.
+        const lsn = this.#appliedLsn;
         if (this.#state.count !== this.#acked) return this.fail("applied state is not the acked");
         this.#inCheckpoint = true;
         let head: number;
@@ -307,6 +314,8 @@ class CheckpointSchedule {
     this.#prefix.length = count + 1;
     this.#acked = count;
     this.#state = state;
+    this.#ends = [];
+    this.#appliedLsn = wal.nextLsn;
     this.#wal = wal;
     this.#dir = dir;
     this.#snapshots = snapshots;

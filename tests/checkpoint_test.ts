@@ -101,6 +101,20 @@ Deno.test("checkpoint: an LSN that is not a boundary, or before the head, writes
   wal.close();
 });
 
+Deno.test("checkpoint: a read-only or failed log is refused before a snapshot is written", async () => {
+  const { dir, wal, lsns } = await memLog(5);
+  wal.close();
+  const again = dir.reopen();
+  using reader = Wal.openSegmented(again, SEGMENT_SIZE, { readOnly: true });
+  const snapshots = new Snapshots(again);
+  await rejects(snapshots.checkpoint(reader, new Uint8Array(1), lsns[2]!), isKind("read-only"));
+  equal(snapshots.read(), undefined);
+  deepEqual(snapshots.load(reader), { data: undefined, lsn: 0 });
+  reader.close();
+  await rejects(snapshots.checkpoint(reader, new Uint8Array(1), lsns[2]!), isKind("closed"));
+  equal(again.readFile("snapshot"), undefined);
+});
+
 Deno.test("checkpoint: runs one at a time in call order; a later one behind the head is refused", async () => {
   const { wal, lsns, snapshots } = await memLog(10);
   const first = snapshots.checkpoint(wal, new Uint8Array([1]), lsns[8]!);

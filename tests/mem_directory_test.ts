@@ -91,6 +91,15 @@ Deno.test("MemDirectory: the same log through SegmentedStore.open and Wal.withSt
   throws(() => Wal.openSegmented(dir, 64), isKind("closed"));
 });
 
+Deno.test("MemDirectory: a refused open closes the directory it was given", () => {
+  const dir = new MemDirectory();
+  throws(() => Wal.openSegmented(dir, 0), RangeError);
+  ok(dir.closed);
+  const again = dir.reopen();
+  throws(() => Wal.openSegmented(again, 64, { maxRecordSize: -1 }), RangeError);
+  ok(again.closed);
+});
+
 Deno.test("MemDirectory: a wrong segment size is refused, and the directory is released", () => {
   const dir = new MemDirectory();
   Wal.openSegmented(dir, 64).close();
