@@ -49,8 +49,8 @@ export interface Restored {
  *
  * @example The service pattern: restore, apply after sync, checkpoint, restart
  * ```ts
- * import { MemDirectory, Snapshots, Wal } from "@wal-db/wal-db";
- * import { deepEqual } from "node:assert/strict";
+ * import { entryEnd, MemDirectory, Snapshots, Wal } from "@wal-db/wal-db";
+ * import { deepEqual, equal } from "node:assert/strict";
  *
  * const text = new TextEncoder();
  * const dir = new MemDirectory();
@@ -58,13 +58,15 @@ export interface Restored {
  *   using wal = Wal.openSegmented(dir, 4096);
  *   const snapshots = new Snapshots(dir);
  *   const state: string[] = [];
- *   const lsn = wal.append(text.encode("a"));
+ *   const data = text.encode("a");
+ *   const lsn = wal.append(data);
  *   await wal.sync(); // apply only once durable
  *   state.push("a");
- *   await snapshots.checkpoint(wal, text.encode(JSON.stringify(state)), wal.nextLsn);
+ *   const applied = entryEnd({ lsn, data }); // the state holds every record before this LSN
+ *   await snapshots.checkpoint(wal, text.encode(JSON.stringify(state)), applied);
+ *   equal(wal.head, applied);
  *   wal.append(text.encode("b"));
  *   await wal.sync();
- *   deepEqual([wal.head > lsn, state], [true, ["a"]]);
  * }
  * // Restart: the snapshot, then the records after it.
  * const again = dir.reopen();
