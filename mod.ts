@@ -74,3 +74,6 @@ export type { DirectoryFile, WalDirectory } from "./src/directory.ts";
 export { crc32c } from "./src/crc32c.ts";
 export { segmentLayout } from "./src/segment_layout.ts";
 export type { SegmentLayout, SegmentSizeRecord } from "./src/segment_layout.ts";
+export { MemDirectory } from "./src/mem_directory.ts";
+export { Snapshots } from "./src/checkpoint.ts";
+export type { CheckpointLog, Restored, Snapshot } from "./src/checkpoint.ts";

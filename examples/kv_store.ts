@@ -5,15 +5,14 @@
  * and keeps the log short with checkpoints.
  *
  * - `set` and `delete` append one JSON record to a segmented log and resolve once it is
- *   durable (`await wal.sync()`).
- * - Every `checkpointEvery` changes, `checkpoint` writes the whole map to `snapshot.json`
- *   together with the LSN it covers, atomically (temporary file, flush, rename, directory
- *   flush), and only then drops the records before that LSN with `truncateBefore`, which
- *   removes whole segment files.
- * - Opening loads the snapshot, if any, and replays the log from its LSN with `iterFrom`.
- *
- * A crash between the snapshot and the truncation is harmless: the snapshot's LSN is still in
- * the log, and the records before it are simply replayed from the snapshot instead.
+ *   durable. The map that `get` reads changes only then: a change is applied once `sync` says
+ *   it is on stable storage, in log order, so `get` never shows a value a crash could take
+ *   back. (Applying at append time would let a reader see, and act on, a write that a power
+ *   loss then erases.)
+ * - Every `checkpointEvery` changes, `checkpoint` hands the map and the LSN it covers to
+ *   `Snapshots.checkpoint`, which writes the snapshot atomically and durably into the log's
+ *   directory and then drops the records before that LSN (whole segment files).
+ * - Opening loads the snapshot with `Snapshots.load` and replays the log from its LSN.
  *
  * Run it with `deno run -A examples/kv_store.ts [directory]`: it writes a few keys, restarts
  * the store, and shows what it rebuilt. Without a directory it uses a temporary one.
@@ -21,24 +20,24 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { jsonCodec, type TypedWal, Wal } from "../mod.ts";
+import {
+  FsDirectory,
+  jsonCodec,
+  Snapshots,
+  type TypedWal,
+  Wal,
+  type WalDirectory,
+} from "../mod.ts";
 
 /** One change, as it is logged. */
 export type Change =
   | { op: "set"; key: string; value: string }
   | { op: "delete"; key: string };
 
-/** The snapshot file: the map as of `lsn`, the first record it does not include. */
-interface Snapshot {
-  lsn: number;
-  entries: [string, string][];
-}
-
 /** Options for {@linkcode KvStore.open}. */
 export interface KvStoreOptions {
   /**
-   * Bytes per segment file; must stay the same across restarts (it is not stored on disk).
+   * Bytes per segment file; must stay the same across restarts (the log refuses another).
    *
    * @default {1048576}
    */
@@ -53,58 +52,70 @@ export interface KvStoreOptions {
 
 const SEGMENT_SIZE_DEFAULT = 1024 * 1024;
 const CHECKPOINT_EVERY_DEFAULT = 1000;
-const SNAPSHOT_FILE_NAME = "snapshot.json";
-const LOG_DIR_NAME = "wal";
+const codec = jsonCodec<Change>();
 
 /** A string map whose changes go through a write-ahead log. */
 export class KvStore implements Disposable {
-  readonly #dir: string;
   readonly #log: TypedWal<Change, Wal>;
+  readonly #snapshots: Snapshots;
+  /** Only durable changes: what `get` may show. */
   readonly #map: Map<string, string>;
+  /** Where the changes in `#map` end: every record before it is applied, none after. */
+  #appliedLsn = 0;
+  /** Changes appended but not yet durable, in log order. */
+  readonly #pending: { lsn: number; end: number; change: Change }[] = [];
   readonly #checkpointEvery: number;
   #sinceCheckpoint = 0;
   #checkpointing: Promise<number> | undefined;
   /** How many records the last open replayed from the log (the rest came from the snapshot). */
   readonly replayedCount: number;
 
-  private constructor(dir: string, wal: Wal, snapshot: Snapshot, checkpointEvery: number) {
-    this.#dir = dir;
-    this.#log = wal.typed(jsonCodec<Change>());
-    this.#map = new Map(snapshot.entries);
+  private constructor(wal: Wal, snapshots: Snapshots, checkpointEvery: number) {
+    this.#log = wal.typed(codec);
+    this.#snapshots = snapshots;
     this.#checkpointEvery = checkpointEvery;
+    const restored = snapshots.load(wal);
+    const entries = restored.data === undefined
+      ? []
+      : JSON.parse(new TextDecoder().decode(restored.data)) as [string, string][];
+    this.#map = new Map(entries);
     let replayed = 0;
-    for (const { value } of this.#log.iterFrom(snapshot.lsn)) {
-      apply(this.#map, value);
+    // Everything an open recovers is durable: recovery flushed it.
+    for (const entry of this.#log.iterFrom(restored.lsn)) {
+      apply(this.#map, entry.value);
       replayed++;
     }
+    this.#appliedLsn = wal.nextLsn;
     this.replayedCount = replayed;
   }
 
   /**
-   * Opens (or creates) the store in `dir`: loads the snapshot and replays the log after it.
-   * Requires `--allow-read` and `--allow-write`.
+   * Opens (or creates) the store: the segmented log in `dir` with its snapshot beside the
+   * segments; loads the snapshot and replays the log after it. A path needs `--allow-read` and
+   * `--allow-write`; a `MemDirectory` needs no permissions (tests).
    */
-  static open(dir: string, options: KvStoreOptions = {}): KvStore {
-    Deno.mkdirSync(dir, { recursive: true });
-    const snapshot = readSnapshot(join(dir, SNAPSHOT_FILE_NAME));
-    const wal = Wal.openSegmented(
-      join(dir, LOG_DIR_NAME),
-      options.segmentSize ?? SEGMENT_SIZE_DEFAULT,
-    );
+  static open(dir: string | WalDirectory, options: KvStoreOptions = {}): KvStore {
+    // One directory object for both: the log holds its lock, and the snapshots go into it.
+    const directory = typeof dir === "string" ? FsDirectory.open(dir) : dir;
+    const wal = Wal.openSegmented(directory, options.segmentSize ?? SEGMENT_SIZE_DEFAULT);
     try {
-      return new KvStore(dir, wal, snapshot, options.checkpointEvery ?? CHECKPOINT_EVERY_DEFAULT);
+      return new KvStore(
+        wal,
+        new Snapshots(directory),
+        options.checkpointEvery ?? CHECKPOINT_EVERY_DEFAULT,
+      );
     } catch (error) {
       wal.close();
       throw error;
     }
   }
 
-  /** The value of `key`, if it is set. */
+  /** The value of `key`, if it is set: durable changes only. */
   get(key: string): string | undefined {
     return this.#map.get(key);
   }
 
-  /** A copy of every key and value. */
+  /** A copy of every key and value (durable changes only). */
   entries(): Map<string, string> {
     return new Map(this.#map);
   }
@@ -114,26 +125,38 @@ export class KvStore implements Disposable {
     return this.#log.wal;
   }
 
-  /** Sets `key`; resolves once the change is durable. */
+  /** Sets `key`; resolves once the change is durable and visible to `get`. */
   set(key: string, value: string): Promise<void> {
     return this.#change({ op: "set", key, value });
   }
 
-  /** Deletes `key`; resolves once the change is durable. */
+  /** Deletes `key`; resolves once the change is durable and visible to `get`. */
   delete(key: string): Promise<void> {
     return this.#change({ op: "delete", key });
   }
 
   async #change(change: Change): Promise<void> {
-    // Logged and applied in one synchronous step, so a checkpoint never sees one without the
-    // other.
-    this.#log.append(change);
-    apply(this.#map, change);
-    await this.#log.wal.sync();
+    const lsn = this.#log.append(change);
+    this.#pending.push({ lsn, end: this.#log.nextLsn, change });
+    await this.#log.sync();
+    this.#applyDurable();
     if (this.#checkpointEvery > 0 && ++this.#sinceCheckpoint >= this.#checkpointEvery) {
       this.#sinceCheckpoint = 0;
       await this.checkpoint();
     }
+  }
+
+  /** Applies, in log order, every pending change that is now durable. */
+  #applyDurable(): void {
+    const durable = this.#log.durableLsn;
+    let done = 0;
+    for (const pending of this.#pending) {
+      if (pending.end > durable) break;
+      apply(this.#map, pending.change);
+      this.#appliedLsn = pending.end;
+      done++;
+    }
+    this.#pending.splice(0, done);
   }
 
   /**
@@ -148,14 +171,11 @@ export class KvStore implements Disposable {
   }
 
   async #checkpoint(): Promise<number> {
-    const wal = this.#log.wal;
-    const snapshot: Snapshot = { lsn: wal.nextLsn, entries: [...this.#map] };
-    // The snapshot may only claim changes the log holds durably: a crash must never leave a
-    // snapshot ahead of the log it is replayed against.
-    await wal.sync();
-    const bytes = new TextEncoder().encode(JSON.stringify(snapshot));
-    writeFileAtomically(join(this.#dir, SNAPSHOT_FILE_NAME), bytes);
-    return wal.truncateBefore(snapshot.lsn);
+    // The map and the LSN it covers, taken together: applied changes only, all durable.
+    const lsn = this.#appliedLsn;
+    const bytes = new TextEncoder().encode(JSON.stringify([...this.#map]));
+    await this.#snapshots.checkpoint(this.#log.wal, bytes, lsn);
+    return lsn;
   }
 
   /** Closes the log. Idempotent. */
@@ -172,44 +192,6 @@ export class KvStore implements Disposable {
 function apply(map: Map<string, string>, change: Change): void {
   if (change.op === "set") map.set(change.key, change.value);
   else map.delete(change.key);
-}
-
-function readSnapshot(path: string): Snapshot {
-  try {
-    return JSON.parse(Deno.readTextFileSync(path)) as Snapshot;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { lsn: 0, entries: [] };
-    throw error;
-  }
-}
-
-/**
- * Replaces `path` with `bytes` so that a crash leaves either the old file or the new one:
- * write a temporary file, flush it, rename it over `path`, then flush the directory so the
- * rename itself survives a power loss.
- */
-export function writeFileAtomically(path: string, bytes: Uint8Array): void {
-  const temp = `${path}.tmp`;
-  const file = Deno.openSync(temp, { write: true, create: true, truncate: true });
-  try {
-    for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
-    file.syncSync();
-  } finally {
-    file.close();
-  }
-  Deno.renameSync(temp, path);
-  syncDirectory(dirname(path));
-}
-
-function syncDirectory(dir: string): void {
-  // Windows cannot open a directory as a file, and NTFS journals renames itself.
-  if (Deno.build.os === "windows") return;
-  const handle = Deno.openSync(dir, { read: true });
-  try {
-    handle.syncSync();
-  } finally {
-    handle.close();
-  }
 }
 
 async function demo(dir: string): Promise<void> {

@@ -169,3 +169,25 @@ export const CUT_HISTORY_MAX = 1024;
 
 /** How often a read-only log's `tail` looks for new records, in milliseconds, by default. */
 export const TAIL_POLL_MS_DEFAULT = 50;
+
+/**
+ * A checkpoint's snapshot file, in the log's directory (or any directory given to
+ * `Snapshots`). One name, replaced atomically, so a crash leaves the old snapshot or the new
+ * one and never a pile of them to choose from.
+ */
+export const SNAPSHOT_FILE_NAME = "snapshot";
+
+/** The snapshot is written here first, then renamed over `snapshot`, like the head file. */
+export const SNAPSHOT_TEMP_FILE_NAME = "snapshot.tmp";
+
+/** The first 4 bytes of a snapshot file: ASCII `WSNP`, so a stray file is never taken for one. */
+export const SNAPSHOT_FILE_MAGIC = "WSNP";
+
+/** The layout version of the snapshot file (u32 LE after the magic); a reader refuses others. */
+export const SNAPSHOT_FILE_VERSION = 1;
+
+/**
+ * A snapshot file's header: magic (4), version (u32 LE), LSN (u64 LE), payload length (u64 LE),
+ * CRC32C of the payload (u32 LE), CRC32C of the 28 bytes before it (u32 LE). The payload follows.
+ */
+export const SNAPSHOT_HEADER_SIZE = 32;

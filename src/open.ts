@@ -12,6 +12,7 @@ import { SeenRecords } from "./follower.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { messageOf } from "./lsn.ts";
 import { recover } from "./recovery.ts";
+import type { WalDirectory } from "./directory.ts";
 import { SegmentedStore } from "./segmented_store.ts";
 import { checkSegmentSize } from "./segments.ts";
 import type { WalStore } from "./store.ts";
@@ -141,9 +142,12 @@ export class Wal extends WalWrites {
    * the segment files rule out) is refused, changing nothing.
    *
    * Requires `--allow-read` and `--allow-write` permissions, and `--allow-ffi` for the native
-   * flush.
+   * flush. `dir` may also be a `WalDirectory` object: a `MemDirectory` (no permissions, for
+   * tests), or an `FsDirectory` the caller opened so that `Snapshots` can write checkpoints into
+   * the same directory. It is used as it is (`durability`, `shimPath` and `lock` do not apply),
+   * and the log owns it from then on: it closes it when it closes, or when the open fails.
    *
-   * @param dir The log's directory.
+   * @param dir The log's directory: a path, or an open `WalDirectory`.
    * @param segmentSize Bytes per segment file, a positive integer.
    * @param config Options; see {@linkcode WalConfig}.
    * @returns The open log.
@@ -159,11 +163,33 @@ export class Wal extends WalWrites {
    * wal.append(new TextEncoder().encode("a change"));
    * await wal.sync();
    * ```
+   *
+   * @example A segmented log in memory
+   * ```ts
+   * import { MemDirectory, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.openSegmented(new MemDirectory(), 64);
+   * for (let i = 0; i < 10; i++) wal.append(new Uint8Array(20));
+   * await wal.sync();
+   * equal(wal.truncateBefore(wal.nextLsn), 280);
+   * ```
    */
-  static openSegmented(dir: string | URL, segmentSize: number, config?: WalConfig): Wal {
-    checkSegmentSize(segmentSize);
-    const resolved = resolveConfig(config);
-    const directory = FsDirectory.open(dir, {
+  static openSegmented(
+    dir: string | URL | WalDirectory,
+    segmentSize: number,
+    config?: WalConfig,
+  ): Wal {
+    let resolved: ResolvedConfig;
+    try {
+      checkSegmentSize(segmentSize);
+      resolved = resolveConfig(config);
+    } catch (error) {
+      // A directory given is the log's from the call on: a refused open closes it too.
+      if (isDirectory(dir)) dir.close();
+      throw error;
+    }
+    const directory = isDirectory(dir) ? dir : FsDirectory.open(dir, {
       durability: resolved.durability,
       shimPath: resolved.shimPath,
       readOnly: resolved.readOnly,
@@ -249,6 +275,12 @@ export class Wal extends WalWrites {
   typed<T>(codec: Codec<T>): TypedWal<T, Wal> {
     return new TypedWal<T, Wal>(this, codec);
   }
+}
+
+/** True for a `WalDirectory` object (a `MemDirectory`, an `FsDirectory`), not a path. */
+function isDirectory(dir: string | URL | WalDirectory): dir is WalDirectory {
+  return typeof dir === "object" && dir !== null && !(dir instanceof URL) &&
+    typeof (dir as WalDirectory).list === "function";
 }
 
 /**

@@ -5,18 +5,18 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { type Change, Follower } from "../examples/follower.ts";
 import { startServer } from "../examples/http_server.ts";
-import { KvStore, writeFileAtomically } from "../examples/kv_store.ts";
+import { KvStore } from "../examples/kv_store.ts";
 import { jsonCodec } from "../src/typed.ts";
 import { Wal } from "../src/open.ts";
-import { bytes, withTempDir } from "./_helpers.ts";
+import { withTempDir } from "./_helpers.ts";
+import { FsDirectory, MemDirectory, Snapshots } from "../mod.ts";
+import { Rng } from "./_rng.ts";
+import { CRASH_MODEL_KEEP_ALL, CRASH_MODEL_LOSE_ALL, SimDirectory, SimDisk } from "./_sim_disk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
 function segmentsIn(dir: string): string[] {
-  return [...Deno.readDirSync(join(dir, "wal"))].map((e) => e.name).filter((n) =>
-    n.endsWith(".wal")
-  )
-    .sort();
+  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".wal")).sort();
 }
 
 Deno.test("kv_store: a restart rebuilds the map from the log", async () => {
@@ -40,20 +40,23 @@ Deno.test("kv_store: a restart rebuilds the map from the log", async () => {
 Deno.test("kv_store: a checkpoint writes the snapshot, then drops the log before it", async () => {
   await withTempDir(async (dir) => {
     const options = { segmentSize: 128, checkpointEvery: 0 };
+    let covered: number;
     {
       using store = KvStore.open(dir, options);
       for (let i = 0; i < 40; i++) await store.set(`key${i % 5}`, `value ${i}`);
       const segmentsBefore = segmentsIn(dir).length;
-      const covered = store.wal.nextLsn;
+      covered = store.wal.nextLsn;
       equal(await store.checkpoint(), covered);
       equal(store.wal.head, covered);
       ok(segmentsIn(dir).length < segmentsBefore, "whole segments below the head are removed");
-      equal(JSON.parse(await Deno.readTextFile(join(dir, "snapshot.json"))).lsn, covered);
-      deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name).then((n) => n.sort()), [
-        "snapshot.json",
-        "wal",
-      ]);
+      ok((await Deno.stat(join(dir, "snapshot"))).isFile);
       await store.set("after", "checkpoint");
+    }
+    const directory = FsDirectory.open(dir);
+    try {
+      equal(new Snapshots(directory).read()?.lsn, covered);
+    } finally {
+      directory.close();
     }
     using store = KvStore.open(dir, options);
     equal(store.replayedCount, 1);
@@ -71,24 +74,69 @@ Deno.test("kv_store: checkpoints run every checkpointEvery changes", async () =>
   });
 });
 
-Deno.test("kv_store: a crash between the snapshot and the truncation loses nothing", async () => {
-  await withTempDir(async (dir) => {
-    const options = { segmentSize: 128, checkpointEvery: 0 };
-    let expected: Map<string, string>;
-    {
-      using store = KvStore.open(dir, options);
-      for (let i = 0; i < 20; i++) await store.set(`k${i % 4}`, `v${i}`);
-      // The first half of a checkpoint: the snapshot is written, the log is not truncated.
-      const snapshot = { lsn: store.wal.nextLsn, entries: [...store.entries()] };
-      writeFileAtomically(join(dir, "snapshot.json"), bytes(JSON.stringify(snapshot)));
-      await store.set("k9", "late");
-      expected = store.entries();
-      equal(store.wal.head, 0);
+Deno.test("kv_store: get() racing a set() shows the old value until the set is durable", async () => {
+  using store = KvStore.open(new MemDirectory(), { checkpointEvery: 0 });
+  await store.set("a", "old");
+  const setting = store.set("a", "new");
+  const deleting = store.delete("b");
+  equal(store.get("a"), "old");
+  deepEqual(store.entries(), new Map([["a", "old"]]));
+  await setting;
+  equal(store.get("a"), "new");
+  await deleting;
+});
+
+Deno.test("kv_store: a crash after an unsynced set loses nothing that get() showed", async () => {
+  for (const model of [CRASH_MODEL_LOSE_ALL, CRASH_MODEL_KEEP_ALL]) {
+    const disk = new SimDisk();
+    const store = KvStore.open(SimDirectory.open(disk), { segmentSize: 64, checkpointEvery: 0 });
+    await store.set("a", "1");
+    const unsynced = store.set("a", "2").catch((e) => e);
+    equal(store.get("a"), "1");
+    disk.powerOff(); // before the sync ran
+    ok((await unsynced) instanceof Error, "the set was never acknowledged");
+    equal(store.get("a"), "1", "a failed set never shows");
+    using again = KvStore.open(SimDirectory.open(disk.crash(new Rng(1), model)), {
+      segmentSize: 64,
+    });
+    ok(["1", "2"].includes(again.get("a")!), `${again.get("a")}`);
+  }
+});
+
+Deno.test("kv_store: under crashes at random moments, a restart shows at least what get() showed", async () => {
+  const KEYS = 5;
+  let crashes = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const rng = new Rng(seed);
+    let disk = new SimDisk();
+    /** Per key: the highest version get() returned, and the highest version ever set. */
+    const shown = new Array<number>(KEYS).fill(0);
+    const written = new Array<number>(KEYS).fill(0);
+    for (let life = 0; life < 3; life++) {
+      const options = { segmentSize: 64, checkpointEvery: rng.int(0, 4) };
+      const store = KvStore.open(SimDirectory.open(disk), options);
+      for (let k = 0; k < KEYS; k++) {
+        const version = Number(store.get(`k${k}`) ?? "0");
+        ok(version >= shown[k]!, `seed ${seed}: k${k} went back from ${shown[k]} to ${version}`);
+        ok(version <= written[k]!, `seed ${seed}: k${k} at ${version}, never written`);
+      }
+      disk.powerOffAfter(rng.int(0, 60));
+      const sets: Promise<unknown>[] = [];
+      for (let step = 0; step < 40 && !disk.dead; step++) {
+        const k = rng.below(KEYS);
+        sets.push(store.set(`k${k}`, String(++written[k]!)).catch(() => {}));
+        if (rng.chance(40)) await sets.at(-1);
+        for (let j = 0; j < KEYS; j++) {
+          shown[j] = Math.max(shown[j]!, Number(store.get(`k${j}`) ?? "0"));
+        }
+      }
+      await Promise.all(sets);
+      if (disk.dead) crashes++;
+      disk.powerOffAfter(undefined);
+      disk = disk.crash(rng);
     }
-    using store = KvStore.open(dir, options);
-    deepEqual(store.entries(), expected);
-    equal(store.replayedCount, 1);
-  });
+  }
+  ok(crashes > 30, `${crashes} crashes`);
 });
 
 Deno.test("http_server: 200 concurrent POSTs are each acknowledged with an LSN that holds them", async () => {

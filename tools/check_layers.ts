@@ -43,9 +43,11 @@ const PURE = [
   "record",
   "segment_layout",
   "segments",
+  "snapshot",
   "store",
 ];
 const IO_CORE = [
+  "checkpoint",
   "failed_tails",
   "follower",
   "group_commit",
@@ -67,6 +69,7 @@ const BACKENDS = [
   "file_lock",
   "file_store",
   "fs_directory",
+  "mem_directory",
   "mem_store",
   "timer",
 ];

@@ -3,6 +3,9 @@
 //
 //   deno task sim [--schedules N] [--seed FIRST] [--faults PERCENT]
 //   WAL_SEED=n deno task sim [--faults PERCENT]    replays schedule n and prints its trace
+//   deno task sim --checkpoints [--schedules N] [--seed FIRST]
+//                                                  the checkpoint simulation instead
+//                                                  (tests/_sim_checkpoint.ts); WAL_SEED works too
 //
 // Without --seed the first seed is drawn at random (and printed), so every run explores new
 // schedules; the test suite runs a fixed range. Exits with 1 when any schedule fails.
@@ -16,18 +19,20 @@ import {
   type SimOptions,
 } from "../tests/_sim.ts";
 import { seedFrom } from "../tests/_rng.ts";
+import { runCheckpointSchedule } from "../tests/_sim_checkpoint.ts";
 
 const SCHEDULES_DEFAULT = 10_000;
 const PROGRESS_STEPS = 10;
 const FAILURES_SHOWN_MAX = 20;
 
-function parse(): { schedules: number; seed: number; options: SimOptions } {
+function parse(): { schedules: number; seed: number; options: SimOptions; checkpoints: boolean } {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       schedules: { type: "string", default: String(SCHEDULES_DEFAULT) },
       seed: { type: "string" },
       faults: { type: "string", default: "0" },
+      checkpoints: { type: "boolean", default: false },
     },
   });
   const schedules = Number(values.schedules);
@@ -37,7 +42,40 @@ function parse(): { schedules: number; seed: number; options: SimOptions } {
     throw new RangeError("--schedules: N >= 1");
   }
   if (!(faultPercent >= 0 && faultPercent <= 100)) throw new RangeError("--faults: 0 to 100");
-  return { schedules, seed, options: { faultPercent } };
+  return { schedules, seed, options: { faultPercent }, checkpoints: values.checkpoints };
+}
+
+/** The checkpoint simulation: `schedules` seeds from `seed`, or the one seed of WAL_SEED. */
+async function checkpointRun(schedules: number, seed: number): Promise<number> {
+  const replaySeed = Deno.env.get("WAL_SEED");
+  const seeds = replaySeed === undefined
+    ? Array.from({ length: schedules }, (_, i) => seed + i)
+    : [Number(replaySeed)];
+  console.log(`sim --checkpoints: ${seeds.length} schedules from seed ${seeds[0]}`);
+  let failed = 0;
+  const totals = { checkpoints: 0, crashesInCheckpoint: 0, failedSnapshotWrites: 0, acked: 0 };
+  for (const one of seeds) {
+    const result = await runCheckpointSchedule(one, replaySeed !== undefined);
+    if (replaySeed !== undefined) console.log(result.trace.join("\n"));
+    totals.checkpoints += result.checkpoints;
+    totals.crashesInCheckpoint += result.crashesInCheckpoint;
+    totals.failedSnapshotWrites += result.failedSnapshotWrites;
+    totals.acked += result.acknowledgedChecked;
+    if (result.failure === undefined) continue;
+    failed++;
+    if (failed <= FAILURES_SHOWN_MAX) {
+      console.log(
+        `seed ${one}: ${result.failure}\n  replay: WAL_SEED=${one} deno task sim --checkpoints`,
+      );
+    }
+  }
+  console.log(
+    `checkpoints ${totals.checkpoints}, crashes inside a checkpoint ${totals.crashesInCheckpoint}, ` +
+      `snapshot writes failed ${totals.failedSnapshotWrites}, acknowledged records checked ` +
+      `${totals.acked}`,
+  );
+  console.log(`sim --checkpoints: ${failed === 0 ? "ok" : `${failed} FAILED`}`);
+  return failed === 0 ? 0 : 1;
 }
 
 async function replay(seed: number, options: SimOptions): Promise<number> {
@@ -53,7 +91,8 @@ async function replay(seed: number, options: SimOptions): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const { schedules, seed, options } = parse();
+  const { schedules, seed, options, checkpoints } = parse();
+  if (checkpoints) return await checkpointRun(schedules, seed);
   const replaySeed = Deno.env.get("WAL_SEED");
   if (replaySeed !== undefined) return await replay(Number(replaySeed), options);
   console.log(`sim: ${schedules} schedules from seed ${seed}, faults ${options.faultPercent}%`);
