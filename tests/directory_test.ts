@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
 import { WalError } from "../src/errors.ts";
 import { FsDirectory } from "../src/fs_directory.ts";
+import { MemDirectory } from "../src/mem_directory.ts";
 import { payload } from "./_helpers.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
 
@@ -28,6 +29,16 @@ const IMPLEMENTATIONS: { name: string; place(): Place }[] = [
       return {
         open: () => FsDirectory.open(path, { durability: "runtime" }),
         dispose: () => Deno.removeSync(root, { recursive: true }),
+      };
+    },
+  },
+  {
+    name: "MemDirectory",
+    place() {
+      let last: MemDirectory | undefined;
+      return {
+        open: () => (last = last === undefined ? new MemDirectory() : last.reopen()),
+        dispose: () => {},
       };
     },
   },
