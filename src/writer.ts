@@ -10,9 +10,12 @@ import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { rememberUndiscarded } from "./failed_tails.ts";
+import { GatherStore } from "./gather_store.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { messageOf, readError, typeName } from "./lsn.ts";
-import { decodeHeader, encodeFrame, frameSize } from "./record.ts";
+import { decodeHeader, encodeFrame, type FrameChecksum, frameSize } from "./record.ts";
+import type { WalStats } from "./stats.ts";
+import { StatsRecorder } from "./stats.ts";
 import type { WalStore } from "./store.ts";
 
 /**
@@ -27,7 +30,19 @@ export class Writer {
   readonly #index: BoundaryIndex;
   readonly #epoch: Epoch;
   readonly #changes: ChangeSignal;
+  readonly #checksum: FrameChecksum;
+  readonly #stats: StatsRecorder;
+  /** Set in the gathered write mode: `#store` is then this, in front of the real store. */
+  readonly #gather: GatherStore | undefined;
   #scratch = new Uint8Array(4096);
+  /**
+   * The last view of `#scratch` handed to the store, reused while frames keep its size: a
+   * `subarray` per append would be the hot path's only allocation.
+   */
+  #view: Uint8Array = this.#scratch.subarray(0, 0);
+  /** `#stats.appends` when the flush in flight began (one flush runs at a time). */
+  #flushAppends = 0;
+  #flushStarted = 0;
   #failure: WalError | undefined;
   /** After a failure: what cutting back to the durable end did, for the message. */
   #discarded: string | undefined;
@@ -38,29 +53,46 @@ export class Writer {
   #writeFailedAt: number | undefined;
 
   constructor(
-    store: WalStore,
+    raw: WalStore,
     config: ResolvedConfig,
     index: BoundaryIndex,
     epoch: Epoch,
     changes: ChangeSignal,
+    recoveryMs = 0,
   ) {
+    this.#gather = config.writeMode === "gathered" && !config.readOnly
+      ? new GatherStore(raw, (cause, end) => void this.#failWrite(cause, end))
+      : undefined;
+    const store = this.#gather ?? raw;
     this.#store = store;
     this.#config = config;
     this.#index = index;
     this.#epoch = epoch;
     this.#changes = changes;
+    this.#checksum = config.checksum;
+    this.#stats = new StatsRecorder(recoveryMs);
     this.#commit = new GroupCommit(
       {
         get appendedEnd() {
           return store.size;
         },
-        flush: () => store.flush(),
+        flush: () => this.#timedFlush(),
         fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
         changed: () => changes.notify(),
       },
       store.size,
       config.commitDelayMs,
     );
+  }
+
+  /** The store the log uses: the one it was opened on, or the gathering one in front of it. */
+  get store(): WalStore {
+    return this.#store;
+  }
+
+  /** A snapshot of the counters; see `Wal.stats`. */
+  get stats(): WalStats {
+    return this.#stats.snapshot(this.#gather?.writes ?? this.#stats.writes);
   }
 
   /** One past the last record; never past where a failed append started. */
@@ -106,10 +138,18 @@ export class Writer {
     const lsn = this.#store.size;
     const size = frameSize(data.length);
     this.#checkRoom(size);
-    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
-    encodeFrame(data, target, 0);
-    this.#write(target.subarray(0, size));
+    let frame: Uint8Array;
+    if (size <= SCRATCH_SIZE_MAX) {
+      frame = this.#viewOf(size);
+      encodeFrame(data, this.#scratch, 0, this.#checksum);
+    } else {
+      frame = new Uint8Array(size);
+      encodeFrame(data, frame, 0, this.#checksum);
+    }
+    this.#write(frame);
     this.#index.add(lsn);
+    this.#stats.appends++;
+    this.#stats.appendedBytes += size;
     return lsn;
   }
 
@@ -129,10 +169,12 @@ export class Writer {
     let offset = 0;
     for (const record of records) {
       lsns.push(this.#store.size + offset);
-      offset += encodeFrame(record, target, offset);
+      offset += encodeFrame(record, target, offset, this.#checksum);
     }
     if (size > 0) this.#write(target.subarray(0, size));
     for (const lsn of lsns) this.#index.add(lsn);
+    this.#stats.appends += lsns.length;
+    this.#stats.appendedBytes += size;
     return lsns;
   }
 
@@ -145,13 +187,31 @@ export class Writer {
   syncSync(): void {
     const end = this.#store.size;
     if (end <= this.#commit.durableEnd) return;
+    const stats = this.#stats;
+    const appends = stats.appends;
+    const started = stats.now();
     try {
       this.#store.flushSync();
     } catch (error) {
       throw this.#fail(error, "flush the log to stable storage");
     }
+    const ms = stats.now() - started;
+    stats.syncBlockedMs += ms;
+    stats.flushed(ms, appends);
     this.#commit.markDurable(end);
   }
+
+  /** The store's flush, timed and counted for `stats` (one runs at a time: group commit). */
+  #timedFlush(): Promise<void> {
+    this.#flushAppends = this.#stats.appends;
+    this.#flushStarted = this.#stats.now();
+    return this.#store.flush().then(this.#flushDone);
+  }
+
+  /** Made once, not per flush. */
+  readonly #flushDone = (): void => {
+    this.#stats.flushed(this.#stats.now() - this.#flushStarted, this.#flushAppends);
+  };
 
   /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
   truncateAt(lsn: number): void {
@@ -162,6 +222,7 @@ export class Writer {
       throw this.#fail(error, `truncate the log at LSN ${lsn}`);
     }
     this.#commit.truncated(lsn);
+    this.#stats.truncated();
     this.#index.truncateAfter(lsn);
     this.#epoch.cutAfter(lsn);
     this.#changes.notify();
@@ -217,6 +278,7 @@ export class Writer {
 
   #write(frames: Uint8Array): void {
     const end = this.#store.size;
+    this.#stats.writes++;
     try {
       this.#store.append(frames);
     } catch (error) {
@@ -306,6 +368,14 @@ export class Writer {
     if (this.#store.size + size > LOG_SIZE_LIMIT) {
       throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
     }
+  }
+
+  /** `#scratch[0, size)`, as the same view while the size does not change. */
+  #viewOf(size: number): Uint8Array {
+    const scratch = this.#scratchOf(size);
+    const view = this.#view;
+    if (view.length === size && view.buffer === scratch.buffer) return view;
+    return this.#view = scratch.subarray(0, size);
   }
 
   #scratchOf(size: number): Uint8Array {
