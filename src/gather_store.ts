@@ -97,9 +97,29 @@ export class GatherStore implements WalStore {
     }
   }
 
+  /**
+   * Reads the written bytes from the real store and the gathered ones from memory. A read never
+   * writes: a write failing would be a reader's error, while it must fail the log.
+   */
   readAt(offset: number, buffer: Uint8Array): number {
+    const written = this.#inner.size;
+    if (this.#pending === 0 || offset + buffer.length <= written) {
+      return this.#inner.readAt(offset, buffer);
+    }
+    let count = 0;
+    if (offset < written) {
+      count = this.#inner.readAt(offset, buffer.subarray(0, written - offset));
+      if (count < written - offset) return count;
+    }
+    const from = offset + count - written;
+    const n = Math.max(0, Math.min(buffer.length - count, this.#pending - from));
+    buffer.set(this.#buffer.subarray(from, from + n), count);
+    return count + n;
+  }
+
+  /** Writes out what is gathered now; a failure goes to `onFailure` and is thrown. */
+  writeOut(): void {
     this.#drain(true);
-    return this.#inner.readAt(offset, buffer);
   }
 
   flushSync(): void {

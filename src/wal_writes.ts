@@ -168,7 +168,7 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateFrom(lsn: Lsn): void {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate from", true);
     this.#parts.writer.truncateAt(lsn);
   }
@@ -193,7 +193,7 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateAfter(lsn: Lsn): void {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate after", false);
     this.#parts.writer.truncateAfterRecord(lsn);
   }
@@ -230,7 +230,7 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateBefore(lsn: Lsn): Lsn {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate before", true);
     return this.#parts.writer.truncateBefore(lsn);
   }
@@ -260,6 +260,15 @@ export class WalWrites extends WalCore {
    */
   get stats(): WalStats {
     return this.#parts.writer.stats;
+  }
+
+  /**
+   * A truncation reads headers to check its LSN: in the gathered mode the gathered records are
+   * written first, so that their write failing fails the log (`"failed"`) rather than the check.
+   */
+  #checkWritableAndWritten(): void {
+    checkWritable(this.#parts);
+    this.#parts.writer.writeOut();
   }
 
   /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the head or end). */

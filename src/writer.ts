@@ -6,10 +6,11 @@
 import type { BoundaryIndex } from "./boundary_index.ts";
 import type { ChangeSignal } from "./change_signal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
+import { HEADER_SIZE, LOG_SIZE_LIMIT } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { rememberUndiscarded } from "./failed_tails.ts";
+import { FrameScratch } from "./frame_scratch.ts";
 import { GatherStore } from "./gather_store.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { messageOf, readError, typeName } from "./lsn.ts";
@@ -34,12 +35,7 @@ export class Writer {
   readonly #stats: StatsRecorder;
   /** Set in the gathered write mode: `#store` is then this, in front of the real store. */
   readonly #gather: GatherStore | undefined;
-  #scratch = new Uint8Array(4096);
-  /**
-   * The last view of `#scratch` handed to the store, reused while frames keep its size: a
-   * `subarray` per append would be the hot path's only allocation.
-   */
-  #view: Uint8Array = this.#scratch.subarray(0, 0);
+  readonly #scratch = new FrameScratch();
   /** `#stats.appends` when the flush in flight began (one flush runs at a time). */
   #flushAppends = 0;
   #flushStarted = 0;
@@ -125,6 +121,21 @@ export class Writer {
     }
   }
 
+  /**
+   * In the gathered mode, writes out the gathered records now, so that a later step (a check
+   * that reads headers, a truncation) is not the one to fail on their write: a failure fails
+   * the log here, as a failed append does.
+   */
+  writeOut(): void {
+    const gather = this.#gather;
+    if (gather === undefined) return;
+    try {
+      gather.writeOut();
+    } catch (error) {
+      throw this.#failWrite(error, gather.writtenEnd);
+    }
+  }
+
   /** One tick of the interval policy: flush if anything is not durable yet. */
   backgroundSync(): void {
     if (this.#failure !== undefined) return;
@@ -138,15 +149,9 @@ export class Writer {
     const lsn = this.#store.size;
     const size = frameSize(data.length);
     this.#checkRoom(size);
-    let frame: Uint8Array;
-    if (size <= SCRATCH_SIZE_MAX) {
-      frame = this.#viewOf(size);
-      encodeFrame(data, this.#scratch, 0, this.#checksum);
-    } else {
-      frame = new Uint8Array(size);
-      encodeFrame(data, frame, 0, this.#checksum);
-    }
-    this.#write(frame);
+    const buffer = this.#scratch.bufferFor(size);
+    encodeFrame(data, buffer, 0, this.#checksum);
+    this.#write(this.#scratch.viewOf(buffer, size));
     this.#index.add(lsn);
     this.#stats.appends++;
     this.#stats.appendedBytes += size;
@@ -164,7 +169,7 @@ export class Writer {
       size += frameSize(record.length);
     }
     this.#checkRoom(size);
-    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    const target = this.#scratch.bufferFor(size);
     const lsns: number[] = [];
     let offset = 0;
     for (const record of records) {
@@ -368,23 +373,6 @@ export class Writer {
     if (this.#store.size + size > LOG_SIZE_LIMIT) {
       throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
     }
-  }
-
-  /** `#scratch[0, size)`, as the same view while the size does not change. */
-  #viewOf(size: number): Uint8Array {
-    const scratch = this.#scratchOf(size);
-    const view = this.#view;
-    if (view.length === size && view.buffer === scratch.buffer) return view;
-    return this.#view = scratch.subarray(0, size);
-  }
-
-  #scratchOf(size: number): Uint8Array {
-    if (this.#scratch.length < size) {
-      this.#scratch = new Uint8Array(
-        Math.min(SCRATCH_SIZE_MAX, Math.max(size, this.#scratch.length * 2)),
-      );
-    }
-    return this.#scratch;
   }
 }
 
