@@ -39,6 +39,8 @@ const SEGMENT_SIZE_MAX = 4096;
 const SEGMENTED_PERCENT = 60;
 /** Schedules whose log gathers the appends of a turn into one write (`writeMode: "gathered"`). */
 const GATHERED_PERCENT = 30;
+/** Spreads consecutive seeds over 32 bits (Knuth's multiplicative hash). */
+const GOLDEN_RATIO_MULTIPLIER = 0x9e37_79b1;
 const WRITERS_MAX = 4;
 const CYCLES_MAX = 3;
 const STEPS_PER_CYCLE_MAX = 40;
@@ -268,7 +270,10 @@ class Schedule {
     const segmented = this.rng.chance(SEGMENTED_PERCENT);
     this.segmentSize = segmented ? this.rng.logSize(SEGMENT_SIZE_MIN, SEGMENT_SIZE_MAX) : undefined;
     const small = this.rng.chance(50);
-    const gathered = this.rng.chance(GATHERED_PERCENT);
+    // Chosen from the seed without drawing from the schedule's generator, so every schedule
+    // in the default mode stays exactly what it was before the gathered mode existed.
+    const gathered =
+      Math.imul(seed, GOLDEN_RATIO_MULTIPLIER) >>> 0 < GATHERED_PERCENT * 2 ** 32 / 100;
     this.config = {
       recoveryPolicy: this.rng.pick(POLICIES),
       ...(small ? { maxRecordSize: SMALL_MAX_RECORD_SIZE } : {}),
