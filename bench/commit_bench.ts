@@ -25,6 +25,7 @@ const MAX_COMMITS = 1_000_000;
 const PREALLOCATE_BYTES = 1024 * 1024;
 const MS_PER_S = 1000;
 const US_PER_MS = 1000;
+const US_PER_S = 1_000_000;
 const FILL_BYTE = 0xab;
 const P50 = 0.5;
 /** Goals of issue 12 (goal 4), checked, not asserted. */
@@ -48,9 +49,9 @@ const CELLS: readonly CellId[] = [
 interface CellResult {
   commitsPerSecond: number;
   p50Us: number;
-  /** wal-db only: mean flush (from wal.stats) and records per flush. */
-  meanFlushUs?: number;
-  recordsPerFlush?: number;
+  /** Mean flush (wal-db: from wal.stats; C: time inside fdatasync) and records per flush. */
+  meanFlushUs: number;
+  recordsPerFlush: number;
 }
 
 /** The child: one wal-db cell, closed-loop writers, one JSON line on stdout. */
@@ -114,7 +115,13 @@ async function measure(cell: CellId, writers: number, bin: string): Promise<Cell
         seconds,
         String(RECORD_BYTES),
       ], env);
-      return { commitsPerSecond: Number(out.commits_per_s), p50Us: Number(out.p50_us) };
+      const flushes = Number(out.flushes);
+      return {
+        commitsPerSecond: Number(out.commits_per_s),
+        p50Us: Number(out.p50_us),
+        meanFlushUs: Number(out.flush_seconds) / flushes * US_PER_S,
+        recordsPerFlush: Number(out.commits) / flushes,
+      };
     }
     const out = await runJson(Deno.execPath(), [
       "run",
@@ -218,13 +225,16 @@ async function main(json: boolean, rounds: number): Promise<void> {
         } |`,
     );
   }
-  for (const mine of ["waldb-immediate", "waldb-gathered"]) {
-    const runs = results.get(`${mine}@256`)!;
-    console.log(
-      `${mine} W=256: mean flush ${med(`${mine}@256`, (r) => r.meanFlushUs!).toFixed(0)} µs, ` +
-        `records per flush ${med(`${mine}@256`, (r) => r.recordsPerFlush!).toFixed(0)} ` +
-        `(${runs.length} rounds)`,
-    );
+  console.log("\nMean flush and records per flush (medians over rounds):");
+  for (const writers of WRITER_COUNTS) {
+    for (const cell of CELLS) {
+      const key = `${cell}@${writers}`;
+      console.log(
+        `  W=${writers} ${cell}: mean flush ${med(key, (r) => r.meanFlushUs).toFixed(0)} µs, ` +
+          `records per flush ${med(key, (r) => r.recordsPerFlush).toFixed(1)}, ` +
+          `commits/s ${med(key, rate).toFixed(0)}, p50 ${med(key, (r) => r.p50Us).toFixed(0)} µs`,
+      );
+    }
   }
 }
 
