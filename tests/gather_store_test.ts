@@ -250,3 +250,28 @@ Deno.test("Wal in gathered mode: one write per turn however many writers append 
   equal(wal.stats.writes, inner.appends);
   equal(inner.appends, 3);
 });
+
+Deno.test("Wal.open in gathered mode: a file log reopens with the bytes the default mode writes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wal-db-gather-" });
+  try {
+    const payloads = Array.from({ length: 300 }, (_, i) => new Uint8Array((i * 37) % 3000).fill(i));
+    const files: Uint8Array[] = [];
+    for (const writeMode of ["immediate", "gathered"] as const) {
+      const path = `${dir}/${writeMode}.wal`;
+      {
+        await using wal = Wal.open(path, { writeMode, durability: "runtime" });
+        for (const [i, payload] of payloads.entries()) {
+          wal.append(payload);
+          if (i % 50 === 0) await wal.sync();
+          if (i % 7 === 0) await Promise.resolve();
+        }
+      }
+      using reopened = Wal.open(path, { durability: "runtime" });
+      deepEqual([...reopened.iter()].map((e) => e.data), payloads);
+      files.push(await Deno.readFile(path));
+    }
+    deepEqual(files[1], files[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
