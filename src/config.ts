@@ -61,6 +61,19 @@ export type SyncPolicy = "manual" | { intervalMs: number };
  *   in the default mode. Fewer, larger writes: many concurrent writers commit faster.
  *
  * Both modes write the same bytes and return the same LSNs.
+ *
+ * @example Choosing the gathered mode for many concurrent writers
+ * ```ts
+ * import { MemStore, Wal, type WriteMode } from "@wal-db/wal-db";
+ * import { equal } from "node:assert/strict";
+ *
+ * const writeMode: WriteMode = "gathered";
+ * using wal = Wal.withStore(new MemStore(), { writeMode });
+ * const lsns = [wal.append(new Uint8Array(1)), wal.append(new Uint8Array(1))];
+ * await wal.sync(); // writes the gathered records, then flushes them
+ * equal(wal.durableLsn, 18);
+ * equal(lsns[1], 9);
+ * ```
  */
 export type WriteMode = "immediate" | "gathered";
 

@@ -5,7 +5,18 @@
 
 import { FLUSH_HISTOGRAM_BUCKETS, FLUSH_HISTOGRAM_BUCKETS_PER_DOUBLING } from "./constants.ts";
 
-/** Flush latency percentiles, in milliseconds; see {@linkcode WalStats}. */
+/**
+ * Flush latency percentiles, in milliseconds; see {@linkcode WalStats}.
+ *
+ * @example
+ * ```ts
+ * import { MemStore, Wal } from "@wal-db/wal-db";
+ * import { equal } from "node:assert/strict";
+ *
+ * using wal = Wal.withStore(new MemStore());
+ * equal(wal.stats.flushLatencyMs.p99, 0); // no flush yet
+ * ```
+ */
 export interface FlushLatency {
   /** Half of the flushes took at most this long. */
   p50: number;
@@ -21,6 +32,21 @@ export interface FlushLatency {
  * A snapshot of what a log did since it was opened; see `Wal.stats`. Counts cover this open
  * only (a reopened log starts from zero), and only the writing side: a read-only log reports
  * zeros and its recovery time.
+ *
+ * @example Watching group commit share flushes
+ * ```ts
+ * import { MemStore, Wal, type WalStats } from "@wal-db/wal-db";
+ * import { equal } from "node:assert/strict";
+ *
+ * using wal = Wal.withStore(new MemStore());
+ * await Promise.all(Array.from({ length: 8 }, async () => {
+ *   wal.append(new Uint8Array(16));
+ *   await wal.sync();
+ * }));
+ * const stats: WalStats = wal.stats;
+ * equal(stats.flushes, 1);
+ * equal(stats.recordsPerFlush, 8);
+ * ```
  */
 export interface WalStats {
   /** Records appended (by `append` and `appendBatch`). */
