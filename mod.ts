@@ -51,7 +51,9 @@ export type {
   RecoveryPolicy,
   SyncPolicy,
   WalConfig,
+  WriteMode,
 } from "./src/config.ts";
+export type { FlushLatency, WalStats } from "./src/stats.ts";
 export { WalError } from "./src/errors.ts";
 export type { WalErrorKind, WalErrorOptions } from "./src/errors.ts";
 export type { SetAsideOptions, WalStore } from "./src/store.ts";

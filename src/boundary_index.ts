@@ -38,7 +38,7 @@ export class BoundaryIndex {
 
   /** Notes that a record starts at `lsn`; records must be noted in log order. */
   add(lsn: number): void {
-    assert(lsn >= this.#samples.at(-1)!, `boundary ${lsn} is noted in order`);
+    assert(lsn >= this.#samples.at(-1)!, "a boundary is noted in log order: LSN", lsn);
     if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
     if (lsn !== this.#samples.at(-1)) this.#samples.push(lsn);
     this.#sinceSample = 0;
@@ -51,10 +51,7 @@ export class BoundaryIndex {
    */
   skip(from: number, to: number): void {
     // `from` equals the last sample only when the damage starts at the head.
-    assert(
-      from >= this.#samples.at(-1)! && to > from,
-      `skipped range [${from}, ${to}) is in order`,
-    );
+    assert(from >= this.#samples.at(-1)! && to > from, "a skipped range is in order: from", from);
     this.#skipped.set(from, to);
     this.#samples.push(to);
     this.#sinceSample = 0;

@@ -37,6 +37,22 @@ export const READ_CHUNK_SIZE = 256 * 1024;
 export const SCRATCH_SIZE_MAX = 1024 * 1024;
 
 /**
+ * The gathered write mode writes its gathered frames out at once when they would pass this many
+ * bytes, so one busy turn of the event loop cannot pin an unbounded buffer; a larger frame is
+ * written straight through. 1 MiB is thousands of small records: far past the point where one
+ * write per turn instead of one per record stops paying.
+ */
+export const GATHER_SIZE_MAX = 1024 * 1024;
+
+/**
+ * The flush latency histogram of `wal.stats`: buckets per doubling of the latency, and how many
+ * buckets. Four per doubling puts each percentile within 19% of the true value; 128 buckets
+ * from 1 µs reach 2^32 µs (about 71 minutes), and anything longer lands in the last bucket.
+ */
+export const FLUSH_HISTOGRAM_BUCKETS_PER_DOUBLING = 4;
+export const FLUSH_HISTOGRAM_BUCKETS = 128;
+
+/**
  * How far ahead of its end a single-file log reserves zeroed space by default: flushing a file
  * whose size does not change avoids a metadata update per flush. Large enough that the zeros
  * are written rarely, small enough not to matter on disk.

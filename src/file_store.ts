@@ -21,6 +21,7 @@ import {
 } from "./durability.ts";
 import { type LockTarget, lockTargetFor, takeSidecarLock } from "./file_lock.ts";
 import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
+import { WalError } from "./errors.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /** Options for {@linkcode FileStore.open}. */
@@ -202,8 +203,18 @@ export class FileStore implements WalStore {
   append(data: Uint8Array): void {
     this.#checkWritable();
     if (this.#size + data.length > this.#allocated) this.#reserve(this.#size + data.length);
-    // The handle's position is always the log's end, so appends need no seek.
-    writeAll(this.#writer, data, (count) => this.#size += count);
+    // The handle's position is always the log's end, so appends need no seek. The loop is
+    // writeAll's, inline: a progress callback would be a closure per append. `#size` follows
+    // each count, so it stays right when a later call throws.
+    const writer = this.#writer;
+    let done = writer.writeSync(data);
+    this.#size += done;
+    while (done < data.length) {
+      const n = writer.writeSync(data.subarray(done));
+      if (n <= 0) throw new WalError("io", "Cannot write: the file accepted no bytes");
+      done += n;
+      this.#size += n;
+    }
   }
 
   /** Blocking flush of the file's data. */
@@ -219,7 +230,7 @@ export class FileStore implements WalStore {
   /** Cuts the file to `size` and flushes the change. */
   truncate(size: number): void {
     this.#checkWritable();
-    assert(size >= 0 && size <= this.#size, `truncate size ${size} is inside the file`);
+    assert(size >= 0 && size <= this.#size, "a truncation is inside the file: size", size);
     this.#writer.truncateSync(size);
     this.#writer.seekSync(size, Deno.SeekMode.Start);
     this.#size = size;
@@ -236,7 +247,7 @@ export class FileStore implements WalStore {
    */
   discardUnflushed(size: number): void {
     this.#checkWritable();
-    assert(size >= 0 && size <= this.#size, `discard size ${size} is inside the file`);
+    assert(size >= 0 && size <= this.#size, "a discard is inside the file: size", size);
     this.#writer.truncateSync(size);
     this.#writer.seekSync(size, Deno.SeekMode.Start);
     this.#size = size;

@@ -21,6 +21,8 @@ export interface RecoveredLog {
   readonly index: BoundaryIndex;
   /** For a read-only log: fingerprints of the records recovery read. */
   readonly seen: SeenRecords | undefined;
+  /** How long recovery took, in milliseconds (for `wal.stats`). */
+  readonly recoveryMs?: number;
   /** Starts the interval-sync timer, if the config asks for one; returns how to stop it. */
   readonly startTimer: (tick: () => void) => (() => void) | undefined;
 }
@@ -42,10 +44,15 @@ export interface LogParts extends RecoveredLog {
 export function assemble(log: RecoveredLog): LogParts {
   const epoch = new Epoch();
   const changes = new ChangeSignal();
-  const { store, config, recovery, index, seen } = log;
+  const { config, recovery, index, seen } = log;
+  const writer = new Writer(log.store, config, index, epoch, changes, log.recoveryMs);
+  // In the gathered write mode the writer puts a store in front of the recovered one; every
+  // part of the log must use that one, so that reads see the gathered records.
+  const store = writer.store;
   return {
     ...log,
-    writer: new Writer(store, config, index, epoch, changes),
+    store,
+    writer,
     follower: seen === undefined
       ? undefined
       : new Follower(store, index, epoch, seen, recovery.endLsn, config.maxRecordSize),

@@ -107,7 +107,7 @@ export class MemStore implements WalStore {
   /** Cuts the log to `size` bytes. */
   truncate(size: number): void {
     this.#checkOpen();
-    assert(size >= 0 && size <= this.#size, `truncate size ${size} is inside the log`);
+    assert(size >= 0 && size <= this.#size, "a truncation is inside the log: size", size);
     this.#size = size;
   }
 

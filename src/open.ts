@@ -205,6 +205,7 @@ export class Wal extends WalWrites {
       discardLeftover(store, config.readOnly);
       const index = new BoundaryIndex(store.head);
       const seen = config.readOnly ? new SeenRecords() : undefined;
+      const recoveryStarted = performance.now();
       const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
         onRecord: (lsn) => {
@@ -219,6 +220,7 @@ export class Wal extends WalWrites {
         wrote = true;
         store.flushSync();
       }
+      const recoveryMs = performance.now() - recoveryStarted;
       seen?.seal(store);
       return new Wal({
         store,
@@ -226,6 +228,7 @@ export class Wal extends WalWrites {
         recovery: report,
         index,
         seen,
+        recoveryMs,
         startTimer: (tick) =>
           config.syncIntervalMs === undefined
             ? undefined

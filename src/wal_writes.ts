@@ -6,6 +6,7 @@
 import type { Lsn } from "./cursor.ts";
 import { checkBoundary } from "./lsn.ts";
 import { assemble, checkWritable, type LogParts, type RecoveredLog } from "./log_parts.ts";
+import type { WalStats } from "./stats.ts";
 import { WalCore } from "./wal.ts";
 
 /**
@@ -167,7 +168,7 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateFrom(lsn: Lsn): void {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate from", true);
     this.#parts.writer.truncateAt(lsn);
   }
@@ -192,7 +193,7 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateAfter(lsn: Lsn): void {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate after", false);
     this.#parts.writer.truncateAfterRecord(lsn);
   }
@@ -229,9 +230,45 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateBefore(lsn: Lsn): Lsn {
-    checkWritable(this.#parts);
+    this.#checkWritableAndWritten();
     this.#checkBoundary(lsn, "truncate before", true);
     return this.#parts.writer.truncateBefore(lsn);
+  }
+
+  /**
+   * What the log did since it was opened: appends, bytes, writes, flushes, records per flush,
+   * flush latency percentiles, time blocked in `syncSync`, and how long recovery took. The
+   * counters are always on (they cost a few additions per append); each read returns a new
+   * snapshot. See {@linkcode WalStats}.
+   *
+   * @example Group commit at work
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * using wal = Wal.withStore(new MemStore());
+   * await Promise.all([0, 1, 2].map(async () => {
+   *   wal.append(new Uint8Array(24));
+   *   await wal.sync();
+   * }));
+   * const stats = wal.stats;
+   * equal(stats.appends, 3);
+   * equal(stats.appendedBytes, 3 * 32);
+   * equal(stats.flushes, 1);
+   * equal(stats.recordsPerFlush, 3);
+   * ```
+   */
+  get stats(): WalStats {
+    return this.#parts.writer.stats;
+  }
+
+  /**
+   * A truncation reads headers to check its LSN: in the gathered mode the gathered records are
+   * written first, so that their write failing fails the log (`"failed"`) rather than the check.
+   */
+  #checkWritableAndWritten(): void {
+    checkWritable(this.#parts);
+    this.#parts.writer.writeOut();
   }
 
   /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the head or end). */

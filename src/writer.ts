@@ -6,13 +6,17 @@
 import type { BoundaryIndex } from "./boundary_index.ts";
 import type { ChangeSignal } from "./change_signal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { HEADER_SIZE, LOG_SIZE_LIMIT, SCRATCH_SIZE_MAX } from "./constants.ts";
+import { HEADER_SIZE, LOG_SIZE_LIMIT } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { rememberUndiscarded } from "./failed_tails.ts";
+import { FrameScratch } from "./frame_scratch.ts";
+import { GatherStore } from "./gather_store.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { messageOf, readError, typeName } from "./lsn.ts";
-import { decodeHeader, encodeFrame, frameSize } from "./record.ts";
+import { decodeHeader, encodeFrame, type FrameChecksum, frameSize } from "./record.ts";
+import type { WalStats } from "./stats.ts";
+import { StatsRecorder } from "./stats.ts";
 import type { WalStore } from "./store.ts";
 
 /**
@@ -27,7 +31,14 @@ export class Writer {
   readonly #index: BoundaryIndex;
   readonly #epoch: Epoch;
   readonly #changes: ChangeSignal;
-  #scratch = new Uint8Array(4096);
+  readonly #checksum: FrameChecksum;
+  readonly #stats: StatsRecorder;
+  /** Set in the gathered write mode: `#store` is then this, in front of the real store. */
+  readonly #gather: GatherStore | undefined;
+  readonly #scratch = new FrameScratch();
+  /** `#stats.appends` when the flush in flight began (one flush runs at a time). */
+  #flushAppends = 0;
+  #flushStarted = 0;
   #failure: WalError | undefined;
   /** After a failure: what cutting back to the durable end did, for the message. */
   #discarded: string | undefined;
@@ -38,29 +49,46 @@ export class Writer {
   #writeFailedAt: number | undefined;
 
   constructor(
-    store: WalStore,
+    raw: WalStore,
     config: ResolvedConfig,
     index: BoundaryIndex,
     epoch: Epoch,
     changes: ChangeSignal,
+    recoveryMs = 0,
   ) {
+    this.#gather = config.writeMode === "gathered" && !config.readOnly
+      ? new GatherStore(raw, (cause, end) => void this.#failWrite(cause, end))
+      : undefined;
+    const store = this.#gather ?? raw;
     this.#store = store;
     this.#config = config;
     this.#index = index;
     this.#epoch = epoch;
     this.#changes = changes;
+    this.#checksum = config.checksum;
+    this.#stats = new StatsRecorder(recoveryMs);
     this.#commit = new GroupCommit(
       {
         get appendedEnd() {
           return store.size;
         },
-        flush: () => store.flush(),
+        flush: () => this.#timedFlush(),
         fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
         changed: () => changes.notify(),
       },
       store.size,
       config.commitDelayMs,
     );
+  }
+
+  /** The store the log uses: the one it was opened on, or the gathering one in front of it. */
+  get store(): WalStore {
+    return this.#store;
+  }
+
+  /** A snapshot of the counters; see `Wal.stats`. */
+  get stats(): WalStats {
+    return this.#stats.snapshot(this.#gather?.writes ?? this.#stats.writes);
   }
 
   /** One past the last record; never past where a failed append started. */
@@ -93,6 +121,21 @@ export class Writer {
     }
   }
 
+  /**
+   * In the gathered mode, writes out the gathered records now, so that a later step (a check
+   * that reads headers, a truncation) is not the one to fail on their write: a failure fails
+   * the log here, as a failed append does.
+   */
+  writeOut(): void {
+    const gather = this.#gather;
+    if (gather === undefined) return;
+    try {
+      gather.writeOut();
+    } catch (error) {
+      throw this.#failWrite(error, gather.writtenEnd);
+    }
+  }
+
   /** One tick of the interval policy: flush if anything is not durable yet. */
   backgroundSync(): void {
     if (this.#failure !== undefined) return;
@@ -106,10 +149,12 @@ export class Writer {
     const lsn = this.#store.size;
     const size = frameSize(data.length);
     this.#checkRoom(size);
-    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
-    encodeFrame(data, target, 0);
-    this.#write(target.subarray(0, size));
+    const buffer = this.#scratch.bufferFor(size);
+    encodeFrame(data, buffer, 0, this.#checksum);
+    this.#write(this.#scratch.viewOf(buffer, size));
     this.#index.add(lsn);
+    this.#stats.appends++;
+    this.#stats.appendedBytes += size;
     return lsn;
   }
 
@@ -124,15 +169,17 @@ export class Writer {
       size += frameSize(record.length);
     }
     this.#checkRoom(size);
-    const target = size <= SCRATCH_SIZE_MAX ? this.#scratchOf(size) : new Uint8Array(size);
+    const target = this.#scratch.bufferFor(size);
     const lsns: number[] = [];
     let offset = 0;
     for (const record of records) {
       lsns.push(this.#store.size + offset);
-      offset += encodeFrame(record, target, offset);
+      offset += encodeFrame(record, target, offset, this.#checksum);
     }
     if (size > 0) this.#write(target.subarray(0, size));
     for (const lsn of lsns) this.#index.add(lsn);
+    this.#stats.appends += lsns.length;
+    this.#stats.appendedBytes += size;
     return lsns;
   }
 
@@ -145,13 +192,31 @@ export class Writer {
   syncSync(): void {
     const end = this.#store.size;
     if (end <= this.#commit.durableEnd) return;
+    const stats = this.#stats;
+    const appends = stats.appends;
+    const started = stats.now();
     try {
       this.#store.flushSync();
     } catch (error) {
       throw this.#fail(error, "flush the log to stable storage");
     }
+    const ms = stats.now() - started;
+    stats.syncBlockedMs += ms;
+    stats.flushed(ms, appends);
     this.#commit.markDurable(end);
   }
+
+  /** The store's flush, timed and counted for `stats` (one runs at a time: group commit). */
+  #timedFlush(): Promise<void> {
+    this.#flushAppends = this.#stats.appends;
+    this.#flushStarted = this.#stats.now();
+    return this.#store.flush().then(this.#flushDone);
+  }
+
+  /** Made once, not per flush. */
+  readonly #flushDone = (): void => {
+    this.#stats.flushed(this.#stats.now() - this.#flushStarted, this.#flushAppends);
+  };
 
   /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
   truncateAt(lsn: number): void {
@@ -162,6 +227,7 @@ export class Writer {
       throw this.#fail(error, `truncate the log at LSN ${lsn}`);
     }
     this.#commit.truncated(lsn);
+    this.#stats.truncated();
     this.#index.truncateAfter(lsn);
     this.#epoch.cutAfter(lsn);
     this.#changes.notify();
@@ -217,6 +283,7 @@ export class Writer {
 
   #write(frames: Uint8Array): void {
     const end = this.#store.size;
+    this.#stats.writes++;
     try {
       this.#store.append(frames);
     } catch (error) {
@@ -306,15 +373,6 @@ export class Writer {
     if (this.#store.size + size > LOG_SIZE_LIMIT) {
       throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
     }
-  }
-
-  #scratchOf(size: number): Uint8Array {
-    if (this.#scratch.length < size) {
-      this.#scratch = new Uint8Array(
-        Math.min(SCRATCH_SIZE_MAX, Math.max(size, this.#scratch.length * 2)),
-      );
-    }
-    return this.#scratch;
   }
 }
 

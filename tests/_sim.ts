@@ -7,7 +7,14 @@
 // (the page cache then holds bytes a failed flush marked clean). Everything is driven by the seed and by
 // microtask order, with no timers, so a seed replays exactly.
 
-import { type RecoveryPolicy, SegmentedStore, Wal, type WalConfig, WalError } from "../mod.ts";
+import {
+  type RecoveryPolicy,
+  SegmentedStore,
+  Wal,
+  type WalConfig,
+  WalError,
+  type WalStore,
+} from "../mod.ts";
 import { Rng } from "./_rng.ts";
 import {
   type FaultHook,
@@ -30,6 +37,10 @@ import {
 const SEGMENT_SIZE_MIN = 16;
 const SEGMENT_SIZE_MAX = 4096;
 const SEGMENTED_PERCENT = 60;
+/** Schedules whose log gathers the appends of a turn into one write (`writeMode: "gathered"`). */
+const GATHERED_PERCENT = 30;
+/** Spreads consecutive seeds over 32 bits (Knuth's multiplicative hash). */
+const GOLDEN_RATIO_MULTIPLIER = 0x9e37_79b1;
 const WRITERS_MAX = 4;
 const CYCLES_MAX = 3;
 const STEPS_PER_CYCLE_MAX = 40;
@@ -91,6 +102,13 @@ export interface SimOptions {
 export interface SimFigures {
   schedules: number;
   segmented: number;
+  /** Schedules in the gathered write mode. */
+  gathered: number;
+  /**
+   * Records a kill took from a gathered log before they were written (the current turn's):
+   * the gathered mode's contract allows their loss, and only theirs.
+   */
+  gatheredLostAtKill: number;
   crashes: number;
   midOperationCrashes: number;
   crashesDuringRecovery: number;
@@ -140,6 +158,8 @@ export function emptyFigures(): SimFigures {
   return {
     schedules: 0,
     segmented: 0,
+    gathered: 0,
+    gatheredLostAtKill: 0,
     crashes: 0,
     midOperationCrashes: 0,
     crashesDuringRecovery: 0,
@@ -226,6 +246,8 @@ class Schedule {
   failure: string | undefined;
   #wal: Wal | undefined;
   #model = new LogModel();
+  /** The store the current log was opened on: under a gathered log, what reached the OS. */
+  #rawStore: WalStore | undefined;
   #stepsLeft = 0;
   /** The current log saw an injected fault: it must be failed now. */
   #walFailed = false;
@@ -248,15 +270,22 @@ class Schedule {
     const segmented = this.rng.chance(SEGMENTED_PERCENT);
     this.segmentSize = segmented ? this.rng.logSize(SEGMENT_SIZE_MIN, SEGMENT_SIZE_MAX) : undefined;
     const small = this.rng.chance(50);
+    // Chosen from the seed without drawing from the schedule's generator, so every schedule
+    // in the default mode stays exactly what it was before the gathered mode existed.
+    const gathered =
+      Math.imul(seed, GOLDEN_RATIO_MULTIPLIER) >>> 0 < GATHERED_PERCENT * 2 ** 32 / 100;
     this.config = {
       recoveryPolicy: this.rng.pick(POLICIES),
       ...(small ? { maxRecordSize: SMALL_MAX_RECORD_SIZE } : {}),
+      ...(gathered ? { writeMode: "gathered" as const } : {}),
     };
     this.figures.schedules = 1;
     this.figures.segmented = segmented ? 1 : 0;
+    this.figures.gathered = gathered ? 1 : 0;
     this.note(() =>
       `seed ${seed}: ${segmented ? `segments of ${this.segmentSize} B` : "single file"}, ` +
-      `${this.config.recoveryPolicy}, maxRecordSize ${this.config.maxRecordSize ?? "default"}`
+      `${this.config.recoveryPolicy}, maxRecordSize ${this.config.maxRecordSize ?? "default"}` +
+      `${gathered ? ", gathered writes" : ""}`
     );
   }
 
@@ -536,11 +565,26 @@ class Schedule {
       return;
     }
     this.note(() => `w${id} kill -9`);
+    this.#allowGatheredLoss();
     this.#wal = undefined;
     this.disk.kill();
     this.figures.kills++;
     this.#allowFailureCut(wal);
     this.#reopen({ everyRecord: true, subsequence: false });
+  }
+
+  /**
+   * The gathered mode's contract at a kill: the records of the current turn that were not
+   * written yet die with the process; everything before them was written (it is in the page
+   * cache) and must be there. Acknowledged records are always below (a sync writes first), so
+   * the check that none is lost still holds in full.
+   */
+  #allowGatheredLoss(): void {
+    if (this.config.writeMode !== "gathered" || this.#rawStore === undefined) return;
+    const written = this.#rawStore.size;
+    if (this.#model.end <= written) return;
+    this.figures.gatheredLostAtKill += this.#model.records.filter((r) => r.lsn >= written).length;
+    this.#model.cutFrom = Math.min(written, this.#model.cutFrom ?? written);
   }
 
   /**
@@ -563,6 +607,7 @@ class Schedule {
     const store = this.segmentSize === undefined
       ? SimStore.open(this.disk)
       : SegmentedStore.open(SimDirectory.open(this.disk), this.segmentSize);
+    this.#rawStore = store;
     return Wal.withStore(store, this.config);
   }
 
@@ -761,7 +806,8 @@ export async function runSchedules(
 export function formatFigures(figures: SimFigures): string {
   const f = figures;
   return [
-    `schedules ${f.schedules} (segmented ${f.segmented}, single file ${f.schedules - f.segmented})`,
+    `schedules ${f.schedules} (segmented ${f.segmented}, single file ${f.schedules - f.segmented}` +
+    `; gathered writes ${f.gathered})`,
     `power losses ${f.crashes} (mid-operation ${f.midOperationCrashes}, again during recovery ` +
     `${f.crashesDuringRecovery}), process kills ${f.kills}, clean reopens ${f.reopens}`,
     `appended ${f.appended} records, syncs resolved ${f.syncsResolved}, truncations ` +
@@ -773,6 +819,7 @@ export function formatFigures(figures: SimFigures): string {
     `reopens in the same boot after a failed flush ${f.reopensAfterFailedFlush}, kills turned ` +
     `into power losses (cut failed) ${f.killsPoweredOff}, opens refused for the boot ` +
     `${f.opensRefused}`,
+    `gathered records a kill took before they were written ${f.gatheredLostAtKill}`,
   ].join("\n");
 }
 

@@ -1,10 +1,13 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, throws } from "node:assert/strict";
-import { resolveConfig } from "../src/config.ts";
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { resolveConfig, type WalConfig } from "../src/config.ts";
+import { frameChecksum } from "../src/crc32c.ts";
 
 Deno.test("resolveConfig() fills in the defaults", () => {
-  deepEqual(resolveConfig(), {
+  const { checksum, ...rest } = resolveConfig();
+  equal(checksum, frameChecksum);
+  deepEqual(rest, {
     maxRecordSize: 67108864,
     recoveryPolicy: "tolerate-torn-tail",
     durability: "auto",
@@ -14,7 +17,19 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     commitDelayMs: 0,
     readOnly: false,
     lock: undefined,
+    writeMode: "immediate",
   });
+});
+
+Deno.test("resolveConfig() takes both write modes and rejects any other", () => {
+  equal(resolveConfig({ writeMode: "gathered" }).writeMode, "gathered");
+  equal(resolveConfig({ writeMode: "immediate" }).writeMode, "immediate");
+  for (const writeMode of ["batched", "", 1, null]) {
+    throws(
+      () => resolveConfig({ writeMode } as unknown as WalConfig),
+      (e) => e instanceof TypeError && /writeMode must be one of/.test(e.message),
+    );
+  }
 });
 
 Deno.test("resolveConfig() accepts the edges of maxRecordSize", () => {

@@ -1,13 +1,15 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/writer.ts: the write side of a log, and the epoch its truncations advance.
 
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { BoundaryIndex } from "../src/boundary_index.ts";
 import { ChangeSignal } from "../src/change_signal.ts";
 import { resolveConfig } from "../src/config.ts";
+import { frameChecksum } from "../src/crc32c.ts";
 import { Epoch } from "../src/epoch.ts";
 import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
+import { frame } from "../src/record.ts";
 import { Writer } from "../src/writer.ts";
 import { bytes } from "./_helpers.ts";
 
@@ -47,4 +49,40 @@ Deno.test("Writer: a read-only log refuses writes; a store without a prefix cut 
   const before = epoch.value;
   throws(() => w.truncateBefore(second), (e) => e instanceof WalError && e.kind === "unsupported");
   equal(epoch.value, before);
+});
+
+Deno.test("Writer: frames with the CRC its config names (the seam for a native CRC)", () => {
+  const store = new MemStore();
+  let calls = 0;
+  const config = {
+    ...resolveConfig(),
+    checksum: (length: number, payload: Uint8Array) => (calls++, frameChecksum(length, payload)),
+  };
+  const w = new Writer(store, config, new BoundaryIndex(0), new Epoch(), new ChangeSignal());
+  w.append(bytes("abc"));
+  w.appendBatch([bytes("d"), bytes("ef")]);
+  equal(calls, 3);
+  // Same bytes as the portable CRC frames: a native CRC must agree with it.
+  deepEqual(
+    store.bytes(),
+    new Uint8Array([...frame(bytes("abc")), ...frame(bytes("d")), ...frame(bytes("ef"))]),
+  );
+  // A CRC that disagrees shows in the bytes: the writer really uses the one it is given.
+  const wrong = new MemStore();
+  new Writer(
+    wrong,
+    { ...config, checksum: () => 0 },
+    new BoundaryIndex(0),
+    new Epoch(),
+    new ChangeSignal(),
+  )
+    .append(bytes("abc"));
+  deepEqual(Array.from(wrong.bytes().subarray(0, 4)), [0, 0, 0, 0]);
+});
+
+Deno.test("Writer: appends of changing sizes each write their own frame (the reused view)", () => {
+  const { store, writer: w } = writer();
+  const payloads = [bytes("a"), bytes("bb"), bytes("cc"), bytes(""), bytes("ddd"), bytes("a")];
+  for (const payload of payloads) w.append(payload);
+  deepEqual(store.bytes(), new Uint8Array(payloads.flatMap((p) => [...frame(p)])));
 });

@@ -37,6 +37,7 @@ const PURE = [
   "directory",
   "epoch",
   "errors",
+  "frame_scratch",
   "lsn",
   "range_checksums",
   "reader",
@@ -44,12 +45,14 @@ const PURE = [
   "segment_layout",
   "segments",
   "snapshot",
+  "stats",
   "store",
 ];
 const IO_CORE = [
   "checkpoint",
   "failed_tails",
   "follower",
+  "gather_store",
   "group_commit",
   "log_parts",
   "recovery",
