@@ -2,7 +2,7 @@
 // `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
 // Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
 
-import { type Entry, entryEnd, type Wal, WalError } from "../mod.ts";
+import { type Entry, entryEnd, segmentLayout, type Wal, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -22,7 +22,7 @@ import {
   NO_LOCK_FLAG,
   openForReading,
   openLog,
-  readConfig,
+  READ_CONFIG,
   SEGMENT_SIZE_FLAG,
 } from "./open.ts";
 
@@ -57,8 +57,9 @@ const DUMP_SPEC: CommandSpec = {
     SEGMENT_SIZE_FLAG,
     NO_LOCK_FLAG,
   ],
-  details: "Opens the log read-only and prints every intact record, skipping damaged bytes " +
-    "(a note on stderr says where they are). Needs --allow-read.\nExit codes: 0 printed, " +
+  details: "Opens the log read-only and without a lock (a writer can open it meanwhile) and " +
+    "prints every intact record, skipping damaged bytes (a note on stderr says where they " +
+    "are). Needs --allow-read.\nExit codes: 0 printed, " +
     "2 --from is not the LSN of a record, 3 the log cannot be read, 64 usage.",
 };
 
@@ -84,6 +85,7 @@ const TAIL_SPEC: CommandSpec = {
       help: `with -f, how often to look for new records (default ${TAIL_POLL_MS_DEFAULT})`,
     },
     SEGMENT_SIZE_FLAG,
+    NO_LOCK_FLAG,
   ],
   details: "Opens the log read-only without a lock, so it works while another process " +
     "writes; a record the writer has not finished is printed once it is whole. -f ends on " +
@@ -126,7 +128,7 @@ export const tailCommand: Command = {
     if (from !== undefined && count !== undefined) {
       throw new UsageError("--from and --lines cannot be combined: one says where to start");
     }
-    const { layout, wal } = openForReading(args, (text) => io.stderr(text), "none");
+    const { layout, wal } = openForReading(args, (text) => io.stderr(text));
     try {
       noteDamage(wal, io);
       const start = from ?? startOfLast(wal, count ?? TAIL_COUNT_DEFAULT);
@@ -144,17 +146,24 @@ export const tailCommand: Command = {
 };
 
 /**
- * A function that prints one record in the `--format` asked for. LSNs are padded to the width
- * of the log's end, and the width only grows, so the columns of a followed log stay aligned.
+ * A function that prints one record in the `--format` asked for. LSNs are padded to one width
+ * for the whole run, so the columns line up: the width of the log's end for a log that is
+ * printed as it is, and with `following` the width of the largest LSN a log can ever reach, since
+ * a followed log grows past any width picked from its size now.
  */
-function printer(args: ParsedArgs, io: CliIo, wal: Wal): (entry: Entry) => void {
+export function printer(
+  args: ParsedArgs,
+  io: CliIo,
+  wal: Wal,
+  following = false,
+): (entry: Entry) => void {
   const format = wordFlag<RecordFormat>(args, FORMAT_FLAG.name, "text");
-  let width = String(wal.nextLsn).length;
-  return (entry) => {
-    width = Math.max(width, String(entry.lsn).length);
-    io.stdout(formatRecord(entry, format, width));
-  };
+  const width = following ? FOLLOW_LSN_WIDTH : String(wal.nextLsn).length;
+  return (entry) => io.stdout(formatRecord(entry, format, width));
 }
+
+/** The LSN column of `tail -f`: as wide as the largest LSN a log can have (16 digits). */
+export const FOLLOW_LSN_WIDTH = String(segmentLayout.logSizeLimit).length;
 
 /** The LSN of the `count`-th record from the end (the end itself for 0). */
 function startOfLast(wal: Wal, count: number): number {
@@ -198,7 +207,7 @@ async function follow(
   const interrupt = interruptSignal(io);
   let wal = first;
   let position = start;
-  const print = printer(args, io, wal);
+  const print = printer(args, io, wal, true);
   try {
     for (;;) {
       const resize = watchSegmentSize(layout, pollMs, interrupt.signal);
@@ -216,7 +225,7 @@ async function follow(
       if (interrupt.signal.aborted || !resize.signal.aborted) return;
       if (wal !== first) wal.close();
       layout = detectLayout(layout.path);
-      wal = openLog(layout, readConfig("none"));
+      wal = openLog(layout, READ_CONFIG);
     }
   } finally {
     interrupt.release();

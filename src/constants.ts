@@ -161,3 +161,9 @@ export const CUT_HISTORY_MAX = 1024;
 
 /** How often a read-only log's `tail` looks for new records, in milliseconds, by default. */
 export const TAIL_POLL_MS_DEFAULT = 50;
+
+/**
+ * The open reports its scan's progress (`onRecoveryProgress`) once per this many bytes: often
+ * enough for a progress bar, rare enough that the check is one comparison per record.
+ */
+export const RECOVERY_PROGRESS_STEP = 1024 * 1024;

@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { resolveConfig } from "../src/config.ts";
 
 Deno.test("resolveConfig() fills in the defaults", () => {
@@ -14,7 +14,17 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     commitDelayMs: 0,
     readOnly: false,
     lock: undefined,
+    onRecoveryProgress: undefined,
   });
+});
+
+Deno.test("resolveConfig() takes onRecoveryProgress only as a function", () => {
+  const report = () => {};
+  equal(resolveConfig({ onRecoveryProgress: report }).onRecoveryProgress, report);
+  throws(
+    () => resolveConfig({ onRecoveryProgress: 5 as unknown as () => void }),
+    /onRecoveryProgress must be a function, got number/,
+  );
 });
 
 Deno.test("resolveConfig() accepts the edges of maxRecordSize", () => {
