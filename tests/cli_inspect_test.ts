@@ -3,6 +3,7 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { main } from "../cli/main.ts";
 import { phase } from "../cli/inspect.ts";
 import { MemoryIo } from "../cli/io.ts";
@@ -389,5 +390,24 @@ Deno.test("stat shows the head of a segmented log after a checkpoint", async () 
     equal(summary.firstLsn, 27);
     equal(summary.recordCount, 1);
     equal(summary.segmentSize, 16);
+  });
+});
+
+Deno.test("stat and verify as a process with stderr piped: no progress, only the result", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "big.wal");
+    const payload = new Uint8Array(4096).fill(0x62);
+    await Deno.writeFile(path, logImage(Array.from({ length: 768 }, () => payload)));
+    const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
+    for (const command of ["stat", "verify"]) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--allow-read", cli, command, path],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      equal(output.code, 0);
+      equal(new TextDecoder().decode(output.stderr), "", command);
+      ok(new TextDecoder().decode(output.stdout).includes("768"), command);
+    }
   });
 });
