@@ -48,6 +48,9 @@ Deno.test("`deno task wal stat` reads a relative path in the folder it was run f
       new Deno.Command(Deno.execPath(), {
         args: ["task", "--quiet", "--config", join(CHECKOUT, "deno.json"), "wal", "stat", path],
         cwd: dir,
+        // deno task keeps an INIT_CWD it inherits (this test may itself run under deno task).
+        env: withoutInitCwd(),
+        clearEnv: true,
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -64,3 +67,10 @@ Deno.test("`deno task wal stat` reads a relative path in the folder it was run f
     );
   });
 });
+
+/** This process's environment without INIT_CWD. */
+function withoutInitCwd(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env[INIT_CWD_VARIABLE];
+  return env;
+}
