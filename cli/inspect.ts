@@ -13,6 +13,8 @@ import {
 import { EXIT_DAMAGED_OR_INVALID_LSN, EXIT_OK, EXIT_TORN_OR_DECLINED } from "./errors.ts";
 import { alignRows, humanSize, plural, ProgressBar } from "./format.ts";
 import type { CliIo } from "./io.ts";
+import { userPath } from "./paths.ts";
+import { retryWhileChanging } from "./retry.ts";
 import {
   diskSizeOf,
   type Layout,
@@ -88,14 +90,9 @@ const VERIFY_SPEC: CommandSpec = {
 export const statCommand: Command = {
   spec: STAT_SPEC,
   run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const { layout, wal } = openWithProgress(args, io);
-    try {
-      const summary = summarize(layout, wal, scanWithProgress(wal, io, "reading"));
-      io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : statText(summary));
-      return Promise.resolve(EXIT_OK);
-    } finally {
-      wal.close();
-    }
+    const summary = summarizeLog(args, io, "reading");
+    io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : statText(summary));
+    return Promise.resolve(EXIT_OK);
   },
 };
 
@@ -103,16 +100,26 @@ export const statCommand: Command = {
 export const verifyCommand: Command = {
   spec: VERIFY_SPEC,
   run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const summary = summarizeLog(args, io, "verifying");
+    io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : verdictText(summary));
+    return Promise.resolve(EXIT_CODES[summary.status]);
+  },
+};
+
+/**
+ * Opens the log, reads every record back (the bar labelled `label`), closes it, and says what
+ * it found. Read again from the start when a writer's checkpoint removed what was being read.
+ */
+function summarizeLog(args: ParsedArgs, io: CliIo, label: string): LogSummary {
+  return retryWhileChanging(userPath(args.positionals[0]!), () => {
     const { layout, wal } = openWithProgress(args, io);
     try {
-      const summary = summarize(layout, wal, scanWithProgress(wal, io, "verifying"));
-      io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : verdictText(summary));
-      return Promise.resolve(EXIT_CODES[summary.status]);
+      return summarize(layout, wal, scanWithProgress(wal, io, label));
     } finally {
       wal.close();
     }
-  },
-};
+  });
+}
 
 /** One phase's progress bar: drawn on stderr only when it is a terminal, silent when piped. */
 export interface Phase {

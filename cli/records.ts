@@ -15,6 +15,8 @@ import {
 import { CliError, EXIT_OK, EXIT_TRUNCATED, UsageError } from "./errors.ts";
 import { formatRecord, RECORD_FORMATS, type RecordFormat } from "./format.ts";
 import { type CliIo, interruptSignal } from "./io.ts";
+import { userPath } from "./paths.ts";
+import { retryWhileChanging } from "./retry.ts";
 import {
   detectLayout,
   iterFromChecked,
@@ -98,24 +100,30 @@ const TAIL_SPEC: CommandSpec = {
 export const dumpCommand: Command = {
   spec: DUMP_SPEC,
   run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const { wal } = openForReading(args, (text) => io.stderr(text));
-    try {
-      noteDamage(wal, io);
-      const print = printer(args, io, wal);
-      const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
-      const entries = iterFromChecked(wal, from, "dump from");
-      // Stop as soon as the limit is reached: reading one more record would be wasted work.
-      let left = integerFlag(args, "limit") ?? Infinity;
-      if (left > 0) {
-        for (const entry of entries) {
-          print(entry);
-          if (--left === 0) break;
+    let printed = false;
+    // A checkpoint that removes records before the first is printed: start again. Once records
+    // are out, starting again would print them twice, so the error is reported instead.
+    retryWhileChanging(userPath(args.positionals[0]!), () => {
+      const { wal } = openForReading(args, (text) => io.stderr(text));
+      try {
+        const print = printer(args, io, wal);
+        const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
+        const entries = iterFromChecked(wal, from, "dump from");
+        noteDamage(wal, io);
+        // Stop as soon as the limit is reached: reading one more record would be wasted work.
+        let left = integerFlag(args, "limit") ?? Infinity;
+        if (left > 0) {
+          for (const entry of entries) {
+            printed = true;
+            print(entry);
+            if (--left === 0) break;
+          }
         }
+      } finally {
+        wal.close();
       }
-      return Promise.resolve(EXIT_OK);
-    } finally {
-      wal.close();
-    }
+    }, () => !printed);
+    return Promise.resolve(EXIT_OK);
   },
 };
 
@@ -128,7 +136,10 @@ export const tailCommand: Command = {
     if (from !== undefined && count !== undefined) {
       throw new UsageError("--from and --lines cannot be combined: one says where to start");
     }
-    const { layout, wal } = openForReading(args, (text) => io.stderr(text));
+    const { layout, wal } = retryWhileChanging(
+      userPath(args.positionals[0]!),
+      () => openForReading(args, (text) => io.stderr(text)),
+    );
     try {
       noteDamage(wal, io);
       const start = from ?? startOfLast(wal, count ?? TAIL_COUNT_DEFAULT);
