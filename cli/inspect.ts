@@ -14,7 +14,7 @@ import { EXIT_DAMAGED_OR_INVALID_LSN, EXIT_OK, EXIT_TORN_OR_DECLINED } from "./e
 import { alignRows, humanSize, plural, ProgressBar } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { userPath } from "./paths.ts";
-import { retryWhileChanging } from "./retry.ts";
+import { readUntilSettled, retryWhileChanging } from "./retry.ts";
 import {
   diskSizeOf,
   type Layout,
@@ -89,36 +89,41 @@ const VERIFY_SPEC: CommandSpec = {
 /** `wal stat <path>`. */
 export const statCommand: Command = {
   spec: STAT_SPEC,
-  run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const summary = summarizeLog(args, io, "reading");
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const summary = await summarizeLog(args, io, "reading");
     io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : statText(summary));
-    return Promise.resolve(EXIT_OK);
+    return EXIT_OK;
   },
 };
 
 /** `wal verify <path>`. */
 export const verifyCommand: Command = {
   spec: VERIFY_SPEC,
-  run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const summary = summarizeLog(args, io, "verifying");
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const summary = await summarizeLog(args, io, "verifying");
     io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : verdictText(summary));
-    return Promise.resolve(EXIT_CODES[summary.status]);
+    return EXIT_CODES[summary.status];
   },
 };
 
 /**
  * Opens the log, reads every record back (the bar labelled `label`), closes it, and says what
- * it found. Read again from the start when a writer's checkpoint removed what was being read.
+ * it found. Read again from the start when a writer's checkpoint removed what was being read,
+ * or when a torn tail was found while a writer was appending.
  */
-function summarizeLog(args: ParsedArgs, io: CliIo, label: string): LogSummary {
-  return retryWhileChanging(userPath(args.positionals[0]!), () => {
-    const { layout, wal } = openWithProgress(args, io);
-    try {
-      return summarize(layout, wal, scanWithProgress(wal, io, label));
-    } finally {
-      wal.close();
-    }
-  });
+function summarizeLog(args: ParsedArgs, io: CliIo, label: string): Promise<LogSummary> {
+  const path = userPath(args.positionals[0]!);
+  const once = () =>
+    retryWhileChanging(path, () => {
+      const { layout, wal } = openWithProgress(args, io);
+      try {
+        return summarize(layout, wal, scanWithProgress(wal, io, label));
+      } finally {
+        wal.close();
+      }
+    });
+  // A torn tail in a log being written is most often the writer's append in progress.
+  return readUntilSettled(path, once, (summary) => summary.status === "torn-tail");
 }
 
 /** One phase's progress bar: drawn on stderr only when it is a terminal, silent when piped. */

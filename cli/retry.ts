@@ -55,3 +55,50 @@ export function retryWhileChanging<T>(
     }
   }
 }
+
+/**
+ * What a writer's appends change: the size and modification time of every file of the log (a
+ * writer that appends into space it reserved ahead keeps the size, not the time).
+ */
+export function logActivity(path: string): string {
+  try {
+    const info = Deno.statSync(path);
+    if (!info.isDirectory) return `${info.size}@${info.mtime?.getTime()}`;
+    return [...Deno.readDirSync(path)].map((entry) => {
+      const file = Deno.statSync(join(path, entry.name));
+      return `${entry.name}:${file.size}@${file.mtime?.getTime()}`;
+    }).sort().join("/");
+  } catch {
+    // A file removed while it was listed: the log is changing.
+    return `changing ${crypto.randomUUID()}`;
+  }
+}
+
+/**
+ * How long to watch a log whose read found a torn tail for a writer's next write, in
+ * milliseconds. A writer in the middle of an append can be stalled in a flush (a new segment
+ * flushes the directory) for a few milliseconds; a torn tail nobody is writing costs this once.
+ */
+export const TORN_TAIL_WATCH_MS = 100;
+
+/**
+ * Runs `read`, and runs it again while its result is `unsettled` and the log was written to
+ * meanwhile or within `watchMs` after (see {@linkcode logActivity}), at most
+ * {@linkcode READ_ATTEMPTS_MAX} times in all: a torn tail in a log that is being written is most
+ * often the writer's append in progress, complete a moment later, while a torn tail in a log
+ * nobody writes stays.
+ */
+export async function readUntilSettled<T>(
+  path: string,
+  read: () => T,
+  unsettled: (result: T) => boolean,
+  watchMs: number = TORN_TAIL_WATCH_MS,
+): Promise<T> {
+  for (let attempts = 1;; attempts++) {
+    const before = logActivity(path);
+    const result = read();
+    if (!unsettled(result) || attempts >= READ_ATTEMPTS_MAX) return result;
+    if (watchMs > 0) await new Promise((resolve) => setTimeout(resolve, watchMs));
+    if (logActivity(path) === before) return result;
+  }
+}

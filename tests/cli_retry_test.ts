@@ -4,7 +4,13 @@
 
 import { deepEqual, equal, notEqual, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { logFingerprint, READ_ATTEMPTS_MAX, retryWhileChanging } from "../cli/retry.ts";
+import {
+  logActivity,
+  logFingerprint,
+  READ_ATTEMPTS_MAX,
+  readUntilSettled,
+  retryWhileChanging,
+} from "../cli/retry.ts";
 import { Wal } from "../src/open.ts";
 import { bytes, withTempDir } from "./_helpers.ts";
 
@@ -97,5 +103,114 @@ Deno.test("retryWhileChanging() gives up after READ_ATTEMPTS_MAX, or when told i
         throw new Error("printed already");
       }, () => false), /printed already/);
     deepEqual(seen, [0]);
+  });
+});
+
+Deno.test("readUntilSettled() reads again while the result is unsettled and the log is written", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.wal");
+    await Deno.writeFile(path, bytes("torn"));
+    let calls = 0;
+    const result = await readUntilSettled(
+      path,
+      () => {
+        calls++;
+        if (calls === 1) {
+          // The writer finishes its append while this read runs.
+          Deno.writeFileSync(path, bytes("-complete"), { append: true });
+          return "torn";
+        }
+        return "intact";
+      },
+      (r) => r === "torn",
+      0,
+    );
+    equal(result, "intact");
+    equal(calls, 2);
+  });
+});
+
+Deno.test("readUntilSettled() keeps an unsettled result when nobody writes the log", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.wal");
+    await Deno.writeFile(path, bytes("torn"));
+    let calls = 0;
+    equal(await readUntilSettled(path, () => (calls++, "torn"), (r) => r === "torn", 0), "torn");
+    equal(calls, 1);
+    let settled = 0;
+    const intact = await readUntilSettled(path, () => (settled++, "intact"), (r) => r === "torn");
+    equal(intact, "intact");
+    equal(settled, 1);
+  });
+});
+
+Deno.test("readUntilSettled() stops after READ_ATTEMPTS_MAX reads of a log always written", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.wal");
+    await Deno.writeFile(path, bytes("torn"));
+    let calls = 0;
+    const result = await readUntilSettled(
+      path,
+      () => {
+        calls++;
+        Deno.writeFileSync(path, bytes("x"), { append: true });
+        return "torn";
+      },
+      (r) => r === "torn",
+      0,
+    );
+    equal(result, "torn");
+    equal(calls, READ_ATTEMPTS_MAX);
+  });
+});
+
+Deno.test("logActivity() changes with an append, also one into reserved space", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "app.wal");
+    Deno.writeFileSync(path, new Uint8Array(64));
+    const before = logActivity(path);
+    equal(logActivity(path), before);
+    const file = Deno.openSync(path, { write: true });
+    try {
+      // Same size, new bytes: the modification time tells it (set explicitly, as a clock may
+      // not tick between two writes this close).
+      file.writeSync(bytes("record"));
+      Deno.utimeSync(path, new Date(), new Date(Date.now() + 5000));
+    } finally {
+      file.close();
+    }
+    notEqual(logActivity(path), before);
+    const segmented = segmentedLog(dir, 2);
+    const log = logActivity(segmented);
+    {
+      using wal = Wal.openSegmented(segmented, 32);
+      wal.append(bytes("another"));
+      wal.syncSync();
+    }
+    notEqual(logActivity(segmented), log);
+  });
+});
+
+Deno.test("readUntilSettled() watches the log for a write that comes after the read", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.wal");
+    await Deno.writeFile(path, bytes("torn"));
+    let calls = 0;
+    const result = await readUntilSettled(
+      path,
+      () => {
+        calls++;
+        if (calls === 1) {
+          // A writer stalled in a flush finishes its append only after the read returned.
+          setTimeout(() => Deno.writeFileSync(path, bytes("-complete"), { append: true }), 0);
+          return "torn";
+        }
+        return "intact";
+      },
+      (r) => r === "torn",
+      50,
+    );
+    equal(result, "intact");
+    equal(calls, 2);
   });
 });
