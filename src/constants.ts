@@ -70,6 +70,12 @@ export const TORN_ZERO_RUN_MIN = HEADER_SIZE;
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
 
+/**
+ * The open reports its scan's progress (`onRecoveryProgress`) once per this many bytes: often
+ * enough for a progress bar, rare enough that the check is one comparison per record.
+ */
+export const RECOVERY_PROGRESS_STEP = 1024 * 1024;
+
 /** Segment file names are this many decimal digits, zero padded... */
 export const SEGMENT_NAME_DIGITS = 20;
 
@@ -161,9 +167,3 @@ export const CUT_HISTORY_MAX = 1024;
 
 /** How often a read-only log's `tail` looks for new records, in milliseconds, by default. */
 export const TAIL_POLL_MS_DEFAULT = 50;
-
-/**
- * The open reports its scan's progress (`onRecoveryProgress`) once per this many bytes: often
- * enough for a progress bar, rare enough that the check is one comparison per record.
- */
-export const RECOVERY_PROGRESS_STEP = 1024 * 1024;
