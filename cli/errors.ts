@@ -57,11 +57,11 @@ export function exitCodeOf(error: unknown): number {
   return EXIT_INTERNAL;
 }
 
-/** The line printed on stderr for an error thrown by a command. */
+/**
+ * The line printed on stderr for an error thrown by a command. Read commands take no lock, so
+ * only the truncate commands meet a locked log, and they say so in their own words.
+ */
 export function messageOf(error: unknown): string {
-  if (error instanceof WalError && error.kind === "locked") {
-    return `${error.message} (read commands take --no-lock to read a log while it is written)`;
-  }
   if (exitCodeOf(error) === EXIT_INTERNAL) {
     // Not a condition the CLI knows: keep the stack, it is what a bug report needs.
     return error instanceof Error

@@ -13,6 +13,8 @@ import {
 import { EXIT_DAMAGED_OR_INVALID_LSN, EXIT_OK, EXIT_TORN_OR_DECLINED } from "./errors.ts";
 import { alignRows, humanSize, plural, ProgressBar } from "./format.ts";
 import type { CliIo } from "./io.ts";
+import { userPath } from "./paths.ts";
+import { readUntilSettled, retryWhileChanging } from "./retry.ts";
 import {
   diskSizeOf,
   type Layout,
@@ -58,8 +60,10 @@ interface LogSummary {
 
 const JSON_FLAG: FlagSpec = { name: "json", value: "none", help: "print one JSON object" };
 
-const READ_DETAILS = "Opens the log read-only: no byte of it changes, whatever it finds. A " +
-  "directory of segment files (20 digits + .wal) is a segmented log. Needs --allow-read.";
+const READ_DETAILS = "Opens the log read-only and without a lock: no byte of it changes, " +
+  "whatever it finds, and a writer can open the log while it runs. A directory of segment " +
+  "files (20 digits + .wal) is a segmented log. On a terminal, a progress bar on stderr " +
+  "shows the scan of a large log and the reading of its records. Needs --allow-read.";
 
 const STAT_SPEC: CommandSpec = {
   name: "stat",
@@ -75,49 +79,101 @@ const VERIFY_SPEC: CommandSpec = {
   summary: "Check every record; the exit code says what was found.",
   positionals: ["path"],
   flags: [JSON_FLAG, SEGMENT_SIZE_FLAG, NO_LOCK_FLAG],
-  details: `${READ_DETAILS} A progress bar is drawn on stderr when it is a terminal.\n` +
+  details: `${READ_DETAILS}\n` +
     "Exit codes: 0 intact (zeros a writer reserved after the end are not damage); 1 only a " +
     "torn tail (an unfinished last append); 2 damage that no crash leaves (the LSN is " +
-    "printed); 3 not readable (missing, not a wal-db log, no permission, locked, damaged head " +
-    "file); 64 usage.",
+    "printed); 3 not readable (missing, not a wal-db log, no permission, damaged head file); " +
+    "64 usage.",
 };
 
 /** `wal stat <path>`. */
 export const statCommand: Command = {
   spec: STAT_SPEC,
-  run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const { layout, wal } = openForReading(args, (text) => io.stderr(text));
-    try {
-      const summary = summarize(layout, wal, scanRecords(wal));
-      io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : statText(summary));
-      return Promise.resolve(EXIT_OK);
-    } finally {
-      wal.close();
-    }
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const summary = await summarizeLog(args, io, "reading");
+    io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : statText(summary));
+    return EXIT_OK;
   },
 };
 
 /** `wal verify <path>`. */
 export const verifyCommand: Command = {
   spec: VERIFY_SPEC,
-  run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const { layout, wal } = openForReading(args, (text) => io.stderr(text));
-    try {
-      const bar = io.isTerminal("stderr")
-        ? new ProgressBar((text) => io.stderr(text), "verifying", wal.nextLsn - wal.head)
-        : undefined;
-      const scan = scanRecords(wal, (lsn) => bar?.update(lsn - wal.head));
-      bar?.finish();
-      const summary = summarize(layout, wal, scan);
-      io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : verdictText(summary));
-      return Promise.resolve(EXIT_CODES[summary.status]);
-    } finally {
-      wal.close();
-    }
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const summary = await summarizeLog(args, io, "verifying");
+    io.stdout(switchFlag(args, JSON_FLAG.name) ? jsonLine(summary) : verdictText(summary));
+    return EXIT_CODES[summary.status];
   },
 };
 
-/** Errors thrown by the open (missing, not a log, locked) give 3; see errors.ts. */
+/**
+ * Opens the log, reads every record back (the bar labelled `label`), closes it, and says what
+ * it found. Read again from the start when a writer's checkpoint removed what was being read,
+ * or when a torn tail was found while a writer was appending.
+ */
+function summarizeLog(args: ParsedArgs, io: CliIo, label: string): Promise<LogSummary> {
+  const path = userPath(args.positionals[0]!);
+  const once = () =>
+    retryWhileChanging(path, () => {
+      const { layout, wal } = openWithProgress(args, io);
+      try {
+        return summarize(layout, wal, scanWithProgress(wal, io, label));
+      } finally {
+        wal.close();
+      }
+    });
+  // A torn tail in a log being written is most often the writer's append in progress.
+  return readUntilSettled(path, once, (summary) => summary.status === "torn-tail");
+}
+
+/** One phase's progress bar: drawn on stderr only when it is a terminal, silent when piped. */
+export interface Phase {
+  /** Redraws for `done` bytes of `total` (the redraw is throttled). */
+  update(done: number, total: number): void;
+  /** Erases the bar, so what follows starts on a clean line. */
+  finish(): void;
+}
+
+/**
+ * A bar labelled `label` for one long phase. The total comes with the first update, since the
+ * open learns the log's size only once it runs; nothing is drawn before that first update.
+ */
+export function phase(io: CliIo, label: string, now?: () => number): Phase {
+  if (!io.isTerminal("stderr")) return { update() {}, finish() {} };
+  let bar: ProgressBar | undefined;
+  return {
+    update(done, total) {
+      bar ??= new ProgressBar((text) => io.stderr(text), label, total, now);
+      bar.update(done);
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
+/** Opens the log for a read command, with a bar for the open's scan of a large log. */
+function openWithProgress(args: ParsedArgs, io: CliIo): { layout: Layout; wal: Wal } {
+  const scanning = phase(io, "scanning");
+  try {
+    return openForReading(args, (text) => io.stderr(text), {
+      onRecoveryProgress: (scanned, total) => scanning.update(scanned, total),
+    });
+  } finally {
+    scanning.finish();
+  }
+}
+
+/** Reads every record back with a bar labelled `label`. */
+function scanWithProgress(wal: Wal, io: CliIo, label: string): Scan {
+  const reading = phase(io, label);
+  const total = wal.nextLsn - wal.head;
+  try {
+    return scanRecords(wal, (end) => reading.update(end - wal.head, total));
+  } finally {
+    reading.finish();
+  }
+}
+
+/** Errors thrown by the open (missing, not a log) give 3; see errors.ts. */
 const EXIT_CODES: Record<LogStatus, number> = {
   "intact": EXIT_OK,
   "torn-tail": EXIT_TORN_OR_DECLINED,

@@ -100,8 +100,10 @@ function topHelp(): string {
     "",
     wrap(
       "<path> is a log file, or the directory of a segmented log (segment files named by 20 " +
-        "digits and .wal). Read commands never change a byte and need --allow-read; the " +
-        "truncate commands also need --allow-write. Usage errors exit with 64.",
+        "digits and .wal); a relative path means the folder the command was run from (under " +
+        "deno task too). Read commands never change a byte, take no lock (a writer can start " +
+        "while they run) and need --allow-read; the truncate commands lock the log and also " +
+        "need --allow-write. Usage errors exit with 64.",
       HELP_WIDTH,
     ),
     "",

@@ -4,8 +4,9 @@
 
 import { join } from "node:path";
 import { type Entry, segmentLayout, Wal, type WalConfig, WalError } from "../mod.ts";
-import { type FlagSpec, integerFlag, type ParsedArgs, switchFlag } from "./args.ts";
+import { type FlagSpec, integerFlag, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT_UNREADABLE, UsageError } from "./errors.ts";
+import { userPath } from "./paths.ts";
 
 const {
   headFileName: HEAD_FILE_NAME,
@@ -60,18 +61,19 @@ export type Layout =
 export const SEGMENT_SIZE_UNBOUNDED = LOG_SIZE_LIMIT;
 
 /**
- * Looks at `path`: a file is a single-file log; a directory holding segment files (20 digits
+ * Looks at `given`, resolved against the user's folder (see `userPath`): a file is a single-file log; a directory holding segment files (20 digits
  * plus `.wal`), a `head`, `segment-size` or `wal.lock` file is a segmented log. Nothing is
  * opened for writing. The segment size is `--segment-size` when given (the library then checks
  * it against the log), else the one the `segment-size` file records, else the one the segment
  * files show.
  *
- * @param path The log file or the segmented log's directory.
+ * @param given The log file or the segmented log's directory, as typed.
  * @param segmentSize `--segment-size`, when given.
  * @throws {CliError} `EXIT_UNREADABLE` if `path` is missing or holds no log.
  * @throws {UsageError} If the segment size is needed and cannot be derived.
  */
-export function detectLayout(path: string, segmentSize?: number): Layout {
+export function detectLayout(given: string, segmentSize?: number): Layout {
+  const path = userPath(given);
   const info = statOf(path);
   if (info.isFile) return { kind: "file", path, size: info.size };
   if (!info.isDirectory) {
@@ -204,10 +206,15 @@ export function openLog(layout: Layout, config: WalConfig): Wal {
     : Wal.openSegmented(layout.path, layout.segmentSize, config);
 }
 
-/** The options every read command opens with: read-only, and every intact record readable. */
-export function readConfig(lock: "shared" | "none"): WalConfig {
-  return { readOnly: true, lock, recoveryPolicy: "skip" };
-}
+/**
+ * The options every read command opens with: read-only, no lock (see `openForReading`), and
+ * every intact record readable.
+ */
+export const READ_CONFIG: Readonly<WalConfig> = {
+  readOnly: true,
+  lock: "none",
+  recoveryPolicy: "skip",
+};
 
 /** Bytes the log's files hold on disk (segments only, for a segmented log). */
 export function diskSizeOf(layout: Layout): number {
@@ -251,22 +258,28 @@ export const SEGMENT_SIZE_FLAG: FlagSpec = {
     "segment-size file nor the segment files tell it",
 };
 
-/** `--no-lock`, for read commands that default to a shared lock. */
+/**
+ * `--no-lock`: what every read command does anyway. Read commands once took a shared lock by
+ * default, which kept a service's writer from starting while they ran; the flag is still
+ * accepted so that scripts written for that behaviour run unchanged.
+ */
 export const NO_LOCK_FLAG: FlagSpec = {
   name: "no-lock",
   value: "none",
-  help: "take no lock, to read a log while a writer has it open",
+  help: "take no lock (the default for read commands; accepted for older scripts)",
 };
 
 /**
  * Detects the layout named by the first positional and opens it read-only, with every intact
- * record readable. The lock is shared unless `--no-lock` was given or `lock` says otherwise.
- * Notes about the segment size go to `warn`.
+ * record readable and no lock: a read command must never keep a writer from opening the log,
+ * so it follows a live log the way `tail -f` does (the checksums stop it at the first record a
+ * writer has not finished). Notes about the segment size go to `warn`; `extra` adds options to
+ * the open (a progress callback).
  */
 export function openForReading(
   args: ParsedArgs,
   warn: (text: string) => void,
-  lock?: "shared" | "none",
+  extra: WalConfig = {},
 ): { layout: Layout; wal: Wal } {
   const layout = detectLayout(args.positionals[0]!, integerFlag(args, SEGMENT_SIZE_FLAG.name));
   const mismatch = layout.kind === "segmented" && layout.segmentSizeSource === "option" &&
@@ -277,21 +290,61 @@ export function openForReading(
         `files (${layout.derivedSegmentSize}); LSNs are computed with ${layout.segmentSize}\n`,
     );
   }
-  const chosen = lock ?? (switchFlag(args, NO_LOCK_FLAG.name) ? "none" : "shared");
-  return { layout, wal: openLog(layout, readConfig(chosen)) };
+  return { layout, wal: openLog(layout, { ...READ_CONFIG, ...extra }) };
 }
 
 /**
  * `wal.iterFrom(lsn)`. An LSN that is not a record boundary throws the library's
  * `"invalid-lsn"` error, reworded to name what the user asked for (`dump from`) instead of
- * "iterate from".
+ * "iterate from", and to name the records nearest to it, so the user can pick one.
  */
 export function iterFromChecked(wal: Wal, lsn: number, action: string): Iterable<Entry> {
   try {
     return wal.iterFrom(lsn);
   } catch (error) {
     if (!(error instanceof WalError) || error.kind !== "invalid-lsn") throw error;
-    const message = error.message.replace(/^Cannot iterate from/, `Cannot ${action}`);
-    throw new WalError("invalid-lsn", message, { lsn, cause: error });
+    throw invalidLsnError(wal, lsn, action, error);
   }
+}
+
+/**
+ * An `"invalid-lsn"` error for `action` at `lsn`: the library's reason (from `cause`, when it
+ * gives one), then the nearest records.
+ */
+function invalidLsnError(
+  wal: Wal,
+  lsn: number,
+  action: string,
+  cause?: WalError,
+): WalError {
+  const reason = cause?.message.match(/^Cannot [^:]*: (.*?); use an LSN/)?.[1] ??
+    "no record starts there";
+  return new WalError(
+    "invalid-lsn",
+    `Cannot ${action} LSN ${lsn}: ${reason}; ${nearestRecords(wal, lsn)}`,
+    cause === undefined ? { lsn } : { lsn, cause },
+  );
+}
+
+/**
+ * Names the record that starts last before `lsn` and the one that starts first after it. Reads
+ * the log from its head: this runs only when a command is about to fail on a wrong LSN.
+ */
+export function nearestRecords(wal: Wal, lsn: number): string {
+  let before: number | undefined;
+  let after: number | undefined;
+  for (const entry of wal.iter()) {
+    if (entry.lsn < lsn) before = entry.lsn;
+    else if (entry.lsn > lsn) {
+      after = entry.lsn;
+      break;
+    }
+  }
+  if (before === undefined && after === undefined) return "the log holds no record";
+  if (before !== undefined && after !== undefined) {
+    return `the nearest records start at LSN ${before} (before it) and LSN ${after} (after it)`;
+  }
+  return before !== undefined
+    ? `the nearest record starts at LSN ${before}, before it (the last record of the log)`
+    : `the nearest record starts at LSN ${after}, after it (the first record of the log)`;
 }

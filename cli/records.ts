@@ -2,7 +2,7 @@
 // `wal dump` and `wal tail`: print records, and with `tail -f` keep printing as the log grows.
 // Read-only: logs are opened with `readOnly`; `tail` takes no lock, so a writer may be running.
 
-import { type Entry, entryEnd, type Wal, WalError } from "../mod.ts";
+import { type Entry, entryEnd, segmentLayout, type Wal, WalError } from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -15,6 +15,8 @@ import {
 import { CliError, EXIT_OK, EXIT_TRUNCATED, UsageError } from "./errors.ts";
 import { formatRecord, RECORD_FORMATS, type RecordFormat } from "./format.ts";
 import { type CliIo, interruptSignal } from "./io.ts";
+import { userPath } from "./paths.ts";
+import { retryWhileChanging } from "./retry.ts";
 import {
   detectLayout,
   iterFromChecked,
@@ -22,7 +24,7 @@ import {
   NO_LOCK_FLAG,
   openForReading,
   openLog,
-  readConfig,
+  READ_CONFIG,
   SEGMENT_SIZE_FLAG,
 } from "./open.ts";
 
@@ -57,8 +59,9 @@ const DUMP_SPEC: CommandSpec = {
     SEGMENT_SIZE_FLAG,
     NO_LOCK_FLAG,
   ],
-  details: "Opens the log read-only and prints every intact record, skipping damaged bytes " +
-    "(a note on stderr says where they are). Needs --allow-read.\nExit codes: 0 printed, " +
+  details: "Opens the log read-only and without a lock (a writer can open it meanwhile) and " +
+    "prints every intact record, skipping damaged bytes (a note on stderr says where they " +
+    "are). Needs --allow-read.\nExit codes: 0 printed, " +
     "2 --from is not the LSN of a record, 3 the log cannot be read, 64 usage.",
 };
 
@@ -84,6 +87,7 @@ const TAIL_SPEC: CommandSpec = {
       help: `with -f, how often to look for new records (default ${TAIL_POLL_MS_DEFAULT})`,
     },
     SEGMENT_SIZE_FLAG,
+    NO_LOCK_FLAG,
   ],
   details: "Opens the log read-only without a lock, so it works while another process " +
     "writes; a record the writer has not finished is printed once it is whole. -f ends on " +
@@ -96,24 +100,30 @@ const TAIL_SPEC: CommandSpec = {
 export const dumpCommand: Command = {
   spec: DUMP_SPEC,
   run(args: ParsedArgs, io: CliIo): Promise<number> {
-    const { wal } = openForReading(args, (text) => io.stderr(text));
-    try {
-      noteDamage(wal, io);
-      const print = printer(args, io, wal);
-      const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
-      const entries = iterFromChecked(wal, from, "dump from");
-      // Stop as soon as the limit is reached: reading one more record would be wasted work.
-      let left = integerFlag(args, "limit") ?? Infinity;
-      if (left > 0) {
-        for (const entry of entries) {
-          print(entry);
-          if (--left === 0) break;
+    let printed = false;
+    // A checkpoint that removes records before the first is printed: start again. Once records
+    // are out, starting again would print them twice, so the error is reported instead.
+    retryWhileChanging(userPath(args.positionals[0]!), () => {
+      const { wal } = openForReading(args, (text) => io.stderr(text));
+      try {
+        const print = printer(args, io, wal);
+        const from = integerFlag(args, FROM_FLAG.name) ?? wal.head;
+        const entries = iterFromChecked(wal, from, "dump from");
+        noteDamage(wal, io);
+        // Stop as soon as the limit is reached: reading one more record would be wasted work.
+        let left = integerFlag(args, "limit") ?? Infinity;
+        if (left > 0) {
+          for (const entry of entries) {
+            printed = true;
+            print(entry);
+            if (--left === 0) break;
+          }
         }
+      } finally {
+        wal.close();
       }
-      return Promise.resolve(EXIT_OK);
-    } finally {
-      wal.close();
-    }
+    }, () => !printed);
+    return Promise.resolve(EXIT_OK);
   },
 };
 
@@ -126,7 +136,10 @@ export const tailCommand: Command = {
     if (from !== undefined && count !== undefined) {
       throw new UsageError("--from and --lines cannot be combined: one says where to start");
     }
-    const { layout, wal } = openForReading(args, (text) => io.stderr(text), "none");
+    const { layout, wal } = retryWhileChanging(
+      userPath(args.positionals[0]!),
+      () => openForReading(args, (text) => io.stderr(text)),
+    );
     try {
       noteDamage(wal, io);
       const start = from ?? startOfLast(wal, count ?? TAIL_COUNT_DEFAULT);
@@ -144,17 +157,24 @@ export const tailCommand: Command = {
 };
 
 /**
- * A function that prints one record in the `--format` asked for. LSNs are padded to the width
- * of the log's end, and the width only grows, so the columns of a followed log stay aligned.
+ * A function that prints one record in the `--format` asked for. LSNs are padded to one width
+ * for the whole run, so the columns line up: the width of the log's end for a log that is
+ * printed as it is, and with `following` the width of the largest LSN a log can ever reach, since
+ * a followed log grows past any width picked from its size now.
  */
-function printer(args: ParsedArgs, io: CliIo, wal: Wal): (entry: Entry) => void {
+export function printer(
+  args: ParsedArgs,
+  io: CliIo,
+  wal: Wal,
+  following = false,
+): (entry: Entry) => void {
   const format = wordFlag<RecordFormat>(args, FORMAT_FLAG.name, "text");
-  let width = String(wal.nextLsn).length;
-  return (entry) => {
-    width = Math.max(width, String(entry.lsn).length);
-    io.stdout(formatRecord(entry, format, width));
-  };
+  const width = following ? FOLLOW_LSN_WIDTH : String(wal.nextLsn).length;
+  return (entry) => io.stdout(formatRecord(entry, format, width));
 }
+
+/** The LSN column of `tail -f`: as wide as the largest LSN a log can have (16 digits). */
+export const FOLLOW_LSN_WIDTH = String(segmentLayout.logSizeLimit).length;
 
 /** The LSN of the `count`-th record from the end (the end itself for 0). */
 function startOfLast(wal: Wal, count: number): number {
@@ -198,7 +218,7 @@ async function follow(
   const interrupt = interruptSignal(io);
   let wal = first;
   let position = start;
-  const print = printer(args, io, wal);
+  const print = printer(args, io, wal, true);
   try {
     for (;;) {
       const resize = watchSegmentSize(layout, pollMs, interrupt.signal);
@@ -216,7 +236,7 @@ async function follow(
       if (interrupt.signal.aborted || !resize.signal.aborted) return;
       if (wal !== first) wal.close();
       layout = detectLayout(layout.path);
-      wal = openLog(layout, readConfig("none"));
+      wal = openLog(layout, READ_CONFIG);
     }
   } finally {
     interrupt.release();

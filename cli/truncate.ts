@@ -15,7 +15,14 @@ import {
 import { CliError, EXIT_OK, EXIT_TORN_OR_DECLINED, EXIT_UNREADABLE, UsageError } from "./errors.ts";
 import { alignRows, plural } from "./format.ts";
 import type { CliIo } from "./io.ts";
-import { detectLayout, iterFromChecked, type Layout, openLog, SEGMENT_SIZE_FLAG } from "./open.ts";
+import {
+  detectLayout,
+  iterFromChecked,
+  type Layout,
+  nearestRecords,
+  openLog,
+  SEGMENT_SIZE_FLAG,
+} from "./open.ts";
 
 /** Which end a truncation drops records from. */
 type Side = "before" | "after";
@@ -117,7 +124,7 @@ async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number
     io.stdout("declined; nothing was changed\n");
     return EXIT_TORN_OR_DECLINED;
   }
-  withLog(openLog(layout, WRITE_CONFIG), (wal) => apply(plan, wal));
+  withLog(openUnlocked(layout, WRITE_CONFIG), (wal) => apply(plan, wal));
   io.stdout(resultText(plan, layout));
   return EXIT_OK;
 }
@@ -125,12 +132,31 @@ async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number
 /** A read-only look at the log; damage (which no crash leaves) ends the command here. */
 function openPreview(layout: Layout): Wal {
   try {
-    return openLog(layout, PREVIEW_CONFIG);
+    return openUnlocked(layout, PREVIEW_CONFIG);
   } catch (error) {
     if (!(error instanceof WalError) || error.kind !== "corruption") throw error;
     throw new CliError(
       `${error.message}.\nThe truncate commands do not repair damage: "wal verify" shows it, ` +
         `and docs/RECOVERY.md says how a writer's open deals with it`,
+      EXIT_UNREADABLE,
+    );
+  }
+}
+
+/**
+ * Opens the log, or says in the truncate commands' own words why another process stops it. The
+ * library's message for a locked log suggests a lock-free open, which is right for a reader and
+ * wrong for a command that is about to cut the log.
+ */
+function openUnlocked(layout: Layout, config: WalConfig): Wal {
+  try {
+    return openLog(layout, config);
+  } catch (error) {
+    if (!(error instanceof WalError) || error.kind !== "locked") throw error;
+    throw new CliError(
+      `Cannot truncate "${layout.path}": another process has the log open (its writer, or ` +
+        `another truncate command), and a truncation needs the log to itself; stop that ` +
+        `process first. Nothing was changed`,
       EXIT_UNREADABLE,
     );
   }
@@ -175,8 +201,8 @@ function recordsFrom(wal: Wal, lsn: number, side: Side): Iterable<Entry> {
   if (side === "after" && lsn === wal.nextLsn) {
     throw new WalError(
       "invalid-lsn",
-      `Cannot ${action} LSN ${lsn}: it is the end of the log, where no record starts; use an ` +
-        `LSN printed by "wal dump"`,
+      `Cannot ${action} LSN ${lsn}: it is the end of the log, where no record starts; ` +
+        nearestRecords(wal, lsn),
       { lsn },
     );
   }

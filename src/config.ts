@@ -167,6 +167,22 @@ export interface WalConfig {
    * @default {"exclusive" for writers, "shared" with readOnly}
    */
   lock?: LockMode;
+  /**
+   * Called while the open scans the log, each time the scan has read about another MiB:
+   * `scanned` bytes from the head of `total`. For a progress bar on a large log (the `wal`
+   * command line draws one); an error it throws fails the open. Not called for small logs.
+   *
+   * @example Reporting the scan of a log
+   * ```ts
+   * import { MemStore, Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * const reports: number[] = [];
+   * using wal = Wal.withStore(new MemStore(), { onRecoveryProgress: (s) => reports.push(s) });
+   * equal(reports.length, 0); // an empty log has nothing to scan
+   * ```
+   */
+  onRecoveryProgress?: (scanned: number, total: number) => void;
 }
 
 /** Which advisory lock a log holds; see {@linkcode WalConfig.lock}. */
@@ -189,6 +205,7 @@ export interface ResolvedConfig {
    * shim's) can replace the portable table; it must compute what `frameChecksum` does.
    */
   checksum: FrameChecksum;
+  onRecoveryProgress: ((scanned: number, total: number) => void) | undefined;
 }
 
 /** The longest timer the runtime accepts: about 24.8 days. */
@@ -227,6 +244,7 @@ export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
     lock: config.lock === undefined ? undefined : oneOf("lock", config.lock, LOCK_MODES),
     writeMode: oneOf("writeMode", config.writeMode, WRITE_MODES),
     checksum: frameChecksum,
+    onRecoveryProgress: optionalFunction("onRecoveryProgress", config.onRecoveryProgress),
   };
 }
 
@@ -275,4 +293,13 @@ function boolean(name: string, value: unknown): boolean {
 function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined || typeof value === "string") return value;
   throw new TypeError(`Cannot open log: ${name} must be a string, got ${typeof value}`);
+}
+
+/** The value if it is a function or undefined, else a TypeError naming the option. */
+function optionalFunction<T extends (...args: never[]) => unknown>(
+  name: string,
+  value: T | undefined,
+): T | undefined {
+  if (value === undefined || typeof value === "function") return value;
+  throw new TypeError(`Cannot open log: ${name} must be a function, got ${typeof value}`);
 }

@@ -86,6 +86,12 @@ export const TORN_ZERO_RUN_MIN = HEADER_SIZE;
 /** Copy granularity when damaged bytes are set aside during recovery. */
 export const SET_ASIDE_CHUNK_SIZE = 1024 * 1024;
 
+/**
+ * The open reports its scan's progress (`onRecoveryProgress`) once per this many bytes: often
+ * enough for a progress bar, rare enough that the check is one comparison per record.
+ */
+export const RECOVERY_PROGRESS_STEP = 1024 * 1024;
+
 /** Segment file names are this many decimal digits, zero padded... */
 export const SEGMENT_NAME_DIGITS = 20;
 

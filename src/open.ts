@@ -5,6 +5,7 @@
 
 import { BoundaryIndex } from "./boundary_index.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
+import { RECOVERY_PROGRESS_STEP } from "./constants.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { forgetUndiscarded, rememberUndiscarded, undiscardedOf } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
@@ -206,13 +207,18 @@ export class Wal extends WalWrites {
       const index = new BoundaryIndex(store.head);
       const seen = config.readOnly ? new SeenRecords() : undefined;
       const recoveryStarted = performance.now();
+      const progress = progressOf(config.onRecoveryProgress, store.head, store.size);
       const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
         onRecord: (lsn) => {
           index.add(lsn);
           seen?.note(lsn);
+          progress?.(lsn);
         },
-        onSkip: (from, to) => index.skip(from, to),
+        onSkip: (from, to) => {
+          index.skip(from, to);
+          progress?.(to);
+        },
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
       // before anyone acts on it, so a later power loss cannot roll back replayed state.
@@ -342,4 +348,22 @@ function watchWrites(store: WalStore, wrote: () => void): WalStore {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Calls `report` with the bytes scanned so far each time the scan passes another
+ * {@linkcode RECOVERY_PROGRESS_STEP}, so that progress costs one comparison per record.
+ */
+function progressOf(
+  report: ((scanned: number, total: number) => void) | undefined,
+  head: number,
+  end: number,
+): ((lsn: number) => void) | undefined {
+  if (report === undefined) return undefined;
+  let next = head + RECOVERY_PROGRESS_STEP;
+  return (lsn) => {
+    if (lsn < next) return;
+    next = lsn + RECOVERY_PROGRESS_STEP;
+    report(lsn - head, end - head);
+  };
 }

@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for cli/open.ts: telling the layouts apart, deriving the segment size, opening.
 
-import { deepEqual, equal, match, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { parseArgs } from "../cli/args.ts";
 import { CliError, EXIT_UNREADABLE, UsageError } from "../cli/errors.ts";
@@ -10,13 +10,15 @@ import {
   detectLayout,
   diskSizeOf,
   iterFromChecked,
+  nearestRecords,
   NO_LOCK_FLAG,
   openForReading,
-  readConfig,
+  READ_CONFIG,
   SEGMENT_SIZE_FLAG,
   SEGMENT_SIZE_UNBOUNDED,
 } from "../cli/open.ts";
 import { WalError } from "../src/errors.ts";
+import { Wal } from "../src/open.ts";
 import { encodeHead, encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";
 
@@ -214,8 +216,98 @@ Deno.test("detectLayout() takes the size the segment-size file records, even for
   });
 });
 
-Deno.test("readConfig() asks for a read-only open that skips damage", () => {
-  deepEqual(readConfig("none"), { readOnly: true, lock: "none", recoveryPolicy: "skip" });
+Deno.test("READ_CONFIG asks for a read-only open that skips damage and takes no lock", () => {
+  deepEqual(READ_CONFIG, { readOnly: true, lock: "none", recoveryPolicy: "skip" });
+});
+
+Deno.test("openForReading() never keeps a writer from opening the log, nor waits for one", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "app.wal");
+    Deno.writeFileSync(path, logImage([bytes("abc"), bytes("hello")]));
+    const { wal } = openForReading(parseArgs(READ_SPEC, [path]), () => {});
+    try {
+      // The reader is open: a writer's exclusive lock must still be granted.
+      const writer = Wal.open(path);
+      try {
+        const { wal: second } = openForReading(parseArgs(READ_SPEC, [path]), () => {});
+        deepEqual([...second.iter()].map((e) => e.lsn), [0, 11]);
+        second.close();
+      } finally {
+        writer.close();
+      }
+    } finally {
+      wal.close();
+    }
+  });
+});
+
+Deno.test("openForReading() passes extra options to the open: a progress callback", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "app.wal");
+    const payload = new Uint8Array(64 * 1024);
+    Deno.writeFileSync(path, logImage(Array.from({ length: 40 }, () => payload)));
+    const calls: [number, number][] = [];
+    const { wal } = openForReading(parseArgs(READ_SPEC, [path]), () => {}, {
+      onRecoveryProgress: (scanned, total) => calls.push([scanned, total]),
+    });
+    wal.close();
+    const total = 40 * (64 * 1024 + 8);
+    ok(calls.length >= 2, `called ${calls.length} times`);
+    ok(calls.every(([scanned, t]) => t === total && scanned > 0 && scanned < total));
+  });
+});
+
+Deno.test("detectLayout() resolves a relative path against the user's folder and names it", async () => {
+  await withTempDir((dir) => {
+    Deno.writeFileSync(join(dir, "app.wal"), logImage([bytes("abc")]));
+    const previous = Deno.env.get("INIT_CWD");
+    Deno.env.set("INIT_CWD", dir);
+    try {
+      const layout = detectLayout("app.wal");
+      equal(layout.path, join(dir, "app.wal"));
+      throws(
+        () => detectLayout("data/missing.wal"),
+        (e) =>
+          e instanceof CliError &&
+          e.message === `Cannot read "${join(dir, "data", "missing.wal")}": no such file or ` +
+              "directory",
+      );
+    } finally {
+      if (previous === undefined) Deno.env.delete("INIT_CWD");
+      else Deno.env.set("INIT_CWD", previous);
+    }
+  });
+});
+
+Deno.test("nearestRecords() names the records before and after an LSN", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "app.wal");
+    // LSNs 0, 11 and 24; the log ends at 36.
+    Deno.writeFileSync(path, logImage([bytes("abc"), bytes("hello"), bytes("more")]));
+    const { wal } = openForReading(parseArgs(READ_SPEC, [path]), () => {});
+    try {
+      equal(
+        nearestRecords(wal, 12),
+        "the nearest records start at LSN 11 (before it) and LSN 24 (after it)",
+      );
+      equal(
+        nearestRecords(wal, 30),
+        "the nearest record starts at LSN 24, before it (the last record of the log)",
+      );
+    } finally {
+      wal.close();
+    }
+  });
+  await withTempDir((dir) => {
+    const path = join(dir, "empty.wal");
+    Deno.writeFileSync(path, new Uint8Array());
+    const { wal } = openForReading(parseArgs(READ_SPEC, [path]), () => {});
+    try {
+      equal(nearestRecords(wal, 3), "the log holds no record");
+    } finally {
+      wal.close();
+    }
+  });
 });
 
 Deno.test("iterFromChecked() words an invalid LSN with the action the user asked for", async () => {
@@ -229,7 +321,8 @@ Deno.test("iterFromChecked() words an invalid LSN with the action the user asked
         () => iterFromChecked(wal, 5, "dump from"),
         (e) =>
           e instanceof WalError && e.kind === "invalid-lsn" &&
-          /^Cannot dump from LSN 5: no record starts there/.test(e.message),
+          e.message === "Cannot dump from LSN 5: no record starts there; the nearest records " +
+              "start at LSN 0 (before it) and LSN 11 (after it)",
       );
     } finally {
       wal.close();

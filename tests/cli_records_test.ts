@@ -5,6 +5,7 @@ import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
 import { MemoryIo } from "../cli/io.ts";
 import { main } from "../cli/main.ts";
+import { FOLLOW_LSN_WIDTH } from "../cli/records.ts";
 import { segmentName } from "../src/segments.ts";
 import { Wal } from "../src/open.ts";
 import { bytes, concat, logImage, lsnsOf, withTempDir } from "./_helpers.ts";
@@ -12,6 +13,7 @@ import { bytes, concat, logImage, lsnsOf, withTempDir } from "./_helpers.ts";
 /** Fifteen records "record 0" … "record 14"; each frame is 16 or 17 bytes. */
 const RECORDS = Array.from({ length: 15 }, (_, i) => bytes(`record ${i}`));
 const LSNS = lsnsOf(RECORDS);
+const END = LSNS[14]! + 8 + RECORDS[14]!.length;
 
 function writeFile(dir: string, content = logImage(RECORDS)): string {
   const path = join(dir, "app.wal");
@@ -106,11 +108,27 @@ Deno.test("dump --from starts at a record and --limit stops after N", async () =
   });
 });
 
-Deno.test("dump --from an LSN that is not a record exits 2 with the library's reason", async () => {
+Deno.test("dump --from an LSN that is not a record exits 2 and names the nearest records", async () => {
   await withTempDir(async (dir) => {
-    const { code, io } = await run(["dump", writeFile(dir), "--from", "3"]);
+    const path = writeFile(dir);
+    const { code, io } = await run(["dump", path, "--from", "3"]);
     equal(code, 2);
-    match(io.err, /^wal dump: Cannot dump from LSN 3: no record starts there/);
+    equal(
+      io.err,
+      "wal dump: Cannot dump from LSN 3: no record starts there; the nearest records start at " +
+        `LSN 0 (before it) and LSN ${LSNS[1]} (after it)\n`,
+    );
+    equal(io.out, "");
+    const past = await run(["dump", path, "--from", "9999"]);
+    equal(past.code, 2);
+    equal(
+      past.io.err,
+      `wal dump: Cannot dump from LSN 9999: it is outside [0, ${END}]; the nearest record ` +
+        `starts at LSN ${LSNS[14]}, before it (the last record of the log)\n`,
+    );
+    const tail = await run(["tail", path, "--from", String(LSNS[5]! + 1)]);
+    equal(tail.code, 2);
+    match(tail.io.err, new RegExp(`LSN ${LSNS[5]} \\(before it\\) and LSN ${LSNS[6]} \\(after`));
   });
 });
 
@@ -208,6 +226,61 @@ Deno.test("tail -f follows records a writer appends, and ends when the signal ab
     stop.abort();
     equal(await following, 0);
     deepEqual(jsonLsns(io.out), lsns);
+  });
+});
+
+Deno.test("tail -f pads every LSN to one fixed width, however far the LSNs grow", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "live.wal");
+    using writer = Wal.open(path, { preallocateSize: 0 });
+    const stop = new AbortController();
+    const io = new MemoryIo({ signal: stop.signal });
+    const following = main(["tail", path, "-f", "--poll-ms", "5"], io);
+    // From LSN 0 to past 10,000: one, two, three, four and five digits.
+    const payload = new Uint8Array(40).fill(0x78);
+    let count = 0;
+    for (let lsn = 0; lsn < 10_500; lsn += 48, count++) writer.append(payload);
+    await writer.sync();
+    await until(() => io.out.split("\n").length > count, "every record");
+    stop.abort();
+    equal(await following, 0);
+    const lines = io.out.split("\n").slice(0, -1);
+    equal(lines.length, count);
+    equal(lines[0], `${"0".padStart(FOLLOW_LSN_WIDTH)}      40  ${"x".repeat(40)}`);
+    equal(new Set(lines.map((line) => line.indexOf("  40  "))).size, 1, "the size column");
+    equal(new Set(lines.map((line) => line.length)).size, 1, "every line as long");
+  });
+});
+
+Deno.test("tail -f does not keep a writer from opening the log, nor does a dump in progress", async () => {
+  await withTempDir(async (dir) => {
+    const path = writeFile(dir);
+    const stop = new AbortController();
+    const io = new MemoryIo({ signal: stop.signal });
+    const following = main(["tail", path, "-f", "--poll-ms", "5", "--format", "json"], io);
+    await until(() => jsonLsns(io.out).length === 10, "the last 10 records");
+    {
+      using writer = Wal.open(path); // the exclusive lock is free while tail -f runs
+      writer.append(bytes("from the writer"));
+      await writer.sync();
+      await until(() => jsonLsns(io.out).length === 11, "the writer's record");
+    }
+    stop.abort();
+    equal(await following, 0);
+    // A dump has the log open while it prints: a writer opening then must succeed.
+    const dumping = new MemoryIo();
+    const opened: string[] = [];
+    dumping.onStdout = () => {
+      if (opened.length > 0) return;
+      try {
+        Wal.open(path).close();
+        opened.push("opened");
+      } catch (error) {
+        opened.push(String(error));
+      }
+    };
+    equal(await main(["dump", path, "--limit", "3"], dumping), 0);
+    deepEqual(opened, ["opened"]);
   });
 });
 

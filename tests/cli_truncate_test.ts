@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for cli/truncate.ts: `wal truncate-before` and `wal truncate-after`.
 
-import { deepEqual, equal, match } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { MemoryIo } from "../cli/io.ts";
 import { main } from "../cli/main.ts";
@@ -202,11 +202,23 @@ Deno.test("a truncate command refuses damage before intact records with exit 3",
 
 Deno.test("a truncate command exits 3 while a writer holds the log", async () => {
   await withTempDir(async (dir) => {
-    const path = writeFile(dir);
-    using _writer = Wal.open(path);
-    const { code, io } = await run(["truncate-after", path, "0", "--yes"]);
-    equal(code, 3);
-    match(io.err, /locked/);
+    const file = writeFile(dir);
+    using _writer = Wal.open(file);
+    const segmented = join(dir, "segments");
+    using segmentedWriter = Wal.openSegmented(segmented, 64);
+    segmentedWriter.append(bytes("a record"));
+    await segmentedWriter.sync();
+    for (const [command, path] of [["truncate-after", file], ["truncate-before", segmented]]) {
+      const { code, io } = await run([command!, path!, "0", "--yes"]);
+      equal(code, 3);
+      equal(
+        io.err,
+        `wal ${command}: Cannot truncate "${path}": another process has the log open (its ` +
+          `writer, or another truncate command), and a truncation needs the log to itself; ` +
+          `stop that process first. Nothing was changed\n`,
+      );
+      ok(!/no-lock|lock "none"/.test(io.err), "no read-command hint");
+    }
   });
 });
 

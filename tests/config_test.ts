@@ -18,6 +18,7 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     readOnly: false,
     lock: undefined,
     writeMode: "immediate",
+    onRecoveryProgress: undefined,
   });
 });
 
@@ -30,6 +31,15 @@ Deno.test("resolveConfig() takes both write modes and rejects any other", () => 
       (e) => e instanceof TypeError && /writeMode must be one of/.test(e.message),
     );
   }
+});
+
+Deno.test("resolveConfig() takes onRecoveryProgress only as a function", () => {
+  const report = () => {};
+  equal(resolveConfig({ onRecoveryProgress: report }).onRecoveryProgress, report);
+  throws(
+    () => resolveConfig({ onRecoveryProgress: 5 as unknown as () => void }),
+    /onRecoveryProgress must be a function, got number/,
+  );
 });
 
 Deno.test("resolveConfig() accepts the edges of maxRecordSize", () => {
