@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { EMBEDDED_SHIMS } from "../ffi/bin/mod.ts";
 import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
 
@@ -423,7 +423,7 @@ Deno.test({
         assert.ok(message.includes(DEFAULT_CACHE.folder), message);
         assert.match(message, /cacheDir/);
         assert.match(message, /WAL_DB_CACHE_DIR/);
-        assert.deepEqual([...Deno.readDirSync(tmp)], [], "no temporary folder is made");
+        assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), [], "no temporary folder");
       }
     }),
 });
@@ -444,7 +444,7 @@ Deno.test({
       const cache = Deno.build.os === "darwin"
         ? join(home, "Library", "Caches", "wal-db")
         : join(xdg, "wal-db");
-      const leftovers = () => [...Deno.readDirSync(tmp)].map((entry) => entry.name);
+      const leftovers = async () => (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
 
       // Loads: the shim is written to the real cache folder, and only there.
       const loaded = await runChild(
@@ -453,7 +453,7 @@ Deno.test({
         "{}",
       );
       assert.equal(loaded.path, cachedFile(cache).file, JSON.stringify(loaded));
-      assert.deepEqual(leftovers(), []);
+      assert.deepEqual(await leftovers(), []);
 
       // Fails to load for want of ffi: the hint names the real folder and every missing flag.
       const noFfi = await runChild(["--allow-read", "--allow-env"], env, "{}");
@@ -463,11 +463,11 @@ Deno.test({
       assert.ok(message.includes(`--allow-write=${cache}`), message);
       assert.ok(!message.includes(`--allow-read=${cache}`), `read is granted: ${message}`);
       assert.ok(!message.includes(tmp), message);
-      assert.deepEqual(leftovers(), []);
+      assert.deepEqual(await leftovers(), []);
 
       // Fails without env access too (the case that used to make a folder per process).
       const noEnv = await runChild(["--allow-read", "--allow-write"], env, "{}");
       assert.equal(noEnv.reason, "permission", JSON.stringify(noEnv));
-      assert.deepEqual(leftovers(), []);
+      assert.deepEqual(await leftovers(), []);
     }),
 });
