@@ -31,6 +31,18 @@
 #endif
 #endif
 
+/* A path's update: the raw register after data[0, length). */
+typedef uint32_t (*update_fn)(uint32_t crc, const uint8_t *data, size_t length);
+
+/* A path's update of three independent buffers at once, for the frame scan: short frames are too
+ * short to split, but three of them side by side keep the CRC unit as busy as one long buffer. */
+typedef void (*update3_fn)(uint32_t crc[3], const uint8_t *const data[3], const size_t length[3]);
+
+static size_t min3(const size_t length[3]) {
+  size_t m = length[0] < length[1] ? length[0] : length[1];
+  return m < length[2] ? m : length[2];
+}
+
 /* ---- The portable path: one table lookup per byte. ---------------------------------------- */
 
 /* The table is a constant expression, so it lives in read-only data and needs no set-up code
@@ -51,14 +63,21 @@ static uint32_t update_table(uint32_t crc, const uint8_t *data, size_t length) {
   return crc;
 }
 
+static void update3_table(uint32_t crc[3], const uint8_t *const data[3], const size_t length[3]) {
+  for (int k = 0; k < 3; k++) crc[k] = update_table(crc[k], data[k], length[k]);
+}
+
 /* Little-endian loads without alignment or aliasing assumptions; compilers turn these into one
- * load on every shipped (little-endian) target. */
-static uint32_t load_le32(const uint8_t *p) {
+ * load on every shipped (little-endian) target. Always inlined: a compiler may otherwise keep a
+ * call to them inside the functions built for other CPU features. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE uint32_t load_le32(const uint8_t *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 #if defined(WAL_X86_64) || defined(WAL_AARCH64)
-static uint64_t load_le64(const uint8_t *p) {
+static ALWAYS_INLINE uint64_t load_le64(const uint8_t *p) {
   return (uint64_t)load_le32(p) | ((uint64_t)load_le32(p + 4) << 32);
 }
 #endif
@@ -123,6 +142,21 @@ TARGET_SSE42_CLMUL static uint32_t update_sse42_clmul(uint32_t crc, const uint8_
   return update_sse42(crc, data, length);
 }
 
+/* Three buffers side by side for as long as all three last, then each alone. */
+TARGET_SSE42 static void update3_sse42(uint32_t crc[3], const uint8_t *const data[3],
+                                       const size_t length[3]) {
+  size_t common = min3(length) & ~(size_t)7;
+  uint64_t a = crc[0], b = crc[1], c = crc[2];
+  for (size_t i = 0; i < common; i += 8) {
+    a = _mm_crc32_u64(a, load_le64(data[0] + i));
+    b = _mm_crc32_u64(b, load_le64(data[1] + i));
+    c = _mm_crc32_u64(c, load_le64(data[2] + i));
+  }
+  crc[0] = update_sse42((uint32_t)a, data[0] + common, length[0] - common);
+  crc[1] = update_sse42((uint32_t)b, data[1] + common, length[1] - common);
+  crc[2] = update_sse42((uint32_t)c, data[2] + common, length[2] - common);
+}
+
 static int32_t detect_path(void) {
   unsigned int eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return WAL_CRC32C_TABLE;
@@ -139,6 +173,21 @@ __attribute__((target("crc"))) static uint32_t update_armv8(uint32_t crc, const 
   for (; length >= 8; data += 8, length -= 8) crc = __crc32cd(crc, load_le64(data));
   for (; length > 0; data++, length--) crc = __crc32cb(crc, *data);
   return crc;
+}
+
+__attribute__((target("crc"))) static void update3_armv8(uint32_t crc[3],
+                                                         const uint8_t *const data[3],
+                                                         const size_t length[3]) {
+  size_t common = min3(length) & ~(size_t)7;
+  uint32_t a = crc[0], b = crc[1], c = crc[2];
+  for (size_t i = 0; i < common; i += 8) {
+    a = __crc32cd(a, load_le64(data[0] + i));
+    b = __crc32cd(b, load_le64(data[1] + i));
+    c = __crc32cd(c, load_le64(data[2] + i));
+  }
+  crc[0] = update_armv8(a, data[0] + common, length[0] - common);
+  crc[1] = update_armv8(b, data[1] + common, length[1] - common);
+  crc[2] = update_armv8(c, data[2] + common, length[2] - common);
 }
 
 static int32_t detect_path(void) {
@@ -172,26 +221,38 @@ int32_t wal_crc32c_impl(void) {
   return path;
 }
 
-typedef uint32_t (*update_fn)(uint32_t crc, const uint8_t *data, size_t length);
+/* The functions of one path. */
+struct crc_path {
+  update_fn update;
+  update3_fn update3;
+};
 
-static update_fn chosen_update(void) {
+static struct crc_path chosen_path(void) {
+  struct crc_path path = {update_table, update3_table};
   switch (wal_crc32c_impl()) {
 #if defined(WAL_X86_64)
     case WAL_CRC32C_SSE42_CLMUL:
-      return update_sse42_clmul;
+      path.update = update_sse42_clmul;
+      path.update3 = update3_sse42;
+      break;
     case WAL_CRC32C_SSE42:
-      return update_sse42;
+      path.update = update_sse42;
+      path.update3 = update3_sse42;
+      break;
 #elif defined(WAL_AARCH64)
     case WAL_CRC32C_ARMV8:
-      return update_armv8;
+      path.update = update_armv8;
+      path.update3 = update3_armv8;
+      break;
 #endif
     default:
-      return update_table;
+      break;
   }
+  return path;
 }
 
 uint32_t wal_crc32c(const uint8_t *data, uint32_t length, uint32_t seed) {
-  return ~chosen_update()(~seed, data, length);
+  return ~chosen_path().update(~seed, data, length);
 }
 
 uint32_t wal_crc32c_sw(const uint8_t *data, uint32_t length, uint32_t seed) {
@@ -201,23 +262,51 @@ uint32_t wal_crc32c_sw(const uint8_t *data, uint32_t length, uint32_t seed) {
 /* ---- The frame scan. ----------------------------------------------------------------------- */
 
 #define FRAME_HEADER_SIZE 8u
+/* Frames whose CRCs are computed together. */
+#define BATCH 3u
 
 uint32_t wal_scan_frames(const uint8_t *buf, uint32_t start, uint32_t end,
                          uint32_t max_record_size, uint32_t *ends, uint32_t ends_cap) {
-  update_fn update = chosen_update(); /* once per chunk, not per frame */
+  struct crc_path path = chosen_path(); /* once per chunk, not per frame */
   uint32_t count = 0;
   uint32_t at = start;
-  /* at <= end holds throughout, so end - at never wraps; 64-bit sums cannot overflow. */
-  while (count < ends_cap && at <= end && end - at >= FRAME_HEADER_SIZE) {
-    uint32_t stored = load_le32(buf + at);
-    uint32_t length = load_le32(buf + at + 4);
-    if (length > max_record_size) break;
-    if ((uint64_t)length > (uint64_t)(end - at) - FRAME_HEADER_SIZE) break;
-    /* The CRC covers the four length bytes and then the payload, which are contiguous here. */
-    uint32_t crc = ~update(0xffffffffu, buf + at + 4, (size_t)length + 4);
-    if (crc != stored) break;
-    at += FRAME_HEADER_SIZE + length;
-    ends[count++] = at;
+  while (count < ends_cap) {
+    /* Up to BATCH frames whose headers are plausible, one after the other. A frame's place
+     * depends only on the length before it, not on that frame's CRC, so checking the CRCs
+     * together and then in order (stopping at the first mismatch) reports exactly what a
+     * frame-by-frame scan would. */
+    const uint8_t *covered[BATCH];
+    size_t covered_length[BATCH];
+    uint32_t stored[BATCH];
+    uint32_t frame_end[BATCH];
+    uint32_t want = ends_cap - count < BATCH ? ends_cap - count : BATCH;
+    uint32_t found = 0;
+    uint32_t next = at;
+    /* next <= end holds after the first test, so end - next never wraps. */
+    while (found < want && next <= end && end - next >= FRAME_HEADER_SIZE) {
+      uint32_t length = load_le32(buf + next + 4);
+      if (length > max_record_size) break;
+      if ((uint64_t)length > (uint64_t)(end - next) - FRAME_HEADER_SIZE) break;
+      stored[found] = load_le32(buf + next);
+      covered[found] = buf + next + 4; /* the CRC covers the length bytes, then the payload */
+      covered_length[found] = (size_t)length + 4;
+      next += FRAME_HEADER_SIZE + length;
+      frame_end[found++] = next;
+    }
+    uint32_t crc[BATCH] = {0xffffffffu, 0xffffffffu, 0xffffffffu};
+    if (found == BATCH) {
+      path.update3(crc, covered, covered_length);
+    } else {
+      for (uint32_t k = 0; k < found; k++) {
+        crc[k] = path.update(crc[k], covered[k], covered_length[k]);
+      }
+    }
+    for (uint32_t k = 0; k < found; k++) {
+      if (~crc[k] != stored[k]) return count;
+      ends[count++] = frame_end[k];
+    }
+    if (found < want) break; /* the next frame is not intact, or the chunk ends */
+    at = next;
   }
   return count;
 }
