@@ -364,6 +364,12 @@ function openLibrary(path: string): Shim {
         { cause: error },
       );
     }
+    // A library built for another ABI version usually lacks one of our symbols; its version
+    // says so more plainly than "Failed to register symbol".
+    const version = versionOf(path);
+    if (version !== undefined && version !== SHIM_ABI_VERSION) {
+      throw abiMismatch(path, version, { cause: error });
+    }
     throw new ShimUnavailableError(
       "load-failed",
       `Cannot load the shim "${path}": ${error instanceof Error ? error.message : String(error)}`,
@@ -373,14 +379,33 @@ function openLibrary(path: string): Shim {
   const version = library.symbols.wal_shim_version();
   if (version !== SHIM_ABI_VERSION) {
     library.close();
-    throw new ShimUnavailableError(
-      "load-failed",
-      `The shim "${path}" has ABI version ${version}, but this wal-db needs ${SHIM_ABI_VERSION}`,
-    );
+    throw abiMismatch(path, version);
   }
   const shim = new LoadedShim(path, version, library.symbols);
   loaded.set(path, shim);
   return shim;
+}
+
+function abiMismatch(path: string, version: number, options?: ErrorOptions): ShimUnavailableError {
+  return new ShimUnavailableError(
+    "load-failed",
+    `The shim "${path}" has ABI version ${version}, but this wal-db needs ${SHIM_ABI_VERSION}`,
+    options,
+  );
+}
+
+/** The ABI version of the library at `path`, opened with that one symbol; undefined if it fails. */
+function versionOf(path: string): number | undefined {
+  try {
+    const library = Deno.dlopen(path, { wal_shim_version: SHIM_SYMBOLS.wal_shim_version });
+    try {
+      return library.symbols.wal_shim_version();
+    } finally {
+      library.close();
+    }
+  } catch {
+    return undefined; // not a library, or not ours: the first error is the one to report
+  }
 }
 
 /** Throws a "permission" error unless the permission is already granted; never prompts. */

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EMBEDDED_SHIMS } from "../ffi/bin/mod.ts";
 import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
+import * as shimV3 from "./_shim_v3_linux_x86_64.ts";
 
 const TARGET = embeddedShimTarget();
 const NO_BINARY = TARGET === undefined;
@@ -309,6 +310,24 @@ Deno.test({
         );
       }));
   },
+});
+
+Deno.test({
+  name: "loadShim() names the ABI version of a library built for an older one",
+  ignore: NO_FFI || `${Deno.build.os}_${Deno.build.arch}` !== "linux_x86_64",
+  fn: () =>
+    withTempDir((dir) => {
+      // Version 3 lacks the CRC symbols, so dlopen itself fails; the message still says why.
+      const path = join(dir, "libwal_shim_v3.so");
+      Deno.writeFileSync(path, Uint8Array.fromBase64(shimV3.SHIM_BASE64));
+      assert.throws(() => loadShim({ path }), (error: unknown) => {
+        assert.ok(error instanceof ShimUnavailableError);
+        assert.equal(error.reason, "load-failed");
+        assert.match(error.message, /has ABI version 3, but this wal-db needs 4/);
+        assert.ok(error.cause instanceof Error, "the dlopen error is kept as the cause");
+        return true;
+      });
+    }),
 });
 
 Deno.test({
