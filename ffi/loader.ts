@@ -451,11 +451,13 @@ function requireCache(
 ): void {
   const state = permissions[name];
   if (state === "granted") return;
+  const note = permissions.write === "granted"
+    ? ""
+    : "; write access is needed only to cache the shim there on first use";
   throw new ShimUnavailableError(
     "permission",
     `Cannot ${task} in the cache folder "${dir}": run with ${permissions.missing.join(" ")} ` +
-      `(the ${name} permission is "${state}", and wal-db never prompts; write access is needed ` +
-      `only to cache the shim there on first use)`,
+      `(the ${name} permission is "${state}", and wal-db never prompts${note})`,
   );
 }
 
@@ -481,7 +483,7 @@ function cacheDirectory(explicit: string | undefined): string {
     "permission",
     `Cannot find the shim's cache folder, ${defaultCacheFolder()}: run with ` +
       `${envFlag()} and read, write and ffi access to that folder (for example ` +
-      `${exampleFlags()}), or pass cacheDir, or set WAL_DB_CACHE_DIR`,
+      `${exampleFlags()}), or set WAL_DB_CACHE_DIR (loadShim: pass cacheDir)`,
   );
 }
 
