@@ -381,7 +381,17 @@ function openLibrary(path: string): Shim {
     library.close();
     throw abiMismatch(path, version);
   }
-  const shim = new LoadedShim(path, version, library.symbols);
+  let shim: LoadedShim;
+  try {
+    shim = new LoadedShim(path, version, library.symbols);
+  } catch (error) {
+    library.close();
+    throw new ShimUnavailableError(
+      "load-failed",
+      `The shim "${path}" is not usable: ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
   loaded.set(path, shim);
   return shim;
 }
