@@ -13,6 +13,16 @@ import type { ShimSymbols } from "./symbols.ts";
  * | `"sse4.2"` | x86_64 without `pclmulqdq`: the `crc32` instruction in one stream |
  * | `"armv8"` | aarch64: the ARMv8 `crc32c` instructions in one stream |
  * | `"table"` | any other CPU: portable C, one table lookup per byte (slower than the TypeScript slicing-by-8 code) |
+ *
+ * @example Preferring TypeScript where the shim has no CRC instructions
+ * ```ts
+ * import type { Crc32cPath } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const useShim = (path: Crc32cPath) => path !== "table";
+ * assert.equal(useShim("sse4.2+pclmul"), true);
+ * assert.equal(useShim("table"), false);
+ * ```
  */
 export type Crc32cPath = "table" | "sse4.2" | "sse4.2+pclmul" | "armv8";
 
@@ -74,7 +84,23 @@ export interface ShimCrc {
   ): number;
 }
 
-/** Wraps the CRC functions of an opened shim (ABI version 4 or later). */
+/**
+ * Wraps the CRC functions of an opened shim (ABI version 4 or later); the loader does this for
+ * every library it opens, as `Shim.crc`.
+ *
+ * @param symbols The library's functions, as `Deno.dlopen` returns them.
+ * @returns The wrapper.
+ * @throws {RangeError} If the library reports a CRC path this code does not know.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { shimCrc } from "./crc.ts";
+ * import { SHIM_SYMBOLS } from "./symbols.ts";
+ *
+ * const library = Deno.dlopen("./libwal_shim.so", SHIM_SYMBOLS);
+ * console.log(shimCrc(library.symbols).path);
+ * ```
+ */
 export function shimCrc(symbols: ShimSymbols): ShimCrc {
   const code = symbols.wal_crc32c_impl();
   const path = PATHS[code];

@@ -13,14 +13,16 @@
 
 #include <stddef.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
+/* The hardware paths need GNU C (gcc, clang, zig cc) for target attributes and atomics; any other
+ * C99 compiler builds the table path alone. */
+#if defined(__GNUC__) && defined(__x86_64__)
 #define WAL_X86_64 1
 #include <cpuid.h>
 #include <immintrin.h>
 /* clang 16 (zig 0.11) guards _mm_crc32_* with its own "crc32" feature on some targets. */
 #define TARGET_SSE42 __attribute__((target("sse4.2,crc32")))
 #define TARGET_SSE42_CLMUL __attribute__((target("sse4.2,crc32,pclmul")))
-#elif defined(__aarch64__)
+#elif defined(__GNUC__) && defined(__aarch64__)
 #define WAL_AARCH64 1
 #include <arm_acle.h>
 #if defined(__linux__)
@@ -37,11 +39,6 @@ typedef uint32_t (*update_fn)(uint32_t crc, const uint8_t *data, size_t length);
 /* A path's update of three independent buffers at once, for the frame scan: short frames are too
  * short to split, but three of them side by side keep the CRC unit as busy as one long buffer. */
 typedef void (*update3_fn)(uint32_t crc[3], const uint8_t *const data[3], const size_t length[3]);
-
-static size_t min3(const size_t length[3]) {
-  size_t m = length[0] < length[1] ? length[0] : length[1];
-  return m < length[2] ? m : length[2];
-}
 
 /* ---- The portable path: one table lookup per byte. ---------------------------------------- */
 
@@ -70,7 +67,11 @@ static void update3_table(uint32_t crc[3], const uint8_t *const data[3], const s
 /* Little-endian loads without alignment or aliasing assumptions; compilers turn these into one
  * load on every shipped (little-endian) target. Always inlined: a compiler may otherwise keep a
  * call to them inside the functions built for other CPU features. */
+#if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
 
 static ALWAYS_INLINE uint32_t load_le32(const uint8_t *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -79,6 +80,12 @@ static ALWAYS_INLINE uint32_t load_le32(const uint8_t *p) {
 #if defined(WAL_X86_64) || defined(WAL_AARCH64)
 static ALWAYS_INLINE uint64_t load_le64(const uint8_t *p) {
   return (uint64_t)load_le32(p) | ((uint64_t)load_le32(p + 4) << 32);
+}
+
+/* The shortest of three lengths: how long three buffers can be run side by side. */
+static size_t min3(const size_t length[3]) {
+  size_t m = length[0] < length[1] ? length[0] : length[1];
+  return m < length[2] ? m : length[2];
 }
 #endif
 
@@ -211,6 +218,7 @@ static int32_t detect_path(void) { return WAL_CRC32C_TABLE; }
 /* The one piece of state in the library: the detected path plus one, 0 until the first call
  * asks. Threads that race here compute the same value, and the atomic accesses make the race
  * well defined. */
+#if defined(WAL_X86_64) || defined(WAL_AARCH64)
 static int32_t cached_path;
 
 int32_t wal_crc32c_impl(void) {
@@ -220,6 +228,9 @@ int32_t wal_crc32c_impl(void) {
   __atomic_store_n(&cached_path, path + 1, __ATOMIC_RELAXED);
   return path;
 }
+#else
+int32_t wal_crc32c_impl(void) { return detect_path(); } /* always the table: nothing to cache */
+#endif
 
 /* The functions of one path. */
 struct crc_path {

@@ -3,6 +3,15 @@
 // reference in src/crc32c.ts, and its frame scan against a plain TypeScript scan built from
 // src/crc32c.ts and src/record.ts. Ignored (and reported as such) without a binary for this
 // platform or without --allow-ffi.
+//
+// A machine exercises the path its CPU gets (and the table path through wal_crc32c_sw). To run
+// every test on another path, build the library so that the CPU check answers differently and
+// point WAL_DB_SHIM at it, e.g. the table path alone (no GNU C extensions):
+//   cc -O2 -fPIC -U__GNUC__ -Ishim -c -o crc.o shim/wal_crc32c.c
+//   cc -O2 -fPIC -Ishim -c -o shim.o shim/wal_shim.c && cc -shared -o table.so shim.o crc.o
+//   WAL_DB_SHIM=$PWD/table.so deno test -A tests/ffi_crc_test.ts
+// (the step that names the path prints "table"). The same with detect_path() returning
+// WAL_CRC32C_SSE42 covers the x86_64 path without PCLMULQDQ.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
