@@ -32,8 +32,9 @@
  * ```
  *
  * File logs (`Wal.open`) need `--allow-read` and `--allow-write` on the log's folder, plus
- * `--allow-ffi` for the native flush; without it the log falls back to `FsFile.syncData`,
- * which is just as durable (see docs/DURABILITY.md).
+ * `--allow-ffi`, `--allow-env=HOME,XDG_CACHE_HOME` and read/write access to the shim's cache
+ * folder for the native flush; without them the log falls back to `FsFile.syncData`, which is
+ * just as durable (see docs/DURABILITY.md for the exact flags).
  *
  * @module
  */

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { EMBEDDED_SHIMS, type EmbeddedShim } from "./bin/mod.ts";
+import { type ShimCrc, shimCrc } from "./crc.ts";
 import { SHIM_ABI_VERSION, SHIM_SYMBOLS, type ShimSymbols } from "./symbols.ts";
 
 /** Where {@linkcode loadShim} looks for the library and where it caches the embedded one. */
@@ -19,7 +20,7 @@ export interface ShimOptions {
   /**
    * The folder where the embedded binary is written before it is loaded.
    *
-   * @default {`WAL_DB_CACHE_DIR`, else the user's cache folder plus `wal-db`, else a new temporary folder}
+   * @default {`WAL_DB_CACHE_DIR`, else the user's cache folder plus `wal-db`}
    */
   cacheDir?: string;
 }
@@ -257,6 +258,8 @@ export interface Shim {
    * @throws {TypeError} If the path contains a NUL character.
    */
   syncDirectory(path: string): void;
+  /** CRC32C and frame checks in native code; `crc.path` says which CPU instructions they use. */
+  readonly crc: ShimCrc;
 }
 
 /** Loaded libraries by path: a library is opened at most once per process. */
@@ -319,20 +322,22 @@ function loadEmbedded(cacheDir: string | undefined): Shim {
     throw new ShimUnavailableError(
       "no-binary",
       `wal-db has no embedded shim for ${Deno.build.os}_${Deno.build.arch}; build ` +
-        `shim/wal_shim.c yourself and pass its path (or set WAL_DB_SHIM)`,
+        `shim/wal_shim.c and shim/wal_crc32c.c yourself and pass the path (or set WAL_DB_SHIM)`,
     );
   }
   const binary = EMBEDDED_SHIMS[target]!;
   const dir = cacheDirectory(cacheDir);
   const file = join(dir, binary.SHIM_FILE_NAME);
   // Permission first, even for a library loaded earlier: a caller that lost (or, in a
-  // test, never had) ffi access must get the same answer every time.
-  requireGranted({ name: "ffi", path: file }, `--allow-ffi=${dir}`, "load the shim");
+  // test, never had) ffi access must get the same answer every time. The message lists every
+  // flag the cache folder still lacks, so one rerun with them is enough.
+  const permissions = cachePermissions(dir, file);
+  requireCache(dir, permissions, "ffi", "load the shim");
   const memo = loaded.get(file);
   if (memo !== undefined) return memo;
-  requireGranted({ name: "read", path: file }, `--allow-read=${dir}`, "read the cached shim");
+  requireCache(dir, permissions, "read", "read the shim");
   if (!hasHash(file, binary.SHIM_SHA256)) {
-    requireGranted({ name: "write", path: dir }, `--allow-write=${dir}`, "cache the shim");
+    requireCache(dir, permissions, "write", "write the shim");
     writeAtomically(dir, file, decode(binary, target));
     if (!hasHash(file, binary.SHIM_SHA256)) {
       throw new ShimUnavailableError(
@@ -359,6 +364,12 @@ function openLibrary(path: string): Shim {
         { cause: error },
       );
     }
+    // A library built for another ABI version usually lacks one of our symbols; its version
+    // says so more plainly than "Failed to register symbol".
+    const version = versionOf(path);
+    if (version !== undefined && version !== SHIM_ABI_VERSION) {
+      throw abiMismatch(path, version, { cause: error });
+    }
     throw new ShimUnavailableError(
       "load-failed",
       `Cannot load the shim "${path}": ${error instanceof Error ? error.message : String(error)}`,
@@ -368,19 +379,48 @@ function openLibrary(path: string): Shim {
   const version = library.symbols.wal_shim_version();
   if (version !== SHIM_ABI_VERSION) {
     library.close();
+    throw abiMismatch(path, version);
+  }
+  let shim: LoadedShim;
+  try {
+    shim = new LoadedShim(path, version, library.symbols);
+  } catch (error) {
+    library.close();
     throw new ShimUnavailableError(
       "load-failed",
-      `The shim "${path}" has ABI version ${version}, but this wal-db needs ${SHIM_ABI_VERSION}`,
+      `The shim "${path}" is not usable: ${error instanceof Error ? error.message : error}`,
+      { cause: error },
     );
   }
-  const shim = new LoadedShim(path, version, library.symbols);
   loaded.set(path, shim);
   return shim;
 }
 
+function abiMismatch(path: string, version: number, options?: ErrorOptions): ShimUnavailableError {
+  return new ShimUnavailableError(
+    "load-failed",
+    `The shim "${path}" has ABI version ${version}, but this wal-db needs ${SHIM_ABI_VERSION}`,
+    options,
+  );
+}
+
+/** The ABI version of the library at `path`, opened with that one symbol; undefined if it fails. */
+function versionOf(path: string): number | undefined {
+  try {
+    const library = Deno.dlopen(path, { wal_shim_version: SHIM_SYMBOLS.wal_shim_version });
+    try {
+      return library.symbols.wal_shim_version();
+    } finally {
+      library.close();
+    }
+  } catch {
+    return undefined; // not a library, or not ours: the first error is the one to report
+  }
+}
+
 /** Throws a "permission" error unless the permission is already granted; never prompts. */
 function requireGranted(descriptor: Deno.PermissionDescriptor, flag: string, task: string): void {
-  const { state } = Deno.permissions.querySync(descriptor);
+  const state = permissionState(descriptor);
   if (state !== "granted") {
     throw new ShimUnavailableError(
       "permission",
@@ -389,26 +429,72 @@ function requireGranted(descriptor: Deno.PermissionDescriptor, flag: string, tas
   }
 }
 
+function permissionState(descriptor: Deno.PermissionDescriptor): Deno.PermissionState {
+  return Deno.permissions.querySync(descriptor).state;
+}
+
+/** The states of the permissions the cache folder needs, and the flags for those not granted. */
+interface CachePermissions {
+  ffi: Deno.PermissionState;
+  read: Deno.PermissionState;
+  write: Deno.PermissionState;
+  missing: string[];
+}
+
+function cachePermissions(dir: string, file: string): CachePermissions {
+  const ffi = permissionState({ name: "ffi", path: file });
+  const read = permissionState({ name: "read", path: file });
+  const write = permissionState({ name: "write", path: dir });
+  const missing: string[] = [];
+  if (ffi !== "granted") missing.push(`--allow-ffi=${dir}`);
+  if (read !== "granted") missing.push(`--allow-read=${dir}`);
+  if (write !== "granted") missing.push(`--allow-write=${dir}`);
+  return { ffi, read, write, missing };
+}
+
+/** Unless `name` is granted, throws a "permission" error naming every flag the folder lacks. */
+function requireCache(
+  dir: string,
+  permissions: CachePermissions,
+  name: "ffi" | "read" | "write",
+  task: string,
+): void {
+  const state = permissions[name];
+  if (state === "granted") return;
+  const note = permissions.write === "granted"
+    ? ""
+    : "; write access is needed only to cache the shim there on first use";
+  throw new ShimUnavailableError(
+    "permission",
+    `Cannot ${task} in the cache folder "${dir}": run with ${permissions.missing.join(" ")} ` +
+      `(the ${name} permission is "${state}", and wal-db never prompts${note})`,
+  );
+}
+
 /** Reads an environment variable only when that is already permitted. */
 function envValue(name: string): string | undefined {
-  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-    return undefined;
-  }
+  if (permissionState({ name: "env", variable: name }) !== "granted") return undefined;
   const value = Deno.env.get(name);
   return value === "" ? undefined : value;
 }
 
 /**
- * The cache folder: the option, `WAL_DB_CACHE_DIR`, the platform's user cache
- * folder, or (only when writing anywhere is allowed) a fresh private temporary
- * folder. Environment variables count only when `--allow-env` covers them.
+ * The cache folder: the option, `WAL_DB_CACHE_DIR`, or the platform's user cache folder plus
+ * `wal-db`. Environment variables count only when `--allow-env` covers them. There is no
+ * temporary fallback: a folder made per process would pile up (nothing removes it after a
+ * kill) and a hint naming it would be useless for the next run.
  */
 function cacheDirectory(explicit: string | undefined): string {
   const chosen = explicit ?? envValue("WAL_DB_CACHE_DIR");
   if (chosen !== undefined) return resolve(chosen);
   const userCache = userCacheDirectory();
   if (userCache !== undefined) return join(userCache, "wal-db");
-  return temporaryDirectory();
+  throw new ShimUnavailableError(
+    "permission",
+    `Cannot find the shim's cache folder, ${defaultCacheFolder()}: run with ` +
+      `${envFlag()} and read, write and ffi access to that folder (for example ` +
+      `${exampleFlags()}), or set WAL_DB_CACHE_DIR (loadShim: pass cacheDir)`,
+  );
 }
 
 function userCacheDirectory(): string | undefined {
@@ -422,21 +508,27 @@ function userCacheDirectory(): string | undefined {
   return Deno.build.os === "darwin" ? join(home, "Library", "Caches") : join(home, ".cache");
 }
 
-let temporary: string | undefined;
+/** The default cache folder in words, for when the variables that name it cannot be read. */
+function defaultCacheFolder(): string {
+  if (Deno.build.os === "windows") return "%LOCALAPPDATA%\\wal-db";
+  if (Deno.build.os === "darwin") return "$HOME/Library/Caches/wal-db";
+  return "$XDG_CACHE_HOME/wal-db, else $HOME/.cache/wal-db";
+}
 
-function temporaryDirectory(): string {
-  if (temporary !== undefined) return temporary;
-  // makeTempDir writes under a folder we cannot name without env access, so only a
-  // blanket write grant guarantees that it cannot prompt.
-  if (Deno.permissions.querySync({ name: "write" }).state !== "granted") {
-    throw new ShimUnavailableError(
-      "permission",
-      "Cannot choose a cache folder for the shim: pass cacheDir, set WAL_DB_CACHE_DIR, or run " +
-        "with --allow-env=HOME (Linux: XDG_CACHE_HOME; Windows: LOCALAPPDATA)",
-    );
-  }
-  temporary = Deno.makeTempDirSync({ prefix: "wal-db-" });
-  return temporary;
+/** The --allow-env flag that lets the loader find the default cache folder. */
+function envFlag(): string {
+  if (Deno.build.os === "windows") return "--allow-env=LOCALAPPDATA";
+  if (Deno.build.os === "darwin") return "--allow-env=HOME";
+  return "--allow-env=HOME,XDG_CACHE_HOME";
+}
+
+function exampleFlags(): string {
+  const dir = Deno.build.os === "windows"
+    ? "%LOCALAPPDATA%\\wal-db"
+    : Deno.build.os === "darwin"
+    ? "$HOME/Library/Caches/wal-db"
+    : "$HOME/.cache/wal-db";
+  return `--allow-read=${dir} --allow-write=${dir} --allow-ffi=${dir}`;
 }
 
 /** True when the file exists and its SHA-256 is `sha256`; any read failure counts as false. */
@@ -487,12 +579,14 @@ class LoadedShim implements Shim {
   readonly path: string;
   readonly version: number;
   readonly flushCall: string = flushCallFor(Deno.build.os);
+  readonly crc: ShimCrc;
   #symbols: ShimSymbols;
 
   constructor(path: string, version: number, symbols: ShimSymbols) {
     this.path = path;
     this.version = version;
     this.#symbols = symbols;
+    this.crc = shimCrc(symbols);
   }
 
   openFile(path: string): ShimFile {

@@ -2,6 +2,7 @@
 // The public surface of the durability shim's loader: named re-exports only.
 // ffi/ imports nothing from src/, and importing it loads and writes nothing.
 
+export type { Crc32cPath, ShimCrc } from "./crc.ts";
 export {
   embeddedShimTarget,
   loadShim,

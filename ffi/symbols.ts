@@ -13,16 +13,16 @@
  * import { SHIM_ABI_VERSION } from "./symbols.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SHIM_ABI_VERSION, 3);
+ * assert.equal(SHIM_ABI_VERSION, 4);
  * ```
  */
-export const SHIM_ABI_VERSION = 3;
+export const SHIM_ABI_VERSION = 4;
 
 /**
  * The shim's symbols in the form `Deno.dlopen` takes.
  *
  * Keys are the C names, so one search finds a function in both languages. Every
- * function returns 0 (or 1 for "succeeded, but macOS fell back to fsync") or a
+ * `wal_shim_*` function returns 0 (or 1 for "succeeded, but macOS fell back to fsync") or a
  * negative error code: `-errno` on Unix, `-GetLastError()` on Windows. Handles
  * are `i64`, which Deno passes as `bigint`. Paths are NUL-terminated UTF-8 in a
  * `buffer`.
@@ -34,6 +34,9 @@ export const SHIM_ABI_VERSION = 3;
  * `wal_shim_datasync_async` is the same C function as `wal_shim_datasync`, bound
  * a second time with `nonblocking: true` so that Deno runs it on its blocking
  * thread pool and returns a promise.
+ *
+ * The `wal_crc32c*` and `wal_scan_frames` functions (version 4) cannot fail: they
+ * return checksums and counts, and trust their arguments, which `ffi/crc.ts` checks.
  *
  * @example Usage
  * ```ts
@@ -67,6 +70,18 @@ export const SHIM_SYMBOLS = {
   wal_shim_identity: { parameters: ["i64", "buffer"], result: "i32" },
   // int32_t wal_shim_close(int64_t handle);
   wal_shim_close: { parameters: ["i64"], result: "i32" },
+  // int32_t wal_crc32c_impl(void); which CRC32C path this CPU uses (WAL_CRC32C_* codes)
+  wal_crc32c_impl: { parameters: [], result: "i32" },
+  // uint32_t wal_crc32c(const uint8_t *data, uint32_t length, uint32_t seed);
+  wal_crc32c: { parameters: ["buffer", "u32", "u32"], result: "u32" },
+  // uint32_t wal_crc32c_sw(const uint8_t *data, uint32_t length, uint32_t seed); for tests
+  wal_crc32c_sw: { parameters: ["buffer", "u32", "u32"], result: "u32" },
+  // uint32_t wal_scan_frames(const uint8_t *buf, uint32_t start, uint32_t end,
+  //                          uint32_t max_record_size, uint32_t *ends, uint32_t ends_cap);
+  wal_scan_frames: {
+    parameters: ["buffer", "u32", "u32", "u32", "buffer", "u32"],
+    result: "u32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -1,7 +1,9 @@
 /* Copyright 2026 the wal-db authors. MIT license.
  *
- * wal_shim: the C ABI that wal-db loads through Deno FFI to make file data durable.
- * The library keeps no global state; every call stands alone.
+ * wal_shim: the C ABI that wal-db loads through Deno FFI to make file data durable and to
+ * check CRC32C checksums at the speed of the CPU's own instructions.
+ * The only global state is the CRC path detected on first use (see wal_crc32c_impl); every
+ * other call stands alone.
  *
  * Return convention: 0 on success, or a negative error code. On Unix the code is
  * -errno; on Windows it is -GetLastError(). Two calls can also return 1, which is
@@ -23,7 +25,7 @@
 #endif
 
 /* Bumped whenever a prototype or a documented behaviour changes. */
-#define WAL_SHIM_VERSION 3
+#define WAL_SHIM_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +67,39 @@ WAL_SHIM_API int32_t wal_shim_identity(int64_t handle, uint64_t *out);
 
 /* Releases a handle from wal_shim_open. Returns 0 or a negative error code. */
 WAL_SHIM_API int32_t wal_shim_close(int64_t handle);
+
+/* The CRC32C paths wal_crc32c_impl can report. */
+#define WAL_CRC32C_TABLE 0       /* portable C, one table lookup per byte */
+#define WAL_CRC32C_SSE42 1       /* x86_64 crc32 instruction, one stream */
+#define WAL_CRC32C_SSE42_CLMUL 2 /* x86_64 crc32 in three streams, joined with pclmulqdq */
+#define WAL_CRC32C_ARMV8 3       /* aarch64 crc32c instructions, one stream */
+
+/* Which path wal_crc32c and wal_scan_frames use on this CPU, detected once, on the first call
+ * (cpuid on x86_64; getauxval(AT_HWCAP) on arm64 Linux; always the instructions on arm64
+ * macOS). Added in version 4. */
+WAL_SHIM_API int32_t wal_crc32c_impl(void);
+
+/* CRC32C (Castagnoli: reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF)
+ * of data[0, length). seed is the CRC of the bytes before data, 0 to start, so a CRC can be
+ * continued over data that arrives in pieces. data may be NULL when length is 0.
+ * Added in version 4. */
+WAL_SHIM_API uint32_t wal_crc32c(const uint8_t *data, uint32_t length, uint32_t seed);
+
+/* The same CRC through the portable table path whatever the CPU, so tests can check that path
+ * on a machine that has the instructions. Added in version 4. */
+WAL_SHIM_API uint32_t wal_crc32c_sw(const uint8_t *data, uint32_t length, uint32_t seed);
+
+/* Checks the record frames of buf[start, end) in one call. A frame is +0 u32 LE crc (CRC32C of
+ * the four length bytes and the payload), +4 u32 LE length, +8 the payload. From start on, while
+ * the frame there is intact and wholly inside [start, end) (8 header bytes present,
+ * length <= max_record_size, every payload byte present, CRC matches), writes the frame's end
+ * offset (from buf[0]) to ends[i] and continues at that end. Stops at the first frame that is
+ * not intact, at end, or once ends_cap ends are written, and returns how many were written; it
+ * never says why it stopped. buf must hold end bytes; start > end writes nothing.
+ * Added in version 4. */
+WAL_SHIM_API uint32_t wal_scan_frames(const uint8_t *buf, uint32_t start, uint32_t end,
+                                      uint32_t max_record_size, uint32_t *ends,
+                                      uint32_t ends_cap);
 
 #ifdef __cplusplus
 }

@@ -5,9 +5,10 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { EMBEDDED_SHIMS } from "../ffi/bin/mod.ts";
 import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
+import * as shimV3 from "./_shim_v3_linux_x86_64.ts";
 
 const TARGET = embeddedShimTarget();
 const NO_BINARY = TARGET === undefined;
@@ -83,7 +84,7 @@ Deno.test({
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
       assert.equal(sha256(await Deno.readFile(file)), expected);
-      assert.equal(shim.version, 3);
+      assert.equal(shim.version, 4);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
@@ -277,7 +278,7 @@ Deno.test({
       Deno.writeFileSync(path, cachedFile(dir).bytes);
       const shim = loadShim({ path });
       assert.equal(shim.path, path);
-      assert.equal(shim.version, 3);
+      assert.equal(shim.version, 4);
     }),
 });
 
@@ -309,6 +310,24 @@ Deno.test({
         );
       }));
   },
+});
+
+Deno.test({
+  name: "loadShim() names the ABI version of a library built for an older one",
+  ignore: NO_FFI || `${Deno.build.os}_${Deno.build.arch}` !== "linux_x86_64",
+  fn: () =>
+    withTempDir((dir) => {
+      // Version 3 lacks the CRC symbols, so dlopen itself fails; the message still says why.
+      const path = join(dir, "libwal_shim_v3.so");
+      Deno.writeFileSync(path, Uint8Array.fromBase64(shimV3.SHIM_BASE64));
+      assert.throws(() => loadShim({ path }), (error: unknown) => {
+        assert.ok(error instanceof ShimUnavailableError);
+        assert.equal(error.reason, "load-failed");
+        assert.match(error.message, /has ABI version 3, but this wal-db needs 4/);
+        assert.ok(error.cause instanceof Error, "the dlopen error is kept as the cause");
+        return true;
+      });
+    }),
 });
 
 Deno.test({
@@ -399,20 +418,75 @@ Deno.test({
     }),
 });
 
+/** The flag and folder words the loader uses for the default cache folder on this OS. */
+const DEFAULT_CACHE = Deno.build.os === "windows"
+  ? { env: "--allow-env=LOCALAPPDATA", folder: "%LOCALAPPDATA%\\wal-db" }
+  : Deno.build.os === "darwin"
+  ? { env: "--allow-env=HOME", folder: "$HOME/Library/Caches/wal-db" }
+  : { env: "--allow-env=HOME,XDG_CACHE_HOME", folder: "$HOME/.cache/wal-db" };
+
 Deno.test({
-  name: "loadShim() without env access uses a temporary folder only when all writes are allowed",
+  name: "loadShim() without env access names the default cache folder and its flags",
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir(async (dir) => {
-      const narrow = [`--allow-read`, `--allow-write=${dir}`, "--allow-ffi"];
-      const refused = await runChild(narrow, {}, "{}");
-      assert.equal(refused.reason, "permission", JSON.stringify(refused));
-      assert.match(String(refused.message), /cacheDir/);
+      const tmp = join(dir, "tmp");
+      await Deno.mkdir(tmp);
+      // Every permission but env: the loader cannot read HOME, so it cannot name the folder by
+      // its path; it names it by its variables, with the flags to add, and makes nothing.
+      for (const flags of [["--allow-read", "--allow-write", "--allow-ffi"], ["--allow-read"]]) {
+        const refused = await runChild(flags, { TMPDIR: tmp, TMP: tmp, TEMP: tmp }, "{}");
+        assert.equal(refused.reason, "permission", JSON.stringify(refused));
+        const message = String(refused.message);
+        assert.ok(message.includes(DEFAULT_CACHE.env), message);
+        assert.ok(message.includes(DEFAULT_CACHE.folder), message);
+        assert.match(message, /cacheDir/);
+        assert.match(message, /WAL_DB_CACHE_DIR/);
+        assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), [], "no temporary folder");
+      }
+    }),
+});
 
-      const broad = await runChild(["--allow-read", "--allow-write", "--allow-ffi"], {}, "{}");
-      assert.equal(typeof broad.path, "string", JSON.stringify(broad));
-      const folder = dirname(String(broad.path));
-      assert.match(folder, /wal-db-/);
-      await Deno.remove(folder, { recursive: true });
+Deno.test({
+  name: "no process leaves a temporary folder behind, and a refusal names the real cache folder",
+  ignore: NO_BINARY || NO_FFI,
+  fn: () =>
+    withTempDir(async (dir) => {
+      // A private temporary folder per child: the machine's /tmp is shared with other runs, and
+      // makeTempDir (what the loader used to fall back to) honours TMPDIR (TMP/TEMP on Windows).
+      const tmp = join(dir, "tmp");
+      await Deno.mkdir(tmp);
+      const home = join(dir, "home");
+      const xdg = join(dir, "xdg");
+      const env = { TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, XDG_CACHE_HOME: xdg };
+      if (Deno.build.os === "windows") Object.assign(env, { LOCALAPPDATA: xdg });
+      const cache = Deno.build.os === "darwin"
+        ? join(home, "Library", "Caches", "wal-db")
+        : join(xdg, "wal-db");
+      const leftovers = async () => (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
+
+      // Loads: the shim is written to the real cache folder, and only there.
+      const loaded = await runChild(
+        ["--allow-read", "--allow-write", "--allow-ffi", "--allow-env"],
+        env,
+        "{}",
+      );
+      assert.equal(loaded.path, cachedFile(cache).file, JSON.stringify(loaded));
+      assert.deepEqual(await leftovers(), []);
+
+      // Fails to load for want of ffi: the hint names the real folder and every missing flag.
+      const noFfi = await runChild(["--allow-read", "--allow-env"], env, "{}");
+      assert.equal(noFfi.reason, "permission", JSON.stringify(noFfi));
+      const message = String(noFfi.message);
+      assert.ok(message.includes(`--allow-ffi=${cache}`), message);
+      assert.ok(message.includes(`--allow-write=${cache}`), message);
+      assert.ok(!message.includes(`--allow-read=${cache}`), `read is granted: ${message}`);
+      assert.ok(!message.includes(tmp), message);
+      assert.deepEqual(await leftovers(), []);
+
+      // Fails without env access too (the case that used to make a folder per process).
+      const noEnv = await runChild(["--allow-read", "--allow-write"], env, "{}");
+      assert.equal(noEnv.reason, "permission", JSON.stringify(noEnv));
+      assert.deepEqual(await leftovers(), []);
     }),
 });

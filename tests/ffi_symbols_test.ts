@@ -10,7 +10,8 @@ const HEADER = await Deno.readTextFile(new URL("../shim/wal_shim.h", import.meta
 function headerFunctions(): Map<string, string> {
   const functions = new Map<string, string>();
   for (const match of HEADER.matchAll(/^WAL_SHIM_API\s+(\w+)\s+(\w+)\(([^)]*)\);/gm)) {
-    functions.set(match[2]!, `${match[1]} (${match[3]})`);
+    // A prototype may wrap over several lines.
+    functions.set(match[2]!, `${match[1]} (${match[3]!.replace(/\s+/g, " ")})`);
   }
   return functions;
 }
@@ -19,8 +20,11 @@ function headerFunctions(): Map<string, string> {
 const C_TO_FFI: Readonly<Record<string, string>> = {
   "int32_t": "i32",
   "int64_t": "i64",
+  "uint32_t": "u32",
   "const char *": "buffer",
   "uint64_t *": "buffer",
+  "const uint8_t *": "buffer",
+  "uint32_t *": "buffer",
 };
 
 function cParameterTypes(parameters: string): string[] {
@@ -32,6 +36,10 @@ function cParameterTypes(parameters: string): string[] {
 Deno.test("SHIM_SYMBOLS binds every function of wal_shim.h with its C types", () => {
   const functions = headerFunctions();
   assert.deepEqual([...functions.keys()].sort(), [
+    "wal_crc32c",
+    "wal_crc32c_impl",
+    "wal_crc32c_sw",
+    "wal_scan_frames",
     "wal_shim_close",
     "wal_shim_datasync",
     "wal_shim_identity",
@@ -65,9 +73,9 @@ Deno.test("SHIM_SYMBOLS aliases wal_shim_datasync as a nonblocking call", () => 
   }
 });
 
-Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 3", () => {
+Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 4", () => {
   const match = HEADER.match(/^#define WAL_SHIM_VERSION (\d+)$/m);
   assert.ok(match !== null, "wal_shim.h defines WAL_SHIM_VERSION");
   assert.equal(SHIM_ABI_VERSION, Number(match[1]));
-  assert.equal(SHIM_ABI_VERSION, 3, "version 3 added wal_shim_identity");
+  assert.equal(SHIM_ABI_VERSION, 4, "version 4 added wal_crc32c* and wal_scan_frames");
 });

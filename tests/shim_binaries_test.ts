@@ -13,6 +13,11 @@ const FUNCTIONS = [
   "wal_shim_sync_dir",
   "wal_shim_preallocate",
   "wal_shim_close",
+  "wal_shim_identity",
+  "wal_crc32c_impl",
+  "wal_crc32c",
+  "wal_crc32c_sw",
+  "wal_scan_frames",
 ];
 
 function decode(shim: EmbeddedShim): Uint8Array {

@@ -1,5 +1,5 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Builds shim/wal_shim.c for every shipped target with zig and writes ffi/bin/*.ts.
+// Builds the shim (shim/*.c) for every shipped target with zig and writes ffi/bin/*.ts.
 // With --check it builds into a temporary folder and fails if ffi/bin differs.
 // Dev tooling: the library never imports this file.
 //
@@ -53,7 +53,7 @@ const TARGETS: readonly Target[] = [
 ];
 
 // -s strips symbols and debug info (and with them any source path); -fno-ident drops the
-// compiler's version string. The source is passed as a relative path from shim/.
+// compiler's version string. The sources are passed as relative paths from shim/.
 const COMMON_FLAGS = [
   "-O2",
   "-s",
@@ -64,6 +64,9 @@ const COMMON_FLAGS = [
   "-Wextra",
   "-Werror",
 ];
+
+/** The C files of the library, compiled together from inside shim/. */
+const SOURCES = ["wal_shim.c", "wal_crc32c.c"];
 
 /** A built binary plus the module text that embeds it. */
 interface Built {
@@ -166,7 +169,7 @@ async function buildOne(zig: string, target: Target, outDir: string): Promise<Ui
   await Deno.mkdir(dir, { recursive: true });
   const output = join(dir, target.output);
   const args = ["cc", "-target", target.triple, ...COMMON_FLAGS, ...target.flags];
-  await run(zig, [...args, "-o", output, "wal_shim.c"], SHIM_DIR);
+  await run(zig, [...args, "-o", output, ...SOURCES], SHIM_DIR);
   const bytes = await Deno.readFile(output);
   if (target.output.endsWith(".dll")) clearPeTimestamp(bytes, target.key);
   return bytes;
@@ -201,7 +204,7 @@ function binaryModule(target: Target, bytes: Uint8Array): string {
   const extension = target.output.slice(target.output.lastIndexOf("."));
   const fileName = `libwal_shim-${sha256.slice(0, 16)}${extension}`;
   const base64 = bytes.toBase64().match(/.{1,76}/g)!.join("\n");
-  return `${header(`the ${target.triple} build of shim/wal_shim.c`)}
+  return `${header(`the ${target.triple} build of shim/*.c`)}
 /** The library's file name: its SHA-256 prefix keeps different builds apart in a cache. */
 export const SHIM_FILE_NAME: string = "${fileName}";
 
@@ -282,7 +285,7 @@ async function compare(expected: Map<string, string>): Promise<number> {
     if (!expected.has(entry.name)) problems.push(`ffi/bin/${entry.name} is not generated`);
   }
   if (problems.length === 0) {
-    console.log(`OK: ffi/bin/ matches shim/wal_shim.c for all ${expected.size - 1} targets`);
+    console.log(`OK: ffi/bin/ matches shim/*.c for all ${expected.size - 1} targets`);
     return 0;
   }
   for (const problem of problems) console.error(`FAIL: ${problem}`);
