@@ -7,6 +7,7 @@
 import type { ChangeSignal } from "./change_signal.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
+import { type FrameScanner, scanFrames } from "./frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
 
@@ -73,6 +74,11 @@ export interface CursorSource {
   readonly changes: ChangeSignal;
   /** For `RecordReader`. */
   readonly maxRecordSize: number;
+  /**
+   * Checks the frames of each chunk a cursor reads ahead; `scanFrames` (TypeScript) when
+   * absent. The shim's scanner has the same contract.
+   */
+  readonly scanner?: FrameScanner | undefined;
   /** True for a read-only log, which learns of changes by polling `refresh`. */
   readonly following: boolean;
   /** True once the log is closed. */
@@ -185,6 +191,7 @@ function readerOf(source: CursorSource, cursor: CursorState, end: Lsn): RecordRe
     cursor.position,
     Math.max(end, cursor.position),
     source.maxRecordSize,
+    source.scanner ?? scanFrames,
   );
 }
 
