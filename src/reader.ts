@@ -135,12 +135,12 @@ export class RecordReader {
     const next = this.#chunkStart + to;
     this.#batchNext = next;
     this.#position = next;
-    return {
-      kind: "record",
-      lsn,
-      length: to - from,
-      data: copy ? this.#chunk!.subarray(from, to) : undefined,
-    };
+    const chunk = this.#chunk!;
+    // A view made from the buffer directly: measured cheaper in V8 than `subarray`.
+    const data = copy
+      ? new Uint8Array(chunk.buffer, chunk.byteOffset + from, to - from)
+      : undefined;
+    return { kind: "record", lsn, length: to - from, data };
   }
 
   /**
@@ -160,6 +160,14 @@ export class RecordReader {
       this.#endAt = 0;
       this.#batchNext = lsn;
       if (this.#endCount > 0) return true;
+      // Read again only for a frame that runs past the chunk: one wholly inside it (damage)
+      // would fail again, and reading a chunk at every damaged range would read them all twice.
+      const length = readU32(chunk, from + HEADER_LENGTH_OFFSET);
+      const inside = length > this.#maxRecordSize || from + HEADER_SIZE + length <= chunk.length;
+      if (inside || this.#chunkStart + chunk.length >= this.#end) {
+        this.#stoppedAt = lsn;
+        return false;
+      }
     }
     const size = Math.min(REPLAY_CHUNK_SIZE, this.#end - lsn);
     if (size < HEADER_SIZE) return false;

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, RecordReader } from "../src/reader.ts";
+import { frame } from "../src/record.ts";
 import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
 
 /** A source over an array that remembers the largest buffer it was asked to fill. */
@@ -258,4 +259,33 @@ Deno.test("RecordReader uses the scanner it is given", () => {
   const reader = new RecordReader(new ArraySource(image), 0, image.length, 1024, counting);
   deepEqual(readAll(reader, [true], []).map((r) => r.kind), ["record", "record", "record", "end"]);
   ok(calls > 0);
+});
+
+Deno.test("RecordReader with a scanner steps over damage inside a chunk without reading it again", () => {
+  // 300 records of 8 KB (three chunks), each followed by 5 bytes of damage: the cursor's
+  // "skip" walk seeks past each.
+  const damage = hex("ff ff ff ff 7f");
+  const parts: Uint8Array[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  for (let i = 0; i < 300; i++) {
+    const record = frame(payload(8000, i));
+    starts.push(at);
+    parts.push(record, damage);
+    at += record.length + damage.length;
+  }
+  const image = concat(parts);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, 8192, scanFrames);
+  let records = 0;
+  for (const start of starts) {
+    reader.seek(start);
+    ok(reader.next(true).kind === "record");
+    records++;
+    equal(reader.next(true).kind, "damage");
+  }
+  equal(records, 300);
+  // Three chunks, and the slow path's 256 KiB windows that classify the damage (ten): not a
+  // read per damaged range.
+  ok(source.reads <= 16, `${source.reads} reads`);
 });
