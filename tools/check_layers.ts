@@ -25,6 +25,7 @@ const PURE = [
   "directory",
   "epoch",
   "errors",
+  "frame_scan",
   "lsn",
   "range_checksums",
   "reader",
