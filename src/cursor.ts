@@ -18,7 +18,11 @@ export type Lsn = number;
 export interface Entry {
   /** Where the record's frame starts. */
   lsn: Lsn;
-  /** The payload. It belongs to the caller: the log never reuses it. */
+  /**
+   * The payload. It belongs to the caller: the log never reuses it. It may be a view into an
+   * array shared with the other payloads of one read-ahead chunk (use `data.slice()` before
+   * transferring its buffer, or to keep a few payloads of a long replay without their chunk).
+   */
   data: Uint8Array;
 }
 
