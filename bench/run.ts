@@ -1,12 +1,23 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// `deno task bench`: runs the wal-db micro-benchmarks (bench/append_bench.ts) and the plain C
-// loops (bench/c/) side by side in one run, prints wal-db / C ratios and rewrites the
-// "Micro-benchmarks" section of docs/BENCHMARKS.md.
+// `deno task bench [--quick]`: runs the wal-db micro-benchmarks (bench/append_bench.ts) and the
+// plain C loops (bench/c/) side by side in one run, prints wal-db / C ratios and rewrites the
+// "Micro-benchmarks" section of docs/BENCHMARKS.md. Then gathers issue 12's goal rows from the
+// standalone bench modules (bench/replay_bench.ts, crc_bench.ts, segments_bench.ts; each run as
+// `deno run -A bench/<file> --json`, skipped with a note when absent) into the "Goals" section,
+// and draws the replay chart (docs/bench_replay.svg). `--quick` runs one round of each with
+// smaller logs.
 //
 // Also exports the helpers bench/compare.ts shares: compiling the C loops, describing the
 // machine, percentiles and rewriting a marked section of the benchmarks document.
 
 import { fileURLToPath } from "node:url";
+import {
+  gatherGoals,
+  type GoalModule,
+  type GoalRow,
+  renderGoals,
+  renderReplayChart,
+} from "./goals.ts";
 
 /** Where compiled C loops, raw results and scratch files go (git-ignored). */
 export const OUT_DIR: string = fileURLToPath(new URL("./.out/", import.meta.url));
@@ -34,7 +45,26 @@ export const BENCH_DIR_ENV = "WAL_DB_BENCH_DIR";
 
 // Three rounds, alternating which side goes first, so drift in the machine's speed (other
 // processes, page-cache writeback) lands on both sides; each figure is the median of rounds.
-const ROUNDS = 3;
+// One with --quick.
+const ROUNDS_FULL = 3;
+const QUICK = Deno.args.includes("--quick");
+const ROUNDS = QUICK ? 1 : ROUNDS_FULL;
+/** The standalone modules whose goal rows `deno task bench` gathers, in table order. */
+const GOAL_MODULES: GoalModule[] = [
+  { file: "replay_bench.ts", args: QUICK ? ["--quick"] : [] },
+  { file: "crc_bench.ts", args: QUICK ? ["--quick"] : [] },
+  { file: "segments_bench.ts", args: QUICK ? ["--quick"] : [] },
+];
+const REPLAY_SVG = fileURLToPath(new URL("../docs/bench_replay.svg", import.meta.url));
+/** Issue 12 goal 3, and its anchor (the Rust crate's figure from the issue; not rerun here). */
+const APPEND_GOAL_NS = 250;
+const APPEND_FILE_GOAL_RATIO = 1.3;
+const RUST_APPEND_NS = 130;
+/** Benches of append_bench.ts that only some trees have (issue 12 goal 3). */
+const APPEND_EXTRA = {
+  warm: "wal-db append, MemStore, memory already touched",
+  gathered: 'wal-db append, FileStore, writeMode "gathered"',
+} as const;
 // The C append loop's record count: long enough (~0.2 s) to swamp process start-up.
 const C_APPEND_RECORDS = 200_000;
 // The C commit loop at one writer: enough samples for a stable p99, bounded in time.
@@ -53,12 +83,15 @@ export interface MachineInfo {
   date: string;
 }
 
-/** Compiles `bench/c/<name>.c` with `cc -O2` into bench/.out/ and returns the binary's path. */
-export async function compileC(name: string): Promise<string> {
+/**
+ * Compiles `bench/c/<name>.c` with `cc -O2` (and `flags`, e.g. `-msse4.2`) into bench/.out/ and
+ * returns the binary's path.
+ */
+export async function compileC(name: string, flags: string[] = []): Promise<string> {
   await Deno.mkdir(OUT_DIR, { recursive: true });
   const source = fileURLToPath(new URL(`./c/${name}.c`, import.meta.url));
   const binary = `${OUT_DIR}${name}`;
-  const args = ["-O2", "-Wall", "-Wextra", "-o", binary, source, "-lm"];
+  const args = ["-O2", ...flags, "-Wall", "-Wextra", "-o", binary, source, "-lm"];
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command("cc", { args, stdout: "inherit", stderr: "inherit" }).output();
@@ -368,7 +401,66 @@ function renderSection(machine: MachineInfo, table: string): string {
   ].join("\n");
 }
 
+/** Issue 12 goal 3's rows, from the micro rounds (absent benches give no row). */
+function appendGoalRows(rounds: Round[]): GoalRow[] {
+  const cAppend = median(rounds.map((round) => round.cAppendNs));
+  const rows: GoalRow[] = [];
+  const warm = denoMedian(rounds, APPEND_EXTRA.warm, "avg", 1);
+  if (Number.isFinite(warm)) {
+    rows.push({
+      section: "append",
+      path: `\`append\` 256 B, MemStore, memory already touched (deno bench avg)`,
+      value: warm,
+      unit: "ns",
+      anchor: "Rust wal-db 1.0 (issue 12's figure, not rerun)",
+      anchorValue: RUST_APPEND_NS,
+      ratio: warm / RUST_APPEND_NS,
+      goal: `≤ ${APPEND_GOAL_NS} ns`,
+      met: warm <= APPEND_GOAL_NS,
+    });
+  }
+  for (
+    const [label, name] of [["default", MICRO.appendFile], ["gathered", APPEND_EXTRA.gathered]]
+  ) {
+    const value = denoMedian(rounds, name!, "avg", 1);
+    if (!Number.isFinite(value)) continue;
+    rows.push({
+      section: "append",
+      path: `\`append\` 256 B to a file, ${label} write mode (deno bench avg)`,
+      value,
+      unit: "ns",
+      anchor: "C `write()` loop, one call per record",
+      anchorValue: cAppend,
+      ratio: value / cAppend,
+      goal: `≤ ${APPEND_FILE_GOAL_RATIO}× C`,
+      met: value / cAppend <= APPEND_FILE_GOAL_RATIO,
+    });
+  }
+  return rows;
+}
+
+function renderGoalsSection(machine: MachineInfo, goals: string, seconds: number): string {
+  return [
+    "Written by `deno task bench` (bench/run.ts); do not edit by hand.",
+    "",
+    renderMachine(machine),
+    "",
+    "Issue 12's table, each path beside its anchor measured in the same run. Rows come from the " +
+    "micro-benchmark rounds above (append) and from the standalone modules listed below, each " +
+    "run as `deno run -A bench/<file> --json`" + (QUICK
+      ? " with `--quick` (one round, " +
+        "smaller logs)"
+      : "") +
+    `. The whole \`deno task bench\` took ${seconds.toFixed(0)} s.`,
+    "",
+    "![Replay and open throughput against the C scan](bench_replay.svg)",
+    "",
+    goals,
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
+  const started = performance.now();
   const tempDir = await Deno.makeTempDir({ prefix: "wal-db-bench-" });
   try {
     const binaries = { append: await compileC("append"), commit: await compileC("commit") };
@@ -380,8 +472,20 @@ async function main(): Promise<void> {
     const table = renderTable(buildRows(rounds));
     console.log(`\n${renderMachine(machine)}\n\n${table}\n`);
     rewriteSection(BENCHMARKS_DOC, "micro", renderSection(machine, table));
+    const gathered = await gatherGoals(GOAL_MODULES, (line) => console.error(line));
+    gathered.unshift({
+      file: "append_bench.ts (the micro rounds above)",
+      rows: appendGoalRows(rounds),
+      note: undefined,
+      seconds: 0,
+    });
+    const goals = renderGoals(gathered);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`\n${goals}\n\n(${seconds.toFixed(0)} s)`);
+    rewriteSection(BENCHMARKS_DOC, "goals", renderGoalsSection(machine, goals, seconds));
+    await Deno.writeTextFile(REPLAY_SVG, renderReplayChart(gathered.flatMap((m) => m.rows)));
     await formatFile(BENCHMARKS_DOC);
-    console.log(`Wrote the micro-benchmark section of ${BENCHMARKS_DOC}`);
+    console.log(`Wrote the micro-benchmark and goals sections of ${BENCHMARKS_DOC}, ${REPLAY_SVG}`);
   } finally {
     await Deno.remove(tempDir, { recursive: true });
   }

@@ -7,6 +7,7 @@
 import type { ChangeSignal } from "./change_signal.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
+import { type FrameScanner, scanFrames } from "./frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
 
@@ -17,7 +18,11 @@ export type Lsn = number;
 export interface Entry {
   /** Where the record's frame starts. */
   lsn: Lsn;
-  /** The payload. It belongs to the caller: the log never reuses it. */
+  /**
+   * The payload. It belongs to the caller: the log never reuses it. It may be a view into an
+   * array shared with the other payloads of one read-ahead chunk (use `data.slice()` before
+   * transferring its buffer, or to keep a few payloads of a long replay without their chunk).
+   */
   data: Uint8Array;
 }
 
@@ -73,6 +78,11 @@ export interface CursorSource {
   readonly changes: ChangeSignal;
   /** For `RecordReader`. */
   readonly maxRecordSize: number;
+  /**
+   * Checks the frames of each chunk a cursor reads ahead; `scanFrames` (TypeScript) when
+   * absent. The shim's scanner has the same contract.
+   */
+  readonly scanner?: FrameScanner | undefined;
   /** True for a read-only log, which learns of changes by polling `refresh`. */
   readonly following: boolean;
   /** True once the log is closed. */
@@ -185,6 +195,7 @@ function readerOf(source: CursorSource, cursor: CursorState, end: Lsn): RecordRe
     cursor.position,
     Math.max(end, cursor.position),
     source.maxRecordSize,
+    source.scanner ?? scanFrames,
   );
 }
 

@@ -6,6 +6,7 @@
 import type { BoundaryIndex } from "./boundary_index.ts";
 import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
+import { scanFrames } from "./frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
 import type { WalStore } from "./store.ts";
 import { decodeHeader, frameSize } from "./record.ts";
@@ -176,7 +177,8 @@ export class Follower {
       changed = true;
     }
     const end = Math.max(from, this.#store.size);
-    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize);
+    // Chunks checked by the scanner: a follower may find a long run of new records at once.
+    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize, scanFrames);
     for (let r = read(reader); r.kind === "record"; r = read(reader)) {
       this.#index.add(r.lsn);
       this.#seen.note(r.lsn);

@@ -14,6 +14,7 @@ import {
   walkAfter,
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
+import { type FrameScanner, scanFrames } from "./frame_scan.ts";
 import { type DamageReason, type ReadResult, RecordReader } from "./reader.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
@@ -94,6 +95,12 @@ export interface RecoveryOptions {
   onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
   readOnly?: boolean;
+  /**
+   * Checks the frames of each chunk the scan reads; `scanFrames` (TypeScript) when absent.
+   * Only the scan of intact records uses it: wherever it stops, the reader's own checks
+   * classify the bytes.
+   */
+  scanner?: FrameScanner | undefined;
 }
 
 /**
@@ -107,12 +114,15 @@ export interface RecoveryOptions {
  *   under every policy; the one shape that could be either (a torn first append) is set aside.
  *
  * Reads every byte at most about once (the search for intact records after damage filters
- * candidates before checksumming them) and allocates nothing per record. Throws
+ * candidates before checksumming them) and allocates nothing per record but its result. The
+ * scan of intact records reads the store in chunks and checks each chunk's frames with one call
+ * to the scanner. Throws
  * `kind: "corruption"` with nothing changed when it refuses.
  */
 export function recover(store: WalStore, options: RecoveryOptions): RecoveryReport {
   const end = store.size;
-  const reader = new RecordReader(store, store.head, end, options.maxRecordSize);
+  const scanner = options.scanner ?? scanFrames;
+  const reader = new RecordReader(store, store.head, end, options.maxRecordSize, scanner);
   const first = scan(reader, options);
   if (first.stop.kind === "end") return intact(first.count, end);
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;

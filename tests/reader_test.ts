@@ -1,8 +1,11 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { READ_CHUNK_SIZE } from "../src/constants.ts";
+import fc from "fast-check";
+import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
+import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, RecordReader } from "../src/reader.ts";
+import { frame } from "../src/record.ts";
 import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
 
 /** A source over an array that remembers the largest buffer it was asked to fill. */
@@ -156,4 +159,137 @@ Deno.test("RecordReader.findNext() reads about one pass over damage whatever max
   const reader = new RecordReader(source, 0, size + record.length, 1024 * 1024 * 1024);
   equal(reader.findNext(0), size);
   ok(source.asked <= 16 * size, `read ${source.asked} bytes`);
+});
+
+// The fast path: chunks checked by a frame scanner, against the per-record slow path.
+
+/** A log with some damage (a flipped bit, a cut, zeros or garbage), records up to 3 KiB. */
+const damagedImage = fc.record({
+  payloads: fc.array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+      { weight: 1, arbitrary: fc.uint8Array({ minLength: 1025, maxLength: 3000 }) },
+    ),
+    { maxLength: 14 },
+  ),
+  kind: fc.constantFrom("none", "flip", "cut", "zeros", "garbage"),
+  at: fc.nat(),
+  fill: fc.uint8Array({ maxLength: 600 }),
+}).map(({ payloads, kind, at, fill }) => {
+  const image = logImage(payloads);
+  if (kind === "none" || image.length === 0) return image;
+  const where = at % image.length;
+  if (kind === "cut") return image.subarray(0, where);
+  const copy = image.slice();
+  if (kind === "flip") copy[where]! ^= 1 << (at % 8);
+  else {copy.set(
+      (kind === "zeros" ? new Uint8Array(fill.length) : fill).subarray(0, copy.length - where),
+      where,
+    );}
+  return copy;
+});
+
+/** Every result `next` gives until the end, with seeks to `jumps` after damage (as cursors do). */
+function readAll(reader: RecordReader, copies: boolean[], jumps: number[]) {
+  const results = [];
+  for (let i = 0; i < 200; i++) {
+    const result = reader.next(copies[i % copies.length]!);
+    results.push(result);
+    if (result.kind === "end") break;
+    if (result.kind === "damage") {
+      const to = jumps.find((lsn) => lsn > result.lsn);
+      if (to === undefined) break;
+      reader.seek(to);
+    }
+  }
+  return results;
+}
+
+Deno.test("RecordReader with a scanner reads what it reads without one, damage and seeks included", () => {
+  fc.assert(
+    fc.property(
+      damagedImage,
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(), { maxLength: 4 }),
+      fc.constantFrom(64, 1024, 4096),
+      (image, copies, jumpSeeds, max) => {
+        const jumps = jumpSeeds.map((s) => s % (image.length + 1)).sort((a, b) => a - b);
+        const slow = new RecordReader(new ArraySource(image), 0, image.length, max);
+        const fast = new RecordReader(new ArraySource(image), 0, image.length, max, scanFrames);
+        deepEqual(readAll(fast, copies, jumps), readAll(slow, copies, jumps));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("RecordReader with a scanner reads a chunk at once, and hands big records to the slow path", () => {
+  const small = Array.from({ length: 9000 }, (_, i) => payload(256, i));
+  const big = payload(REPLAY_CHUNK_SIZE + 5, 7);
+  const image = logImage([...small, big, ...small]);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, big.length, scanFrames);
+  const seen: Uint8Array[] = [];
+  for (let r = reader.next(true); r.kind === "record"; r = reader.next(true)) seen.push(r.data!);
+  deepEqual(seen, [...small, big, ...small]);
+  // A read per chunk, and a few around the big record (a chunk that finds it too big, its own
+  // read, a window of the slow path): not a read per record.
+  const chunks = Math.ceil(image.length / REPLAY_CHUNK_SIZE);
+  ok(source.reads <= chunks + 4, `${source.reads} reads for ${chunks} chunks`);
+});
+
+Deno.test("RecordReader with a scanner hands out payloads no later read changes", () => {
+  // Over several chunks, mixing reads that copy with reads that do not (which reuse a buffer).
+  const payloads = Array.from({ length: 6000 }, (_, i) => payload(1000, i));
+  const image = logImage(payloads);
+  const reader = new RecordReader(new ArraySource(image), 0, image.length, 4096, scanFrames);
+  const kept: Uint8Array[] = [];
+  for (let i = 0; i < payloads.length; i++) {
+    const result = reader.next(i % 3 !== 0);
+    ok(result.kind === "record");
+    kept.push(result.data ?? payloads[i]!);
+  }
+  deepEqual(kept, payloads);
+});
+
+Deno.test("RecordReader uses the scanner it is given", () => {
+  const image = logImage([bytes("abc"), bytes("hello"), bytes("!")]);
+  let calls = 0;
+  const counting: FrameScanner = (...args) => {
+    calls++;
+    return scanFrames(...args);
+  };
+  const reader = new RecordReader(new ArraySource(image), 0, image.length, 1024, counting);
+  deepEqual(readAll(reader, [true], []).map((r) => r.kind), ["record", "record", "record", "end"]);
+  ok(calls > 0);
+});
+
+Deno.test("RecordReader with a scanner steps over damage inside a chunk without reading it again", () => {
+  // 300 records of 8 KB (2.4 MB), each followed by 5 bytes of damage: the cursor's
+  // "skip" walk seeks past each.
+  const damage = hex("ff ff ff ff 7f");
+  const parts: Uint8Array[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  for (let i = 0; i < 300; i++) {
+    const record = frame(payload(8000, i));
+    starts.push(at);
+    parts.push(record, damage);
+    at += record.length + damage.length;
+  }
+  const image = concat(parts);
+  const source = new ArraySource(image);
+  const reader = new RecordReader(source, 0, image.length, 8192, scanFrames);
+  let records = 0;
+  for (const start of starts) {
+    reader.seek(start);
+    ok(reader.next(true).kind === "record");
+    records++;
+    equal(reader.next(true).kind, "damage");
+  }
+  equal(records, 300);
+  // A chunk, and a window of the slow path that classifies the damage, per chunk's worth of
+  // bytes: not a read per damaged range.
+  const chunks = Math.ceil(image.length / Math.min(REPLAY_CHUNK_SIZE, READ_CHUNK_SIZE));
+  ok(source.reads <= 2 * chunks + 2, `${source.reads} reads for ${chunks} chunks`);
 });

@@ -37,6 +37,7 @@ const PURE = [
   "directory",
   "epoch",
   "errors",
+  "frame_scan",
   "frame_scratch",
   "lsn",
   "range_checksums",
