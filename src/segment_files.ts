@@ -19,6 +19,7 @@ import {
   decodeSegmentSize,
   parseSegmentName,
   segmentName,
+  SegmentSet,
   segmentSizeMismatch,
 } from "./segments.ts";
 
@@ -27,7 +28,7 @@ export interface DirectoryScan {
   /** Every name in the directory. */
   names: string[];
   /** The indices of the segment files. */
-  segments: Set<number>;
+  segments: SegmentSet;
   /** The segment size the `segment-size` file records, if there is one. */
   recorded: number | undefined;
   /** The head the `head` file records (0 without one). */
@@ -116,8 +117,8 @@ export function copyAside(
 }
 
 /** The segment indices among `names`. */
-export function segmentsIn(names: readonly string[]): Set<number> {
-  const segments = new Set<number>();
+export function segmentsIn(names: readonly string[]): SegmentSet {
+  const segments = new SegmentSet();
   for (const name of names) {
     const index = parseSegmentName(name);
     if (index !== undefined) segments.add(index);
@@ -127,6 +128,7 @@ export function segmentsIn(names: readonly string[]): Set<number> {
 
 /** The highest index in `segments`, if any. */
 export function lastOf(segments: Set<number>): number | undefined {
+  if (segments instanceof SegmentSet) return segments.last;
   let last: number | undefined;
   for (const index of segments) if (last === undefined || index > last) last = index;
   return last;

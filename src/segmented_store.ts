@@ -13,7 +13,13 @@ import {
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
+import {
+  checkSegmentSize,
+  encodeHead,
+  encodeSegmentSize,
+  segmentName,
+  type SegmentSet,
+} from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
@@ -24,7 +30,6 @@ import {
   lastOf,
   readHead,
   scanDirectory,
-  segmentsIn,
   writeAtomically,
 } from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
@@ -57,7 +62,7 @@ export class SegmentedStore implements WalStore {
   #head: number;
   #size: number;
   /** The indices of the segment files that exist. */
-  readonly #segments: Set<number>;
+  readonly #segments: SegmentSet;
   readonly #handles: SegmentHandles;
   readonly #flushes: SegmentFlushes;
   #readOnly = false;
@@ -69,7 +74,7 @@ export class SegmentedStore implements WalStore {
     dir: WalDirectory,
     segmentSize: number,
     head: number,
-    segments: Set<number>,
+    segments: SegmentSet,
     size: number,
   ) {
     this.#dir = dir;
@@ -189,17 +194,35 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * Re-reads the directory: a read-only store sees the segments another process appended and
-   * the head it moved since. Segments are assumed to only grow at the end while it follows.
+   * Re-reads what a writer in another process may have changed: the head it moved, the
+   * segments it removed below the head or after a cut, and the segments it appended. Looks up
+   * only the segments around the ends by name, never the whole directory, so a refresh costs
+   * in proportion to what changed, not to the number of segments. Segments are created in
+   * order (each after the creation of the one before is durable), so the first name missing
+   * past the last segment ends the log.
    */
   refresh(): void {
-    const names = this.#dir.list();
-    for (const index of segmentsIn(names)) this.#segments.add(index);
-    for (const index of [...this.#segments]) {
-      if (!names.includes(segmentName(index))) this.#segments.delete(index);
+    const dir = this.#dir;
+    const segments = this.#segments;
+    if (dir.sizeOf(HEAD_FILE_NAME) !== undefined) this.#head = readHead(dir, true);
+    // A checkpoint removes whole segments below the head's, lowest first, never the last one.
+    const below = Math.floor(this.#head / this.#segmentSize);
+    for (let first = segments.first; first !== undefined && first < below;) {
+      if (first === segments.last || dir.sizeOf(segmentName(first)) !== undefined) break;
+      segments.delete(first);
+      first = segments.first;
     }
-    if (names.includes(HEAD_FILE_NAME)) this.#head = readHead(this.#dir, true);
-    this.#size = endOf(this.#dir, this.#segments, this.#head, this.#segmentSize);
+    // A cut removes segments from the last one down; appends add them after the last.
+    let last = segments.last;
+    while (last !== undefined && dir.sizeOf(segmentName(last)) === undefined) {
+      segments.delete(last);
+      last = segments.last;
+    }
+    for (let next = last === undefined ? below : last + 1;; next++) {
+      if (dir.sizeOf(segmentName(next)) === undefined) break;
+      segments.add(next);
+    }
+    this.#size = endOf(dir, segments, this.#head, this.#segmentSize);
     this.#handles.dropReaders();
   }
 
