@@ -59,6 +59,11 @@ export interface WalDirectory {
   rename(from: string, to: string): void;
   /** Makes every creation, rename and removal so far durable. */
   sync(): void;
+  /**
+   * Optional: {@linkcode WalDirectory.sync} on a worker thread, so the event loop goes on
+   * meanwhile. Without it the store calls `sync`, which blocks.
+   */
+  syncAsync?(): Promise<void>;
   /** Releases the directory and its lock. Idempotent. */
   close(): void;
 }

@@ -165,6 +165,22 @@ export class FsDirectory implements WalDirectory {
     this.#durability.syncDirectory(this.path);
   }
 
+  /**
+   * The directory flush on the runtime's worker threads: `fsync` of the directory, which is
+   * what the shim calls too (on macOS the runtime's `sync` is `F_FULLFSYNC`, as the shim's).
+   * Windows journals directory entries itself: nothing to do there, as for `sync`.
+   */
+  async syncAsync(): Promise<void> {
+    this.#checkWritable();
+    if (Deno.build.os === "windows") return;
+    try {
+      using handle = await Deno.open(this.path, { read: true });
+      await handle.sync();
+    } catch (error) {
+      throw wrapIo(error, `flush the directory "${this.path}"`);
+    }
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

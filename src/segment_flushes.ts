@@ -6,6 +6,7 @@
 
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
+import { syncDirectoryAsync } from "./segment_files.ts";
 import { segmentName } from "./segments.ts";
 
 /**
@@ -28,6 +29,11 @@ export class SegmentFlushes {
     this.#dir = dir;
     this.#handles = handles;
     this.#exists = exists;
+  }
+
+  /** True when no segment has unflushed bytes and the directory is flushed. */
+  get clean(): boolean {
+    return this.#unflushed.size === 0 && this.#directorySynced === this.#directoryVersion;
   }
 
   /** The segments with unflushed bytes. */
@@ -134,7 +140,7 @@ export class SegmentFlushes {
         else await this.#flushClosed(index);
         this.#settle(index, version);
       }
-      this.syncDirectory();
+      await this.syncDirectoryAsync();
     } finally {
       this.#handles.flushEnded();
     }
@@ -145,6 +151,14 @@ export class SegmentFlushes {
     const version = this.#directoryVersion;
     if (version === this.#directorySynced) return;
     this.#dir.sync();
+    this.#directorySynced = Math.max(this.#directorySynced, version);
+  }
+
+  /** {@linkcode SegmentFlushes.syncDirectory} off the main thread, when the directory can. */
+  async syncDirectoryAsync(): Promise<void> {
+    const version = this.#directoryVersion;
+    if (version === this.#directorySynced) return;
+    await syncDirectoryAsync(this.#dir);
     this.#directorySynced = Math.max(this.#directorySynced, version);
   }
 

@@ -5,7 +5,6 @@
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
 import {
-  HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
   SEGMENT_SIZE_FILE_NAME,
@@ -13,25 +12,19 @@ import {
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import {
-  checkSegmentSize,
-  encodeHead,
-  encodeSegmentSize,
-  segmentName,
-  type SegmentSet,
-} from "./segments.ts";
+import { checkSegmentSize, encodeSegmentSize, type SegmentSet } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import { leaveCleanClose, tailCrcOf, takeCleanClose } from "./clean_close.ts";
+import {
+  type CutParts,
+  cutSegments,
+  discardSegments,
+  moveHead,
+  moveHeadAsync,
+} from "./segment_cuts.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
-import {
-  copyAside,
-  cutSegmentFile,
-  endOf,
-  lastOf,
-  readHead,
-  scanDirectory,
-  writeAtomically,
-} from "./segment_files.ts";
+import { copyAside, refreshSegments, scanDirectory, writeAtomically } from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -67,6 +60,8 @@ export class SegmentedStore implements WalStore {
   readonly #flushes: SegmentFlushes;
   #readOnly = false;
   #closed = false;
+  /** A write, flush or truncation threw since the open: no clean-close marker at close. */
+  #faulted = false;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
@@ -137,8 +132,12 @@ export class SegmentedStore implements WalStore {
     if (readOnly) return store;
     // A crashed writer may have left any segment, and its creation, only in the page cache:
     // the first flush covers every segment from the head on and the directory, so recovery's
-    // flush makes what it replays durable.
-    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
+    // flush makes what it replays durable. Unless the last writer closed cleanly and left a
+    // marker that still matches the log: everything was flushed then (see clean_close.ts).
+    const read = (offset: number, buffer: Uint8Array) => store.readAt(offset, buffer);
+    if (!takeCleanClose(dir, names, { head, end: size, read })) {
+      store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
+    }
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
@@ -194,35 +193,14 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * Re-reads what a writer in another process may have changed: the head it moved, the
-   * segments it removed below the head or after a cut, and the segments it appended. Looks up
-   * only the segments around the ends by name, never the whole directory, so a refresh costs
-   * in proportion to what changed, not to the number of segments. Segments are created in
-   * order (each after the creation of the one before is durable), so the first name missing
-   * past the last segment ends the log.
+   * Re-reads what a writer in another process may have changed (see
+   * {@linkcode refreshSegments}): a read-only store sees the segments it appended, removed or
+   * cut and the head it moved, looking up only what changed.
    */
   refresh(): void {
-    const dir = this.#dir;
-    const segments = this.#segments;
-    if (dir.sizeOf(HEAD_FILE_NAME) !== undefined) this.#head = readHead(dir, true);
-    // A checkpoint removes whole segments below the head's, lowest first, never the last one.
-    const below = Math.floor(this.#head / this.#segmentSize);
-    for (let first = segments.first; first !== undefined && first < below;) {
-      if (first === segments.last || dir.sizeOf(segmentName(first)) !== undefined) break;
-      segments.delete(first);
-      first = segments.first;
-    }
-    // A cut removes segments from the last one down; appends add them after the last.
-    let last = segments.last;
-    while (last !== undefined && dir.sizeOf(segmentName(last)) === undefined) {
-      segments.delete(last);
-      last = segments.last;
-    }
-    for (let next = last === undefined ? below : last + 1;; next++) {
-      if (dir.sizeOf(segmentName(next)) === undefined) break;
-      segments.add(next);
-    }
-    this.#size = endOf(dir, segments, this.#head, this.#segmentSize);
+    const found = refreshSegments(this.#dir, this.#segments, this.#head, this.#segmentSize);
+    this.#head = found.head;
+    this.#size = found.size;
     this.#handles.dropReaders();
   }
 
@@ -265,41 +243,48 @@ export class SegmentedStore implements WalStore {
 
   append(data: Uint8Array): void {
     this.#checkWritable();
-    for (let done = 0; done < data.length;) {
-      const index = Math.floor(this.#size / this.#segmentSize);
-      const room = (index + 1) * this.#segmentSize - this.#size;
-      const file = this.#flushes.writer(index, this.#segments);
-      const part = data.subarray(done, done + Math.min(room, data.length - done));
-      this.#flushes.appended(index);
-      file.append(part);
-      this.#size += part.length;
-      done += part.length;
+    try {
+      for (let done = 0; done < data.length;) {
+        const index = Math.floor(this.#size / this.#segmentSize);
+        const room = (index + 1) * this.#segmentSize - this.#size;
+        const file = this.#flushes.writer(index, this.#segments);
+        const part = data.subarray(done, done + Math.min(room, data.length - done));
+        this.#flushes.appended(index);
+        file.append(part);
+        this.#size += part.length;
+        done += part.length;
+      }
+    } catch (error) {
+      this.#faulted = true;
+      throw error;
     }
   }
 
   flushSync(): void {
-    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    this.#flushes.flushSync();
+    this.#writing(() => {
+      if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
+      this.#flushes.flushSync();
+    });
   }
 
   async flush(): Promise<void> {
-    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    await this.#flushes.flush();
+    try {
+      if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
+      await this.#flushes.flush();
+    } catch (error) {
+      this.#faulted = true;
+      throw error;
+    }
   }
 
   truncate(size: number): void {
+    this.#writing(() => this.#truncate(size));
+  }
+
+  #truncate(size: number): void {
     this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, `truncate size ${size} is inside the log`);
-    const keep = Math.floor(size / this.#segmentSize);
-    // The kept segment is cut and flushed first, then later segments are removed from the last
-    // one down, the directory flushed after each: a crash at any point leaves a log that ends
-    // at the cut (zeros follow it, which recovery cuts as a torn tail) and no missing segment
-    // inside it, which recovery would have to call damage.
-    const file = this.#flushes.writer(keep, this.#segments);
-    file.truncate(size - keep * this.#segmentSize);
-    this.#flushes.appended(keep);
-    this.flushSync();
-    this.#removeAfter(keep);
+    assert(size >= this.#head && size <= this.#size, "a cut inside the log");
+    cutSegments(this.#cutParts, size);
     this.#size = size;
   }
 
@@ -310,27 +295,11 @@ export class SegmentedStore implements WalStore {
    * segment is flushed through a handle opened now, which reports only errors from now on.
    */
   discardUnflushed(size: number): void {
+    this.#faulted = true;
     this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, `discard size ${size} is inside the log`);
-    const keep = Math.floor(size / this.#segmentSize);
-    this.#handles.releaseWritten();
-    // In the order `truncate` uses, so a crash part way leaves no missing segment in the log:
-    // the segment the cut falls in first, then the later ones from the last down.
-    if (this.#segments.has(keep)) {
-      this.#handles.dropReader(keep);
-      cutSegmentFile(this.#dir, keep, size - keep * this.#segmentSize);
-    }
-    for (const index of this.#flushes.segments) {
-      if (index < keep && this.#segments.has(index)) {
-        this.#handles.withFile(index, (fresh) => fresh.flushSync());
-      }
-    }
-    this.#flushes.forgetAll();
-    this.#removeAfter(keep);
+    assert(size >= this.#head && size <= this.#size, "a discard inside the log");
+    discardSegments(this.#cutParts, size);
     this.#size = size;
-    // A segment created since the last directory flush may be the one that failed.
-    this.#flushes.directoryChanged();
-    this.#flushes.syncDirectory();
   }
 
   setAside(offset: number, options: SetAsideOptions = {}): string {
@@ -346,19 +315,38 @@ export class SegmentedStore implements WalStore {
    * the last one).
    */
   truncateBefore(head: number): number {
-    this.#checkWritable();
-    assert(head >= this.#head && head <= this.#size, `new head ${head} is inside the log`);
-    // The head must never point past the durable end: after a power loss the log would open
-    // with its head beyond its last byte.
-    this.flushSync();
-    writeAtomically(this.#dir, HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME, encodeHead(head));
-    this.#head = head;
-    const last = lastOf(this.#segments) ?? 0;
-    const keepFrom = Math.min(Math.floor(head / this.#segmentSize), last);
-    const doomed = [...this.#segments].filter((i) => i < keepFrom);
-    for (const index of doomed) this.#removeSegment(index);
-    if (doomed.length > 0) this.#flushes.syncDirectory();
+    return this.#writing(() => this.#truncateBefore(head));
+  }
+
+  #truncateBefore(head: number): number {
+    this.#checkHead(head);
+    moveHead(this.#cutParts, head, () => this.#head = head);
     return head;
+  }
+
+  /**
+   * {@linkcode SegmentedStore.truncateBefore} with its flushes (the log's, the head file's and
+   * the directory's) off the main thread. The head moves (and `moved` runs) in the turn the new
+   * head is durable, before any segment below it is removed. One at a time: the caller waits for
+   * one to settle before it starts another truncation.
+   */
+  async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
+    this.#checkHead(head);
+    try {
+      await moveHeadAsync(this.#cutParts, head, () => {
+        this.#head = head;
+        moved?.(head);
+      });
+    } catch (error) {
+      this.#faulted = true;
+      throw error;
+    }
+    return head;
+  }
+
+  #checkHead(head: number): void {
+    this.#checkWritable();
+    assert(head >= this.#head && head <= this.#size, "a new head inside the log");
   }
 
   /**
@@ -368,11 +356,36 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#closesCleanly) {
+      const read = (offset: number, buffer: Uint8Array) => this.readAt(offset, buffer);
+      const tailCrc = tailCrcOf(read, this.#head, this.#size);
+      leaveCleanClose(this.#dir, { head: this.#head, end: this.#size, tailCrc });
+    }
     const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
       `close segmented log "${this.#dir.path}"`,
     );
+  }
+
+  /**
+   * True when a clean-close marker may be left: a writer whose every write reached a flush,
+   * with no failure since it opened (a failed flush may leave pages that read back but are not
+   * on disk) and the segment size recorded.
+   */
+  get #closesCleanly(): boolean {
+    return !this.#readOnly && !this.#faulted && !this.#segmentSizeUnrecorded &&
+      this.#flushes.clean;
+  }
+
+  /** Runs a step that writes; a throw marks the store faulted (no clean-close marker). */
+  #writing<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      this.#faulted = true;
+      throw error;
+    }
   }
 
   /** Writes the segment-size file, atomically; see {@linkcode SegmentedStore.open}. */
@@ -383,25 +396,23 @@ export class SegmentedStore implements WalStore {
   }
 
   #checkWritable(): void {
-    const message = `Cannot write to "${this.#dir.path}": it was opened read-only`;
-    if (this.#readOnly) throw new WalError("read-only", message);
+    if (!this.#readOnly) return;
+    throw new WalError("read-only", `Cannot write to "${this.#dir.path}": it was opened read-only`);
   }
 
-  /** Removes the segments after `keep`, from the last one down, flushing the directory each time. */
-  #removeAfter(keep: number): void {
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#flushes.syncDirectory();
-    }
-  }
-
-  #removeSegment(index: number): void {
-    this.#handles.releaseSegment(index);
-    this.#dir.remove(segmentName(index));
-    this.#segments.delete(index);
-    this.#flushes.forget(index);
-    this.#flushes.directoryChanged();
+  /** The store's files and flushes, for the truncations in segment_cuts.ts. */
+  get #cutParts(): CutParts {
+    // deno-lint-ignore no-this-alias
+    const store = this;
+    return {
+      dir: this.#dir,
+      segments: this.#segments,
+      handles: this.#handles,
+      flushes: this.#flushes,
+      segmentSize: this.#segmentSize,
+      flushSync: () => store.flushSync(),
+      flush: () => store.flush(),
+    };
   }
 }
 

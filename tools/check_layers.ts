@@ -34,6 +34,7 @@ const PURE = [
   "store",
 ];
 const IO_CORE = [
+  "clean_close",
   "failed_tails",
   "follower",
   "group_commit",
