@@ -55,6 +55,11 @@ export interface WalDirectory {
   open(name: string, create: boolean): DirectoryFile;
   /** Removes file `name`. */
   remove(name: string): void;
+  /**
+   * Optional: {@linkcode WalDirectory.remove} on a worker thread (removing a large file frees
+   * its blocks, which takes a while). Without it the store calls `remove`, which blocks.
+   */
+  removeAsync?(name: string): Promise<void>;
   /** Renames file `from` to `to`, replacing `to` if it exists. */
   rename(from: string, to: string): void;
   /** Makes every creation, rename and removal so far durable. */

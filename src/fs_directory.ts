@@ -155,6 +155,11 @@ export class FsDirectory implements WalDirectory {
     Deno.removeSync(join(this.path, name));
   }
 
+  async removeAsync(name: string): Promise<void> {
+    this.#checkWritable();
+    await Deno.remove(join(this.path, name));
+  }
+
   rename(from: string, to: string): void {
     this.#checkWritable();
     Deno.renameSync(join(this.path, from), join(this.path, to));

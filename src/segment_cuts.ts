@@ -86,20 +86,35 @@ export async function moveHeadAsync(
   await parts.flush();
   await writeAtomicallyAsync(parts.dir, HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME, encodeHead(head));
   moved();
-  if (removeBelow(parts, head)) await parts.flushes.syncDirectoryAsync();
+  // The segments leave the log at once; their files are removed one at a time off the main
+  // thread (freeing a large file's blocks takes a while), the directory flushed after.
+  const doomed = segmentsBelow(parts, head);
+  for (const index of doomed) forgetSegment(parts, index);
+  for (const index of doomed) {
+    const name = segmentName(index);
+    await (parts.dir.removeAsync?.(name) ?? Promise.resolve(parts.dir.remove(name)));
+    // Counted once removed: a directory flush that started earlier does not cover it.
+    parts.flushes.directoryChanged();
+  }
+  await parts.flushes.syncDirectoryAsync();
 }
 
 /** Removes the whole segments below `head`'s (never the last); true if it removed any. */
 function removeBelow(parts: CutParts, head: number): boolean {
+  const doomed = segmentsBelow(parts, head);
+  for (const index of doomed) removeSegment(parts, index);
+  return doomed.length > 0;
+}
+
+/** The whole segments below `head`'s, lowest first (never the last one). */
+function segmentsBelow(parts: CutParts, head: number): number[] {
   const { segments, segmentSize } = parts;
   const keepFrom = Math.min(Math.floor(head / segmentSize), segments.last ?? 0);
-  let removed = false;
-  for (let first = segments.first; first !== undefined && first < keepFrom;) {
-    removeSegment(parts, first);
-    removed = true;
-    first = segments.first;
+  const doomed: number[] = [];
+  for (let index = segments.first; index !== undefined && index < keepFrom; index++) {
+    if (segments.has(index)) doomed.push(index);
   }
-  return removed;
+  return doomed;
 }
 
 /** Removes the segments after `keep`, from the last one down, flushing the directory each time. */
@@ -112,9 +127,14 @@ function removeAfter(parts: CutParts, keep: number): void {
 }
 
 function removeSegment(parts: CutParts, index: number): void {
-  parts.handles.releaseSegment(index);
+  forgetSegment(parts, index);
   parts.dir.remove(segmentName(index));
+  parts.flushes.directoryChanged();
+}
+
+/** Takes segment `index` out of the log: its handles, its place in the set, its flush. */
+function forgetSegment(parts: CutParts, index: number): void {
+  parts.handles.releaseSegment(index);
   parts.segments.delete(index);
   parts.flushes.forget(index);
-  parts.flushes.directoryChanged();
 }

@@ -829,6 +829,13 @@ export class SimDirectory implements WalDirectory {
     this.#state.remove(name);
   }
 
+  /** Like `remove`, completing after a few microtask turns, as on a worker thread. */
+  async removeAsync(name: string): Promise<void> {
+    const ticks = this.#state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    this.remove(name);
+  }
+
   rename(from: string, to: string): void {
     const fault = this.#enter("rename", from);
     if (fault !== undefined) throw new SimIoError(fault.code, `rename ${from} failed`);
