@@ -24,6 +24,10 @@ export class SegmentFlushes {
   #appendVersion = 0;
   #directoryVersion = 0;
   #directorySynced = 0;
+  /** The directory flush started ahead of need after a segment was created, while it runs. */
+  #ahead: Promise<void> | undefined;
+  /** What a flush started ahead of need threw: the next flush (or rotation) throws it. */
+  #aheadError: unknown;
 
   constructor(dir: WalDirectory, handles: SegmentHandles, exists: (index: number) => boolean) {
     this.#dir = dir;
@@ -103,19 +107,25 @@ export class SegmentFlushes {
     }
     const created = !segments.has(index);
     // A segment may exist after a power loss only if every segment before it does: make the
-    // creations so far durable before creating another one.
-    if (created) this.syncDirectory();
+    // creations so far durable before creating another one. The flush started ahead of need
+    // after the last creation has usually done it by now; if not, this one blocks.
+    if (created) {
+      this.#throwAheadError();
+      this.syncDirectory();
+    }
     const file = this.#dir.open(segmentName(index), created);
     this.#handles.activate(index, file);
     if (created) {
       segments.add(index);
       this.directoryChanged();
+      this.#syncAhead();
     }
     return file;
   }
 
   /** Flushes every unflushed segment and then the directory, blocking the thread. */
   flushSync(): void {
+    this.#throwAheadError();
     for (const [index, version] of [...this.#unflushed]) {
       const file = this.#handles.writtenHandle(index);
       if (file !== undefined) file.flushSync();
@@ -127,6 +137,7 @@ export class SegmentFlushes {
 
   /** Flushes the segments unflushed when called, then the directory. */
   async flush(): Promise<void> {
+    this.#throwAheadError();
     const snapshot = [...this.#unflushed];
     const active = this.#handles.active;
     this.#handles.flushStarted();
@@ -152,6 +163,28 @@ export class SegmentFlushes {
     if (version === this.#directorySynced) return;
     this.#dir.sync();
     this.#directorySynced = Math.max(this.#directorySynced, version);
+  }
+
+  /**
+   * Starts a directory flush off the main thread, unless one runs: by the time the segment just
+   * created is full, its creation is durable, and the rotation to the next one need not wait
+   * for it. Its failure is kept for the next flush or rotation to throw: the log then fails.
+   */
+  #syncAhead(): void {
+    if (this.#ahead !== undefined || this.#dir.syncAsync === undefined) return;
+    this.#ahead = this.syncDirectoryAsync().then(
+      () => {
+        this.#ahead = undefined;
+      },
+      (error) => {
+        this.#ahead = undefined;
+        this.#aheadError ??= error;
+      },
+    );
+  }
+
+  #throwAheadError(): void {
+    if (this.#aheadError !== undefined) throw this.#aheadError;
   }
 
   /** {@linkcode SegmentFlushes.syncDirectory} off the main thread, when the directory can. */
