@@ -99,7 +99,7 @@ async function appendSection(root: string): Promise<SegmentsRow[]> {
       (kind === "file" ? single : segmented).push(...await appendLatencies(wal));
       wal.close();
       await wal.closed;
-      Deno.removeSync(kind === "file" ? `${path}.wal` : path, { recursive: true });
+      await Deno.remove(kind === "file" ? `${path}.wal` : path, { recursive: true });
     }
   }
   const section = "append p99.9, 256 B records";
@@ -145,7 +145,7 @@ async function openSection(root: string): Promise<SegmentsRow[]> {
   }
   for (let round = 0; round < 2; round++) {
     // Without the marker (as after a crash): every segment is flushed at open.
-    Deno.removeSync(join(dir, "clean-close"));
+    await Deno.remove(join(dir, "clean-close"));
     const start = performance.now();
     const wal = Wal.openSegmented(dir, OPEN_SEGMENT_SIZE);
     unclean.push(performance.now() - start);
@@ -241,7 +241,7 @@ async function checkpointSection(root: string): Promise<SegmentsRow[]> {
       );
       wal.close();
       await wal.closed;
-      Deno.removeSync(dir, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
     }
   }
   return [
@@ -275,7 +275,7 @@ function format(rows: SegmentsRow[]): string {
 
 /** Runs every section in a temporary folder (removed afterwards) and returns the rows. */
 export async function runSegmentsBench(): Promise<SegmentsRow[]> {
-  const root = Deno.makeTempDirSync({ prefix: "wal-db-segments-bench-" });
+  const root = await Deno.makeTempDir({ prefix: "wal-db-segments-bench-" });
   try {
     return [
       ...await appendSection(root),
@@ -284,7 +284,7 @@ export async function runSegmentsBench(): Promise<SegmentsRow[]> {
       ...await checkpointSection(root),
     ];
   } finally {
-    Deno.removeSync(root, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
 }
 

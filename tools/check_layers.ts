@@ -40,6 +40,7 @@ const IO_CORE = [
   "group_commit",
   "log_parts",
   "recovery",
+  "segment_cuts",
   "segment_files",
   "segment_flushes",
   "segment_handles",
