@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // The clean-close marker of a segmented log: left by a writer's close when nothing is left to
-// flush, taken (checked and removed, durably) by the next writer's open, which then need not
-// flush every segment again. I/O core: talks only to the `WalDirectory` interface.
+// flush, checked by the next writer's open, which then need not flush every segment again, and
+// removed (durably) before that writer writes anything. I/O core: talks only to the `WalDirectory` interface.
 
 import {
   CLEAN_CLOSE_FILE_MAGIC,
@@ -96,27 +96,93 @@ export function leaveCleanClose(dir: WalDirectory, marker: CleanClose): boolean 
 }
 
 /**
- * At a writer's open, before anything is written: reads the marker (and a leftover temporary
- * one), removes both and makes the removal durable, so a marker never outlives the session that
- * trusted it: should this writer crash after appending, no marker claims its segments clean.
- * Returns true when the marker matched the log found: its writer flushed everything
- * before it closed, and no writer changed the log since.
+ * At a writer's open: true when the directory holds a clean-close marker that matches the log
+ * found (its writer flushed everything before it closed, and no writer changed the log since).
+ * Changes nothing: {@linkcode dropCleanClose} removes the marker before the first write.
  */
-export function takeCleanClose(
+export function matchesCleanClose(
   dir: WalDirectory,
   names: readonly string[],
   log: { head: number; end: number; read: (offset: number, buffer: Uint8Array) => number },
 ): boolean {
-  const present = names.includes(CLEAN_CLOSE_FILE_NAME);
-  const marker = present ? decodeCleanClose(readSmallFile(dir, CLEAN_CLOSE_FILE_NAME)) : undefined;
-  const matches = marker !== undefined && marker.head === log.head && marker.end === log.end &&
+  if (!names.includes(CLEAN_CLOSE_FILE_NAME)) return false;
+  const marker = decodeCleanClose(readSmallFile(dir, CLEAN_CLOSE_FILE_NAME));
+  return marker !== undefined && marker.head === log.head && marker.end === log.end &&
     marker.tailCrc === tailCrcOf(log.read, log.head, log.end);
-  let removed = false;
-  for (const name of [CLEAN_CLOSE_FILE_NAME, CLEAN_CLOSE_TEMP_FILE_NAME]) {
-    if (!names.includes(name)) continue;
-    dir.remove(name);
-    removed = true;
-  }
-  if (removed) dir.sync();
-  return matches;
 }
+
+/** True when `names` hold a marker or a leftover temporary one. */
+export function hasCleanClose(names: readonly string[]): boolean {
+  return names.includes(CLEAN_CLOSE_FILE_NAME) || names.includes(CLEAN_CLOSE_TEMP_FILE_NAME);
+}
+
+/**
+ * Before a writer's first write (or flush): removes the marker and a leftover temporary one and
+ * makes the removal durable, so a marker never outlives the session that trusted it: should this
+ * writer crash after appending, no marker claims its segments clean.
+ */
+export function dropCleanClose(dir: WalDirectory): void {
+  const names = dir.list();
+  for (const name of [CLEAN_CLOSE_FILE_NAME, CLEAN_CLOSE_TEMP_FILE_NAME]) {
+    if (names.includes(name)) dir.remove(name);
+  }
+  dir.sync();
+}
+
+/**
+ * A writer's part in the marker: whether one may still be in the directory (removed before the
+ * first write or flush), and whether anything failed since the open (then none is left).
+ */
+export class CleanCloseState {
+  readonly #dir: WalDirectory;
+  #present: boolean;
+  /** A write, flush or truncation threw since the open: no marker at close. */
+  faulted = false;
+
+  constructor(dir: WalDirectory, names: readonly string[]) {
+    this.#dir = dir;
+    this.#present = hasCleanClose(names);
+  }
+
+  /** Removes the marker, durably, if it may be there. */
+  drop(): void {
+    if (!this.#present) return;
+    dropCleanClose(this.#dir);
+    this.#present = false;
+  }
+
+  /** Runs a step that writes; a throw marks the writer faulted. */
+  writing<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      this.faulted = true;
+      throw error;
+    }
+  }
+
+  /** {@linkcode CleanCloseState.writing} for a step that returns a promise. */
+  async writingAsync<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      this.faulted = true;
+      throw error;
+    }
+  }
+
+  /**
+   * At close, when `clean` (nothing left to flush): leaves a marker for the log as it is, best
+   * effort (a marker that cannot be written is no marker).
+   */
+  leave(clean: boolean, log: { head: number; end: number; read: Reader }): void {
+    if (!clean || this.faulted) return;
+    try {
+      leaveCleanClose(this.#dir, { ...log, tailCrc: tailCrcOf(log.read, log.head, log.end) });
+    } catch {
+      // No marker: the next writer's open flushes every segment.
+    }
+  }
+}
+
+type Reader = (offset: number, buffer: Uint8Array) => number;

@@ -14,7 +14,7 @@ import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { checkSegmentSize, encodeSegmentSize, type SegmentSet } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
-import { leaveCleanClose, tailCrcOf, takeCleanClose } from "./clean_close.ts";
+import { CleanCloseState, matchesCleanClose } from "./clean_close.ts";
 import {
   type CutParts,
   cutSegments,
@@ -58,10 +58,12 @@ export class SegmentedStore implements WalStore {
   readonly #segments: SegmentSet;
   readonly #handles: SegmentHandles;
   readonly #flushes: SegmentFlushes;
+  /** The store's files and flushes, for the truncations in segment_cuts.ts. */
+  readonly #cutParts: CutParts;
   #readOnly = false;
   #closed = false;
-  /** A write, flush or truncation threw since the open: no clean-close marker at close. */
-  #faulted = false;
+  /** The clean-close marker: removed before the first write, left at a clean close. */
+  #clean: CleanCloseState;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
@@ -73,12 +75,17 @@ export class SegmentedStore implements WalStore {
     size: number,
   ) {
     this.#dir = dir;
+    this.#clean = new CleanCloseState(dir, []);
     this.#handles = new SegmentHandles(dir);
     this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
     this.#size = size;
+    const [handles, flushes] = [this.#handles, this.#flushes];
+    const flushSync = () => this.flushSync();
+    const flush = () => this.flush();
+    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync, flush };
   }
 
   /**
@@ -134,10 +141,13 @@ export class SegmentedStore implements WalStore {
     // the first flush covers every segment from the head on and the directory, so recovery's
     // flush makes what it replays durable. Unless the last writer closed cleanly and left a
     // marker that still matches the log: everything was flushed then (see clean_close.ts).
+    // The marker is removed before the first write or flush (the open's own flush, after
+    // recovery accepted the log): an open that recovery refuses leaves it, true as it is.
     const read = (offset: number, buffer: Uint8Array) => store.readAt(offset, buffer);
-    if (!takeCleanClose(dir, names, { head, end: size, read })) {
+    if (!matchesCleanClose(dir, names, { head, end: size, read })) {
       store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
     }
+    store.#clean = new CleanCloseState(dir, names);
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
@@ -255,37 +265,34 @@ export class SegmentedStore implements WalStore {
         done += part.length;
       }
     } catch (error) {
-      this.#faulted = true;
+      this.#clean.faulted = true;
       throw error;
     }
   }
 
   flushSync(): void {
-    this.#writing(() => {
+    this.#clean.writing(() => {
+      this.#clean.drop();
       if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
       this.#flushes.flushSync();
     });
   }
 
-  async flush(): Promise<void> {
-    try {
+  flush(): Promise<void> {
+    return this.#clean.writingAsync(() => {
+      this.#clean.drop();
       if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-      await this.#flushes.flush();
-    } catch (error) {
-      this.#faulted = true;
-      throw error;
-    }
+      return this.#flushes.flush();
+    });
   }
 
   truncate(size: number): void {
-    this.#writing(() => this.#truncate(size));
-  }
-
-  #truncate(size: number): void {
-    this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, "a cut inside the log");
-    cutSegments(this.#cutParts, size);
-    this.#size = size;
+    this.#clean.writing(() => {
+      this.#checkWritable();
+      assert(size >= this.#head && size <= this.#size, "a cut inside the log");
+      cutSegments(this.#cutParts, size);
+      this.#size = size;
+    });
   }
 
   /**
@@ -295,7 +302,7 @@ export class SegmentedStore implements WalStore {
    * segment is flushed through a handle opened now, which reports only errors from now on.
    */
   discardUnflushed(size: number): void {
-    this.#faulted = true;
+    this.#clean.faulted = true;
     this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, "a discard inside the log");
     discardSegments(this.#cutParts, size);
@@ -315,13 +322,11 @@ export class SegmentedStore implements WalStore {
    * the last one).
    */
   truncateBefore(head: number): number {
-    return this.#writing(() => this.#truncateBefore(head));
-  }
-
-  #truncateBefore(head: number): number {
-    this.#checkHead(head);
-    moveHead(this.#cutParts, head, () => this.#head = head);
-    return head;
+    return this.#clean.writing(() => {
+      this.#checkHead(head);
+      moveHead(this.#cutParts, head, () => this.#head = head);
+      return head;
+    });
   }
 
   /**
@@ -332,15 +337,12 @@ export class SegmentedStore implements WalStore {
    */
   async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
     this.#checkHead(head);
-    try {
-      await moveHeadAsync(this.#cutParts, head, () => {
+    await this.#clean.writingAsync(() =>
+      moveHeadAsync(this.#cutParts, head, () => {
         this.#head = head;
         moved?.(head);
-      });
-    } catch (error) {
-      this.#faulted = true;
-      throw error;
-    }
+      })
+    );
     return head;
   }
 
@@ -356,36 +358,16 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#closesCleanly) {
-      const read = (offset: number, buffer: Uint8Array) => this.readAt(offset, buffer);
-      const tailCrc = tailCrcOf(read, this.#head, this.#size);
-      leaveCleanClose(this.#dir, { head: this.#head, end: this.#size, tailCrc });
-    }
+    const read = (offset: number, buffer: Uint8Array) => this.readAt(offset, buffer);
+    // A writer whose every write reached a flush, with no failure since the open (a failed
+    // flush may leave pages that read back but are not on disk) and the segment size recorded.
+    const clean = !this.#readOnly && !this.#segmentSizeUnrecorded && this.#flushes.clean;
+    this.#clean.leave(clean, { head: this.#head, end: this.#size, read });
     const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
       `close segmented log "${this.#dir.path}"`,
     );
-  }
-
-  /**
-   * True when a clean-close marker may be left: a writer whose every write reached a flush,
-   * with no failure since it opened (a failed flush may leave pages that read back but are not
-   * on disk) and the segment size recorded.
-   */
-  get #closesCleanly(): boolean {
-    return !this.#readOnly && !this.#faulted && !this.#segmentSizeUnrecorded &&
-      this.#flushes.clean;
-  }
-
-  /** Runs a step that writes; a throw marks the store faulted (no clean-close marker). */
-  #writing<T>(step: () => T): T {
-    try {
-      return step();
-    } catch (error) {
-      this.#faulted = true;
-      throw error;
-    }
   }
 
   /** Writes the segment-size file, atomically; see {@linkcode SegmentedStore.open}. */
@@ -395,25 +377,15 @@ export class SegmentedStore implements WalStore {
     this.#segmentSizeUnrecorded = false;
   }
 
+  /** Throws unless writable; removes the clean-close marker before the first write. */
   #checkWritable(): void {
-    if (!this.#readOnly) return;
-    throw new WalError("read-only", `Cannot write to "${this.#dir.path}": it was opened read-only`);
+    if (this.#readOnly) throw readOnlyError(this.#dir.path);
+    this.#clean.drop();
   }
+}
 
-  /** The store's files and flushes, for the truncations in segment_cuts.ts. */
-  get #cutParts(): CutParts {
-    // deno-lint-ignore no-this-alias
-    const store = this;
-    return {
-      dir: this.#dir,
-      segments: this.#segments,
-      handles: this.#handles,
-      flushes: this.#flushes,
-      segmentSize: this.#segmentSize,
-      flushSync: () => store.flushSync(),
-      flush: () => store.flush(),
-    };
-  }
+function readOnlyError(path: string): WalError {
+  return new WalError("read-only", `Cannot write to "${path}": it was opened read-only`);
 }
 
 /** Options for {@linkcode SegmentedStore.open}. */
