@@ -96,7 +96,8 @@ async function appendSection(root: string): Promise<SegmentsRow[]> {
       const wal = kind === "file"
         ? Wal.open(`${path}.wal`)
         : Wal.openSegmented(path, APPEND_SEGMENT_SIZE);
-      (kind === "file" ? single : segmented).push(...await appendLatencies(wal));
+      const into = kind === "file" ? single : segmented;
+      for (const time of await appendLatencies(wal)) into.push(time);
       wal.close();
       await wal.closed;
       await Deno.remove(kind === "file" ? `${path}.wal` : path, { recursive: true });
