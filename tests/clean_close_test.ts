@@ -2,8 +2,8 @@
 // The clean-close marker: its bytes, when a writer leaves it, and that a marker that no longer
 // tells the truth never lets an open skip a flush it needs.
 
-import { deepEqual, equal, ok } from "node:assert/strict";
-import { SegmentedStore, Wal } from "../mod.ts";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { SegmentedStore, Wal, WalError } from "../mod.ts";
 import { decodeCleanClose, encodeCleanClose, tailCrcOf } from "../src/clean_close.ts";
 import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
 import { Rng } from "./_rng.ts";
@@ -167,4 +167,25 @@ Deno.test("no marker is left after a failed flush, nor by a read-only open", () 
   const reader = SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE, { readOnly: true });
   reader.close();
   ok(disk.names().includes(MARKER), "a read-only open leaves the marker to the next writer");
+});
+
+Deno.test("an open that recovery refuses leaves the marker as it was", () => {
+  const disk = new SimDisk();
+  const { wal } = open(disk);
+  fill(wal, 12);
+  wal.syncSync();
+  wal.close();
+  const marker = disk.bytesOf(MARKER);
+  const name = "00000000000000000001.wal";
+  const segment = disk.bytesOf(name)!;
+  segment[20]! ^= 0xff; // bit rot inside the log: damage, which "strict" refuses
+  disk.writeFile(name, segment);
+  throws(
+    () =>
+      Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE), {
+        recoveryPolicy: "strict",
+      }),
+    (e: unknown) => e instanceof WalError && e.kind === "corruption",
+  );
+  deepEqual(disk.bytesOf(MARKER), marker);
 });
