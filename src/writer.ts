@@ -11,6 +11,7 @@ import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { rememberUndiscarded } from "./failed_tails.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { TruncationGate } from "./truncation_gate.ts";
 import { messageOf, readError, typeName } from "./lsn.ts";
 import { decodeHeader, encodeFrame, frameSize } from "./record.ts";
 import type { WalStore } from "./store.ts";
@@ -36,8 +37,8 @@ export class Writer {
    * part of the failed write past it (a short write); the log ends here all the same.
    */
   #writeFailedAt: number | undefined;
-  /** Set while an asynchronous truncation runs; settles (never rejects) when it ends. */
-  #truncating: Promise<void> | undefined;
+  /** One truncation at a time (see `truncateBeforeAsync`). */
+  readonly #gate = new TruncationGate();
 
   constructor(
     store: WalStore,
@@ -81,10 +82,8 @@ export class Writer {
    * not close before). Never rejects.
    */
   get settled(): Promise<unknown> | undefined {
-    const flush = this.#commit.settled;
-    const cut = this.#truncating;
-    if (cut === undefined) return flush;
-    return flush === undefined ? cut : Promise.all([flush, cut]);
+    const [flush, cut] = [this.#commit.settled, this.#gate.settled];
+    return cut === undefined || flush === undefined ? flush ?? cut : Promise.all([flush, cut]);
   }
 
   /** Throws `"read-only"` or `"failed"` when the log refuses writes. */
@@ -163,7 +162,7 @@ export class Writer {
 
   /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
   truncateAt(lsn: number): void {
-    this.checkIdle(`truncate the log at LSN ${lsn}`);
+    this.#gate.check(`truncate the log at LSN ${lsn}`);
     if (lsn === this.#store.size) return;
     try {
       this.#store.truncate(lsn);
@@ -190,7 +189,7 @@ export class Writer {
 
   /** Moves the head to `lsn`, a checked boundary; see `Wal.truncateBefore`. */
   truncateBefore(lsn: number): number {
-    this.checkIdle(`truncate before LSN ${lsn}`);
+    this.#gate.check(`truncate before LSN ${lsn}`);
     const before = this.#store.head;
     if (lsn === before) return lsn;
     // The new head must be durable before it is written, and the log must know it is: should
@@ -214,67 +213,46 @@ export class Writer {
         { lsn },
       );
     }
+    this.#headMoved(head, lsn);
+    return head;
+  }
+
+  /** The head moved to `head` (asked for `lsn`): cursors below it are told. */
+  #headMoved(head: number, lsn: number): void {
     if (head === lsn) this.#index.truncateBefore(head);
     this.#epoch.headMoved();
     this.#changes.notify();
-    return head;
   }
 
   /**
    * Moves the head to `lsn`, a checked boundary, with the flushes off the main thread; see
-   * `Wal.truncateBeforeAsync`. Falls back to the blocking one for a store without an
-   * asynchronous `truncateBeforeAsync`.
+   * `Wal.truncateBeforeAsync`. A store without `truncateBeforeAsync` does the blocking one.
    */
   truncateBeforeAsync(lsn: number): Promise<number> {
-    const store = this.#store;
-    const move = store.truncateBeforeAsync?.bind(store);
-    try {
-      this.checkIdle(`truncate before LSN ${lsn}`);
-      if (lsn === store.head || move === undefined) {
-        return Promise.resolve(this.truncateBefore(lsn));
-      }
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const run = (async () => {
+    const move = this.#store.truncateBeforeAsync?.bind(this.#store);
+    const action = `truncate before LSN ${lsn}`;
+    if (lsn === this.#store.head || move === undefined) {
       try {
-        return await this.#moveHeadAsync(lsn, move);
-      } finally {
-        // Idle again before the caller hears of the outcome.
-        this.#truncating = undefined;
+        return Promise.resolve(this.truncateBefore(lsn));
+      } catch (error) {
+        return Promise.reject(error);
       }
-    })();
-    this.#truncating = run.then(() => {}, () => {});
-    return run;
-  }
-
-  async #moveHeadAsync(
-    lsn: number,
-    move: (head: number, moved: (head: number) => void) => Promise<number>,
-  ): Promise<number> {
-    // As in `truncateBefore`: the new head is durable, and known to be, before it is written.
-    if (lsn > this.#commit.durableEnd) await this.#commit.waitFor(lsn);
-    try {
-      // The head moves, and cursors are told, in the turn the store moves it: before it
-      // removes the segments below.
-      return await move(lsn, (head) => {
-        this.#index.truncateBefore(head);
-        this.#epoch.headMoved();
-        this.#changes.notify();
-      });
-    } catch (error) {
-      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
     }
+    return this.#gate.run(action, async () => {
+      // As in `truncateBefore`: the new head is durable, and known to be, before it is written.
+      if (lsn > this.#commit.durableEnd) await this.#commit.waitFor(lsn);
+      try {
+        // Cursors are told in the turn the store moves the head, before it removes segments.
+        return await move(lsn, (head) => this.#headMoved(head, lsn));
+      } catch (error) {
+        throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+      }
+    });
   }
 
   /** Throws `"busy"` while an asynchronous truncation runs (before any other check). */
   checkIdle(action: string): void {
-    if (this.#truncating === undefined) return;
-    throw new WalError(
-      "busy",
-      `Cannot ${action}: an asynchronous truncation is still running, and truncations run one ` +
-        `at a time; nothing was changed. Await it first`,
-    );
+    this.#gate.check(action);
   }
 
   /** Rejects waiters whose flush has not started with `error`; see `Wal.close`. */

@@ -32,6 +32,7 @@ const PURE = [
   "segment_layout",
   "segments",
   "store",
+  "truncation_gate",
 ];
 const IO_CORE = [
   "clean_close",
