@@ -120,6 +120,13 @@ export const CLEAN_CLOSE_FILE_NAME = "clean-close";
 /** The clean-close marker is written here first, then renamed, like the head file. */
 export const CLEAN_CLOSE_TEMP_FILE_NAME = "clean-close.tmp";
 
+/**
+ * The next segment, created ahead of need by a flush (off the main thread) and renamed to its
+ * segment name when the log reaches it: creating a file takes many times longer than renaming
+ * one. Not a segment name: readers ignore it; a writer's open and close remove it.
+ */
+export const SPARE_SEGMENT_FILE_NAME = "next-segment.tmp";
+
 /** The first 4 bytes of a clean-close marker: ASCII `WCLN`. */
 export const CLEAN_CLOSE_FILE_MAGIC = "WCLN";
 

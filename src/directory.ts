@@ -53,6 +53,12 @@ export interface WalDirectory {
   sizeOf(name: string): number | undefined;
   /** Opens file `name` for reading and writing; `create` makes it when it is missing. */
   open(name: string, create: boolean): DirectoryFile;
+  /**
+   * Optional: {@linkcode WalDirectory.open} on a worker thread (creating a file takes a while).
+   * The file it returns can still be flushed after it is renamed. Without it, a segmented store
+   * creates each segment when the log reaches it.
+   */
+  openAsync?(name: string, create: boolean): Promise<DirectoryFile>;
   /** Removes file `name`. */
   remove(name: string): void;
   /**

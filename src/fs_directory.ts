@@ -155,6 +155,25 @@ export class FsDirectory implements WalDirectory {
     Deno.removeSync(join(this.path, name));
   }
 
+  /**
+   * Opens (or creates) file `name` on the runtime's worker threads. Its flusher is made at once,
+   * while the name still leads to this file, so it can be renamed and flushed afterwards.
+   */
+  async openAsync(name: string, create: boolean): Promise<DirectoryFile> {
+    this.#checkWritable();
+    const path = join(this.path, name);
+    const writer = await Deno.open(path, { read: true, append: true, create });
+    const durability = this.#durability;
+    const file = new FsDirectoryFile(writer, path, () => durability.flusherFor(writer, path));
+    try {
+      file.makeFlusher();
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return file;
+  }
+
   async removeAsync(name: string): Promise<void> {
     this.#checkWritable();
     await Deno.remove(join(this.path, name));
@@ -216,6 +235,11 @@ class FsDirectoryFile implements DirectoryFile {
 
   get #flusher(): Flusher {
     return this.#flusherMade ??= this.#makeFlusher(this.path);
+  }
+
+  /** Makes the flusher now (see `FsDirectory.openAsync`). */
+  makeFlusher(): void {
+    void this.#flusher;
   }
 
   get size(): number {

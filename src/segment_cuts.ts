@@ -19,8 +19,6 @@ export interface CutParts {
   readonly segmentSize: number;
   /** The store's blocking flush of everything appended. */
   flushSync(): void;
-  /** The store's flush of everything appended, off the main thread. */
-  flush(): Promise<void>;
 }
 
 /**
@@ -74,16 +72,19 @@ export function moveHead(parts: CutParts, head: number, moved: () => void): void
 }
 
 /**
- * {@linkcode moveHead} with every flush (the log's, the head file's, the directory's) on a
- * worker thread: the event loop goes on serving meanwhile. The steps and their order are the
- * same; `moved` runs in the same turn as the removals that follow it.
+ * {@linkcode moveHead} with every flush (the head file's, the directory's) on a worker thread:
+ * the event loop goes on serving meanwhile. The steps and their order are the same, but for the
+ * first: the caller has made the log durable up to `head` (see `WalStore.truncateBeforeAsync`).
+ * `moved` runs in the same turn as the removals that follow it.
  */
 export async function moveHeadAsync(
   parts: CutParts,
   head: number,
   moved: () => void,
 ): Promise<void> {
-  await parts.flush();
+  // No flush of the log here: the caller made it durable up to `head` through its own flushes,
+  // which run one at a time. A second flush running beside one of those could take a write-back
+  // error that one then never hears of (one report per descriptor), and acknowledge lost bytes.
   await writeAtomicallyAsync(parts.dir, HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME, encodeHead(head));
   moved();
   // The segments leave the log at once; their files are removed one at a time off the main

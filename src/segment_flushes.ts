@@ -7,6 +7,7 @@
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
 import { syncDirectoryAsync } from "./segment_files.ts";
+import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
 
 /**
@@ -28,6 +29,9 @@ export class SegmentFlushes {
   #ahead: Promise<void> | undefined;
   /** What a flush started ahead of need threw: the next flush (or rotation) throws it. */
   #aheadError: unknown;
+  /** The next segment, created ahead of need by a flush under a temporary name. */
+  #spare: DirectoryFile | undefined;
+  #closed = false;
 
   constructor(dir: WalDirectory, handles: SegmentHandles, exists: (index: number) => boolean) {
     this.#dir = dir;
@@ -113,7 +117,7 @@ export class SegmentFlushes {
       this.#throwAheadError();
       this.syncDirectory();
     }
-    const file = this.#dir.open(segmentName(index), created);
+    const file = created ? this.#create(index) : this.#dir.open(segmentName(index), false);
     this.#handles.activate(index, file);
     if (created) {
       segments.add(index);
@@ -152,8 +156,56 @@ export class SegmentFlushes {
         this.#settle(index, version);
       }
       await this.syncDirectoryAsync();
+      await this.#prepareSpare();
     } finally {
       this.#handles.flushEnded();
+    }
+  }
+
+  /** Creates segment `index`: renames the spare a flush made ahead of need, or creates it. */
+  #create(index: number): DirectoryFile {
+    const spare = this.#spare;
+    if (spare === undefined) return this.#dir.open(segmentName(index), true);
+    this.#spare = undefined;
+    try {
+      this.#dir.rename(SPARE_SEGMENT_FILE_NAME, segmentName(index));
+    } catch (error) {
+      spare.close();
+      throw error;
+    }
+    return spare;
+  }
+
+  /**
+   * Part of a flush, after the log's bytes are durable: creates the next segment's file off the
+   * main thread, under a name that is not a segment's, for the next rotation to rename (a rename
+   * costs a fraction of a creation). Best effort: without a spare, a rotation creates the file.
+   */
+  async #prepareSpare(): Promise<void> {
+    const dir = this.#dir;
+    if (this.#spare !== undefined || dir.openAsync === undefined) return;
+    let file: DirectoryFile;
+    try {
+      file = await dir.openAsync(SPARE_SEGMENT_FILE_NAME, true);
+    } catch {
+      return;
+    }
+    // A spare is never written; a file left under its name by a crash may have been.
+    if (this.#closed || this.#spare !== undefined || file.size !== 0) file.close();
+    else this.#spare = file;
+  }
+
+  /** At the store's close: closes and removes the spare, if one was made (best effort). */
+  close(): void {
+    this.#closed = true;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare === undefined) return;
+    try {
+      spare.close();
+      this.#dir.remove(SPARE_SEGMENT_FILE_NAME);
+    } catch {
+      // A writer's next open removes it.
     }
   }
 

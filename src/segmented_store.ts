@@ -9,6 +9,7 @@ import {
   SECTOR_SIZE,
   SEGMENT_SIZE_FILE_NAME,
   SEGMENT_SIZE_TEMP_FILE_NAME,
+  SPARE_SEGMENT_FILE_NAME as SPARE,
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
@@ -84,8 +85,7 @@ export class SegmentedStore implements WalStore {
     this.#size = size;
     const [handles, flushes] = [this.#handles, this.#flushes];
     const flushSync = () => this.flushSync();
-    const flush = () => this.flush();
-    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync, flush };
+    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync };
   }
 
   /**
@@ -148,7 +148,7 @@ export class SegmentedStore implements WalStore {
       store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
     }
     store.#clean = new CleanCloseState(dir, names);
-    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
+    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
       store.#flushes.directoryChanged();
@@ -233,9 +233,7 @@ export class SegmentedStore implements WalStore {
   }
 
   /** True: a directory of segment files is a wal-db log, whatever its bytes hold. */
-  get identifiesLog(): boolean {
-    return true;
-  }
+  readonly identifiesLog = true;
 
   /**
    * Sectors are file-aligned: they restart at every segment's first byte. Bytes of a segment
@@ -330,8 +328,8 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * {@linkcode SegmentedStore.truncateBefore} with its flushes (the log's, the head file's and
-   * the directory's) off the main thread. The head moves (and `moved` runs) in the turn the new
+   * {@linkcode SegmentedStore.truncateBefore} with its flushes (the head file's, the
+   * directory's) off the main thread; the caller made the log durable up to `head` first. The head moves (and `moved` runs) in the turn the new
    * head is durable, before any segment below it is removed. One at a time: the caller waits for
    * one to settle before it starts another truncation.
    */
@@ -363,6 +361,7 @@ export class SegmentedStore implements WalStore {
     // flush may leave pages that read back but are not on disk) and the segment size recorded.
     const clean = !this.#readOnly && !this.#segmentSizeUnrecorded && this.#flushes.clean;
     this.#clean.leave(clean, { head: this.#head, end: this.#size, read });
+    this.#flushes.close();
     const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],

@@ -239,7 +239,8 @@ export class Writer {
       }
     }
     return this.#gate.run(action, async () => {
-      // As in `truncateBefore`: the new head is durable, and known to be, before it is written.
+      // As in `truncateBefore`: the new head is durable, and known to be, before it is written,
+      // through the log's own flushes (one at a time; the store flushes none of the log).
       if (lsn > this.#commit.durableEnd) await this.#commit.waitFor(lsn);
       try {
         // Cursors are told in the turn the store moves the head, before it removes segments.

@@ -829,6 +829,13 @@ export class SimDirectory implements WalDirectory {
     this.#state.remove(name);
   }
 
+  /** Like `open`, completing after a few microtask turns, as on a worker thread. */
+  async openAsync(name: string, create: boolean): Promise<DirectoryFile> {
+    const ticks = this.#state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    return this.open(name, create);
+  }
+
   /** Like `remove`, completing after a few microtask turns, as on a worker thread. */
   async removeAsync(name: string): Promise<void> {
     const ticks = this.#state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
