@@ -53,12 +53,28 @@ export interface WalDirectory {
   sizeOf(name: string): number | undefined;
   /** Opens file `name` for reading and writing; `create` makes it when it is missing. */
   open(name: string, create: boolean): DirectoryFile;
+  /**
+   * Optional: {@linkcode WalDirectory.open} on a worker thread (creating a file takes a while).
+   * The file it returns can still be flushed after it is renamed. Without it, a segmented store
+   * creates each segment when the log reaches it.
+   */
+  openAsync?(name: string, create: boolean): Promise<DirectoryFile>;
   /** Removes file `name`. */
   remove(name: string): void;
+  /**
+   * Optional: {@linkcode WalDirectory.remove} on a worker thread (removing a large file frees
+   * its blocks, which takes a while). Without it the store calls `remove`, which blocks.
+   */
+  removeAsync?(name: string): Promise<void>;
   /** Renames file `from` to `to`, replacing `to` if it exists. */
   rename(from: string, to: string): void;
   /** Makes every creation, rename and removal so far durable. */
   sync(): void;
+  /**
+   * Optional: {@linkcode WalDirectory.sync} on a worker thread, so the event loop goes on
+   * meanwhile. Without it the store calls `sync`, which blocks.
+   */
+  syncAsync?(): Promise<void>;
   /** Releases the directory and its lock. Idempotent. */
   close(): void;
 }

@@ -155,6 +155,30 @@ export class FsDirectory implements WalDirectory {
     Deno.removeSync(join(this.path, name));
   }
 
+  /**
+   * Opens (or creates) file `name` on the runtime's worker threads. Its flusher is made at once,
+   * while the name still leads to this file, so it can be renamed and flushed afterwards.
+   */
+  async openAsync(name: string, create: boolean): Promise<DirectoryFile> {
+    this.#checkWritable();
+    const path = join(this.path, name);
+    const writer = await Deno.open(path, { read: true, append: true, create });
+    const durability = this.#durability;
+    const file = new FsDirectoryFile(writer, path, () => durability.flusherFor(writer, path));
+    try {
+      file.makeFlusher();
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return file;
+  }
+
+  async removeAsync(name: string): Promise<void> {
+    this.#checkWritable();
+    await Deno.remove(join(this.path, name));
+  }
+
   rename(from: string, to: string): void {
     this.#checkWritable();
     Deno.renameSync(join(this.path, from), join(this.path, to));
@@ -163,6 +187,22 @@ export class FsDirectory implements WalDirectory {
   sync(): void {
     this.#checkWritable();
     this.#durability.syncDirectory(this.path);
+  }
+
+  /**
+   * The directory flush on the runtime's worker threads: `fsync` of the directory, which is
+   * what the shim calls too (on macOS the runtime's `sync` is `F_FULLFSYNC`, as the shim's).
+   * Windows journals directory entries itself: nothing to do there, as for `sync`.
+   */
+  async syncAsync(): Promise<void> {
+    this.#checkWritable();
+    if (Deno.build.os === "windows") return;
+    try {
+      using handle = await Deno.open(this.path, { read: true });
+      await handle.sync();
+    } catch (error) {
+      throw wrapIo(error, `flush the directory "${this.path}"`);
+    }
   }
 
   close(): void {
@@ -195,6 +235,11 @@ class FsDirectoryFile implements DirectoryFile {
 
   get #flusher(): Flusher {
     return this.#flusherMade ??= this.#makeFlusher(this.path);
+  }
+
+  /** Makes the flusher now (see `FsDirectory.openAsync`). */
+  makeFlusher(): void {
+    void this.#flusher;
   }
 
   get size(): number {

@@ -19,6 +19,7 @@ import {
   decodeSegmentSize,
   parseSegmentName,
   segmentName,
+  SegmentSet,
   segmentSizeMismatch,
 } from "./segments.ts";
 
@@ -27,7 +28,7 @@ export interface DirectoryScan {
   /** Every name in the directory. */
   names: string[];
   /** The indices of the segment files. */
-  segments: Set<number>;
+  segments: SegmentSet;
   /** The segment size the `segment-size` file records, if there is one. */
   recorded: number | undefined;
   /** The head the `head` file records (0 without one). */
@@ -116,8 +117,8 @@ export function copyAside(
 }
 
 /** The segment indices among `names`. */
-export function segmentsIn(names: readonly string[]): Set<number> {
-  const segments = new Set<number>();
+export function segmentsIn(names: readonly string[]): SegmentSet {
+  const segments = new SegmentSet();
   for (const name of names) {
     const index = parseSegmentName(name);
     if (index !== undefined) segments.add(index);
@@ -127,6 +128,7 @@ export function segmentsIn(names: readonly string[]): Set<number> {
 
 /** The highest index in `segments`, if any. */
 export function lastOf(segments: Set<number>): number | undefined {
+  if (segments instanceof SegmentSet) return segments.last;
   let last: number | undefined;
   for (const index of segments) if (last === undefined || index > last) last = index;
   return last;
@@ -262,6 +264,39 @@ export function checkGaps(
   );
 }
 
+/**
+ * {@linkcode writeAtomically} with the flushes of the file and the directory off the main
+ * thread (see `WalDirectory.syncAsync`).
+ */
+export async function writeAtomicallyAsync(
+  dir: WalDirectory,
+  temp: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const file = dir.open(temp, true);
+  try {
+    file.truncate(0);
+    file.append(bytes);
+    await file.flush();
+  } finally {
+    file.close();
+  }
+  dir.rename(temp, name);
+  await syncDirectoryAsync(dir);
+}
+
+/** Flushes the directory's entries off the main thread when it can, else blocking. */
+export function syncDirectoryAsync(dir: WalDirectory): Promise<void> {
+  if (dir.syncAsync !== undefined) return dir.syncAsync();
+  try {
+    dir.sync();
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Replaces file `name` with `bytes`: through `temp`, flushed, renamed, directory flushed. */
 export function writeAtomically(
   dir: WalDirectory,
@@ -279,4 +314,39 @@ export function writeAtomically(
   }
   dir.rename(temp, name);
   dir.sync();
+}
+
+/**
+ * Re-reads what a writer in another process may have changed: the head it moved, the segments
+ * it removed below the head or after a cut, and the segments it appended. Looks up only the
+ * segments around the ends by name, never the whole directory, so a refresh costs in proportion
+ * to what changed, not to the number of segments. Segments are created in order (each after the
+ * creation of the one before is durable), so the first name missing past the last segment ends
+ * the log. Updates `segments`; returns the head and the end.
+ */
+export function refreshSegments(
+  dir: WalDirectory,
+  segments: SegmentSet,
+  head: number,
+  segmentSize: number,
+): { head: number; size: number } {
+  if (dir.sizeOf(HEAD_FILE_NAME) !== undefined) head = readHead(dir, true);
+  // A checkpoint removes whole segments below the head's, lowest first, never the last one.
+  const below = Math.floor(head / segmentSize);
+  for (let first = segments.first; first !== undefined && first < below;) {
+    if (first === segments.last || dir.sizeOf(segmentName(first)) !== undefined) break;
+    segments.delete(first);
+    first = segments.first;
+  }
+  // A cut removes segments from the last one down; appends add them after the last.
+  let last = segments.last;
+  while (last !== undefined && dir.sizeOf(segmentName(last)) === undefined) {
+    segments.delete(last);
+    last = segments.last;
+  }
+  for (let next = last === undefined ? below : last + 1;; next++) {
+    if (dir.sizeOf(segmentName(next)) === undefined) break;
+    segments.add(next);
+  }
+  return { head, size: endOf(dir, segments, head, segmentSize) };
 }

@@ -5,28 +5,27 @@
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
 import {
-  HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
   SEGMENT_SIZE_FILE_NAME,
   SEGMENT_SIZE_TEMP_FILE_NAME,
+  SPARE_SEGMENT_FILE_NAME as SPARE,
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import { checkSegmentSize, encodeHead, encodeSegmentSize, segmentName } from "./segments.ts";
+import { checkSegmentSize, encodeSegmentSize, type SegmentSet } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
+import { CleanCloseState, matchesCleanClose } from "./clean_close.ts";
+import {
+  type CutParts,
+  cutSegments,
+  discardSegments,
+  moveHead,
+  moveHeadAsync,
+} from "./segment_cuts.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
-import {
-  copyAside,
-  cutSegmentFile,
-  endOf,
-  lastOf,
-  readHead,
-  scanDirectory,
-  segmentsIn,
-  writeAtomically,
-} from "./segment_files.ts";
+import { copyAside, refreshSegments, scanDirectory, writeAtomically } from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -57,11 +56,15 @@ export class SegmentedStore implements WalStore {
   #head: number;
   #size: number;
   /** The indices of the segment files that exist. */
-  readonly #segments: Set<number>;
+  readonly #segments: SegmentSet;
   readonly #handles: SegmentHandles;
   readonly #flushes: SegmentFlushes;
+  /** The store's files and flushes, for the truncations in segment_cuts.ts. */
+  readonly #cutParts: CutParts;
   #readOnly = false;
   #closed = false;
+  /** The clean-close marker: removed before the first write, left at a clean close. */
+  #clean: CleanCloseState;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
@@ -69,16 +72,20 @@ export class SegmentedStore implements WalStore {
     dir: WalDirectory,
     segmentSize: number,
     head: number,
-    segments: Set<number>,
+    segments: SegmentSet,
     size: number,
   ) {
     this.#dir = dir;
+    this.#clean = new CleanCloseState(dir, []);
     this.#handles = new SegmentHandles(dir);
     this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
     this.#size = size;
+    const [handles, flushes] = [this.#handles, this.#flushes];
+    const flushSync = () => this.flushSync();
+    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync };
   }
 
   /**
@@ -132,9 +139,16 @@ export class SegmentedStore implements WalStore {
     if (readOnly) return store;
     // A crashed writer may have left any segment, and its creation, only in the page cache:
     // the first flush covers every segment from the head on and the directory, so recovery's
-    // flush makes what it replays durable.
-    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
-    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME]) {
+    // flush makes what it replays durable. Unless the last writer closed cleanly and left a
+    // marker that still matches the log: everything was flushed then (see clean_close.ts).
+    // The marker is removed before the first write or flush (the open's own flush, after
+    // recovery accepted the log): an open that recovery refuses leaves it, true as it is.
+    const read = (offset: number, buffer: Uint8Array) => store.readAt(offset, buffer);
+    if (!matchesCleanClose(dir, names, { head, end: size, read })) {
+      store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
+    }
+    store.#clean = new CleanCloseState(dir, names);
+    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
       store.#flushes.directoryChanged();
@@ -189,17 +203,14 @@ export class SegmentedStore implements WalStore {
   }
 
   /**
-   * Re-reads the directory: a read-only store sees the segments another process appended and
-   * the head it moved since. Segments are assumed to only grow at the end while it follows.
+   * Re-reads what a writer in another process may have changed (see
+   * {@linkcode refreshSegments}): a read-only store sees the segments it appended, removed or
+   * cut and the head it moved, looking up only what changed.
    */
   refresh(): void {
-    const names = this.#dir.list();
-    for (const index of segmentsIn(names)) this.#segments.add(index);
-    for (const index of [...this.#segments]) {
-      if (!names.includes(segmentName(index))) this.#segments.delete(index);
-    }
-    if (names.includes(HEAD_FILE_NAME)) this.#head = readHead(this.#dir, true);
-    this.#size = endOf(this.#dir, this.#segments, this.#head, this.#segmentSize);
+    const found = refreshSegments(this.#dir, this.#segments, this.#head, this.#segmentSize);
+    this.#head = found.head;
+    this.#size = found.size;
     this.#handles.dropReaders();
   }
 
@@ -222,9 +233,7 @@ export class SegmentedStore implements WalStore {
   }
 
   /** True: a directory of segment files is a wal-db log, whatever its bytes hold. */
-  get identifiesLog(): boolean {
-    return true;
-  }
+  readonly identifiesLog = true;
 
   /**
    * Sectors are file-aligned: they restart at every segment's first byte. Bytes of a segment
@@ -242,42 +251,46 @@ export class SegmentedStore implements WalStore {
 
   append(data: Uint8Array): void {
     this.#checkWritable();
-    for (let done = 0; done < data.length;) {
-      const index = Math.floor(this.#size / this.#segmentSize);
-      const room = (index + 1) * this.#segmentSize - this.#size;
-      const file = this.#flushes.writer(index, this.#segments);
-      const part = data.subarray(done, done + Math.min(room, data.length - done));
-      this.#flushes.appended(index);
-      file.append(part);
-      this.#size += part.length;
-      done += part.length;
+    try {
+      for (let done = 0; done < data.length;) {
+        const index = Math.floor(this.#size / this.#segmentSize);
+        const room = (index + 1) * this.#segmentSize - this.#size;
+        const file = this.#flushes.writer(index, this.#segments);
+        const part = data.subarray(done, done + Math.min(room, data.length - done));
+        this.#flushes.appended(index);
+        file.append(part);
+        this.#size += part.length;
+        done += part.length;
+      }
+    } catch (error) {
+      this.#clean.faulted = true;
+      throw error;
     }
   }
 
   flushSync(): void {
-    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    this.#flushes.flushSync();
+    this.#clean.writing(() => {
+      this.#clean.drop();
+      if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
+      this.#flushes.flushSync();
+    });
   }
 
-  async flush(): Promise<void> {
-    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-    await this.#flushes.flush();
+  flush(): Promise<void> {
+    return this.#clean.writingAsync(() => {
+      this.#clean.drop();
+      if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
+      return this.#flushes.flush();
+    });
   }
 
   truncate(size: number): void {
-    this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, `truncate size ${size} is inside the log`);
-    const keep = Math.floor(size / this.#segmentSize);
-    // The kept segment is cut and flushed first, then later segments are removed from the last
-    // one down, the directory flushed after each: a crash at any point leaves a log that ends
-    // at the cut (zeros follow it, which recovery cuts as a torn tail) and no missing segment
-    // inside it, which recovery would have to call damage.
-    const file = this.#flushes.writer(keep, this.#segments);
-    file.truncate(size - keep * this.#segmentSize);
-    this.#flushes.appended(keep);
-    this.flushSync();
-    this.#removeAfter(keep);
-    this.#size = size;
+    this.#clean.writing(() => {
+      this.#checkWritable();
+      assert(size >= this.#head && size <= this.#size, "a cut inside the log");
+      cutSegments(this.#cutParts, size);
+      this.#size = size;
+    });
   }
 
   /**
@@ -287,27 +300,11 @@ export class SegmentedStore implements WalStore {
    * segment is flushed through a handle opened now, which reports only errors from now on.
    */
   discardUnflushed(size: number): void {
+    this.#clean.faulted = true;
     this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, `discard size ${size} is inside the log`);
-    const keep = Math.floor(size / this.#segmentSize);
-    this.#handles.releaseWritten();
-    // In the order `truncate` uses, so a crash part way leaves no missing segment in the log:
-    // the segment the cut falls in first, then the later ones from the last down.
-    if (this.#segments.has(keep)) {
-      this.#handles.dropReader(keep);
-      cutSegmentFile(this.#dir, keep, size - keep * this.#segmentSize);
-    }
-    for (const index of this.#flushes.segments) {
-      if (index < keep && this.#segments.has(index)) {
-        this.#handles.withFile(index, (fresh) => fresh.flushSync());
-      }
-    }
-    this.#flushes.forgetAll();
-    this.#removeAfter(keep);
+    assert(size >= this.#head && size <= this.#size, "a discard inside the log");
+    discardSegments(this.#cutParts, size);
     this.#size = size;
-    // A segment created since the last directory flush may be the one that failed.
-    this.#flushes.directoryChanged();
-    this.#flushes.syncDirectory();
   }
 
   setAside(offset: number, options: SetAsideOptions = {}): string {
@@ -323,19 +320,33 @@ export class SegmentedStore implements WalStore {
    * the last one).
    */
   truncateBefore(head: number): number {
-    this.#checkWritable();
-    assert(head >= this.#head && head <= this.#size, `new head ${head} is inside the log`);
-    // The head must never point past the durable end: after a power loss the log would open
-    // with its head beyond its last byte.
-    this.flushSync();
-    writeAtomically(this.#dir, HEAD_TEMP_FILE_NAME, HEAD_FILE_NAME, encodeHead(head));
-    this.#head = head;
-    const last = lastOf(this.#segments) ?? 0;
-    const keepFrom = Math.min(Math.floor(head / this.#segmentSize), last);
-    const doomed = [...this.#segments].filter((i) => i < keepFrom);
-    for (const index of doomed) this.#removeSegment(index);
-    if (doomed.length > 0) this.#flushes.syncDirectory();
+    return this.#clean.writing(() => {
+      this.#checkHead(head);
+      moveHead(this.#cutParts, head, () => this.#head = head);
+      return head;
+    });
+  }
+
+  /**
+   * {@linkcode SegmentedStore.truncateBefore} with its flushes (the head file's, the
+   * directory's) off the main thread; the caller made the log durable up to `head` first. The head moves (and `moved` runs) in the turn the new
+   * head is durable, before any segment below it is removed. One at a time: the caller waits for
+   * one to settle before it starts another truncation.
+   */
+  async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
+    this.#checkHead(head);
+    await this.#clean.writingAsync(() =>
+      moveHeadAsync(this.#cutParts, head, () => {
+        this.#head = head;
+        moved?.(head);
+      })
+    );
     return head;
+  }
+
+  #checkHead(head: number): void {
+    this.#checkWritable();
+    assert(head >= this.#head && head <= this.#size, "a new head inside the log");
   }
 
   /**
@@ -345,6 +356,12 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const read = (offset: number, buffer: Uint8Array) => this.readAt(offset, buffer);
+    // A writer whose every write reached a flush, with no failure since the open (a failed
+    // flush may leave pages that read back but are not on disk) and the segment size recorded.
+    const clean = !this.#readOnly && !this.#segmentSizeUnrecorded && this.#flushes.clean;
+    this.#clean.leave(clean, { head: this.#head, end: this.#size, read });
+    this.#flushes.close();
     const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close()],
@@ -359,27 +376,15 @@ export class SegmentedStore implements WalStore {
     this.#segmentSizeUnrecorded = false;
   }
 
+  /** Throws unless writable; removes the clean-close marker before the first write. */
   #checkWritable(): void {
-    const message = `Cannot write to "${this.#dir.path}": it was opened read-only`;
-    if (this.#readOnly) throw new WalError("read-only", message);
+    if (this.#readOnly) throw readOnlyError(this.#dir.path);
+    this.#clean.drop();
   }
+}
 
-  /** Removes the segments after `keep`, from the last one down, flushing the directory each time. */
-  #removeAfter(keep: number): void {
-    const doomed = [...this.#segments].filter((i) => i > keep).sort((a, b) => b - a);
-    for (const index of doomed) {
-      this.#removeSegment(index);
-      this.#flushes.syncDirectory();
-    }
-  }
-
-  #removeSegment(index: number): void {
-    this.#handles.releaseSegment(index);
-    this.#dir.remove(segmentName(index));
-    this.#segments.delete(index);
-    this.#flushes.forget(index);
-    this.#flushes.directoryChanged();
-  }
+function readOnlyError(path: string): WalError {
+  return new WalError("read-only", `Cannot write to "${path}": it was opened read-only`);
 }
 
 /** Options for {@linkcode SegmentedStore.open}. */

@@ -225,3 +225,62 @@ function impliedText(segments: readonly SegmentExtent[], head: number): string |
   if (low === high) return `of ${low}`;
   return high === LOG_SIZE_LIMIT ? `of at least ${low}` : `between ${low} and ${high}`;
 }
+
+/**
+ * The indices of a segmented log's segment files, with the lowest and highest kept up to date,
+ * so that finding the last segment does not walk every index (a log may have thousands).
+ * Removing the highest or lowest steps over the indices between to the next one present:
+ * segments are contiguous but for rare holes, so that walk is short.
+ */
+export class SegmentSet extends Set<number> {
+  #first: number | undefined;
+  #last: number | undefined;
+
+  /** A set holding `indices`. */
+  static of(indices: Iterable<number>): SegmentSet {
+    const set = new SegmentSet();
+    for (const index of indices) set.add(index);
+    return set;
+  }
+
+  /** The lowest index, if any. */
+  get first(): number | undefined {
+    return this.#first;
+  }
+
+  /** The highest index, if any. */
+  get last(): number | undefined {
+    return this.#last;
+  }
+
+  override add(index: number): this {
+    super.add(index);
+    if (this.#first === undefined || index < this.#first) this.#first = index;
+    if (this.#last === undefined || index > this.#last) this.#last = index;
+    return this;
+  }
+
+  override delete(index: number): boolean {
+    if (!super.delete(index)) return false;
+    if (this.size === 0) {
+      this.#first = this.#last = undefined;
+      return true;
+    }
+    if (index === this.#last) {
+      let below = index - 1;
+      while (!this.has(below)) below--;
+      this.#last = below;
+    }
+    if (index === this.#first) {
+      let above = index + 1;
+      while (!this.has(above)) above++;
+      this.#first = above;
+    }
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.#first = this.#last = undefined;
+  }
+}

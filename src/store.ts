@@ -93,6 +93,16 @@ export interface WalStore extends ByteSource {
   setAside(offset: number, copy?: SetAsideOptions): string;
   /** Drops what the layout can of the prefix before `head`, durably; returns the new head. */
   truncateBefore(head: number): number;
+  /**
+   * Optional: `truncateBefore` with its flushes off the main thread. The log calls it once its
+   * own flushes made every byte below `head` durable, and it flushes no byte of the log itself:
+   * a flush of its own beside the log's could take a write-back error the log never hears of.
+   * It calls `moved` with the new head in the same turn as its head moves (once the new head is
+   * durable, before it drops anything), and resolves once what it drops is gone. The log starts
+   * at most one truncation at a time. Without it, `Wal.truncateBeforeAsync` calls
+   * `truncateBefore`, which blocks.
+   */
+  truncateBeforeAsync?(head: number, moved: (head: number) => void): Promise<number>;
   /** Releases the store and its lock. Idempotent. */
   close(): void;
   /** Optional: the medium the log is on, e.g. a file's device and inode; see above. */

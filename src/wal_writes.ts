@@ -169,6 +169,7 @@ export class WalWrites extends WalCore {
    */
   truncateFrom(lsn: Lsn): void {
     this.#checkWritableAndWritten();
+    this.#parts.writer.checkIdle(`truncate from LSN ${lsn}`);
     this.#checkBoundary(lsn, "truncate from", true);
     this.#parts.writer.truncateAt(lsn);
   }
@@ -194,6 +195,7 @@ export class WalWrites extends WalCore {
    */
   truncateAfter(lsn: Lsn): void {
     this.#checkWritableAndWritten();
+    this.#parts.writer.checkIdle(`truncate after LSN ${lsn}`);
     this.#checkBoundary(lsn, "truncate after", false);
     this.#parts.writer.truncateAfterRecord(lsn);
   }
@@ -231,6 +233,7 @@ export class WalWrites extends WalCore {
    */
   truncateBefore(lsn: Lsn): Lsn {
     this.#checkWritableAndWritten();
+    this.#parts.writer.checkIdle(`truncate before LSN ${lsn}`);
     this.#checkBoundary(lsn, "truncate before", true);
     return this.#parts.writer.truncateBefore(lsn);
   }
@@ -269,6 +272,57 @@ export class WalWrites extends WalCore {
   #checkWritableAndWritten(): void {
     checkWritable(this.#parts);
     this.#parts.writer.writeOut();
+  }
+
+  /**
+   * Checkpoint without blocking the event loop: {@linkcode WalWrites.truncateBefore} with every
+   * flush it makes (the log's, the `head` file's, the directory's) on a worker thread. The steps,
+   * their order and what a crash at any of them leaves are the same. Appends, `sync` and reads go
+   * on while it runs.
+   *
+   * - The head moves (`head` changes, cursors below it throw `"truncated"`) in the turn the new
+   *   head is durable, before any segment below it is removed; the promise resolves once they
+   *   are removed. Until then `head` is the old one and every record is readable.
+   * - Truncations run one at a time: any truncation (this one again, `truncateFrom`,
+   *   `truncateAfter`, `truncateBefore`) called before the promise settles throws `"busy"` and
+   *   changes nothing.
+   * - `close()` waits for it to finish before it closes the files.
+   * - A store without an asynchronous prefix truncation (a single file, a log in memory, a
+   *   third-party store) does the blocking one: `"unsupported"` where that throws it.
+   *
+   * @param lsn A record boundary at or after the head, or `nextLsn` (drops everything).
+   * @returns A promise of the new head.
+   * @throws {TypeError} If `lsn` is not a number.
+   * @throws {WalError} (as a rejection) `"invalid-lsn"`, `"unsupported"`, `"busy"`, `"failed"` if
+   * a step fails, `"closed"`.
+   *
+   * @example A checkpoint of a segmented log while it is appended to
+   * ```ts
+   * import { Wal } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * {
+   *   await using wal = Wal.openSegmented(dir, 4096);
+   *   const lsns = Array.from({ length: 100 }, () => wal.append(new Uint8Array(100)));
+   *   const checkpoint = wal.truncateBeforeAsync(lsns[80]!);
+   *   wal.append(new Uint8Array(100)); // appends go on meanwhile
+   *   equal(await checkpoint, lsns[80]);
+   *   equal(wal.head, lsns[80]);
+   *   equal([...wal.iter()].length, 21);
+   * }
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  truncateBeforeAsync(lsn: Lsn): Promise<Lsn> {
+    try {
+      this.#checkWritableAndWritten();
+      this.#parts.writer.checkIdle(`truncate before LSN ${lsn}`);
+      this.#checkBoundary(lsn, "truncate before", true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#parts.writer.truncateBeforeAsync(lsn);
   }
 
   /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the head or end). */

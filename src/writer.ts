@@ -13,6 +13,7 @@ import { rememberUndiscarded } from "./failed_tails.ts";
 import { FrameScratch } from "./frame_scratch.ts";
 import { GatherStore } from "./gather_store.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { TruncationGate } from "./truncation_gate.ts";
 import { messageOf, readError, typeName } from "./lsn.ts";
 import { decodeHeader, encodeFrame, type FrameChecksum, frameSize } from "./record.ts";
 import type { WalStats } from "./stats.ts";
@@ -47,6 +48,8 @@ export class Writer {
    * part of the failed write past it (a short write); the log ends here all the same.
    */
   #writeFailedAt: number | undefined;
+  /** One truncation at a time (see `truncateBeforeAsync`). */
+  readonly #gate = new TruncationGate();
 
   constructor(
     raw: WalStore,
@@ -102,9 +105,13 @@ export class Writer {
     return this.#commit.durableEnd;
   }
 
-  /** Set while a flush runs: settles when it does (the store must not close before). */
+  /**
+   * Set while a flush or an asynchronous truncation runs: settles when they do (the store must
+   * not close before). Never rejects.
+   */
   get settled(): Promise<unknown> | undefined {
-    return this.#commit.settled;
+    const [flush, cut] = [this.#commit.settled, this.#gate.settled];
+    return cut === undefined || flush === undefined ? flush ?? cut : Promise.all([flush, cut]);
   }
 
   /** Throws `"read-only"` or `"failed"` when the log refuses writes. */
@@ -220,6 +227,7 @@ export class Writer {
 
   /** Cuts the log at `lsn`, which the caller checked is the end of a record (or the head). */
   truncateAt(lsn: number): void {
+    this.#gate.check(`truncate the log at LSN ${lsn}`);
     if (lsn === this.#store.size) return;
     try {
       this.#store.truncate(lsn);
@@ -247,6 +255,7 @@ export class Writer {
 
   /** Moves the head to `lsn`, a checked boundary; see `Wal.truncateBefore`. */
   truncateBefore(lsn: number): number {
+    this.#gate.check(`truncate before LSN ${lsn}`);
     const before = this.#store.head;
     if (lsn === before) return lsn;
     // The new head must be durable before it is written, and the log must know it is: should
@@ -270,10 +279,47 @@ export class Writer {
         { lsn },
       );
     }
+    this.#headMoved(head, lsn);
+    return head;
+  }
+
+  /** The head moved to `head` (asked for `lsn`): cursors below it are told. */
+  #headMoved(head: number, lsn: number): void {
     if (head === lsn) this.#index.truncateBefore(head);
     this.#epoch.headMoved();
     this.#changes.notify();
-    return head;
+  }
+
+  /**
+   * Moves the head to `lsn`, a checked boundary, with the flushes off the main thread; see
+   * `Wal.truncateBeforeAsync`. A store without `truncateBeforeAsync` does the blocking one.
+   */
+  truncateBeforeAsync(lsn: number): Promise<number> {
+    const move = this.#store.truncateBeforeAsync?.bind(this.#store);
+    const action = `truncate before LSN ${lsn}`;
+    if (lsn === this.#store.head || move === undefined) {
+      try {
+        return Promise.resolve(this.truncateBefore(lsn));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#gate.run(action, async () => {
+      // As in `truncateBefore`: the new head is durable, and known to be, before it is written,
+      // through the log's own flushes (one at a time; the store flushes none of the log).
+      if (lsn > this.#commit.durableEnd) await this.#commit.waitFor(lsn);
+      try {
+        // Cursors are told in the turn the store moves the head, before it removes segments.
+        return await move(lsn, (head) => this.#headMoved(head, lsn));
+      } catch (error) {
+        throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+      }
+    });
+  }
+
+  /** Throws `"busy"` while an asynchronous truncation runs (before any other check). */
+  checkIdle(action: string): void {
+    this.#gate.check(action);
   }
 
   /** Rejects waiters whose flush has not started with `error`; see `Wal.close`. */

@@ -84,6 +84,7 @@ const ACTIONS = {
   truncateFrom: 3,
   truncateAfter: 2,
   truncateBefore: 4,
+  truncateBeforeAsync: 4,
   reopen: 3,
   kill: 3,
 } as const;
@@ -261,6 +262,8 @@ class Schedule {
   #openFaultedSinceCrash = false;
   /** Faults injected before the current log was opened: more since means it may have failed. */
   #faultsAtOpen = 0;
+  /** Asynchronous checkpoints not settled yet: other truncations are refused as busy. */
+  #checkpointsPending = 0;
 
   constructor(readonly seed: number, options: SimOptions) {
     this.rng = new Rng(seed);
@@ -386,6 +389,8 @@ class Schedule {
         return this.#truncateAfter(wal, id);
       case "truncateBefore":
         return this.#truncateBefore(wal, id);
+      case "truncateBeforeAsync":
+        return this.#truncateBeforeAsync(wal, id);
       case "reopen":
         return this.#reopenCleanly(wal, id);
       case "kill":
@@ -454,6 +459,8 @@ class Schedule {
   /** Reads back from a random boundary: the live log holds exactly what was appended. */
   #iterate(wal: Wal, id: number): void {
     if (this.#walFailed) return;
+    // The head may move under the model while a checkpoint runs.
+    if (this.#checkpointsPending > 0) return;
     // A flush failed and the log cut itself back; the failure reaches its caller only later.
     if (this.#faultedSinceOpen && wal.nextLsn < this.#model.end) return;
     const from = this.rng.pick(this.#model.boundaries());
@@ -536,6 +543,44 @@ class Schedule {
     if (this.segmentSize !== undefined) this.#model.truncateBefore(lsn);
     this.figures.checkpoints++;
     this.note(() => `w${id} truncateBefore ${lsn}`);
+  }
+
+  /**
+   * A checkpoint whose flushes run off the main thread: other writers go on meanwhile (their
+   * truncations are refused as busy), and a crash or reopen before it settles may find either
+   * head.
+   */
+  async #truncateBeforeAsync(wal: Wal, id: number): Promise<void> {
+    const lsn = this.rng.pick(this.#model.boundaries());
+    const model = this.#model;
+    // A failed log refuses it at once.
+    const added = !this.#walFailed && !model.pendingHeads.has(lsn);
+    if (added) model.pendingHeads.add(lsn);
+    this.#checkpointsPending++;
+    this.note(() => `w${id} truncateBeforeAsync ${lsn} ...`);
+    // Another checkpoint may have moved the head already, before the model heard of it.
+    const stale = wal.head > model.head;
+    let head: number;
+    try {
+      head = await wal.truncateBeforeAsync(lsn);
+    } catch (error) {
+      const refused = isWalError(error, "busy") || (stale && isWalError(error, "invalid-lsn")) ||
+        (this.segmentSize === undefined && isWalError(error, "unsupported"));
+      if (refused && added) model.pendingHeads.delete(lsn);
+      if (refused) return;
+      throw error;
+    } finally {
+      this.#checkpointsPending--;
+    }
+    // A reopen since (or in progress) checks the log against either head, then starts anew.
+    if (wal !== this.#wal || model !== this.#model) return;
+    if (added) model.pendingHeads.delete(lsn);
+    if (head !== lsn) return this.fail(`truncateBeforeAsync(${lsn}) resolved ${head}`);
+    // A head already there resolves at once, but the caller hears of it a turn later: a
+    // checkpoint made meanwhile may have moved the head further.
+    if (lsn > model.head) model.truncateBefore(lsn);
+    this.figures.checkpoints++;
+    this.note(() => `w${id} ... truncateBeforeAsync ${lsn} resolved`);
   }
 
   /** Closes the log, waits for it to release the lock, and opens it again. */
@@ -723,6 +768,12 @@ class Schedule {
   async #onError(error: unknown, wal: Wal, action: Action): Promise<void> {
     this.note(() => `  ${action} threw ${describeError(error)}`);
     if (wal !== this.#wal || this.disk.dead) return; // a stale log, or the power is off
+    // One truncation at a time: refused, nothing changed, while a checkpoint runs. And the
+    // head may have moved before the model hears of it: an LSN below it is refused too.
+    if (this.#checkpointsPending > 0) {
+      if (isWalError(error, "busy")) return;
+      if (isWalError(error, "invalid-lsn") && wal.head > this.#model.head) return;
+    }
     const cause = simulatedCause(error);
     if (cause instanceof SimIoError && !(error instanceof WalError)) {
       return this.fail(`${action}: an injected ${cause.code} escaped as a raw error`);

@@ -414,6 +414,10 @@ class DiskState {
   readonly entries = new Map<string, Inode>();
   durableEntries = new Map<string, Inode>();
   readonly pendingEntries: EntryChange[] = [];
+  /** The sequence number of the last entry change (for directory syncs in flight). */
+  entrySeq = 0;
+  /** The sequence number of each pending entry change, in step with `pendingEntries`. */
+  readonly pendingSeqs: number[] = [];
   /** Lock name → the token of the handle that holds it. */
   readonly locks = new Map<string, symbol>();
   session = 0;
@@ -470,6 +474,7 @@ class DiskState {
     const inode = new Inode();
     this.entries.set(name, inode);
     this.pendingEntries.push({ kind: "create", name, inode });
+    this.pendingSeqs.push(++this.entrySeq);
     return inode;
   }
 
@@ -477,6 +482,7 @@ class DiskState {
     const inode = this.inode(name);
     this.entries.delete(name);
     this.pendingEntries.push({ kind: "remove", name, inode });
+    this.pendingSeqs.push(++this.entrySeq);
   }
 
   rename(from: string, to: string): void {
@@ -484,11 +490,25 @@ class DiskState {
     this.entries.delete(from);
     this.entries.set(to, inode);
     this.pendingEntries.push({ kind: "rename", from, to, inode });
+    this.pendingSeqs.push(++this.entrySeq);
   }
 
   syncEntries(): void {
     this.durableEntries = new Map(this.entries);
     this.pendingEntries.length = 0;
+    this.pendingSeqs.length = 0;
+  }
+
+  /** Makes durable the pending entry changes up to sequence number `seq`; later ones stay. */
+  syncEntriesUpTo(seq: number): void {
+    let done = 0;
+    while (done < this.pendingSeqs.length && this.pendingSeqs[done]! <= seq) done++;
+    if (done === 0) return;
+    this.durableEntries = new Map(this.durableEntries);
+    for (const change of this.pendingEntries.splice(0, done)) {
+      replayEntry(this.durableEntries, change);
+    }
+    this.pendingSeqs.splice(0, done);
   }
 
   /** A directory sync on behalf of a handle of process `session`. */
@@ -809,6 +829,20 @@ export class SimDirectory implements WalDirectory {
     this.#state.remove(name);
   }
 
+  /** Like `open`, completing after a few microtask turns, as on a worker thread. */
+  async openAsync(name: string, create: boolean): Promise<DirectoryFile> {
+    const ticks = this.#state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    return this.open(name, create);
+  }
+
+  /** Like `remove`, completing after a few microtask turns, as on a worker thread. */
+  async removeAsync(name: string): Promise<void> {
+    const ticks = this.#state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    this.remove(name);
+  }
+
   rename(from: string, to: string): void {
     const fault = this.#enter("rename", from);
     if (fault !== undefined) throw new SimIoError(fault.code, `rename ${from} failed`);
@@ -818,6 +852,26 @@ export class SimDirectory implements WalDirectory {
   sync(): void {
     if (this.#closed) throw new Error("SimDirectory used after close (sync)");
     this.#state.syncEntriesAs(this.#session);
+  }
+
+  /**
+   * Like `sync`, completing after a few microtask turns, as a flush on a worker thread would: it
+   * makes durable the entry changes made before it was called, and power can fail meanwhile.
+   */
+  async syncAsync(): Promise<void> {
+    if (this.#closed) throw new Error("SimDirectory used after close (syncAsync)");
+    const state = this.#state;
+    const fault = state.enter(this.#session, "sync", "");
+    const covered = state.entrySeq;
+    const ticks = state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    if (state.dead) throw new SimPowerLoss("power lost during directory sync");
+    if (this.#session !== state.session) {
+      throw new SimProcessKilled("process killed during directory sync");
+    }
+    state.countOperation();
+    if (fault !== undefined) throw new SimIoError(fault.code, "directory sync failed");
+    state.syncEntriesUpTo(covered);
   }
 
   close(): void {

@@ -106,7 +106,13 @@ type Op =
   | { t: "append"; size: number }
   | { t: "sync" }
   | {
-    t: "truncateFrom" | "truncateAfter" | "truncateBefore" | "openIter" | "openTail";
+    t:
+      | "truncateFrom"
+      | "truncateAfter"
+      | "truncateBefore"
+      | "truncateBeforeAsync"
+      | "openIter"
+      | "openTail";
     pick: number;
   }
   | { t: "step"; which: number }
@@ -138,6 +144,7 @@ const OPS = fc.oneof(
         "truncateFrom" as const,
         "truncateAfter" as const,
         "truncateBefore" as const,
+        "truncateBeforeAsync" as const,
         "openIter" as const,
         "openTail" as const,
       ),
@@ -225,6 +232,15 @@ async function runInterleaving(dir: string, ops: readonly Op[]): Promise<void> {
         const at = pickOf(boundaries(), op.pick)!;
         if (at > durable) durable = end;
         equal(writer.truncateBefore(at), at);
+        head = at;
+        log = log.filter((r) => r.lsn >= at);
+        break;
+      }
+      case "truncateBeforeAsync": {
+        // The same checkpoint with its flushes off the main thread: cursors see it alike.
+        const at = pickOf(boundaries(), op.pick)!;
+        if (at > durable) durable = end;
+        equal(await writer.truncateBeforeAsync(at), at);
         head = at;
         log = log.filter((r) => r.lsn >= at);
         break;

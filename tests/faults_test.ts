@@ -176,7 +176,8 @@ for (const layout of LAYOUTS) {
     const wal = open(disk, layout);
     wal.append(bytes("synced"));
     wal.syncSync();
-    failNth(disk, "close");
+    // A log file's close (the clean-close marker is written best effort, its failures ignored).
+    failNth(disk, "close", 1, { code: "EIO" }, /\.wal$/);
     let error: unknown;
     try {
       wal.close();
@@ -197,7 +198,7 @@ for (const layout of LAYOUTS) {
     const wal = open(disk, layout);
     // Short enough for one segment: no segment is retired (and closed) by the flush itself.
     wal.append(bytes("synced"));
-    failNth(disk, "close");
+    failNth(disk, "close", 1, { code: "EIO" }, /\.wal$/);
     const pending = wal.sync();
     await Promise.resolve();
     wal.close(); // the flush runs: the store closes when it settles, after close() returned

@@ -1,7 +1,9 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/segment_flushes.ts: which segments a segmented log has not flushed yet.
 
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { SegmentedStore, Wal } from "../mod.ts";
+import type { WalDirectory } from "../src/directory.ts";
 import { SegmentFlushes } from "../src/segment_flushes.ts";
 import { SegmentHandles } from "../src/segment_handles.ts";
 import { segmentName } from "../src/segments.ts";
@@ -26,4 +28,46 @@ Deno.test("SegmentFlushes: a flush settles the segments it covered, not those ap
   deepEqual(flushes.segments, []);
   for (const file of handles.takeAll()) file.close();
   dir.close();
+});
+
+Deno.test("SegmentFlushes: rotations rename the spare a flush made, and leave what creating leaves", async () => {
+  const SPARE = "next-segment.tmp";
+  const run = async (spares: boolean) => {
+    const disk = new SimDisk();
+    const kinds: string[] = [];
+    disk.faults = (operation) => void kinds.push(`${operation.kind} ${operation.name}`);
+    const inner = SimDirectory.open(disk);
+    // Without openAsync, a store creates each segment when the log reaches it (the slow path).
+    const dir: WalDirectory = spares ? inner : {
+      path: inner.path,
+      durability: inner.durability,
+      list: () => inner.list(),
+      sizeOf: (name) => inner.sizeOf(name),
+      open: (name, create) => inner.open(name, create),
+      remove: (name) => inner.remove(name),
+      rename: (from, to) => inner.rename(from, to),
+      sync: () => inner.sync(),
+      syncAsync: () => inner.syncAsync(),
+      close: () => inner.close(),
+    };
+    const wal = Wal.withStore(SegmentedStore.open(dir, 100));
+    const lsns: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      lsns.push(wal.append(new Uint8Array(30).fill(i)));
+      if (i % 3 === 2) await wal.sync();
+    }
+    const entries = [...wal.iter()];
+    wal.close();
+    await wal.closed;
+    const files = disk.names().map((name) => [name, disk.bytesOf(name)]);
+    const renames = kinds.filter((k) => k.startsWith(`rename ${SPARE}`)).length;
+    return { lsns, entries, files, renames };
+  };
+  const fast = await run(true);
+  const slow = await run(false);
+  ok(fast.renames >= 5, `${fast.renames} rotations renamed the spare`);
+  equal(slow.renames, 0);
+  deepEqual(fast.lsns, slow.lsns);
+  deepEqual(fast.entries, slow.entries);
+  deepEqual(fast.files, slow.files, "the same files, and no spare once closed");
 });

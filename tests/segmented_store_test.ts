@@ -14,6 +14,8 @@ import { agePast, directorySnapshot, readBytes, removeIfPresent, withTempDir } f
 class CountingDirectory implements WalDirectory {
   readonly flushes = new Map<string, number>();
   syncs = 0;
+  lists = 0;
+  stats = 0;
   constructor(readonly inner: WalDirectory) {}
   get path(): string {
     return this.inner.path;
@@ -22,9 +24,11 @@ class CountingDirectory implements WalDirectory {
     return this.inner.durability;
   }
   list(): string[] {
+    this.lists++;
     return this.inner.list();
   }
   sizeOf(name: string): number | undefined {
+    this.stats++;
     return this.inner.sizeOf(name);
   }
   open(name: string, create: boolean): DirectoryFile {
@@ -143,7 +147,13 @@ Deno.test("SegmentedStore keeps its open files bounded over 10,000 segments", as
     const buffer = new Uint8Array(16);
     for (let i = 0; i < 10_000; i += 7) store.readAt(i * 16, buffer);
     ok(store.openFileCount <= 1 + SEGMENT_READERS_OPEN_MAX, `${store.openFileCount} open`);
-    ok(fds() - before <= 2 + SEGMENT_READERS_OPEN_MAX + 2, `${fds() - before} new descriptors`);
+    // The lock, the readers, the active segment and its flusher's descriptor, and the spare
+    // segment a flush creates ahead of need, with its flusher's descriptor.
+    const spare = 2;
+    ok(
+      fds() - before <= 2 + SEGMENT_READERS_OPEN_MAX + 2 + spare,
+      `${fds() - before} new descriptors`,
+    );
     equal(store.segmentCount, 10_000);
     store.close();
     ok(fds() - before <= 1, "close releases every descriptor");
@@ -230,10 +240,10 @@ Deno.test("SegmentedStore.open() refuses a damaged head and missing leading segm
         () => openStore(dir, 16),
         (e: unknown) => isCorruption(e) && /Leading segments/.test(String(e)),
       );
-      equal(
-        Deno.readDirSync(dir).toArray().length,
-        4,
-        "segments 2 and 3, the segment-size file and the lock remain",
+      deepEqual(
+        Deno.readDirSync(dir).map((e) => e.name).toArray().sort(),
+        [2, 3].map(segmentName).concat(["clean-close", "segment-size", "wal.lock"]),
+        "segments 2 and 3, the marker of the clean close, the segment-size file and the lock remain",
       );
       Deno.writeFileSync(headPath, good);
     });
@@ -453,5 +463,59 @@ Deno.test("SegmentedStore.open() removes a leftover temporary segment-size file 
     openStore(dir, 64).close();
     throws(() => Deno.statSync(join(dir, "segment-size.tmp")), Deno.errors.NotFound);
     deepEqual(readBytes(join(dir, "segment-size")), encodeSegmentSize(64));
+  });
+});
+
+Deno.test("SegmentedStore.refresh() of a reader matches a fresh open, looking up only what changed", async () => {
+  await withTempDir((dir) => {
+    const segmentSize = 16;
+    const writer = openStore(dir, segmentSize);
+    writer.append(counting(300 * segmentSize + 5)); // 301 segments
+    writer.flushSync();
+    const directory = new CountingDirectory(
+      FsDirectory.open(dir, { durability: "runtime", readOnly: true, lock: "none" }),
+    );
+    const reader = SegmentedStore.open(directory, segmentSize, { readOnly: true });
+    const fresh = () => {
+      const opened = FsDirectory.open(dir, { readOnly: true, lock: "none" });
+      const store = SegmentedStore.open(opened, segmentSize, { readOnly: true });
+      const state = {
+        head: store.head,
+        size: store.size,
+        segments: store.segmentCount,
+        bytes: bytesOf(store, store.head, store.size - store.head),
+      };
+      store.close();
+      return state;
+    };
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let step = 0; step < 60; step++) {
+      const roll = random(10);
+      if (roll < 5) writer.append(counting(random(4 * segmentSize)));
+      else if (roll < 8) writer.truncate(writer.head + random(writer.size - writer.head + 1));
+      else writer.truncateBefore(writer.head + random(writer.size - writer.head + 1));
+      directory.lists = 0;
+      directory.stats = 0;
+      const before = reader.segmentCount;
+      reader.refresh();
+      equal(directory.lists, 0, "a refresh never lists the directory");
+      // The head file, the last segment, the one after it and the first one kept (4), one per
+      // segment added or removed, and one per segment a cut removed and appends made again.
+      const changed = Math.abs(reader.segmentCount - before) + (roll >= 5 && roll < 8 ? 0 : 4);
+      ok(directory.stats <= 4 + 2 * changed + 8, `${directory.stats} lookups (step ${step})`);
+      deepEqual(
+        {
+          head: reader.head,
+          size: reader.size,
+          segments: reader.segmentCount,
+          bytes: bytesOf(reader, reader.head, reader.size - reader.head),
+        },
+        fresh(),
+        `step ${step}`,
+      );
+    }
+    reader.close();
+    writer.close();
   });
 });

@@ -10,6 +10,7 @@ import {
   parseSegmentName,
   type SegmentExtent,
   segmentName,
+  SegmentSet,
   segmentSizeMismatch,
 } from "../src/segments.ts";
 import { crc32c } from "../src/crc32c.ts";
@@ -169,4 +170,21 @@ Deno.test("segmentSizeMismatch() with a recorded size reads short segments as ho
     segmentSizeMismatch([{ index: 0, size: 0 }, { index: 1, size: 0 }], 0, 64, false),
     undefined,
   );
+});
+
+Deno.test("SegmentSet keeps its first and last index through adds and removals, holes included", () => {
+  const set = SegmentSet.of([5, 3, 4, 9]);
+  deepEqual([set.first, set.last], [3, 9]);
+  set.delete(9); // steps over the hole 6..8
+  deepEqual([set.first, set.last], [3, 5]);
+  set.delete(3);
+  deepEqual([set.first, set.last], [4, 5]);
+  set.add(12).add(1);
+  deepEqual([set.first, set.last], [1, 12]);
+  equal(set.delete(7), false);
+  for (const index of [...set]) set.delete(index);
+  deepEqual([set.first, set.last, set.size], [undefined, undefined, 0]);
+  set.add(2);
+  set.clear();
+  deepEqual([set.first, set.last], [undefined, undefined]);
 });

@@ -2,7 +2,9 @@
 // Tests for src/wal_writes.ts: which record at the LSN given each truncation keeps. The rest of
 // the write API is tested in wal_test.ts and wal_segmented_test.ts.
 
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
+import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
 import { bytes } from "./_helpers.ts";
@@ -20,4 +22,104 @@ Deno.test("truncateFrom drops the record at the LSN given; truncateAfter and tru
   deepEqual(words(), ["a", "b", "c"]);
   wal.truncateBefore(lsns[1]!);
   deepEqual(words(), ["b", "c"]);
+});
+
+/** A simulated directory whose blocking flushes throw while `forbid` is set. */
+class NoBlockingDirectory implements WalDirectory {
+  readonly #inner: SimDirectory;
+  constructor(disk: SimDisk, readonly blocking: { forbid: boolean }) {
+    this.#inner = SimDirectory.open(disk);
+  }
+  get path(): string {
+    return this.#inner.path;
+  }
+  get durability(): string {
+    return this.#inner.durability;
+  }
+  list = (): string[] => this.#inner.list();
+  sizeOf = (name: string): number | undefined => this.#inner.sizeOf(name);
+  open(name: string, create: boolean): DirectoryFile {
+    const file = this.#inner.open(name, create);
+    const blocking = this.blocking;
+    return {
+      get size() {
+        return file.size;
+      },
+      readAt: (o, b) => file.readAt(o, b),
+      append: (d) => file.append(d),
+      truncate: (s) => file.truncate(s),
+      flushSync: () => {
+        if (blocking.forbid) throw new Error(`a blocking flush of ${name}`);
+        file.flushSync();
+      },
+      flush: () => file.flush(),
+      close: () => file.close(),
+    };
+  }
+  remove = (name: string): void => this.#inner.remove(name);
+  rename = (from: string, to: string): void => this.#inner.rename(from, to);
+  sync(): void {
+    if (this.blocking.forbid) throw new Error("a blocking directory flush");
+    this.#inner.sync();
+  }
+  syncAsync = (): Promise<void> => this.#inner.syncAsync();
+  close = (): void => this.#inner.close();
+}
+
+function openSegmented(disk: SimDisk, blocking: { forbid: boolean }): Wal {
+  return Wal.withStore(SegmentedStore.open(new NoBlockingDirectory(disk, blocking), 64));
+}
+
+function fillWords(wal: Wal, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => wal.append(bytes(`record ${i}`)));
+}
+
+Deno.test("truncateBeforeAsync leaves the same files as truncateBefore, flushing only off the main thread", async () => {
+  const blocking = { forbid: false };
+  const slowDisk = new SimDisk();
+  const fastDisk = new SimDisk();
+  const slow = openSegmented(slowDisk, blocking);
+  const fast = openSegmented(fastDisk, blocking);
+  const lsns = fillWords(slow, 40);
+  deepEqual(fillWords(fast, 40), lsns);
+  for (const at of [3, 17, 17, 39]) {
+    equal(slow.truncateBefore(lsns[at]!), lsns[at]);
+    blocking.forbid = true; // a blocking flush or directory flush throws now
+    equal(await fast.truncateBeforeAsync(lsns[at]!), lsns[at]);
+    blocking.forbid = false;
+    deepEqual(fastDisk.names(), slowDisk.names());
+    deepEqual(fastDisk.bytesOf("head"), slowDisk.bytesOf("head"));
+    deepEqual([...fast.iter()], [...slow.iter()]);
+  }
+  slow.close();
+  fast.close();
+});
+
+Deno.test("truncateBeforeAsync: one truncation at a time, appends go on, close waits for it", async () => {
+  const disk = new SimDisk();
+  const wal = openSegmented(disk, { forbid: false });
+  const lsns = fillWords(wal, 30);
+  const reader = wal.iterFrom(lsns[1]!);
+  reader.next();
+  const checkpoint = wal.truncateBeforeAsync(lsns[20]!);
+  const busy = (e: unknown) => e instanceof WalError && e.kind === "busy";
+  throws(() => wal.truncateFrom(lsns[25]!), busy);
+  throws(() => wal.truncateAfter(lsns[25]!), busy);
+  throws(() => wal.truncateBefore(lsns[25]!), busy);
+  await rejects(wal.truncateBeforeAsync(lsns[25]!), busy);
+  const appended = wal.append(bytes("meanwhile"));
+  const synced = wal.sync();
+  equal(await checkpoint, lsns[20]);
+  await synced;
+  equal(wal.head, lsns[20]);
+  throws(() => reader.next(), (e: unknown) => e instanceof WalError && e.kind === "truncated");
+  deepEqual([...wal.iter()].map((e) => e.lsn), [...lsns.slice(20), appended]);
+  wal.truncateFrom(lsns[25]!); // idle again
+  const last = wal.truncateBeforeAsync(lsns[24]!);
+  wal.close(); // waits for the checkpoint before it closes the files
+  equal(await last, lsns[24]);
+  await wal.closed;
+  equal(disk.openFileCount, 0);
+  using again = openSegmented(disk, { forbid: false });
+  equal(again.head, lsns[24]);
 });

@@ -204,7 +204,8 @@ export function parseRecordPayload(data: Uint8Array): RecordId | undefined {
  * - `O <head> <end> <durability>`: the log opened (recovery done and flushed);
  * - `A <lsn> <cycle> <seq>`: the record was acknowledged (its `sync()` resolved or `syncSync()`
  *   returned; the early-ack control prints it before syncing);
- * - `P <lsn>`: about to call `truncateBefore(lsn)`; `C <head>`: it returned that head;
+ * - `P <lsn>`: about to call `truncateBefore(lsn)` (or `truncateBeforeAsync`); `C <head>`: it
+ *   returned (or resolved) that head;
  * - `X <text>`: the workload stopped on an error.
  */
 export type WorkloadEvent =

@@ -48,15 +48,18 @@ const PURE = [
   "snapshot",
   "stats",
   "store",
+  "truncation_gate",
 ];
 const IO_CORE = [
   "checkpoint",
+  "clean_close",
   "failed_tails",
   "follower",
   "gather_store",
   "group_commit",
   "log_parts",
   "recovery",
+  "segment_cuts",
   "segment_files",
   "segment_flushes",
   "segment_handles",

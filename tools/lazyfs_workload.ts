@@ -1,7 +1,8 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // The process the LazyFS suite (tools/lazyfs.ts) runs on the mount and kills: concurrent
 // group-committing writers (`await sync()`, some `syncSync()`, some `appendBatch`) on a
-// single-file or segmented log, with checkpoints on the segmented one, until killed.
+// single-file or segmented log, with checkpoints on the segmented one (half of them with
+// `truncateBeforeAsync`, beside the writers), until killed.
 //
 //   deno run --allow-read --allow-write --allow-env [--allow-ffi] tools/lazyfs_workload.ts \
 //     <dir> <single|segmented> <segment size> <cycle> <writers> <seed> [early-ack]
@@ -51,13 +52,25 @@ let checkpointAfter = rng.int(CHECKPOINT_AFTER_ACKS_MIN, CHECKPOINT_AFTER_ACKS_M
 /** Acknowledged LSNs at or above the head, in order: where a checkpoint may move the head. */
 let boundaries: number[] = [];
 
-function checkpoint(): void {
+/** Set while a checkpoint made with `truncateBeforeAsync` runs: one at a time. */
+let checkpointRunning = false;
+
+async function checkpoint(): Promise<void> {
   // Writers acknowledge out of order, so a record acknowledged late may lie below the head.
   boundaries = boundaries.filter((b) => b >= wal.head);
-  if (layout !== "segmented" || boundaries.length < 2) return;
+  if (layout !== "segmented" || boundaries.length < 2 || checkpointRunning) return;
   const lsn = boundaries[rng.below(Math.ceil(boundaries.length / 2))]!;
   print(`P ${lsn}`);
-  const head = wal.truncateBefore(lsn);
+  // Half of them with their flushes off the main thread, while the other writers go on.
+  let head: number;
+  if (rng.chance(50)) {
+    checkpointRunning = true;
+    try {
+      head = await wal.truncateBeforeAsync(lsn);
+    } finally {
+      checkpointRunning = false;
+    }
+  } else head = wal.truncateBefore(lsn);
   boundaries = boundaries.filter((b) => b >= head);
   print(`C ${head}`);
 }
@@ -88,7 +101,7 @@ async function writer(): Promise<never> {
     if (acksSinceCheckpoint >= checkpointAfter) {
       acksSinceCheckpoint = 0;
       checkpointAfter = rng.int(CHECKPOINT_AFTER_ACKS_MIN, CHECKPOINT_AFTER_ACKS_MAX);
-      checkpoint();
+      await checkpoint();
     }
   }
 }
