@@ -10,7 +10,15 @@ import {
   READ_CHUNK_SIZE,
 } from "./constants.ts";
 import { crc32cRaw, crc32cShift } from "./crc32c.ts";
-import type { ByteSource } from "./reader.ts";
+
+/** Anything the reader can pull bytes from: a store, or an array in a test. */
+export interface ByteSource {
+  /**
+   * Copies the bytes at `offset` into `buffer` and returns how many were copied. Fewer than
+   * `buffer.length` only when the source ends before the buffer is full.
+   */
+  readAt(offset: number, buffer: Uint8Array): number;
+}
 
 /**
  * Raw CRC32C registers of the prefixes `[start, start + i·spacing)` of a source, computed

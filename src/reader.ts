@@ -14,17 +14,12 @@ import {
 } from "./constants.ts";
 import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
-import { RangeChecksums } from "./range_checksums.ts";
+import { type ByteSource, RangeChecksums } from "./range_checksums.ts";
 import { frameCrc, frameSize, readU32 } from "./record.ts";
 
-/** Anything the reader can pull bytes from: a store, or an array in a test. */
-export interface ByteSource {
-  /**
-   * Copies the bytes at `offset` into `buffer` and returns how many were copied. Fewer than
-   * `buffer.length` only when the source ends before the buffer is full.
-   */
-  readAt(offset: number, buffer: Uint8Array): number;
-}
+// Defined beside the range checksums, which read through it too, so neither imports the other's
+// module in a circle; re-exported here, where readers look for it.
+export type { ByteSource };
 
 /**
  * Why the bytes at an offset are not an intact record, in the order the reader checks:
