@@ -15,6 +15,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { GoalRow } from "./goals.ts";
 import { compileC, median, percentile, RECORD_BYTES, runJson } from "./run.ts";
 
 const WRITER_COUNTS = [1, 256] as const;
@@ -140,17 +141,7 @@ async function measure(cell: CellId, writers: number, bin: string): Promise<Cell
   }
 }
 
-interface Row {
-  section: string;
-  path: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number;
-  ratio: number;
-  goal: string;
-  met: boolean;
-}
+type Row = GoalRow;
 
 async function main(json: boolean, rounds: number): Promise<void> {
   const bin = await compileC("commit");

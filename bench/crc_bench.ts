@@ -8,20 +8,10 @@
 import { crc32c, frameChecksumIn } from "../src/crc32c.ts";
 import { encodeFrame, readU32 } from "../src/record.ts";
 import { loadShim, type ShimCrc } from "../ffi/mod.ts";
+import type { GoalRow } from "./goals.ts";
 
 /** One line of the report; `ratio` is `value / anchorValue` (GB/s: higher is better; ns/call: lower). */
-export interface CrcBenchRow {
-  section: string;
-  path: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number;
-  ratio: number;
-  /** The target, in words, or null where there is none. */
-  goal: string | null;
-  met: boolean | null;
-}
+export type CrcBenchRow = GoalRow;
 
 /** Wall time each measurement aims for; the best of ROUNDS rounds counts. */
 const TARGET_MS = 250;
