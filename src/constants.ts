@@ -160,40 +160,11 @@ export const SEGMENT_SIZE_FILE_VERSION = 1;
 export const SEGMENT_SIZE_FILE_SIZE = 20;
 
 /**
- * The clean-close marker of a segmented log: a writer's close leaves it when every segment and
- * the directory are flushed, so the next writer's open need not flush every segment again. Not a
- * segment name: the Rust 1.x crate ignores it.
- */
-export const CLEAN_CLOSE_FILE_NAME = "clean-close";
-
-/** The clean-close marker is written here first, then renamed, like the head file. */
-export const CLEAN_CLOSE_TEMP_FILE_NAME = "clean-close.tmp";
-
-/**
  * The next segment, created ahead of need by a flush (off the main thread) and renamed to its
  * segment name when the log reaches it: creating a file takes many times longer than renaming
  * one. Not a segment name: readers ignore it; a writer's open and close remove it.
  */
 export const SPARE_SEGMENT_FILE_NAME = "next-segment.tmp";
-
-/** The first 4 bytes of a clean-close marker: ASCII `WCLN`. */
-export const CLEAN_CLOSE_FILE_MAGIC = "WCLN";
-
-/** The layout version of the clean-close marker; another version is ignored (not trusted). */
-export const CLEAN_CLOSE_FILE_VERSION = 1;
-
-/**
- * A clean-close marker: magic (4 bytes), version (u32 LE), head (u64 LE), end (u64 LE), the
- * CRC32C of the log's last bytes (u32 LE), then the CRC32C of those 28 bytes (u32 LE).
- */
-export const CLEAN_CLOSE_FILE_SIZE = 32;
-
-/**
- * How many of the log's last bytes the clean-close marker fingerprints. A writer that does not
- * know the marker (an older wal-db, the Rust crate) and cut and appended back to the very same
- * end would most likely change them: the marker then no longer matches and is not trusted.
- */
-export const CLEAN_CLOSE_TAIL_BYTES = 4096;
 
 /**
  * How many segment files a segmented store keeps open for reading at once. The segment being

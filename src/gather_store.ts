@@ -43,6 +43,8 @@ export class GatherStore implements WalStore {
   readonly sectorAt?: (lsn: number) => SectorInfo;
   readonly identity?: string;
   readonly identifiesLog?: boolean;
+  /** The real store's checkpoint off the main thread, after the gathered bytes are written. */
+  readonly truncateBeforeAsync?: (head: number, moved: (head: number) => void) => Promise<number>;
 
   /**
    * @param inner The real store; this one owns it from now on.
@@ -55,6 +57,17 @@ export class GatherStore implements WalStore {
     if (sectorAt !== undefined) this.sectorAt = (lsn) => sectorAt.call(inner, lsn);
     if (inner.identity !== undefined) this.identity = inner.identity;
     if (inner.identifiesLog !== undefined) this.identifiesLog = inner.identifiesLog;
+    const truncateBeforeAsync = inner.truncateBeforeAsync;
+    if (truncateBeforeAsync !== undefined) {
+      this.truncateBeforeAsync = (head, moved) => {
+        try {
+          this.#drain(true);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return truncateBeforeAsync.call(inner, head, moved);
+      };
+    }
   }
 
   /** The real store's end plus the gathered bytes: where the next append lands. */

@@ -39,11 +39,6 @@ export class SegmentFlushes {
     this.#exists = exists;
   }
 
-  /** True when no segment has unflushed bytes and the directory is flushed. */
-  get clean(): boolean {
-    return this.#unflushed.size === 0 && this.#directorySynced === this.#directoryVersion;
-  }
-
   /** The segments with unflushed bytes. */
   get segments(): number[] {
     return [...this.#unflushed.keys()];

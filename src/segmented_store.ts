@@ -15,7 +15,6 @@ import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { checkSegmentSize, encodeSegmentSize, type SegmentSet } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
-import { CleanCloseState, matchesCleanClose } from "./clean_close.ts";
 import {
   type CutParts,
   cutSegments,
@@ -63,8 +62,6 @@ export class SegmentedStore implements WalStore {
   readonly #cutParts: CutParts;
   #readOnly = false;
   #closed = false;
-  /** The clean-close marker: removed before the first write, left at a clean close. */
-  #clean: CleanCloseState;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
 
@@ -76,7 +73,6 @@ export class SegmentedStore implements WalStore {
     size: number,
   ) {
     this.#dir = dir;
-    this.#clean = new CleanCloseState(dir, []);
     this.#handles = new SegmentHandles(dir);
     this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
     this.#segmentSize = segmentSize;
@@ -139,15 +135,10 @@ export class SegmentedStore implements WalStore {
     if (readOnly) return store;
     // A crashed writer may have left any segment, and its creation, only in the page cache:
     // the first flush covers every segment from the head on and the directory, so recovery's
-    // flush makes what it replays durable. Unless the last writer closed cleanly and left a
-    // marker that still matches the log: everything was flushed then (see clean_close.ts).
-    // The marker is removed before the first write or flush (the open's own flush, after
-    // recovery accepted the log): an open that recovery refuses leaves it, true as it is.
-    const read = (offset: number, buffer: Uint8Array) => store.readAt(offset, buffer);
-    if (!matchesCleanClose(dir, names, { head, end: size, read })) {
-      store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
-    }
-    store.#clean = new CleanCloseState(dir, names);
+    // flush makes what it replays durable. No marker of a clean close can stand in for this
+    // flush: a copied or restored directory carries the marker while its files are only in the
+    // page cache (docs/ON_DISK_FORMAT.md §6.2).
+    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
@@ -251,46 +242,37 @@ export class SegmentedStore implements WalStore {
 
   append(data: Uint8Array): void {
     this.#checkWritable();
-    try {
-      for (let done = 0; done < data.length;) {
-        const index = Math.floor(this.#size / this.#segmentSize);
-        const room = (index + 1) * this.#segmentSize - this.#size;
-        const file = this.#flushes.writer(index, this.#segments);
-        const part = data.subarray(done, done + Math.min(room, data.length - done));
-        this.#flushes.appended(index);
-        file.append(part);
-        this.#size += part.length;
-        done += part.length;
-      }
-    } catch (error) {
-      this.#clean.faulted = true;
-      throw error;
+    for (let done = 0; done < data.length;) {
+      const index = Math.floor(this.#size / this.#segmentSize);
+      const room = (index + 1) * this.#segmentSize - this.#size;
+      const file = this.#flushes.writer(index, this.#segments);
+      const part = data.subarray(done, done + Math.min(room, data.length - done));
+      this.#flushes.appended(index);
+      file.append(part);
+      this.#size += part.length;
+      done += part.length;
     }
   }
 
   flushSync(): void {
-    this.#clean.writing(() => {
-      this.#clean.drop();
-      if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-      this.#flushes.flushSync();
-    });
+    if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
+    this.#flushes.flushSync();
   }
 
   flush(): Promise<void> {
-    return this.#clean.writingAsync(() => {
-      this.#clean.drop();
+    try {
       if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
-      return this.#flushes.flush();
-    });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#flushes.flush();
   }
 
   truncate(size: number): void {
-    this.#clean.writing(() => {
-      this.#checkWritable();
-      assert(size >= this.#head && size <= this.#size, "a cut inside the log");
-      cutSegments(this.#cutParts, size);
-      this.#size = size;
-    });
+    this.#checkWritable();
+    assert(size >= this.#head && size <= this.#size, "a cut inside the log");
+    cutSegments(this.#cutParts, size);
+    this.#size = size;
   }
 
   /**
@@ -300,7 +282,6 @@ export class SegmentedStore implements WalStore {
    * segment is flushed through a handle opened now, which reports only errors from now on.
    */
   discardUnflushed(size: number): void {
-    this.#clean.faulted = true;
     this.#checkWritable();
     assert(size >= this.#head && size <= this.#size, "a discard inside the log");
     discardSegments(this.#cutParts, size);
@@ -320,11 +301,9 @@ export class SegmentedStore implements WalStore {
    * the last one).
    */
   truncateBefore(head: number): number {
-    return this.#clean.writing(() => {
-      this.#checkHead(head);
-      moveHead(this.#cutParts, head, () => this.#head = head);
-      return head;
-    });
+    this.#checkHead(head);
+    moveHead(this.#cutParts, head, () => this.#head = head);
+    return head;
   }
 
   /**
@@ -335,12 +314,10 @@ export class SegmentedStore implements WalStore {
    */
   async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
     this.#checkHead(head);
-    await this.#clean.writingAsync(() =>
-      moveHeadAsync(this.#cutParts, head, () => {
-        this.#head = head;
-        moved?.(head);
-      })
-    );
+    await moveHeadAsync(this.#cutParts, head, () => {
+      this.#head = head;
+      moved?.(head);
+    });
     return head;
   }
 
@@ -356,11 +333,6 @@ export class SegmentedStore implements WalStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const read = (offset: number, buffer: Uint8Array) => this.readAt(offset, buffer);
-    // A writer whose every write reached a flush, with no failure since the open (a failed
-    // flush may leave pages that read back but are not on disk) and the segment size recorded.
-    const clean = !this.#readOnly && !this.#segmentSizeUnrecorded && this.#flushes.clean;
-    this.#clean.leave(clean, { head: this.#head, end: this.#size, read });
     this.#flushes.close();
     const files = this.#handles.takeAll();
     runEach(
@@ -376,10 +348,9 @@ export class SegmentedStore implements WalStore {
     this.#segmentSizeUnrecorded = false;
   }
 
-  /** Throws unless writable; removes the clean-close marker before the first write. */
+  /** Throws unless writable. */
   #checkWritable(): void {
     if (this.#readOnly) throw readOnlyError(this.#dir.path);
-    this.#clean.drop();
   }
 }
 

@@ -64,11 +64,9 @@ Deno.test("truncate-after works on a segmented log and removes the segments past
     const { code } = await run(["truncate-after", path, "18", "-y"]);
     equal(code, 0);
     deepEqual(lsnsOf(path, 32), [0, 18]);
-    // A writer closed with nothing left to flush leaves the clean-close marker.
     deepEqual(filesOf(path), [
       "00000000000000000000.wal",
       "00000000000000000001.wal",
-      "clean-close",
       "segment-size",
       "wal.lock",
     ]);
@@ -87,7 +85,6 @@ Deno.test("truncate-before --yes moves the head and removes whole segments below
     deepEqual(filesOf(path), [
       "00000000000000000002.wal",
       "00000000000000000003.wal",
-      "clean-close",
       "head",
       "segment-size",
       "wal.lock",

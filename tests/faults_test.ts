@@ -176,7 +176,7 @@ for (const layout of LAYOUTS) {
     const wal = open(disk, layout);
     wal.append(bytes("synced"));
     wal.syncSync();
-    // A log file's close (the clean-close marker is written best effort, its failures ignored).
+    // A log file's close.
     failNth(disk, "close", 1, { code: "EIO" }, /\.wal$/);
     let error: unknown;
     try {

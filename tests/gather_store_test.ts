@@ -275,3 +275,22 @@ Deno.test("Wal.open in gathered mode: a file log reopens with the bytes the defa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GatherStore forwards an asynchronous checkpoint after writing out what it gathered", async () => {
+  const inner = new CountingStore() as CountingStore & {
+    truncateBeforeAsync?: (head: number, moved: (head: number) => void) => Promise<number>;
+  };
+  const calls: { head: number; sizeAtCall: number }[] = [];
+  inner.truncateBeforeAsync = (head, moved) => {
+    calls.push({ head, sizeAtCall: inner.size });
+    moved(head);
+    return Promise.resolve(head);
+  };
+  const { store } = gathered(inner);
+  store.append(new Uint8Array(10));
+  let movedTo: number | undefined;
+  equal(await store.truncateBeforeAsync!(4, (head) => movedTo = head), 4);
+  deepEqual(calls, [{ head: 4, sizeAtCall: 10 }], "the gathered bytes were written first");
+  equal(movedTo, 4);
+  equal(gathered(new CountingStore()).store.truncateBeforeAsync, undefined);
+});

@@ -242,8 +242,8 @@ Deno.test("SegmentedStore.open() refuses a damaged head and missing leading segm
       );
       deepEqual(
         Deno.readDirSync(dir).map((e) => e.name).toArray().sort(),
-        [2, 3].map(segmentName).concat(["clean-close", "segment-size", "wal.lock"]),
-        "segments 2 and 3, the marker of the clean close, the segment-size file and the lock remain",
+        [2, 3].map(segmentName).concat(["segment-size", "wal.lock"]),
+        "segments 2 and 3, the segment-size file and the lock remain",
       );
       Deno.writeFileSync(headPath, good);
     });

@@ -52,7 +52,6 @@ const PURE = [
 ];
 const IO_CORE = [
   "checkpoint",
-  "clean_close",
   "failed_tails",
   "follower",
   "gather_store",
