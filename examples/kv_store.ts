@@ -69,6 +69,8 @@ export class KvStore implements Disposable {
   #checkpointing: Promise<number> | undefined;
   /** How many records the last open replayed from the log (the rest came from the snapshot). */
   readonly replayedCount: number;
+  /** Why the last automatic checkpoint failed, if one did (the log then keeps its records). */
+  lastCheckpointError: unknown = undefined;
 
   private constructor(wal: Wal, snapshots: Snapshots, checkpointEvery: number) {
     this.#log = wal.typed(codec);
@@ -142,7 +144,9 @@ export class KvStore implements Disposable {
     this.#applyDurable();
     if (this.#checkpointEvery > 0 && ++this.#sinceCheckpoint >= this.#checkpointEvery) {
       this.#sinceCheckpoint = 0;
-      await this.checkpoint();
+      // The change is durable and applied: a failed checkpoint must not report it as failed
+      // (a caller would retry it). The log still holds everything; the error is kept.
+      await this.checkpoint().catch((error: unknown) => this.lastCheckpointError = error);
     }
   }
 
