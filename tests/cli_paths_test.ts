@@ -5,7 +5,13 @@
 import { equal, match } from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { INIT_CWD_VARIABLE, resolveAgainst, userFolder, userPath } from "../cli/paths.ts";
+import {
+  chooseUserFolder,
+  INIT_CWD_VARIABLE,
+  resolveAgainst,
+  userFolder,
+  userPath,
+} from "../cli/paths.ts";
 import { bytes, logImage, withTempDir } from "./_helpers.ts";
 
 const CHECKOUT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,6 +34,16 @@ Deno.test("resolveAgainst() joins a relative path to the folder and keeps an abs
   equal(resolveAgainst("../app.wal", "/home/me/service"), "/home/me/app.wal");
   equal(resolveAgainst("/var/lib/app.wal", "/home/me/service"), "/var/lib/app.wal");
   equal(resolveAgainst("/var/lib/../app.wal", "/home/me"), "/var/app.wal");
+});
+
+Deno.test("chooseUserFolder() trusts INIT_CWD only in the task's folder", () => {
+  const task = "/opt/wal-db";
+  equal(chooseUserFolder("/home/me/service", task, task), "/home/me/service");
+  equal(chooseUserFolder("/home/me/service", `${task}/`, task), "/home/me/service");
+  // A stale INIT_CWD inherited by `deno run cli.ts` started in another folder: that folder wins.
+  equal(chooseUserFolder("/home/me/service", "/srv/other", task), "/srv/other");
+  equal(chooseUserFolder(undefined, task, task), task);
+  equal(chooseUserFolder("relative", task, task), task);
 });
 
 Deno.test("userFolder() is INIT_CWD when it is set to an absolute folder, else the cwd", () => {
