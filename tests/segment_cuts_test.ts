@@ -39,6 +39,7 @@ class RecordingDirectory implements WalDirectory {
   open(name: string, create: boolean): DirectoryFile {
     const file = this.inner.open(name, create);
     const log = this.log;
+    log.push(`open ${name}`);
     return {
       get size() {
         return file.size;
@@ -48,7 +49,7 @@ class RecordingDirectory implements WalDirectory {
       truncate: (s) => (log.push(`truncate ${name} ${s}`), file.truncate(s)),
       flushSync: () => (log.push(`flush ${name}`), file.flushSync()),
       flush: () => (log.push(`flush ${name}`), file.flush()),
-      close: () => file.close(),
+      close: () => (log.push(`close ${name}`), file.close()),
     };
   }
   remove(name: string): void {
@@ -105,7 +106,7 @@ function filled(size: number): { dir: RecordingDirectory; store: SegmentedStore 
 
 /** The entries of `log` that touch segment files or the head, in order. */
 const segmentSteps = (log: string[]) =>
-  log.filter((step) => step === "sync" || /\.wal|head/.test(step));
+  log.filter((step) => step === "sync" || /^(?!open|close).*(\.wal|head)/.test(step));
 
 Deno.test("cutSegments: a cut inside a segment shrinks it, then removes later ones last-down", () => {
   const { dir, store } = filled(70); // segments 0..4
@@ -155,6 +156,40 @@ Deno.test("cutSegments: a cut at a segment boundary keeps that segment empty", (
   equal(again.size, 19);
   deepEqual(readLog(again, 0, 16), counting(16));
   again.close();
+});
+
+Deno.test("discardSegments: cuts through a handle opened after the written ones are closed", () => {
+  const { dir, store } = filled(30); // segments 0, 1; flushed
+  store.append(counting(40)); // segments 1..4, unflushed
+  dir.log.length = 0;
+  store.discardUnflushed(30);
+  equal(store.size, 30);
+  const cut = dir.log.indexOf(`truncate ${segmentName(1)} 14`);
+  ok(cut > 0, dir.log.join(", "));
+  // Every handle written through is given up before the cut; the cut opens its own.
+  deepEqual(dir.log.slice(0, cut).filter((step) => step.startsWith("close")).sort(), [
+    `close ${segmentName(1)}`,
+    `close ${segmentName(2)}`,
+    `close ${segmentName(3)}`,
+    `close ${segmentName(4)}`,
+  ]);
+  equal(dir.log[cut - 1], `open ${segmentName(1)}`);
+  deepEqual(segmentSteps(dir.log.slice(cut)), [
+    `truncate ${segmentName(1)} 14`,
+    `flush ${segmentName(1)}`,
+    `remove ${segmentName(4)}`,
+    "sync",
+    `remove ${segmentName(3)}`,
+    "sync",
+    `remove ${segmentName(2)}`,
+    "sync",
+    "sync",
+  ]);
+  deepEqual(layout(dir), [
+    [segmentName(0), [...counting(16)]],
+    [segmentName(1), [...counting(30).subarray(16)]],
+  ]);
+  store.close();
 });
 
 Deno.test("moveHead: the head file is durable before any segment below it is removed", () => {
