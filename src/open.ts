@@ -19,7 +19,7 @@ import { checkSegmentSize } from "./segments.ts";
 import type { WalStore } from "./store.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { type Codec, TypedWal } from "./typed.ts";
-import { discardAfter, durableCut } from "./writer.ts";
+import { discardAfter, durableCut } from "./write_failure.ts";
 import { WalWrites } from "./wal_writes.ts";
 
 export type { Entry, Lsn, TailOptions } from "./cursor.ts";

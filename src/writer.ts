@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// The writer: the end of the log, its durable watermark, the sticky failure state, truncation
-// at either end, and the epoch every truncation advances.
+// The writer: the end of the log, its durable watermark, the sticky failure state (kept in
+// write_failure.ts), truncation at either end, and the epoch every truncation advances.
 // I/O core: talks to its store through the `WalStore` interface.
 
 import type { BoundaryIndex } from "./boundary_index.ts";
@@ -9,16 +9,16 @@ import type { ResolvedConfig } from "./config.ts";
 import { HEADER_SIZE, LOG_SIZE_LIMIT } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
-import { rememberUndiscarded } from "./failed_tails.ts";
 import { FrameScratch } from "./frame_scratch.ts";
 import { GatherStore } from "./gather_store.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { TruncationGate } from "./truncation_gate.ts";
-import { messageOf, readError, typeName } from "./lsn.ts";
+import { readError, typeName } from "./lsn.ts";
 import { decodeHeader, encodeFrame, type FrameChecksum, frameSize } from "./record.ts";
 import type { WalStats } from "./stats.ts";
 import { StatsRecorder } from "./stats.ts";
 import type { WalStore } from "./store.ts";
+import { WriteFailure } from "./write_failure.ts";
 
 /**
  * The write side of a log. The `Wal` checks arguments' LSNs and that the log is open; the
@@ -40,14 +40,8 @@ export class Writer {
   /** `#stats.appends` when the flush in flight began (one flush runs at a time). */
   #flushAppends = 0;
   #flushStarted = 0;
-  #failure: WalError | undefined;
-  /** After a failure: what cutting back to the durable end did, for the message. */
-  #discarded: string | undefined;
-  /**
-   * Set when an append failed: the end of the last append that succeeded. The store may hold
-   * part of the failed write past it (a short write); the log ends here all the same.
-   */
-  #writeFailedAt: number | undefined;
+  /** The sticky failed state, and the cut back to the durable end it makes once. */
+  readonly #failures: WriteFailure;
   /** One truncation at a time (see `truncateBeforeAsync`). */
   readonly #gate = new TruncationGate();
 
@@ -60,7 +54,7 @@ export class Writer {
     recoveryMs = 0,
   ) {
     this.#gather = config.writeMode === "gathered" && !config.readOnly
-      ? new GatherStore(raw, (cause, end) => void this.#failWrite(cause, end))
+      ? new GatherStore(raw, (cause, end) => void this.#failures.failWrite(cause, end))
       : undefined;
     const store = this.#gather ?? raw;
     this.#store = store;
@@ -76,12 +70,13 @@ export class Writer {
           return store.size;
         },
         flush: () => this.#timedFlush(),
-        fail: (cause) => this.#fail(cause, "flush the log to stable storage"),
+        fail: (cause) => this.#failures.fail(cause, "flush the log to stable storage"),
         changed: () => changes.notify(),
       },
       store.size,
       config.commitDelayMs,
     );
+    this.#failures = new WriteFailure({ store, commit: this.#commit, index, epoch, changes });
   }
 
   /** The store the log uses: the one it was opened on, or the gathering one in front of it. */
@@ -97,7 +92,8 @@ export class Writer {
   /** One past the last record; never past where a failed append started. */
   get end(): number {
     const size = this.#store.size;
-    return this.#writeFailedAt === undefined ? size : Math.min(size, this.#writeFailedAt);
+    const failedAt = this.#failures.writeFailedAt;
+    return failedAt === undefined ? size : Math.min(size, failedAt);
   }
 
   /** The end of the durable prefix. */
@@ -119,11 +115,12 @@ export class Writer {
     if (this.#config.readOnly) {
       throw new WalError("read-only", "Cannot write: the log was opened with readOnly");
     }
-    if (this.#failure !== undefined) {
+    const failure = this.#failures.error;
+    if (failure !== undefined) {
       throw new WalError(
         "failed",
-        `The log failed earlier, so it refuses writes and syncs: ${this.#failure.message}`,
-        { cause: this.#failure.cause },
+        `The log failed earlier, so it refuses writes and syncs: ${failure.message}`,
+        { cause: failure.cause },
       );
     }
   }
@@ -139,13 +136,13 @@ export class Writer {
     try {
       gather.writeOut();
     } catch (error) {
-      throw this.#failWrite(error, gather.writtenEnd);
+      throw this.#failures.failWrite(error, gather.writtenEnd);
     }
   }
 
   /** One tick of the interval policy: flush if anything is not durable yet. */
   backgroundSync(): void {
-    if (this.#failure !== undefined) return;
+    if (this.#failures.error !== undefined) return;
     // A failure here fails the log (through the coordinator); callers see it on their next call.
     this.#commit.waitFor(this.#store.size).catch(() => {});
   }
@@ -205,7 +202,7 @@ export class Writer {
     try {
       this.#store.flushSync();
     } catch (error) {
-      throw this.#fail(error, "flush the log to stable storage");
+      throw this.#failures.fail(error, "flush the log to stable storage");
     }
     const ms = stats.now() - started;
     stats.syncBlockedMs += ms;
@@ -232,7 +229,7 @@ export class Writer {
     try {
       this.#store.truncate(lsn);
     } catch (error) {
-      throw this.#fail(error, `truncate the log at LSN ${lsn}`);
+      throw this.#failures.fail(error, `truncate the log at LSN ${lsn}`);
     }
     this.#commit.truncated(lsn);
     this.#stats.truncated();
@@ -266,7 +263,7 @@ export class Writer {
     try {
       head = this.#store.truncateBefore(lsn);
     } catch (error) {
-      throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+      throw this.#failures.fail(error, `move the head of the log to LSN ${lsn}`);
     }
     // A store that keeps one contiguous file returns its head unchanged and drops nothing
     // (see WalStore): say so, rather than let a checkpoint believe it reclaimed space.
@@ -312,7 +309,7 @@ export class Writer {
         // Cursors are told in the turn the store moves the head, before it removes segments.
         return await move(lsn, (head) => this.#headMoved(head, lsn));
       } catch (error) {
-        throw this.#fail(error, `move the head of the log to LSN ${lsn}`);
+        throw this.#failures.fail(error, `move the head of the log to LSN ${lsn}`);
       }
     });
   }
@@ -333,72 +330,8 @@ export class Writer {
     try {
       this.#store.append(frames);
     } catch (error) {
-      throw this.#failWrite(error, end);
+      throw this.#failures.failWrite(error, end);
     }
-  }
-
-  /**
-   * Fails the log after an append that threw. The store may hold part of it (a short write,
-   * say ENOSPC part way): `nextLsn` never passes `end`, where the last successful append ended,
-   * so neither it nor iteration reaches a partial frame. The failure then cuts the log back to
-   * its durable end (see `#fail`), which drops the partial bytes with the rest of the unsynced
-   * tail; if that cut fails, reopening cuts them.
-   */
-  #failWrite(cause: unknown, end: number): WalError {
-    this.#writeFailedAt ??= end;
-    return this.#fail(cause, "write to the log");
-  }
-
-  /**
-   * Enters the failed state (once), cuts the log back to its durable end, and returns the error
-   * for the failing call. Every failure cuts, not only a failed sync: an append or a truncation
-   * may flush too (a segment rotation, a cut), and the store cannot say which step failed.
-   */
-  #fail(cause: unknown, action: string): WalError {
-    const outcome = this.#discardUnflushed();
-    this.#failure ??= new WalError(
-      "failed",
-      `Cannot ${action}: ${messageOf(cause)}. The log is now failed: every later append and ` +
-        `sync fails. ${outcome}`,
-      { cause },
-    );
-    this.#commit.markFailed(this.#failure);
-    return this.#failure;
-  }
-
-  /**
-   * After a failure, which may have been a failed flush: Linux may have marked the pages it
-   * failed to write clean, so they read back but no later flush writes them. Cutting the log
-   * back to its durable end drops them from the cache (and from the file); the store makes the
-   * cut durable judging only errors from now on. If that fails too, this process remembers the
-   * log (see failed_tails.ts). Runs once; returns the sentence the failure message ends with.
-   */
-  #discardUnflushed(): string {
-    if (this.#discarded !== undefined) return this.#discarded;
-    const end = durableCut(this.#store, this.#commit.durableEnd);
-    try {
-      discardAfter(this.#store, end);
-    } catch (error) {
-      const identity = this.#store.identity;
-      if (identity !== undefined) rememberUndiscarded(identity, end);
-      this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
-        `(${messageOf(error)}): the operating system may still hold bytes after it that ` +
-        `never reached the disk. ${
-          identity === undefined
-            ? "Do not reopen the log before the machine restarts"
-            : "A reopen in this process retries the cut first and is refused while it fails; " +
-              "do not open the log from another process before the machine restarts"
-        }`;
-      return this.#discarded;
-    }
-    this.#commit.truncated(end);
-    this.#index.truncateAfter(end);
-    this.#epoch.cutAfter(end);
-    this.#changes.notify();
-    this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
-      `whose sync resolved is kept, and the records appended after the last one are gone ` +
-      `(a failed flush may have left them in the cache only). Reopen the log to go on`;
-    return this.#discarded;
   }
 
   #checkRecord(data: unknown): asserts data is Uint8Array {
@@ -420,15 +353,4 @@ export class Writer {
       throw new RangeError(`Cannot append: the log would pass ${LOG_SIZE_LIMIT} bytes`);
     }
   }
-}
-
-/** Where a cut back to the durable end lands: never past the end, never before the head. */
-export function durableCut(store: WalStore, durableEnd: number): number {
-  return Math.max(store.head, Math.min(durableEnd, store.size));
-}
-
-/** Drops the bytes at and after `end` after a failed flush; see `WalStore.discardUnflushed`. */
-export function discardAfter(store: WalStore, end: number): void {
-  if (store.discardUnflushed !== undefined) store.discardUnflushed(end);
-  else store.truncate(end);
 }

@@ -66,6 +66,7 @@ const IO_CORE = [
   "typed",
   "wal",
   "wal_writes",
+  "write_failure",
   "writer",
 ];
 /** Backends may use each other (a file store picks its durability, shares file loops). */
