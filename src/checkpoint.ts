@@ -10,7 +10,7 @@ import type { Lsn } from "./cursor.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { messageOf } from "./lsn.ts";
-import { writeAtomically } from "./segment_files.ts";
+import { writeAtomically, writeAtomicallyAsync } from "./segment_files.ts";
 import { decodeSnapshotHeader, encodeSnapshot, type Snapshot } from "./snapshot.ts";
 import type { WalWrites } from "./wal_writes.ts";
 
@@ -18,12 +18,12 @@ export type { Snapshot } from "./snapshot.ts";
 
 /**
  * What a checkpoint needs of a log: its positions, `iterFrom` (to check an LSN is a record
- * boundary), `sync` and `truncateBefore`. Every `Wal` has them.
+ * boundary), `sync` and `truncateBefore`, and `truncateBeforeAsync` where it has it (then no
+ * step of the checkpoint blocks the thread on a flush). Every `Wal` has them all.
  */
-export type CheckpointLog = Pick<
-  WalWrites,
-  "head" | "nextLsn" | "durableLsn" | "iterFrom" | "sync" | "truncateBefore"
->;
+export type CheckpointLog =
+  & Pick<WalWrites, "head" | "nextLsn" | "durableLsn" | "iterFrom" | "sync" | "truncateBefore">
+  & Partial<Pick<WalWrites, "truncateBeforeAsync">>;
 
 /** Where to start after {@linkcode Snapshots.load}: the snapshot's bytes, and where to replay. */
 export interface Restored {
@@ -281,12 +281,27 @@ export class Snapshots {
         { lsn },
       );
     }
-    this.write(data, lsn);
+    await this.#writeAsync(data, lsn);
     try {
-      return await wal.truncateBefore(lsn);
+      // Off the thread where the log can: a checkpoint must not stall the service's event loop.
+      return await (wal.truncateBeforeAsync?.(lsn) ?? wal.truncateBefore(lsn));
     } catch (error) {
       if (error instanceof WalError && error.kind === "unsupported") return wal.head;
       throw error;
+    }
+  }
+
+  /** {@linkcode Snapshots.write} with its flushes off the main thread where the directory can. */
+  async #writeAsync(data: Uint8Array, lsn: Lsn): Promise<void> {
+    try {
+      await writeAtomicallyAsync(
+        this.#dir,
+        SNAPSHOT_TEMP_FILE_NAME,
+        SNAPSHOT_FILE_NAME,
+        encodeSnapshot(lsn, data),
+      );
+    } catch (error) {
+      throw wrap(error, `write the snapshot "${this.path}"`);
     }
   }
 

@@ -72,7 +72,7 @@ export interface WalStats {
    * value, and never above `max`); all 0 before the first flush.
    */
   flushLatencyMs: FlushLatency;
-  /** Time the thread was blocked in `syncSync` (and in the flush a checkpoint needs), in ms. */
+  /** Time the thread was blocked in `syncSync`, in ms (flushes inside truncations not counted). */
   syncBlockedMs: number;
   /** How long recovery took when the log was opened, in milliseconds. */
   recoveryMs: number;
