@@ -2,7 +2,15 @@
 // `wal truncate-before` and `wal truncate-after`: the only commands that write. Each shows what
 // it will drop from a read-only look, asks, then reopens the log for writing and does it.
 
-import { type Entry, entryEnd, type Wal, type WalConfig, WalError } from "../mod.ts";
+import {
+  type Entry,
+  entryEnd,
+  FsDirectory,
+  Snapshots,
+  type Wal,
+  type WalConfig,
+  WalError,
+} from "../mod.ts";
 import {
   type Command,
   type CommandSpec,
@@ -12,7 +20,14 @@ import {
   parseInteger,
   switchFlag,
 } from "./args.ts";
-import { CliError, EXIT_OK, EXIT_TORN_OR_DECLINED, EXIT_UNREADABLE, UsageError } from "./errors.ts";
+import {
+  CliError,
+  EXIT_DAMAGED_OR_INVALID_LSN,
+  EXIT_OK,
+  EXIT_TORN_OR_DECLINED,
+  EXIT_UNREADABLE,
+  UsageError,
+} from "./errors.ts";
 import { alignRows, plural } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import {
@@ -115,6 +130,7 @@ async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number
     );
   }
   const plan = withLog(openPreview(layout), (wal) => planOf(side, wal, lsn, layout));
+  checkSnapshot(plan, layout);
   io.stdout(planText(plan));
   if (plan.newHead === plan.head && plan.newEnd === plan.end) {
     io.stdout("nothing to drop; nothing was changed\n");
@@ -127,6 +143,30 @@ async function truncate(side: Side, args: ParsedArgs, io: CliIo): Promise<number
   withLog(openUnlocked(layout, WRITE_CONFIG), (wal) => apply(plan, wal));
   io.stdout(resultText(plan, layout));
   return EXIT_OK;
+}
+
+/**
+ * A checkpoint's snapshot (`Snapshots`, the `snapshot` file of a segmented log) must stay inside
+ * the log: a service restarts from it and replays the log from its LSN. A cut that moves the head
+ * past that LSN, or the end below it, would leave a log the service cannot start from.
+ */
+function checkSnapshot(plan: TruncationPlan, layout: Layout): void {
+  if (layout.kind !== "segmented") return;
+  const dir = FsDirectory.open(layout.path, { readOnly: true, lock: "none" });
+  let snapshot: number | undefined;
+  try {
+    snapshot = new Snapshots(dir).read()?.lsn;
+  } finally {
+    dir.close();
+  }
+  if (snapshot === undefined || (plan.newHead <= snapshot && snapshot <= plan.newEnd)) return;
+  throw new CliError(
+    `Cannot truncate "${layout.path}" there: its checkpoint snapshot is at LSN ${snapshot}, ` +
+      `and the log would then hold only LSN ${plan.newHead} to ${plan.newEnd}, so a service ` +
+      `restarting from the snapshot could not replay. Checkpoint again first, or remove the ` +
+      `"snapshot" file if the state it holds is to be dropped too. Nothing was changed`,
+    EXIT_DAMAGED_OR_INVALID_LSN,
+  );
 }
 
 /** A read-only look at the log; damage (which no crash leaves) ends the command here. */

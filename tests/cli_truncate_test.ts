@@ -7,6 +7,7 @@ import { MemoryIo } from "../cli/io.ts";
 import { main } from "../cli/main.ts";
 import { encodeSegmentSize, segmentName } from "../src/segments.ts";
 import { Wal } from "../src/open.ts";
+import { FsDirectory, Snapshots } from "../mod.ts";
 import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
 
 /** Six records of 10 payload bytes: LSNs 0, 18, 36, 54, 72, 90; the log ends at 108. */
@@ -242,5 +243,31 @@ Deno.test("a truncate command with nothing to drop exits 0 and writes nothing", 
     const again = await run(["truncate-before", segmented, "0"]);
     equal(again.code, 0);
     deepEqual(filesOf(segmented).includes("head"), false);
+  });
+});
+
+Deno.test("truncate commands refuse a cut that a checkpoint's snapshot would not fit", async () => {
+  await withTempDir(async (dir) => {
+    const path = writeSegmented(dir);
+    // The snapshot file `Snapshots.checkpoint` leaves, here without the cut that follows it.
+    const writable = FsDirectory.open(path);
+    try {
+      new Snapshots(writable).write(bytes("state"), 36);
+    } finally {
+      writable.close();
+    }
+    const before = filesOf(path);
+    for (const args of [["truncate-before", path, "54"], ["truncate-after", path, "0"]]) {
+      const { code, io } = await run([...args, "--yes"]);
+      equal(code, 2, io.err);
+      match(io.err, /checkpoint snapshot is at LSN 36/);
+      match(io.err, /Nothing was changed/);
+    }
+    deepEqual(filesOf(path), before);
+    deepEqual(lsnsOf(path, 32), LSNS);
+    // Cuts the snapshot still fits are done.
+    equal((await run(["truncate-before", path, "36", "--yes"])).code, 0);
+    equal((await run(["truncate-after", path, "54", "--yes"])).code, 0);
+    deepEqual(lsnsOf(path, 32), [36, 54]);
   });
 });
