@@ -115,9 +115,20 @@ export class SegmentedStore implements WalStore {
     options: SegmentedStoreOptions = {},
   ): SegmentedStore {
     checkSegmentSize(segmentSize);
+    if (CLAIMED.has(dir)) {
+      // The directory's lock is held by the object, not by each store on it: a second store on
+      // the same object would be a second writer the lock cannot see. It stays the first one's.
+      throw new WalError(
+        "locked",
+        `Cannot open segmented log "${dir.path}": this directory object already serves a log; ` +
+          `open the directory again (FsDirectory.open, MemDirectory.reopen) after closing that one`,
+      );
+    }
+    CLAIMED.add(dir);
     try {
       return SegmentedStore.#open(dir, segmentSize, options.readOnly ?? false);
     } catch (error) {
+      CLAIMED.delete(dir);
       dir.close();
       if (error instanceof WalError || !(error instanceof Error) || isPermissionError(error)) {
         throw error;
@@ -336,7 +347,9 @@ export class SegmentedStore implements WalStore {
     this.#flushes.close();
     const files = this.#handles.takeAll();
     runEach(
-      [...files.map((file) => () => file.close()), () => this.#dir.close()],
+      [...files.map((file) => () => file.close()), () => this.#dir.close(), () => {
+        CLAIMED.delete(this.#dir);
+      }],
       `close segmented log "${this.#dir.path}"`,
     );
   }
@@ -353,6 +366,9 @@ export class SegmentedStore implements WalStore {
     if (this.#readOnly) throw readOnlyError(this.#dir.path);
   }
 }
+
+/** Directory objects an open store serves: one log each, until that store closes them. */
+const CLAIMED = new WeakSet<WalDirectory>();
 
 function readOnlyError(path: string): WalError {
   return new WalError("read-only", `Cannot write to "${path}": it was opened read-only`);

@@ -519,3 +519,23 @@ Deno.test("SegmentedStore.refresh() of a reader matches a fresh open, looking up
     writer.close();
   });
 });
+
+Deno.test("SegmentedStore refuses a second log on the same directory object", async () => {
+  const { MemDirectory } = await import("../src/mem_directory.ts");
+  const dir = new MemDirectory();
+  const first = SegmentedStore.open(dir, 64);
+  throws(
+    () => SegmentedStore.open(dir, 64),
+    (e: unknown) =>
+      e instanceof WalError && e.kind === "locked" && /already serves a log/.test(
+        e.message,
+      ),
+  );
+  first.append(new Uint8Array([1, 2, 3]));
+  first.flushSync();
+  first.close();
+  // A reopened directory is a new object: the next log opens on it.
+  const again = SegmentedStore.open(dir.reopen(), 64);
+  equal(again.size, 3);
+  again.close();
+});
