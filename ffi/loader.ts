@@ -493,7 +493,8 @@ function cacheDirectory(explicit: string | undefined): string {
     "permission",
     `Cannot find the shim's cache folder, ${defaultCacheFolder()}: run with ` +
       `${envFlag()} and read, write and ffi access to that folder (for example ` +
-      `${exampleFlags()}), or set WAL_DB_CACHE_DIR (loadShim: pass cacheDir)`,
+      `${exampleFlags()}), or set WAL_DB_CACHE_DIR to a folder and allow reading it ` +
+      `(--allow-env=WAL_DB_CACHE_DIR; loadShim: pass cacheDir)`,
   );
 }
 
