@@ -137,7 +137,8 @@ export class Snapshots {
    * @param lsn The LSN of the first record the state does not include.
    * @throws {TypeError} If `data` is not a `Uint8Array` or `lsn` is not a number.
    * @throws {RangeError} If `lsn` is not a non-negative safe integer.
-   * @throws {WalError} `"io"` when writing fails (the previous snapshot is then still there).
+   * @throws {WalError} `"io"` when writing fails: before the rename the previous snapshot is
+   * still there; a failed flush of the directory after it may leave either one.
    *
    * @example
    * ```ts
@@ -287,6 +288,15 @@ export class Snapshots {
       return await (wal.truncateBeforeAsync?.(lsn) ?? wal.truncateBefore(lsn));
     } catch (error) {
       if (error instanceof WalError && error.kind === "unsupported") return wal.head;
+      if (error instanceof WalError && error.kind === "busy") {
+        // Not "nothing was changed": the snapshot is in place, and still fits the log.
+        throw new WalError(
+          "busy",
+          `Checkpoint at LSN ${lsn}: the snapshot was written, but the log was not cut: ` +
+            `another truncation is running (call truncations through one Snapshots only)`,
+          { lsn, cause: error },
+        );
+      }
       throw error;
     }
   }

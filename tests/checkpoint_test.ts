@@ -373,3 +373,25 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+Deno.test("checkpoint: a truncation already running makes it 'busy', with the snapshot written", async () => {
+  const { MemDirectory, Snapshots, Wal, WalError } = await import("../mod.ts");
+  const dir = new MemDirectory();
+  using wal = Wal.openSegmented(dir, 64);
+  const lsns = Array.from({ length: 20 }, () => wal.append(new Uint8Array(20)));
+  await wal.sync();
+  const snapshots = new Snapshots(dir);
+  const running = wal.truncateBeforeAsync(lsns[2]!);
+  await snapshots.checkpoint(wal, new Uint8Array([7]), lsns[10]!).then(
+    () => {
+      throw new Error("the checkpoint should have been refused");
+    },
+    (error: unknown) => {
+      if (!(error instanceof WalError) || error.kind !== "busy") throw error;
+      if (!/snapshot was written, but the log was not cut/.test(error.message)) throw error;
+    },
+  );
+  await running;
+  const restored = snapshots.load(wal);
+  if (restored.lsn !== lsns[10]) throw new Error(`snapshot at ${restored.lsn}`);
+});
