@@ -675,12 +675,13 @@ class Schedule {
    * (the power failed during recovery, or a failure was recorded).
    */
   #tryOpen(): Wal | undefined {
+    const before = this.disk.bytesOf(SIM_LOG_NAME)?.slice();
     try {
       return this.#openWal();
     } catch (error) {
       if (this.disk.dead) return undefined; // power failed during recovery: a crash follows
       if (this.#refusedForTheBoot(error)) return undefined;
-      if (this.#shortFirstWriteRefused(error)) return this.#tryOpen();
+      if (this.#shortFirstWriteRefused(error, before)) return this.#tryOpen();
       if (!(simulatedCause(error) instanceof SimIoError)) {
         this.fail(`reopening threw: ${describeError(error)}`);
       } else if (!(error instanceof WalError)) {
@@ -712,12 +713,16 @@ class Schedule {
    * nothing tells it from a foreign file, so the open refuses and changes nothing. No record was
    * ever acknowledged, so the operator removes the file, as the error says, and the run goes on.
    */
-  #shortFirstWriteRefused(error: unknown): boolean {
+  #shortFirstWriteRefused(error: unknown, before: Uint8Array | undefined): boolean {
     if (!isWalError(error, "corruption") || !/not a wal-db log/.test(String(error))) return false;
     if (this.segmentSize !== undefined || !this.#faultedSinceOpen) return false;
     if (this.#model.records.some((record) => record.acked)) return false;
     const bytes = this.disk.bytesOf(SIM_LOG_NAME);
     if (bytes === undefined) return false;
+    if (before === undefined || !sameBytes(before, bytes)) {
+      this.fail(`an open refused as not a log changed the file: ${describeError(error)}`);
+      return false;
+    }
     this.note(() => `  refused: a first write cut short (${bytes.length} bytes); file removed`);
     this.figures.shortFirstWritesRefused++;
     this.disk.deleteFile(SIM_LOG_NAME);
