@@ -12,20 +12,10 @@
 
 import { join } from "node:path";
 import { Wal } from "../mod.ts";
+import type { GoalRow } from "./goals.ts";
 
-/** One measured figure beside its anchor. */
-export interface SegmentsRow {
-  section: string;
-  path: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number;
-  ratio: number;
-  /** The goal, as the largest ratio allowed. */
-  goal: number;
-  met: boolean;
-}
+/** One measured figure beside its anchor: the row every bench module prints. */
+export type SegmentsRow = GoalRow;
 
 const quick = Deno.args.includes("--quick");
 const RECORD = new Uint8Array(256).fill(0xab);
@@ -65,10 +55,22 @@ function row(
   unit: string,
   anchor: string,
   anchorValue: number,
-  goal: number,
+  limit: number,
 ): SegmentsRow {
   const ratio = value / anchorValue;
-  return { section, path, value, unit, anchor, anchorValue, ratio, goal, met: ratio <= goal };
+  // The goal is the largest ratio allowed; an infinite one is a row kept for reference.
+  const goal = Number.isFinite(limit) ? `≤ ${limit}× anchor` : null;
+  return {
+    section,
+    path,
+    value,
+    unit,
+    anchor,
+    anchorValue,
+    ratio,
+    goal,
+    met: goal === null ? null : ratio <= limit,
+  };
 }
 
 /** Append latencies (µs) of a log, appending in bursts with an awaited sync after each. */
@@ -249,8 +251,8 @@ function format(rows: SegmentsRow[]): string {
     `${r.value.toFixed(r.value < 10 ? 3 : 1)} ${r.unit}`,
     `${r.anchor}: ${r.anchorValue.toFixed(r.anchorValue < 10 ? 3 : 1)} ${r.unit}`,
     `${r.ratio.toFixed(2)}×`,
-    Number.isFinite(r.goal) ? `≤ ${r.goal}×` : "-",
-    Number.isFinite(r.goal) ? (r.met ? "yes" : "no") : "-",
+    r.goal ?? "-",
+    r.met === null ? "-" : r.met ? "yes" : "no",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(" | ")} |`;
