@@ -6,7 +6,7 @@
 //
 // Without --seed the first seed is drawn at random (and printed). Exits with 1 on any failure.
 
-import { parseArgs } from "node:util";
+import { parseToolArgs, runTool } from "./_tool_args.ts";
 import {
   addFuzzFigures,
   emptyFuzzFigures,
@@ -17,21 +17,25 @@ import {
 } from "../tests/_fuzz.ts";
 import { seedFrom } from "../tests/_rng.ts";
 
+const USAGE = `deno task fuzz [--seconds N] [--seed FIRST]
+WAL_SEED=n deno task fuzz       replays input n
+
+Fuzzes recovery and iteration (tests/_fuzz.ts); without --seed the first seed is drawn at
+random and printed. Exits 1 on any failure, 2 for a bad command line.`;
 const SECONDS_DEFAULT = 60;
 /** Inputs per slice between progress lines. */
 const SLICE_INPUTS = 5_000;
 const FAILURES_SHOWN_MAX = 20;
 
-function parse(): { seconds: number; seed: number } {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seconds: { type: "string", default: String(SECONDS_DEFAULT) },
-      seed: { type: "string" },
-    },
+/** The command line, or undefined for `--help`. */
+function parse(): { seconds: number; seed: number } | undefined {
+  const values = parseToolArgs(Deno.args, {
+    seconds: { type: "string", default: String(SECONDS_DEFAULT) },
+    seed: { type: "string" },
   });
+  if (values === undefined) return undefined;
   const seconds = Number(values.seconds);
-  const seed = seedFrom(values.seed);
+  const seed = seedFrom(values.seed as string | undefined);
   if (!(seconds > 0)) throw new RangeError("--seconds: a positive number");
   return { seconds, seed };
 }
@@ -45,10 +49,9 @@ function replay(seed: number): number {
   return result.failure === undefined ? 0 : 1;
 }
 
-function main(): number {
+function main({ seconds, seed }: { seconds: number; seed: number }): number {
   const replaySeed = Deno.env.get("WAL_SEED");
   if (replaySeed !== undefined) return replay(Number(replaySeed));
-  const { seconds, seed } = parse();
   console.log(`fuzz: ${seconds} s from seed ${seed}`);
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -82,4 +85,4 @@ function main(): number {
   return failures.length === 0 ? 0 : 1;
 }
 
-Deno.exit(main());
+Deno.exit(await runTool(USAGE, parse, main));

@@ -10,7 +10,7 @@
 // Without --seed the first seed is drawn at random (and printed), so every run explores new
 // schedules; the test suite runs a fixed range. Exits with 1 when any schedule fails.
 
-import { parseArgs } from "node:util";
+import { parseToolArgs, runTool } from "./_tool_args.ts";
 import {
   formatFailure,
   formatFigures,
@@ -21,28 +21,41 @@ import {
 import { seedFrom } from "../tests/_rng.ts";
 import { runCheckpointSchedule } from "../tests/_sim_checkpoint.ts";
 
+const USAGE = `deno task sim [--schedules N] [--seed FIRST] [--faults PERCENT]
+WAL_SEED=n deno task sim [--faults PERCENT]    replays schedule n and prints its trace
+deno task sim --checkpoints [--schedules N] [--seed FIRST]
+                                               the checkpoint simulation (WAL_SEED works too)
+
+Runs the crash simulation (tests/_sim.ts); without --seed the first seed is drawn at random
+and printed. Exits 1 when a schedule fails, 2 for a bad command line.`;
 const SCHEDULES_DEFAULT = 10_000;
 const PROGRESS_STEPS = 10;
 const FAILURES_SHOWN_MAX = 20;
 
-function parse(): { schedules: number; seed: number; options: SimOptions; checkpoints: boolean } {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      schedules: { type: "string", default: String(SCHEDULES_DEFAULT) },
-      seed: { type: "string" },
-      faults: { type: "string", default: "0" },
-      checkpoints: { type: "boolean", default: false },
-    },
+interface SimArgs {
+  schedules: number;
+  seed: number;
+  options: SimOptions;
+  checkpoints: boolean;
+}
+
+/** The command line, or undefined for `--help`. */
+function parse(): SimArgs | undefined {
+  const values = parseToolArgs(Deno.args, {
+    schedules: { type: "string", default: String(SCHEDULES_DEFAULT) },
+    seed: { type: "string" },
+    faults: { type: "string", default: "0" },
+    checkpoints: { type: "boolean", default: false },
   });
+  if (values === undefined) return undefined;
   const schedules = Number(values.schedules);
   const faultPercent = Number(values.faults);
-  const seed = seedFrom(values.seed);
+  const seed = seedFrom(values.seed as string | undefined);
   if (!Number.isSafeInteger(schedules) || schedules < 1) {
     throw new RangeError("--schedules: N >= 1");
   }
   if (!(faultPercent >= 0 && faultPercent <= 100)) throw new RangeError("--faults: 0 to 100");
-  return { schedules, seed, options: { faultPercent }, checkpoints: values.checkpoints };
+  return { schedules, seed, options: { faultPercent }, checkpoints: values.checkpoints === true };
 }
 
 /** The checkpoint simulation: `schedules` seeds from `seed`, or the one seed of WAL_SEED. */
@@ -90,8 +103,7 @@ async function replay(seed: number, options: SimOptions): Promise<number> {
   return 1;
 }
 
-async function main(): Promise<number> {
-  const { schedules, seed, options, checkpoints } = parse();
+async function main({ schedules, seed, options, checkpoints }: SimArgs): Promise<number> {
   if (checkpoints) return await checkpointRun(schedules, seed);
   const replaySeed = Deno.env.get("WAL_SEED");
   if (replaySeed !== undefined) return await replay(Number(replaySeed), options);
@@ -112,4 +124,4 @@ async function main(): Promise<number> {
   return summary.failures.length === 0 ? 0 : 1;
 }
 
-Deno.exit(await main());
+Deno.exit(await runTool(USAGE, parse, main));
