@@ -8,6 +8,9 @@
 //   - per-record: W write() calls, then one fdatasync per round;
 //   - batch: the round's W records copied into one buffer and written with ONE write(), then
 //     one fdatasync: the disk's limit for that batch size.
+// Two more C cells (preallocated, no goal) run the fdatasync on a second thread that the writing
+// thread wakes and waits for: the hand-over a flush that leaves the event loop free pays, priced
+// in C. Their mean flush minus their time inside fdatasync is that hand-over on this machine.
 // Every cell runs in a fresh process; the rounds alternate the order of the cells and ratios are
 // taken within a round (neighbours in time), the median over rounds reported. Standalone: the
 // shared harness (bench/compare.ts) is left alone; `--json` prints one row per goal as
@@ -36,7 +39,13 @@ const GOAL_P50_VS_C = 1.05;
 const SELF = fileURLToPath(import.meta.url);
 
 type WalCell = "waldb-immediate" | "waldb-gathered";
-type CCell = "c-record-grow" | "c-record-prealloc" | "c-batch-grow" | "c-batch-prealloc";
+type CCell =
+  | "c-record-grow"
+  | "c-record-prealloc"
+  | "c-batch-grow"
+  | "c-batch-prealloc"
+  | "c-record-thread"
+  | "c-batch-thread";
 type CellId = WalCell | CCell;
 const CELLS: readonly CellId[] = [
   "waldb-immediate",
@@ -45,14 +54,37 @@ const CELLS: readonly CellId[] = [
   "c-record-prealloc",
   "c-batch-grow",
   "c-batch-prealloc",
+  "c-record-thread",
+  "c-batch-thread",
 ];
+
+/** How each cell writes and flushes, in words: the rows' path and anchor text. */
+const METHOD: Record<CellId, string> = {
+  "waldb-immediate": "wal-db immediate: one write per append, shared fdatasync on a worker thread",
+  "waldb-gathered": "wal-db gathered: one write per turn, shared fdatasync on a worker thread",
+  "c-record-grow": "C: one write() per record, one fdatasync per batch, growing file",
+  "c-record-prealloc": "C: one write() per record, one fdatasync per batch, preallocated file",
+  "c-batch-grow": "C: one write() per batch, one fdatasync per batch, growing file",
+  "c-batch-prealloc": "C: one write() per batch, one fdatasync per batch, preallocated file",
+  "c-record-thread":
+    "C: one write() per record, fdatasync handed to a second thread, preallocated file",
+  "c-batch-thread":
+    "C: one write() per batch, fdatasync handed to a second thread, preallocated file",
+};
 
 interface CellResult {
   commitsPerSecond: number;
   p50Us: number;
-  /** Mean flush (wal-db: from wal.stats; C: time inside fdatasync) and records per flush. */
+  /**
+   * Mean flush (wal-db: from wal.stats, the hand-over to the worker thread and back included;
+   * C: from the flush's start to its end as the writing thread sees it) and records per flush.
+   */
   meanFlushUs: number;
+  /** C only: mean time inside fdatasync; equal to the mean flush unless a thread flushes. */
+  meanFdatasyncUs?: number;
   recordsPerFlush: number;
+  /** wal-db only: how the log flushes, e.g. "fdatasync via shim". */
+  durability?: string;
 }
 
 /** The child: one wal-db cell, closed-loop writers, one JSON line on stdout. */
@@ -87,6 +119,7 @@ async function runWalCell(cell: WalCell, writers: number, dir: string): Promise<
   };
   await Promise.all(Array.from({ length: writers }, writer));
   const end = wal.stats;
+  const durability = wal.durability;
   wal.close();
   const before = statsAtStart ?? end;
   const flushes = end.flushes - before.flushes;
@@ -96,6 +129,7 @@ async function runWalCell(cell: WalCell, writers: number, dir: string): Promise<
     p50Us: percentile(sorted, P50) * US_PER_MS,
     meanFlushUs: flushes === 0 ? NaN : (end.flushMs - before.flushMs) / flushes * US_PER_MS,
     recordsPerFlush: flushes === 0 ? NaN : (end.flushedRecords - before.flushedRecords) / flushes,
+    durability,
   };
   console.log(JSON.stringify(result));
 }
@@ -106,7 +140,8 @@ async function measure(cell: CellId, writers: number, bin: string): Promise<Cell
     if (cell.startsWith("c-")) {
       const env = {
         COMMIT_BATCH_WRITE: cell.startsWith("c-batch") ? "1" : "0",
-        COMMIT_PREALLOCATE: cell.endsWith("prealloc") ? String(PREALLOCATE_BYTES) : "0",
+        COMMIT_PREALLOCATE: cell.endsWith("grow") ? "0" : String(PREALLOCATE_BYTES),
+        COMMIT_FLUSH_THREAD: cell.endsWith("thread") ? "1" : "0",
       };
       const seconds = String(MEASURE_SECONDS + WARMUP_SECONDS);
       const out = await runJson(bin, [
@@ -121,6 +156,7 @@ async function measure(cell: CellId, writers: number, bin: string): Promise<Cell
         commitsPerSecond: Number(out.commits_per_s),
         p50Us: Number(out.p50_us),
         meanFlushUs: Number(out.flush_seconds) / flushes * US_PER_S,
+        meanFdatasyncUs: Number(out.fdatasync_seconds) / flushes * US_PER_S,
         recordsPerFlush: Number(out.commits) / flushes,
       };
     }
@@ -144,7 +180,8 @@ async function measure(cell: CellId, writers: number, bin: string): Promise<Cell
 type Row = GoalRow;
 
 async function main(json: boolean, rounds: number): Promise<void> {
-  const bin = await compileC("commit");
+  // -pthread: the flush-thread cells (glibc before 2.34 keeps threads in libpthread).
+  const bin = await compileC("commit", ["-pthread"]);
   const results = new Map<string, CellResult[]>();
   for (let round = 0; round < rounds; round++) {
     for (const writers of WRITER_COUNTS) {
@@ -164,43 +201,42 @@ async function main(json: boolean, rounds: number): Promise<void> {
   const med = (key: string, pick: (r: CellResult) => number) => median(results.get(key)!.map(pick));
   const rows: Row[] = [];
   const rate = (r: CellResult) => r.commitsPerSecond;
+  const p50 = (r: CellResult) => r.p50Us;
+  /** One row: `mine` against `anchor` at `writers`; `goal` undefined for a row without one. */
+  const row = (
+    mine: WalCell,
+    anchor: CCell,
+    writers: number,
+    goal: { text: string; met: (ratio: number) => boolean } | undefined,
+  ): Row => {
+    const pick = writers === 1 ? p50 : rate;
+    const r = ratio(`${mine}@${writers}`, `${anchor}@${writers}`, pick);
+    return {
+      section: writers === 1 ? "commit W=1 p50" : `commit W=${writers}`,
+      path: METHOD[mine],
+      value: med(`${mine}@${writers}`, pick),
+      unit: writers === 1 ? "us" : "commits/s",
+      anchor: METHOD[anchor],
+      anchorValue: med(`${anchor}@${writers}`, pick),
+      ratio: r,
+      goal: goal?.text ?? null,
+      met: goal === undefined ? null : goal.met(r),
+    };
+  };
+  const atLeast = (x: number) => ({ text: `>= ${x}x`, met: (r: number) => r >= x });
+  const atMost = (x: number) => ({ text: `<= ${x}x`, met: (r: number) => r <= x });
   for (const mine of ["waldb-immediate", "waldb-gathered"] as const) {
-    for (
-      const [anchor, goal] of [
-        ["c-record-grow", GOAL_VS_PER_RECORD],
-        ["c-record-prealloc", GOAL_VS_PER_RECORD],
-        ["c-batch-grow", GOAL_VS_BATCH],
-        ["c-batch-prealloc", GOAL_VS_BATCH],
-      ] as const
-    ) {
-      const r = ratio(`${mine}@256`, `${anchor}@256`, rate);
-      rows.push({
-        section: "commit W=256",
-        path: mine,
-        value: med(`${mine}@256`, rate),
-        unit: "commits/s",
-        anchor,
-        anchorValue: med(`${anchor}@256`, rate),
-        ratio: r,
-        goal: `>= ${goal}x`,
-        met: r >= goal,
-      });
-    }
-    for (const anchor of ["c-record-grow", "c-record-prealloc"] as const) {
-      const p50 = (x: CellResult) => x.p50Us;
-      const r = ratio(`${mine}@1`, `${anchor}@1`, p50);
-      rows.push({
-        section: "commit W=1 p50",
-        path: mine,
-        value: med(`${mine}@1`, p50),
-        unit: "us",
-        anchor,
-        anchorValue: med(`${anchor}@1`, p50),
-        ratio: r,
-        goal: `<= ${GOAL_P50_VS_C}x`,
-        met: r <= GOAL_P50_VS_C,
-      });
-    }
+    rows.push(row(mine, "c-record-grow", 256, atLeast(GOAL_VS_PER_RECORD)));
+    rows.push(row(mine, "c-record-prealloc", 256, atLeast(GOAL_VS_PER_RECORD)));
+    rows.push(row(mine, "c-batch-grow", 256, atLeast(GOAL_VS_BATCH)));
+    rows.push(row(mine, "c-batch-prealloc", 256, atLeast(GOAL_VS_BATCH)));
+    // No goal: the C loop that pays the same hand-over to a flushing thread.
+    rows.push(
+      row(mine, mine === "waldb-immediate" ? "c-record-thread" : "c-batch-thread", 256, undefined),
+    );
+    rows.push(row(mine, "c-record-grow", 1, atMost(GOAL_P50_VS_C)));
+    rows.push(row(mine, "c-record-prealloc", 1, atMost(GOAL_P50_VS_C)));
+    rows.push(row(mine, "c-record-thread", 1, undefined));
   }
   if (json) {
     // One JSON array, as every bench module prints it (bench/goals.ts reads exactly that).
@@ -212,17 +248,23 @@ async function main(json: boolean, rounds: number): Promise<void> {
   for (const r of rows) {
     console.log(
       `| ${r.section} | ${r.path} | ${r.value.toFixed(0)} ${r.unit} | ${r.anchor} | ` +
-        `${r.anchorValue.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.goal} | ${
-          r.met ? "yes" : "no"
+        `${r.anchorValue.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.goal ?? "-"} | ${
+          r.met === null ? "-" : r.met ? "yes" : "no"
         } |`,
     );
   }
-  console.log("\nMean flush and records per flush (medians over rounds):");
+  console.log(
+    "\nMean flush and records per flush (medians over rounds); for C, time inside fdatasync " +
+      "(the thread cells' flush minus it is the hand-over to the flushing thread and back):",
+  );
   for (const writers of WRITER_COUNTS) {
     for (const cell of CELLS) {
       const key = `${cell}@${writers}`;
       console.log(
-        `  W=${writers} ${cell}: mean flush ${med(key, (r) => r.meanFlushUs).toFixed(0)} µs, ` +
+        `  W=${writers} ${cell}: mean flush ${med(key, (r) => r.meanFlushUs).toFixed(0)} µs` +
+          (cell.startsWith("c-")
+            ? ` (in fdatasync ${med(key, (r) => r.meanFdatasyncUs ?? NaN).toFixed(0)} µs), `
+            : ", ") +
           `records per flush ${med(key, (r) => r.recordsPerFlush).toFixed(1)}, ` +
           `commits/s ${med(key, rate).toFixed(0)}, p50 ${med(key, (r) => r.p50Us).toFixed(0)} µs`,
       );

@@ -891,7 +891,8 @@ async function printAndSave(
 }
 
 async function main(): Promise<void> {
-  const commitBin = await compileC("commit");
+  // -pthread: commit.c's flush-thread variant (glibc before 2.34 keeps threads in libpthread).
+  const commitBin = await compileC("commit", ["-pthread"]);
   const root = await Deno.makeTempDir({ prefix: "wal-db-compare-" });
   try {
     const machine = machineInfo(root);

@@ -112,7 +112,11 @@ export class GroupCommit {
 
   /**
    * Starts the next flush after the current microtasks have run, so that writers woken by the
-   * previous flush (or calling in the same tick) append and join this batch first.
+   * previous flush (or calling in the same tick) append and join this batch first. Starting it
+   * at the first caller instead would overlap the other callers' appends with a flush, but
+   * splits closed-loop writers into two groups that alternate, each flush carrying half: at 256
+   * writers that measured 0.43-0.76x the commits/s in the gathered mode and 0.78-1.06x in the
+   * immediate mode (2026-12-02), since a flush costs about the same for half the records.
    */
   #scheduleStart(): void {
     if (this.#startScheduled) return;

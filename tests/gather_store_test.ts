@@ -2,7 +2,7 @@
 // Tests for src/gather_store.ts: the gathered write mode, alone and as a log's write mode,
 // checked against the default (immediate) mode.
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { MemStore, Wal, WalError, type WalStore } from "../mod.ts";
 import { GATHER_SIZE_MAX } from "../src/constants.ts";
@@ -293,4 +293,68 @@ Deno.test("GatherStore forwards an asynchronous checkpoint after writing out wha
   deepEqual(calls, [{ head: 4, sizeAtCall: 10 }], "the gathered bytes were written first");
   equal(movedTo, 4);
   equal(gathered(new CountingStore()).store.truncateBeforeAsync, undefined);
+});
+
+/**
+ * A store whose flushes take a few timer turns and record, when each one starts, how many bytes
+ * had been written to it: a completed flush makes exactly that prefix durable, nothing after.
+ */
+class FlushRecordingStore extends MemStore {
+  /** The longest written prefix a completed flush covered. */
+  durable = 0;
+  flushes = 0;
+  constructor(readonly delayMs: () => number) {
+    super();
+  }
+  override async flush(): Promise<void> {
+    const writtenAtStart = this.size;
+    this.flushes++;
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs()));
+    await super.flush();
+    this.durable = Math.max(this.durable, writtenAtStart);
+  }
+}
+
+Deno.test("Wal in both write modes: sync resolves only after a flush that started after the caller's bytes were written", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom("immediate" as const, "gathered" as const),
+      // Per writer: the record sizes it appends before each sync, and whether it yields first.
+      fc.array(
+        fc.array(
+          fc.record({
+            sizes: fc.array(fc.nat({ max: 600 }), { maxLength: 3 }),
+            yields: fc.boolean(),
+          }),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        ),
+        { minLength: 1, maxLength: 24 },
+      ),
+      fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 8 }),
+      async (writeMode, writers, delays) => {
+        let turn = 0;
+        const store = new FlushRecordingStore(() => delays[turn++ % delays.length]!);
+        const wal = Wal.withStore(store, { writeMode });
+        await Promise.all(writers.map(async (rounds) => {
+          for (const { sizes, yields } of rounds) {
+            if (yields) await new Promise((resolve) => setTimeout(resolve, 0));
+            for (const size of sizes) wal.append(new Uint8Array(size));
+            // Everything this caller appended ends here (others' records may follow).
+            const end = wal.nextLsn;
+            await wal.sync();
+            ok(
+              store.durable >= end,
+              `${writeMode}: a sync after appends up to ${end} resolved when flushes covered ` +
+                `${store.durable} written bytes`,
+            );
+          }
+        }));
+        await wal[Symbol.asyncDispose]();
+      },
+    ),
+    { numRuns: 80 },
+  );
 });

@@ -80,6 +80,22 @@ Deno.test("GroupCommit serves 256 concurrent writers with far fewer flushes than
   equal(commit.durableEnd, log.appendedEnd);
 });
 
+Deno.test("GroupCommit starts a flush after the turn's microtasks: writers woken by one flush all share the next", async () => {
+  // Starting the flush as soon as the first writer asks would send that writer's record alone
+  // and the other 255 in a flush of their own: two flushes per round instead of one.
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  const rounds = 12;
+  await Promise.all(Array.from({ length: 256 }, async () => {
+    for (let i = 0; i < rounds; i++) {
+      log.appendedEnd += 264;
+      await commit.waitFor(log.appendedEnd);
+    }
+  }));
+  equal(log.flushesStarted, rounds);
+  equal(commit.durableEnd, log.appendedEnd);
+});
+
 Deno.test("GroupCommit returns at once, without a flush, when the target is durable", async () => {
   const log = new FakeLog(() => 0);
   const commit = new GroupCommit(log, 100);
