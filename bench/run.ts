@@ -463,7 +463,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   const tempDir = await Deno.makeTempDir({ prefix: "wal-db-bench-" });
   try {
-    const binaries = { append: await compileC("append"), commit: await compileC("commit") };
+    const binaries = {
+      append: await compileC("append"),
+      commit: await compileC("commit", ["-pthread"]),
+    };
     const machine = machineInfo(tempDir);
     const rounds: Round[] = [];
     for (let index = 0; index < ROUNDS; index++) {
