@@ -17,7 +17,8 @@ const NO_PAYLOAD = new Uint8Array(0);
 /**
  * The checksum a writer frames records with (`ResolvedConfig.checksum`): the shim's CRC when
  * `durability` allows native code (`"auto"` or `"shim"`) and the shim loads without a prompt,
- * else {@linkcode frameChecksum}. Both give the same value for every frame. `"runtime"` means no
+ * else {@linkcode frameChecksum}. Both give the same CRC for every frame (the shim's as a signed
+ * 32-bit integer, which encodes to the same four bytes). `"runtime"` means no
  * native code at all, so it keeps the TypeScript CRC (the way to force it off). A shim whose
  * CRC is the portable C table is not used: the TypeScript slicing-by-8 code is faster. Never
  * throws for want of the shim: a log that can flush without it can also checksum without it.
@@ -41,10 +42,11 @@ export function chooseFrameChecksum(
   if (crc.path === "table") return frameChecksum;
   let checksum = made.get(crc);
   if (checksum === undefined) {
-    const crc32c = crc.crc32c;
+    const crc32c = crc.crc32cInt32;
     // The frame's CRC covers its four length bytes, then the payload: the length's CRC (in
     // TypeScript, no array needed) seeds the shim's CRC of the payload. One FFI call, and no
-    // allocation: the payload is passed as it is.
+    // allocation: the payload is passed as it is, and the CRC comes back signed (see
+    // `crc32cInt32`; a frame stores the same four bytes). The writer checked `payload`.
     checksum = (length, payload) => crc32c(payload, frameChecksum(length, NO_PAYLOAD));
     made.set(crc, checksum);
   }
