@@ -64,6 +64,13 @@ export interface ShimCrc {
    */
   crc32c(data: Uint8Array, seed?: number): number;
   /**
+   * `crc32c(data, seed) | 0`, for a hot path (each record append): the same CRC as a signed
+   * 32-bit integer (`>>> 0` gives the unsigned one), which V8 keeps unboxed where an unsigned
+   * value of 2^31 or more returned from a call takes a new heap number each time. Checks
+   * nothing: `data` must be a Uint8Array shorter than 4 GiB and `seed` a u32.
+   */
+  crc32cInt32(data: Uint8Array, seed: number): number;
+  /**
    * Walks the intact frames of `buf[start, end)` from `start` on and writes where each ends
    * (an offset into `buf`) into `ends`; returns how many it wrote. The contract is the one of
    * the TypeScript `scanFrames`: a frame is intact when its header, a length of at most
@@ -124,6 +131,7 @@ export function shimCrc(symbols: ShimSymbols): ShimCrc {
       }
       return result;
     },
+    crc32cInt32: (data: Uint8Array, seed: number): number => crc(data, data.length, seed) | 0,
     scanFrames(buf, start, end, maxRecordSize, ends): number {
       if (!(buf instanceof Uint8Array)) {
         throw new TypeError(`Cannot scan frames: buf must be a Uint8Array, got ${typeof buf}`);

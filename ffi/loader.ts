@@ -198,6 +198,35 @@ export interface ShimFile {
    * @throws {ShimCallError} If the OS reports an error, or the file is closed.
    */
   identity(): ShimFileIdentity;
+  /**
+   * Writes all of `data` from byte `offset` of the file on (`pwrite`; Windows: `WriteFile` at an
+   * offset), in one FFI call that continues short writes and retries `EINTR` itself. When it
+   * returns, the bytes are in the operating system's cache, as after `write`; the handle's own
+   * file position is not used. Blocks the thread for the call (a page-cache write takes
+   * microseconds).
+   *
+   * @param data The bytes to write.
+   * @param offset Where they go: a non-negative safe integer.
+   * @throws {TypeError} If `data` is not a Uint8Array.
+   * @throws {RangeError} If `offset` is not a non-negative safe integer, or `data` is 4 GiB or
+   * longer.
+   * @throws {ShimCallError} If the OS reports an error (`ENOSPC`, `EIO` ...; `EIO` too for a
+   * write that takes nothing), or the file is closed. Part of `data` may then be written.
+   *
+   * @example Appending a record at the end of a file
+   * ```ts ignore
+   * import { loadShim } from "./mod.ts";
+   *
+   * const path = "./log/000001.wal";
+   * const file = loadShim().openFile(path);
+   * try {
+   *   file.writeAt(new Uint8Array([1, 2, 3]), Deno.statSync(path).size);
+   * } finally {
+   *   file.close();
+   * }
+   * ```
+   */
+  writeAt(data: Uint8Array, offset: number): void;
   /** True once macOS reported `F_FULLFSYNC` unsupported for this file and `fsync` was used. */
   readonly fsyncFallback: boolean;
   /**
@@ -642,6 +671,21 @@ class LoadedFile implements ShimFile {
     throw new ShimCallError("wal_shim_preallocate", result, this.#path);
   }
 
+  writeAt(data: Uint8Array, offset: number): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`Cannot write: data must be a Uint8Array, got ${typeof data}`);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0 || data.length > U32_MAX) {
+      throw new RangeError(
+        `Cannot write ${data.length} bytes at offset ${offset}: the offset must be a ` +
+          `non-negative safe integer and the length below 4 GiB`,
+      );
+    }
+    const handle = this.#open("wal_shim_pwrite");
+    const result = this.#symbols.wal_shim_pwrite(handle, data, data.length, offset);
+    if (result < 0) throw new ShimCallError("wal_shim_pwrite", result, this.#path);
+  }
+
   identity(): ShimFileIdentity {
     const out = new BigUint64Array(2);
     const result = this.#symbols.wal_shim_identity(this.#open("wal_shim_identity"), out);
@@ -680,6 +724,9 @@ function checkByteCount(name: string, value: number): void {
     );
   }
 }
+
+/** The longest write one `wal_shim_pwrite` call takes: its length is a u32. */
+const U32_MAX = 0xffff_ffff;
 
 /** ERROR_NOT_SUPPORTED, which the Windows shim always returns from wal_shim_preallocate. */
 const WINDOWS_NOT_SUPPORTED = -50;

@@ -13,10 +13,10 @@
  * import { SHIM_ABI_VERSION } from "./symbols.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SHIM_ABI_VERSION, 4);
+ * assert.equal(SHIM_ABI_VERSION, 5);
  * ```
  */
-export const SHIM_ABI_VERSION = 4;
+export const SHIM_ABI_VERSION = 5;
 
 /**
  * The shim's symbols in the form `Deno.dlopen` takes.
@@ -34,6 +34,11 @@ export const SHIM_ABI_VERSION = 4;
  * `wal_shim_datasync_async` is the same C function as `wal_shim_datasync`, bound
  * a second time with `nonblocking: true` so that Deno runs it on its blocking
  * thread pool and returns a promise.
+ *
+ * `wal_shim_pwrite` (version 5) writes at an offset and returns the count written (which may
+ * be short) or a negative error code. Its offset is an `f64`: an `i64` would take a BigInt (or
+ * leave the fast call path when given a number) on every append. It blocks, on purpose: the
+ * append that calls it returns once the bytes are in the operating system's cache.
  *
  * The `wal_crc32c*` and `wal_scan_frames` functions (version 4) cannot fail: they
  * return checksums and counts, and trust their arguments, which `ffi/crc.ts` checks.
@@ -68,6 +73,8 @@ export const SHIM_SYMBOLS = {
   wal_shim_preallocate: { parameters: ["i64", "i64", "i64"], result: "i32" },
   // int32_t wal_shim_identity(int64_t handle, uint64_t *out); out is two u64: device, file
   wal_shim_identity: { parameters: ["i64", "buffer"], result: "i32" },
+  // int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length, double offset);
+  wal_shim_pwrite: { parameters: ["i64", "buffer", "u32", "f64"], result: "i32" },
   // int32_t wal_shim_close(int64_t handle);
   wal_shim_close: { parameters: ["i64"], result: "i32" },
   // int32_t wal_crc32c_impl(void); which CRC32C path this CPU uses (WAL_CRC32C_* codes)

@@ -26,6 +26,14 @@
 
 int32_t wal_shim_version(void) { return WAL_SHIM_VERSION; }
 
+/* 2^53: every integer up to it is exact in a double (and in a JavaScript number). */
+#define WAL_SHIM_OFFSET_MAX 9007199254740992.0
+
+/* True when offset is a whole number from 0 to 2^53 (false for NaN too). */
+static int valid_offset(double offset) {
+  return offset >= 0 && offset <= WAL_SHIM_OFFSET_MAX && offset == (double)(int64_t)offset;
+}
+
 #if defined(_WIN32)
 
 /* Win32 error codes are small positive numbers; the mask keeps the result negative
@@ -95,6 +103,26 @@ int32_t wal_shim_identity(int64_t handle, uint64_t *out) {
   if (!GetFileInformationByHandle((HANDLE)(intptr_t)handle, &info)) return negative_last_error();
   out[0] = (uint64_t)info.dwVolumeSerialNumber;
   out[1] = ((uint64_t)info.nFileIndexHigh << 32) | (uint64_t)info.nFileIndexLow;
+  return 0;
+}
+
+int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length, double offset) {
+  if (!valid_offset(offset)) return -ERROR_INVALID_PARAMETER;
+  uint64_t at = (uint64_t)offset;
+  uint32_t done = 0;
+  while (done < length) {
+    /* A handle opened without FILE_FLAG_OVERLAPPED writes synchronously at the OVERLAPPED's
+     * offset. */
+    OVERLAPPED where = {0};
+    where.Offset = (DWORD)((at + done) & 0xffffffffu);
+    where.OffsetHigh = (DWORD)((at + done) >> 32);
+    DWORD written = 0;
+    if (!WriteFile((HANDLE)(intptr_t)handle, data + done, length - done, &written, &where)) {
+      return negative_last_error();
+    }
+    if (written == 0) return -ERROR_WRITE_FAULT;
+    done += written;
+  }
   return 0;
 }
 
@@ -247,6 +275,24 @@ int32_t wal_shim_identity(int64_t handle, uint64_t *out) {
   if (fstat((int)handle, &info) != 0) return -errno;
   out[0] = (uint64_t)info.st_dev;
   out[1] = (uint64_t)info.st_ino;
+  return 0;
+}
+
+int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length, double offset) {
+  if (!valid_fd(handle)) return -EBADF;
+  if (!valid_offset(offset)) return -EINVAL;
+  off_t at = (off_t)offset;
+  uint32_t done = 0;
+  while (done < length) {
+    ssize_t written = pwrite((int)handle, data + done, (size_t)(length - done), at + done);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    /* No progress and no error: waiting would not help, and looping would spin. */
+    if (written == 0) return -EIO;
+    done += (uint32_t)written;
+  }
   return 0;
 }
 

@@ -25,7 +25,7 @@
 #endif
 
 /* Bumped whenever a prototype or a documented behaviour changes. */
-#define WAL_SHIM_VERSION 4
+#define WAL_SHIM_VERSION 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +64,17 @@ WAL_SHIM_API int32_t wal_shim_preallocate(int64_t handle, int64_t offset, int64_
  * so that a handle opened by path never flushes a file that replaced the one it meant.
  * Returns 0 or a negative error code. Added in version 3. */
 WAL_SHIM_API int32_t wal_shim_identity(int64_t handle, uint64_t *out);
+
+/* Writes all of data[0, length) to the file from byte offset on (pwrite on Unix, WriteFile at an
+ * offset on Windows): the bytes are in the operating system's cache when it returns, as after
+ * write(2). Short writes are continued and, on Unix, EINTR retried, inside the call. Returns 0,
+ * or a negative error code (-ENOSPC, -EIO ...; -EIO too for a write that takes nothing), in
+ * which case part of the data may have been written. offset is a double so that JavaScript
+ * passes a number without a BigInt: it must be an integer from 0 to 2^53, else -EINVAL
+ * (Windows: -ERROR_INVALID_PARAMETER). The handle's file position is not used on Unix.
+ * Added in version 5. */
+WAL_SHIM_API int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length,
+                                     double offset);
 
 /* Releases a handle from wal_shim_open. Returns 0 or a negative error code. */
 WAL_SHIM_API int32_t wal_shim_close(int64_t handle);

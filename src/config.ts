@@ -93,8 +93,10 @@ export interface WalConfig {
    */
   recoveryPolicy?: RecoveryPolicy;
   /**
-   * How a file log makes data durable; see {@linkcode DurabilityMode}. Ignored by
-   * {@linkcode Wal.withStore}, whose store brings its own mechanism.
+   * How a file log makes data durable; see {@linkcode DurabilityMode}. With the shim loaded
+   * (`"auto"` or `"shim"`), records are also checksummed with its CRC32C, and a single file is
+   * appended to with its `pwrite`; `"runtime"` uses no native code at all. For
+   * {@linkcode Wal.withStore}, whose store brings its own flush, it only picks the CRC code.
    *
    * @default {"auto"}
    */

@@ -39,6 +39,13 @@ export interface Flusher {
    * returns false when the mechanism or the file system cannot. Absent: never preallocates.
    */
   preallocate?(offset: number, length: number): boolean;
+  /**
+   * Writes all of `data` from byte `offset` on through the mechanism's own handle, or throws
+   * (part of it may then be written). When it returns, the bytes are in the page cache, as
+   * after `FsFile.writeSync`. Absent: the store writes through its `FsFile`. The shim's
+   * (`pwrite`, one FFI call) spares the runtime's per-call cost (bench/append_bench.ts).
+   */
+  writeAt?(data: Uint8Array, offset: number): void;
 }
 
 /** The flush mechanism chosen for one store: per-file flushers and directory flushes. */
@@ -132,6 +139,7 @@ function shimDurability(shim: Shim): Durability {
         // Both, even when the first close reports an error.
         close: () => runEach([() => handle.close(), () => blocking.close()], "close the shim"),
         preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
+        writeAt: (data: Uint8Array, offset: number) => handle.writeAt(data, offset),
       };
     },
     syncDirectory: (directory: string) => shim.syncDirectory(directory),

@@ -1,5 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Loops and error wrapping shared by the two file backends (FileStore and FsDirectory).
+// Loops and error wrapping shared by the two file backends (FileStore and FsDirectory), and
+// how FileStore opens its files.
 // Backend: talks to `Deno.FsFile`.
 
 import { WalError } from "./errors.ts";
@@ -69,4 +70,42 @@ export function wrapIo(error: unknown, action: string): unknown {
   ) return error;
   const detail = error instanceof Error ? error.message : String(error);
   return new WalError("io", `Cannot ${action}: ${detail}`, { cause: error });
+}
+
+/** Opens a single-file log for reading only (a read-only store); never creates it. */
+export function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {
+  try {
+    return { handle: Deno.openSync(path, { read: true }), created: false };
+  } catch (error) {
+    throw wrapIo(error, `open log "${path}" for reading`);
+  }
+}
+
+/** Opens for appending; reports whether this call created the file. */
+export function openForAppend(path: string): { handle: Deno.FsFile; created: boolean } {
+  try {
+    return {
+      handle: Deno.openSync(path, { read: true, write: true, createNew: true }),
+      created: true,
+    };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw wrapIo(error, `create log "${path}"`);
+  }
+  try {
+    return { handle: Deno.openSync(path, { read: true, write: true }), created: false };
+  } catch (error) {
+    throw wrapIo(error, `open log "${path}"`);
+  }
+}
+
+/** Creates `base`, or `base.1`, `base.2` … when it is taken: where a set-aside copy goes. */
+export function createSibling(base: string): { handle: Deno.FsFile; path: string } {
+  for (let n = 0;; n++) {
+    const path = n === 0 ? base : `${base}.${n}`;
+    try {
+      return { handle: Deno.openSync(path, { write: true, createNew: true }), path };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
 }

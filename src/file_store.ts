@@ -20,7 +20,15 @@ import {
   takeLock,
 } from "./durability.ts";
 import { type LockTarget, lockTargetFor, takeSidecarLock } from "./file_lock.ts";
-import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
+import {
+  createSibling,
+  identityOf,
+  openForAppend,
+  openForReading,
+  readAtLimit,
+  wrapIo,
+  writeAll,
+} from "./file_io.ts";
 import { WalError } from "./errors.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
@@ -88,6 +96,8 @@ export class FileStore implements WalStore {
   readonly #reader: Deno.FsFile;
   readonly #durability: Durability;
   readonly #flusher: Flusher;
+  /** The flusher's positional write (the shim's `pwrite`), used for appends when it has one. */
+  readonly #writeAt: ((data: Uint8Array, offset: number) => void) | undefined;
   readonly #readOnly: boolean;
   /** The sidecar lock's handle; undefined when the lock is on the writing handle, or none. */
   readonly #lock: Deno.FsFile | undefined;
@@ -124,6 +134,7 @@ export class FileStore implements WalStore {
       this.#reader.close();
       throw error;
     }
+    this.#writeAt = this.#flusher.writeAt;
   }
 
   /**
@@ -199,10 +210,38 @@ export class FileStore implements WalStore {
     return readAtLimit(this.#reader, offset, buffer, this.#size);
   }
 
-  /** Writes all of `data` at the end; `writeSync` may write part, so it loops. */
+  /**
+   * The call appends go through: `"pwrite via shim"` when the durability shim is in use (it
+   * writes at the log's end through its own handle), else `"FsFile.writeSync"`. Both write every
+   * byte into the operating system's cache before `append` returns.
+   *
+   * @example A store without the shim
+   * ```ts
+   * import { FileStore } from "@wal-db/wal-db";
+   * import { equal } from "node:assert/strict";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const store = FileStore.open(`${dir}/app.wal`, { durability: "runtime" });
+   * equal(store.writeCall, "FsFile.writeSync");
+   * store.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  get writeCall(): string {
+    return this.#writeAt === undefined ? "FsFile.writeSync" : "pwrite via shim";
+  }
+
+  /** Writes all of `data` at the end; a write may take part of it, so it loops. */
   append(data: Uint8Array): void {
     this.#checkWritable();
     if (this.#size + data.length > this.#allocated) this.#reserve(this.#size + data.length);
+    if (this.#writeAt !== undefined) {
+      // All of it or a throw. After a throw `#size` stays where the log ended: the failed log
+      // is cut back to its durable end, which is below, whatever part of `data` landed.
+      this.#writeAt(data, this.#size);
+      this.#size += data.length;
+      return;
+    }
     // The handle's position is always the log's end, so appends need no seek. The loop is
     // writeAll's, inline: a progress callback would be a closure per append. `#size` follows
     // each count, so it stays right when a later call throws.
@@ -351,46 +390,10 @@ function checkPreallocateSize(size: unknown): number {
   return size;
 }
 
-function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {
-  try {
-    return { handle: Deno.openSync(path, { read: true }), created: false };
-  } catch (error) {
-    throw wrapIo(error, `open log "${path}" for reading`);
-  }
-}
-
 function toPath(path: string | URL): string {
   if (path instanceof URL) return fileURLToPath(path);
   if (typeof path !== "string" || path === "") {
     throw new TypeError(`Cannot open log: path must be a non-empty string or file URL`);
   }
   return path;
-}
-
-/** Opens for appending; reports whether this call created the file. */
-function openForAppend(path: string): { handle: Deno.FsFile; created: boolean } {
-  try {
-    return {
-      handle: Deno.openSync(path, { read: true, write: true, createNew: true }),
-      created: true,
-    };
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw wrapIo(error, `create log "${path}"`);
-  }
-  try {
-    return { handle: Deno.openSync(path, { read: true, write: true }), created: false };
-  } catch (error) {
-    throw wrapIo(error, `open log "${path}"`);
-  }
-}
-
-function createSibling(base: string): { handle: Deno.FsFile; path: string } {
-  for (let n = 0;; n++) {
-    const path = n === 0 ? base : `${base}.${n}`;
-    try {
-      return { handle: Deno.openSync(path, { write: true, createNew: true }), path };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-  }
 }

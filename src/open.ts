@@ -16,6 +16,7 @@ import { recover } from "./recovery.ts";
 import type { WalDirectory } from "./directory.ts";
 import { SegmentedStore } from "./segmented_store.ts";
 import { checkSegmentSize } from "./segments.ts";
+import { chooseFrameChecksum } from "./shim_checksum.ts";
 import type { WalStore } from "./store.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { type Codec, TypedWal } from "./typed.ts";
@@ -230,7 +231,10 @@ export class Wal extends WalWrites {
       seen?.seal(store);
       return new Wal({
         store,
-        config,
+        // The writer's CRC: the shim's when it loads (see shim_checksum.ts).
+        config: config.readOnly
+          ? config
+          : { ...config, checksum: chooseFrameChecksum(config.durability, config.shimPath) },
         recovery: report,
         index,
         seen,

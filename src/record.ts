@@ -21,7 +21,8 @@ export function frameSize(length: number): number {
 /**
  * Computes the CRC a frame carries from its payload length and payload; see
  * {@linkcode frameChecksum}. The writer takes one as a parameter, so a faster implementation
- * (a native one) can replace the portable table without touching the framing.
+ * (a native one) can replace the portable table without touching the framing. It may return
+ * the CRC as a u32 or as its signed 32-bit equivalent: both encode to the same four bytes.
  */
 export type FrameChecksum = (length: number, payload: Uint8Array) => number;
 

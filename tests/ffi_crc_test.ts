@@ -147,8 +147,16 @@ Deno.test({
       const tableCrc: Crc = (data, seed) => symbols.wal_crc32c_sw(data, data.length, seed);
       const paths: [string, Crc][] = [
         [`shim (${crc.path})`, (data, seed) => crc.crc32c(data, seed)],
+        // The same CRC, signed: unsigned again it must match everywhere the others do.
+        [`shim crc32cInt32 (${crc.path})`, (data, seed) => crc.crc32cInt32(data, seed) >>> 0],
         ["shim table path", tableCrc],
       ];
+
+      await t.step("crc32cInt32 returns the signed 32-bit CRC", () => {
+        const check = new TextEncoder().encode("123456789");
+        assert.equal(crc.crc32cInt32(check, 0), 0xe3069283 | 0);
+        assert.ok(crc.crc32cInt32(check, 0) < 0, "0xe3069283 has its top bit set");
+      });
 
       await t.step("the path names this CPU's instructions", () => {
         assert.ok(["table", "sse4.2", "sse4.2+pclmul", "armv8"].includes(crc.path), crc.path);

@@ -84,7 +84,7 @@ Deno.test({
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
       assert.equal(sha256(await Deno.readFile(file)), expected);
-      assert.equal(shim.version, 4);
+      assert.equal(shim.version, 5);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
@@ -278,7 +278,7 @@ Deno.test({
       Deno.writeFileSync(path, cachedFile(dir).bytes);
       const shim = loadShim({ path });
       assert.equal(shim.path, path);
-      assert.equal(shim.version, 4);
+      assert.equal(shim.version, 5);
     }),
 });
 
@@ -323,7 +323,7 @@ Deno.test({
       assert.throws(() => loadShim({ path }), (error: unknown) => {
         assert.ok(error instanceof ShimUnavailableError);
         assert.equal(error.reason, "load-failed");
-        assert.match(error.message, /has ABI version 3, but this wal-db needs 4/);
+        assert.match(error.message, /has ABI version 3, but this wal-db needs 5/);
         assert.ok(error.cause instanceof Error, "the dlopen error is kept as the cause");
         return true;
       });
@@ -488,5 +488,83 @@ Deno.test({
       const noEnv = await runChild(["--allow-read", "--allow-write"], env, "{}");
       assert.equal(noEnv.reason, "permission", JSON.stringify(noEnv));
       assert.deepEqual(await leftovers(), []);
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.writeAt() writes all of its bytes at the offset, past the end too",
+  ignore: NO_BINARY || NO_FFI,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "data.bin");
+      Deno.writeFileSync(path, new Uint8Array([1, 2, 3, 4]));
+      const file = shim.openFile(path);
+      try {
+        file.writeAt(new Uint8Array([9, 9]), 1);
+        file.writeAt(new Uint8Array([7, 7, 7]), 4);
+        file.writeAt(new Uint8Array(0), 100); // nothing to write: nothing changes
+        file.writeAt(new Uint8Array([5]), 8); // past the end: the gap reads as zeros
+        assert.deepEqual([...Deno.readFileSync(path)], [1, 9, 9, 4, 7, 7, 7, 0, 5]);
+        // A view writes the view's bytes only.
+        file.writeAt(new Uint8Array([0, 6, 6, 0]).subarray(1, 3), 0);
+        assert.deepEqual([...Deno.readFileSync(path)], [6, 6, 9, 4, 7, 7, 7, 0, 5]);
+        // A large write, in one call.
+        const large = new Uint8Array(3 << 20).map((_, i) => i * 7);
+        file.writeAt(large, 9);
+        assert.deepEqual(Deno.readFileSync(path).subarray(9), large);
+      } finally {
+        file.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.writeAt() checks its arguments and reports a closed file as EBADF",
+  ignore: NO_BINARY || NO_FFI,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "data.bin");
+      Deno.writeFileSync(path, new Uint8Array(4));
+      const file = shim.openFile(path);
+      const data = new Uint8Array([1]);
+      for (const offset of [-1, 0.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN]) {
+        assert.throws(() => file.writeAt(data, offset), RangeError, String(offset));
+      }
+      assert.throws(() => file.writeAt([1] as unknown as Uint8Array, 0), TypeError);
+      file.close();
+      assert.throws(() => file.writeAt(data, 0), (error: unknown) => {
+        assert.ok(error instanceof ShimCallError);
+        assert.equal(error.op, "wal_shim_pwrite");
+        return true;
+      });
+      assert.deepEqual([...Deno.readFileSync(path)], [0, 0, 0, 0]);
+    }),
+});
+
+Deno.test({
+  name: "wal_shim_pwrite refuses an offset that is not a whole number up to 2^53, and a bad fd",
+  ignore: NO_BINARY || NO_FFI || Deno.build.os === "windows",
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const library = Deno.dlopen(shim.path, {
+        wal_shim_pwrite: { parameters: ["i64", "buffer", "u32", "f64"], result: "i32" },
+      });
+      try {
+        const pwrite = library.symbols.wal_shim_pwrite;
+        const data = new Uint8Array(1);
+        const EINVAL = -22;
+        const EBADF = -9;
+        // The descriptor does not matter for the offset checks: they come first after the fd's.
+        for (const offset of [-1, 0.5, 2 ** 53 + 2, Number.NaN, Infinity]) {
+          assert.equal(pwrite(0n, data, 1, offset), EINVAL, String(offset));
+        }
+        assert.equal(pwrite(-1n, data, 1, 0), EBADF);
+        assert.equal(pwrite(2n ** 40n, data, 1, 0), EBADF);
+      } finally {
+        library.close();
+      }
     }),
 });

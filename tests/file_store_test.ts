@@ -2,6 +2,8 @@
 
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { embeddedShimTarget } from "../ffi/mod.ts";
 import { FileStore } from "../src/file_store.ts";
 import { sidecarLockPath } from "../src/file_lock.ts";
 import { WalError } from "../src/errors.ts";
@@ -232,4 +234,212 @@ Deno.test({
       equal(again.recovery.cutSize, 0);
       equal(readBytes(path).length, 580);
     }),
+});
+
+const SHIM_USABLE = Deno.permissions.querySync({ name: "ffi" }).state === "granted" &&
+  embeddedShimTarget() !== undefined;
+
+Deno.test("FileStore.writeCall is FsFile.writeSync without the shim", async () => {
+  await withTempDir((dir) => {
+    const store = FileStore.open(join(dir, "a.wal"), { durability: "runtime" });
+    equal(store.writeCall, "FsFile.writeSync");
+    store.close();
+  });
+});
+
+/** Appends, cuts, appends again, reopens and appends: what each write path must agree on. */
+function appendScript(path: string, durability: "shim" | "runtime", preallocateSize: number) {
+  const lsns: number[] = [];
+  const record = (i: number) => new Uint8Array(i * 13 % 700).fill(i);
+  {
+    using wal = Wal.open(path, { durability, preallocateSize });
+    for (let i = 0; i < 200; i++) lsns.push(wal.append(record(i)));
+    lsns.push(...wal.appendBatch([record(1), record(2), record(3)]));
+    wal.truncateFrom(lsns[150]!); // appends go on at the cut, not where the handle was
+    for (let i = 0; i < 20; i++) lsns.push(wal.append(record(i + 500)));
+    wal.syncSync();
+  }
+  {
+    using wal = Wal.open(path, { durability, preallocateSize });
+    for (let i = 0; i < 20; i++) lsns.push(wal.append(record(i + 900)));
+    lsns.push(wal.nextLsn, [...wal.iter()].length);
+  }
+  return { lsns, bytes: Deno.readFileSync(path) };
+}
+
+Deno.test({
+  name: "FileStore appends through the shim's pwrite and writes the same file as FsFile.writeSync",
+  ignore: !SHIM_USABLE,
+  async fn() {
+    await withTempDir((dir) => {
+      const store = FileStore.open(join(dir, "probe.wal"), { durability: "shim" });
+      equal(store.writeCall, "pwrite via shim");
+      store.close();
+      // With and without preallocation: the shim writes at the log's end either way.
+      for (const preallocateSize of [0, 4096]) {
+        const shim = appendScript(
+          join(dir, `shim-${preallocateSize}.wal`),
+          "shim",
+          preallocateSize,
+        );
+        const runtime = appendScript(
+          join(dir, `runtime-${preallocateSize}.wal`),
+          "runtime",
+          preallocateSize,
+        );
+        deepEqual(shim.lsns, runtime.lsns);
+        deepEqual(shim.bytes, runtime.bytes);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "FileStore's shim appends are in the file when append returns (before any flush)",
+  ignore: !SHIM_USABLE,
+  async fn() {
+    await withTempDir((dir) => {
+      const path = join(dir, "a.wal");
+      const store = FileStore.open(path, { durability: "shim", preallocateSize: 0 });
+      store.append(new Uint8Array([1, 2, 3]));
+      store.append(new Uint8Array([4]));
+      // Another handle sees them: they are in the page cache, which is the append's promise.
+      deepEqual([...Deno.readFileSync(path)], [1, 2, 3, 4]);
+      equal(store.size, 4);
+      store.close();
+    });
+  },
+});
+
+/**
+ * Builds the shim from shim/*.c with a `pwrite` that follows a script (a step > 0 writes at most
+ * that many bytes, 0 writes nothing, < 0 fails with that errno), so the write path's handling of
+ * short writes, EINTR and errors runs against the real C code and FileStore. Linux and `cc`
+ * only; -Bsymbolic makes the library's own calls take its `pwrite64`, not libc's.
+ */
+async function scriptedShim(dir: string): Promise<string | undefined> {
+  const fake = join(dir, "fake_pwrite.c");
+  await Deno.writeTextFile(
+    fake,
+    `#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+static int32_t steps[64], count, next, calls;
+void fake_script(const int32_t *script, int32_t n) {
+  count = n;
+  for (int32_t i = 0; i < n; i++) steps[i] = script[i];
+  next = 0;
+  calls = 0;
+}
+int32_t fake_calls(void) { return calls; }
+ssize_t pwrite64(int fd, const void *data, size_t length, off_t offset) {
+  calls++;
+  if (next < count) {
+    int32_t step = steps[next++];
+    if (step < 0) { errno = -step; return -1; }
+    if (step == 0) return 0;
+    if ((size_t)step < length) length = (size_t)step;
+  }
+  return syscall(SYS_pwrite64, fd, data, length, offset);
+}
+ssize_t pwrite(int fd, const void *data, size_t length, off_t offset) {
+  return pwrite64(fd, data, length, offset);
+}
+`,
+  );
+  const shim = fileURLToPath(new URL("../shim/", import.meta.url));
+  const library = join(dir, "libscripted.so");
+  const sources = [join(shim, "wal_shim.c"), join(shim, "wal_crc32c.c"), fake];
+  const args = [
+    "-O2",
+    "-shared",
+    "-fPIC",
+    "-Wl,-Bsymbolic",
+    `-I${shim}`,
+    "-o",
+    library,
+    ...sources,
+  ];
+  try {
+    const { success } = await new Deno.Command("cc", { args, stdout: "null" }).output();
+    return success ? library : undefined;
+  } catch {
+    return undefined; // no C compiler
+  }
+}
+
+const SCRIPTED = SHIM_USABLE && Deno.build.os === "linux";
+
+Deno.test({
+  name: "FileStore's shim writes: short writes and EINTR are continued, errors fail the log",
+  ignore: !SCRIPTED,
+  async fn(t) {
+    await withTempDir(async (dir) => {
+      const library = await scriptedShim(dir);
+      if (library === undefined) {
+        console.error("no C compiler (cc): the scripted pwrite was not built; skipped");
+        return;
+      }
+      const fake = Deno.dlopen(library, {
+        fake_script: { parameters: ["buffer", "i32"], result: "void" },
+        fake_calls: { parameters: [], result: "i32" },
+      });
+      const script = (...steps: number[]) =>
+        fake.symbols.fake_script(Int32Array.from(steps), steps.length);
+      const EINTR = 4, EIO = 5, ENOSPC = 28;
+      const open = (path: string) =>
+        Wal.open(path, { durability: "shim", shimPath: library, preallocateSize: 0 });
+      const record = new Uint8Array(100).fill(7);
+      try {
+        await t.step("EINTR and short writes: the whole frame lands", () => {
+          const path = join(dir, "ok.wal");
+          {
+            using wal = open(path);
+            equal(wal.append(record), 0);
+            script(-EINTR, 3, 1, -EINTR, 50);
+            equal(wal.append(record), 108);
+            equal(fake.symbols.fake_calls(), 6, "every step ran, then the rest of the frame");
+            wal.syncSync();
+          }
+          using wal = Wal.open(path, { durability: "runtime", recoveryPolicy: "strict" });
+          deepEqual([...wal.iter()].map((e) => e.data), [record, record]);
+        });
+        for (
+          const [name, steps, code] of [
+            ["ENOSPC after a short write", [10, -ENOSPC], -ENOSPC],
+            ["EIO", [-EIO], -EIO],
+            ["a write that takes nothing", [0], -EIO],
+          ] as const
+        ) {
+          await t.step(`${name}: the log fails, ending where it ended`, () => {
+            const path = join(dir, `${name.replaceAll(" ", "-")}.wal`);
+            {
+              using wal = open(path);
+              wal.append(record);
+              wal.syncSync();
+              script(...steps);
+              throws(() => wal.append(record), (error: unknown) => {
+                equal((error as WalError).kind, "failed");
+                const cause = (error as WalError).cause as { op?: string; code?: number };
+                equal(cause.op, "wal_shim_pwrite");
+                equal(cause.code, code);
+                return true;
+              });
+              equal(wal.nextLsn, 108);
+              throws(() => wal.append(record), isKind("failed"));
+            }
+            using wal = Wal.open(path, { durability: "runtime", recoveryPolicy: "strict" });
+            deepEqual([...wal.iter()].map((e) => e.data), [record]);
+            equal(Deno.statSync(path).size, 108, "the partial frame was cut");
+          });
+        }
+      } finally {
+        script();
+        fake.close();
+      }
+    });
+  },
 });

@@ -78,6 +78,7 @@ const BACKENDS = [
   "fs_directory",
   "mem_directory",
   "mem_store",
+  "shim_checksum",
   "timer",
 ];
 /** The factories: the composition root of the library. */
