@@ -267,6 +267,7 @@ export class WalCore implements Disposable, AsyncDisposable {
       epoch: this.#parts.epoch,
       changes: this.#changes,
       maxRecordSize: this.#parts.config.maxRecordSize,
+      scanner: this.#parts.config.scanner,
       following: this.#follower !== undefined,
       get isClosed() {
         return wal.#parts.state.closed;
