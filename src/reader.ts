@@ -123,6 +123,39 @@ export class RecordReader {
     return result;
   }
 
+  /**
+   * The payload of the record at the position when the scanner already vouched for it in a
+   * chunk the caller may keep views of, and moves past it; else undefined, changing nothing
+   * (then `next(true)` reads it). Never reads the source, so it cannot throw: the replay loop
+   * takes most records here, without a result object each.
+   */
+  nextVouched(): Uint8Array | undefined {
+    const lsn = this.#position;
+    if (this.#endAt >= this.#endCount || this.#batchNext !== lsn || !this.#chunkOwned) {
+      return undefined;
+    }
+    const to = this.#ends![this.#endAt++]!;
+    const from = lsn - this.#chunkStart + HEADER_SIZE;
+    const next = this.#chunkStart + to;
+    this.#batchNext = next;
+    this.#position = next;
+    const chunk = this.#chunk!;
+    return new Uint8Array(chunk.buffer, chunk.byteOffset + from, to - from);
+  }
+
+  /**
+   * Moves past the record at the position when the scanner already vouched for it, and returns
+   * true; else false, changing nothing (then `next(false)` reads it). The recovery scan's loop:
+   * no result object and no read per record.
+   */
+  skipVouched(): boolean {
+    if (this.#endAt >= this.#endCount || this.#batchNext !== this.#position) return false;
+    const next = this.#chunkStart + this.#ends![this.#endAt++]!;
+    this.#batchNext = next;
+    this.#position = next;
+    return true;
+  }
+
   /** The next record the scanner vouched for, which starts at `lsn`. */
   #take(lsn: number, copy: boolean): ReadResult {
     const to = this.#ends![this.#endAt++]!;

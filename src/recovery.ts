@@ -308,10 +308,18 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
   stop: Exclude<ReadResult, { kind: "record" }>;
 } {
   let count = 0;
+  const onRecord = options.onRecord;
   for (;;) {
+    // Most records: one the scanner already vouched for, with no result object each.
+    const lsn = reader.position;
+    if (reader.skipVouched()) {
+      onRecord?.(lsn);
+      count++;
+      continue;
+    }
     const result = reader.next(false);
     if (result.kind !== "record") return { count, stop: result };
-    options.onRecord?.(result.lsn);
+    onRecord?.(result.lsn);
     count++;
   }
 }
