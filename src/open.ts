@@ -211,9 +211,9 @@ export class Wal extends WalWrites {
       const progress = progressOf(config.onRecoveryProgress, store.head, store.size);
       const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
-        onRecord: (lsn) => {
+        onRecord: (lsn, headers) => {
           index.add(lsn);
-          seen?.note(lsn);
+          seen?.note(lsn, headers);
           progress?.(lsn);
         },
         onSkip: (from, to) => {

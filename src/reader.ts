@@ -38,6 +38,15 @@ export type ReadResult =
   | { kind: "end"; lsn: number }
   | { kind: "damage"; lsn: number; reason: DamageReason; length: number | undefined };
 
+/** The header fields of records, from bytes a reader already holds. */
+export interface HeaderLookup {
+  /**
+   * The length and CRC fields of the header at `lsn` when the 8 bytes are in what the reader
+   * holds now, else undefined. Never reads the source.
+   */
+  headerAt(lsn: number): { length: number; crc: number } | undefined;
+}
+
 /**
  * A forward reader over the records of `[start, end)` of a source.
  *
@@ -54,7 +63,7 @@ export type ReadResult =
  * exactly as without a scanner. With `copy`, each chunk is read into a new array and payloads
  * are views into it: they belong to the caller, as the array is never written again.
  */
-export class RecordReader {
+export class RecordReader implements HeaderLookup {
   readonly #source: ByteSource;
   readonly #end: number;
   readonly #maxRecordSize: number;
@@ -213,6 +222,24 @@ export class RecordReader {
     if (this.#endCount > 0) return true;
     this.#stoppedAt = lsn;
     return false;
+  }
+
+  /** See {@linkcode HeaderLookup.headerAt}: from the current chunk, else the window. */
+  headerAt(lsn: number): { length: number; crc: number } | undefined {
+    const chunk = this.#chunk;
+    let from = lsn - this.#chunkStart;
+    let bytes: Uint8Array | undefined = chunk;
+    if (chunk === undefined || from < 0 || from + HEADER_SIZE > chunk.length) {
+      from = lsn - this.#windowStart;
+      bytes = this.#buffer;
+      if (bytes === undefined || from < 0 || from + HEADER_SIZE > this.#windowLength) {
+        return undefined;
+      }
+    }
+    return {
+      length: readU32(bytes!, from + HEADER_LENGTH_OFFSET),
+      crc: readU32(bytes!, from + HEADER_CRC_OFFSET),
+    };
   }
 
   /** Classifies the bytes at `lsn` without moving the reader. */
