@@ -147,9 +147,10 @@ export function* entries(source: CursorSource, cursor: CursorState): IterableIte
   const epoch = source.epoch;
   for (;;) {
     source.checkOpen();
-    // The head never moves without the epoch: while it stands still, nothing can have passed
-    // the cursor, and the full check is skipped.
-    if (epoch.value !== cursor.epoch && checkCursor(source, cursor)) {
+    // While the epoch stands still and the head is behind the cursor, `checkCursor` would find
+    // nothing: it is called only when one of the two changed (one getter, not the cut history).
+    const moved = epoch.value !== cursor.epoch || cursor.position < source.head;
+    if (moved && checkCursor(source, cursor)) {
       reader = readerOf(source, cursor, cursor.end!);
     }
     // Most records: one the scanner already vouched for, with no result object and no read.
@@ -185,7 +186,17 @@ export async function* follow(
     const visible = source.durableLsn;
     if (cursor.position < visible) {
       const reader = readerOf(source, cursor, visible);
-      while (!stopped() && !checkCursor(source, cursor)) {
+      const epoch = source.epoch;
+      // As in `entries`: the full check only once the epoch or the head moved.
+      const still = () => epoch.value === cursor.epoch && cursor.position >= source.head;
+      while (!stopped() && (still() || !checkCursor(source, cursor))) {
+        const lsn = cursor.position;
+        const data = reader.nextVouched();
+        if (data !== undefined) {
+          cursor.position = reader.position;
+          yield { lsn, data };
+          continue;
+        }
         const result = readChecked(source, cursor, reader);
         if (result === undefined && cursor.position <= visible) {
           reader.seek(cursor.position);
