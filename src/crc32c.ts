@@ -118,15 +118,16 @@ export function frameChecksumWords(
   return (raw ^ 0xffff_ffff) >>> 0;
 }
 
-/** The register after the four little-endian bytes of `length`, from the initial value. */
+/**
+ * The register after the four little-endian bytes of `length`, from the initial value: one
+ * slicing-by-4 step (tables 3 to 0), four independent lookups instead of four in a chain.
+ */
 function lengthRegister(length: number): number {
   const t = TABLES;
-  let crc = 0xffff_ffff;
-  for (let shift = 0; shift < 32; shift += 8) {
-    crc = t[(crc ^ (length >>> shift)) & 0xff]! ^ (crc >>> 8);
-  }
+  const x = ~length;
   // Signed: the loops XOR it with table entries, and a small integer stays one.
-  return crc | 0;
+  return t[768 + (x & 0xff)]! ^ t[512 + ((x >>> 8) & 0xff)]! ^ t[256 + ((x >>> 16) & 0xff)]! ^
+    t[x >>> 24]!;
 }
 
 /** The raw (pre-inverted) register after `data[start, end)`, by whichever loop is faster. */
