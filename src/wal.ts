@@ -106,13 +106,8 @@ export class WalCore implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Replays the log from its start, up to the end it has when `iter` is called. Reading never
-   * moves the append position, and each entry's `data` is the caller's to keep.
-   *
-   * The log is read ahead in chunks of 256 KiB (`REPLAY_CHUNK_SIZE`), and the payloads of one
-   * chunk are views into one new array that the log never writes again: an entry kept alive
-   * keeps its whole chunk alive. To keep a few small entries of a long replay, keep
-   * `entry.data.slice()` instead (also before transferring `data.buffer`).
+   * Replays the log from its start, up to its end when `iter` is called, never moving the append
+   * position. Each `data` is the caller's: a view of a 256 KiB read-ahead chunk it keeps alive.
    *
    * If the log is cut while the iterator is live (`truncateFrom`, `truncateAfter`, a failed
    * flush's cut back to the durable end, a checkpoint that passes it, or for a read-only log a
