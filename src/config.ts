@@ -3,6 +3,7 @@
 
 import { RECORD_SIZE_LIMIT, RECORD_SIZE_MAX_DEFAULT } from "./constants.ts";
 import { frameChecksum } from "./crc32c.ts";
+import type { FrameScanner } from "./frame_scan.ts";
 import type { FrameChecksum } from "./record.ts";
 
 /**
@@ -13,6 +14,11 @@ import type { FrameChecksum } from "./record.ts";
  * | `"auto"` | the native shim when FFI is permitted and a binary exists for this platform, else the runtime's `FsFile.syncData` |
  * | `"shim"` | the native shim; opening the log fails with a clear error if it cannot load |
  * | `"runtime"` | `FsFile.syncData`, which Deno maps to fdatasync, F_FULLFSYNC or FlushFileBuffers |
+ *
+ * The mode also picks how `Wal.open` and `Wal.openSegmented` (given a path) check frames when
+ * they recover and replay the log: with the shim's frame scanner (the CPU's CRC32C
+ * instructions) unless the mode is `"runtime"` or the shim cannot load, else with the
+ * TypeScript one. Both find the same records; `"runtime"` is the pure TypeScript path.
  */
 export type DurabilityMode = "auto" | "shim" | "runtime";
 
@@ -207,6 +213,12 @@ export interface ResolvedConfig {
    * shim's) can replace the portable table; it must compute what `frameChecksum` does.
    */
   checksum: FrameChecksum;
+  /**
+   * Checks the frames of each chunk recovery and replay read. Not an option: the open sets the
+   * shim's scanner here when it loads (see {@linkcode DurabilityMode}); undefined is the
+   * TypeScript `scanFrames`.
+   */
+  scanner: FrameScanner | undefined;
   onRecoveryProgress: ((scanned: number, total: number) => void) | undefined;
 }
 
@@ -246,6 +258,7 @@ export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
     lock: config.lock === undefined ? undefined : oneOf("lock", config.lock, LOCK_MODES),
     writeMode: oneOf("writeMode", config.writeMode, WRITE_MODES),
     checksum: frameChecksum,
+    scanner: undefined,
     onRecoveryProgress: optionalFunction("onRecoveryProgress", config.onRecoveryProgress),
   };
 }

@@ -194,6 +194,13 @@ export const SEGMENT_GAP_BYTES_MAX = 256 * 1024 * 1024;
  */
 export const BOUNDARY_SAMPLE_INTERVAL = 64;
 
+/**
+ * Below this many bytes one CRC32C call reads its input byte by byte: making a 32-bit word view
+ * of the input's buffer costs about as much as checksumming 100 bytes, more than the word loads
+ * save on a short input. The frame scanner makes one view per chunk and always reads words.
+ */
+export const CRC_WORD_VIEW_MIN_BYTES = 512;
+
 /** CRC32C (Castagnoli) polynomial, reflected form. */
 export const CRC32C_POLYNOMIAL_REFLECTED = 0x82f6_3b78;
 

@@ -1,29 +1,36 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // CRC32C (Castagnoli) with slicing-by-8 tables. Pure: no I/O and no `Deno.*`.
 
-import { CRC32C_POLYNOMIAL_REFLECTED } from "./constants.ts";
+import { CRC32C_POLYNOMIAL_REFLECTED, CRC_WORD_VIEW_MIN_BYTES } from "./constants.ts";
 
 /**
  * Eight 256-entry tables, built once at module load. Table 0 is the classic byte-at-a-time
  * table; table k gives the CRC contribution of a byte that is followed by k zero bytes, which
  * lets the main loop fold eight input bytes per step with eight independent lookups.
+ *
+ * Signed 32-bit entries: V8 keeps a value of a Uint32Array above 2^31 as a double, which made
+ * every lookup a conversion; an Int32Array entry stays a small integer (measured 0.9 -> 1.4
+ * GB/s on 256 B payloads). The XORs give the same 32 bits either way; callers `>>> 0` last.
  */
-const TABLES: Uint32Array = buildTables();
+const TABLES: Int32Array = buildTables();
 
-function buildTables(): Uint32Array {
-  const tables = new Uint32Array(8 * 256);
+/** True where a 32-bit word load reads bytes in little-endian order, as the word path needs. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function buildTables(): Int32Array {
+  const tables = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let bit = 0; bit < 8; bit++) {
       c = c & 1 ? (c >>> 1) ^ CRC32C_POLYNOMIAL_REFLECTED : c >>> 1;
     }
-    tables[n] = c >>> 0;
+    tables[n] = c;
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[n]!;
     for (let k = 1; k < 8; k++) {
       c = tables[c & 0xff]! ^ (c >>> 8);
-      tables[k * 256 + n] = c >>> 0;
+      tables[k * 256 + n] = c;
     }
   }
   return tables;
@@ -81,29 +88,97 @@ export function frameChecksumIn(
   return (update(lengthRegister(length), bytes, from, to) ^ 0xffff_ffff) >>> 0;
 }
 
-/** The register after the four little-endian bytes of `length`, from the initial value. */
-function lengthRegister(length: number): number {
-  const t = TABLES;
-  let crc = 0xffff_ffff;
-  for (let shift = 0; shift < 32; shift += 8) {
-    crc = t[(crc ^ (length >>> shift)) & 0xff]! ^ (crc >>> 8);
-  }
-  return crc >>> 0;
+/**
+ * A view of `bytes`' whole buffer as 32-bit words, for {@linkcode frameChecksumWords}; undefined
+ * on a big-endian host, where words would read the bytes in the wrong order. Make it once per
+ * chunk: it costs about as much as checksumming 100 bytes.
+ */
+export function wordsOf(bytes: Uint8Array): Int32Array | undefined {
+  if (!LITTLE_ENDIAN) return undefined;
+  const buffer = bytes.buffer;
+  return new Int32Array(buffer, 0, buffer.byteLength >>> 2);
 }
 
-/** The slicing-by-8 loop on the raw (pre-inverted) register value, over `data[start, end)`. */
-function update(crc: number, data: Uint8Array, start = 0, end = data.length): number {
+/**
+ * {@linkcode frameChecksumIn} reading the aligned middle of `bytes[from, to)` four bytes at a
+ * time through `words` (from {@linkcode wordsOf} on the same `bytes`; undefined reads bytewise):
+ * the frame scanner's loop, which makes the view once per chunk.
+ */
+export function frameChecksumWords(
+  length: number,
+  bytes: Uint8Array,
+  words: Int32Array | undefined,
+  from: number,
+  to: number,
+): number {
+  const crc = lengthRegister(length);
+  const raw = words === undefined
+    ? updateBytes(crc, bytes, from, to)
+    : updateWords(crc, bytes, words, from, to);
+  return (raw ^ 0xffff_ffff) >>> 0;
+}
+
+/**
+ * The register after the four little-endian bytes of `length`, from the initial value: one
+ * slicing-by-4 step (tables 3 to 0), four independent lookups instead of four in a chain.
+ */
+function lengthRegister(length: number): number {
   const t = TABLES;
-  const length = end;
+  const x = ~length;
+  // Signed: the loops XOR it with table entries, and a small integer stays one.
+  return t[768 + (x & 0xff)]! ^ t[512 + ((x >>> 8) & 0xff)]! ^ t[256 + ((x >>> 16) & 0xff)]! ^
+    t[x >>> 24]!;
+}
+
+/** The raw (pre-inverted) register after `data[start, end)`, by whichever loop is faster. */
+function update(crc: number, data: Uint8Array, start = 0, end = data.length): number {
+  if (end - start < CRC_WORD_VIEW_MIN_BYTES || !LITTLE_ENDIAN) {
+    return updateBytes(crc, data, start, end);
+  }
+  return updateWords(crc, data, wordsOf(data)!, start, end);
+}
+
+/** The slicing-by-8 loop, eight byte loads per step: the portable path. */
+function updateBytes(crc: number, data: Uint8Array, start: number, end: number): number {
+  const t = TABLES;
   let i = start;
-  for (; i + 8 <= length; i += 8) {
+  for (; i + 8 <= end; i += 8) {
     const lo = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
     crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^
       t[1280 + ((lo >>> 16) & 0xff)]! ^ t[1024 + (lo >>> 24)]! ^
       t[768 + data[i + 4]!]! ^ t[512 + data[i + 5]!]! ^
       t[256 + data[i + 6]!]! ^ t[data[i + 7]!]!;
   }
-  for (; i < length; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  for (; i < end; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return crc >>> 0;
+}
+
+/**
+ * The slicing-by-8 loop with two aligned word loads per step (little-endian hosts): the bytes
+ * before the first 4-byte boundary of the buffer and after the last whole step go bytewise.
+ * `words` views the whole buffer of `data`, so indices are the buffer's, not the view's.
+ */
+function updateWords(
+  crc: number,
+  data: Uint8Array,
+  words: Int32Array,
+  start: number,
+  end: number,
+): number {
+  const t = TABLES;
+  const base = data.byteOffset;
+  let at = base + start;
+  const stop = base + end;
+  for (; (at & 3) !== 0 && at < stop; at++) crc = t[(crc ^ data[at - base]!) & 0xff]! ^ (crc >>> 8);
+  for (let w = at >>> 2; at + 8 <= stop; at += 8, w += 2) {
+    const lo = crc ^ words[w]!;
+    const hi = words[w + 1]!;
+    crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^
+      t[1280 + ((lo >>> 16) & 0xff)]! ^ t[1024 + (lo >>> 24)]! ^
+      t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^
+      t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!;
+  }
+  for (; at < stop; at++) crc = t[(crc ^ data[at - base]!) & 0xff]! ^ (crc >>> 8);
   return crc >>> 0;
 }
 
@@ -112,7 +187,7 @@ function update(crc: number, data: Uint8Array, start = 0, end = data.length): nu
  * final inversion: the linear part of CRC32C that {@linkcode crc32cShift} composes with.
  */
 export function crc32cRaw(register: number, data: Uint8Array): number {
-  return update(register >>> 0, data);
+  return update(register >>> 0, data, 0, data.length);
 }
 
 /**

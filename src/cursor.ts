@@ -144,9 +144,23 @@ export function checkCursor(source: CursorSource, cursor: CursorState): boolean 
 /** Replays `[cursor.position, cursor.end)`; see `Wal.iter`. */
 export function* entries(source: CursorSource, cursor: CursorState): IterableIterator<Entry> {
   let reader = readerOf(source, cursor, cursor.end!);
+  const epoch = source.epoch;
   for (;;) {
     source.checkOpen();
-    if (checkCursor(source, cursor)) reader = readerOf(source, cursor, cursor.end!);
+    // While the epoch stands still and the head is behind the cursor, `checkCursor` would find
+    // nothing: it is called only when one of the two changed (one getter, not the cut history).
+    const moved = epoch.value !== cursor.epoch || cursor.position < source.head;
+    if (moved && checkCursor(source, cursor)) {
+      reader = readerOf(source, cursor, cursor.end!);
+    }
+    // Most records: one the scanner already vouched for, with no result object and no read.
+    const lsn = cursor.position;
+    const data = reader.nextVouched();
+    if (data !== undefined) {
+      cursor.position = reader.position;
+      yield { lsn, data };
+      continue;
+    }
     const result = readChecked(source, cursor, reader);
     if (result === undefined) {
       // Past a skipped range, in the same reader: its read window may already hold what follows.
@@ -172,7 +186,17 @@ export async function* follow(
     const visible = source.durableLsn;
     if (cursor.position < visible) {
       const reader = readerOf(source, cursor, visible);
-      while (!stopped() && !checkCursor(source, cursor)) {
+      const epoch = source.epoch;
+      // As in `entries`: the full check only once the epoch or the head moved.
+      const still = () => epoch.value === cursor.epoch && cursor.position >= source.head;
+      while (!stopped() && (still() || !checkCursor(source, cursor))) {
+        const lsn = cursor.position;
+        const data = reader.nextVouched();
+        if (data !== undefined) {
+          cursor.position = reader.position;
+          yield { lsn, data };
+          continue;
+        }
         const result = readChecked(source, cursor, reader);
         if (result === undefined && cursor.position <= visible) {
           reader.seek(cursor.position);

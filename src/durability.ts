@@ -5,6 +5,7 @@
 import { dirname } from "node:path";
 import { loadShim, type Shim, type ShimFile, ShimUnavailableError } from "../ffi/mod.ts";
 import type { DurabilityMode, LockMode } from "./config.ts";
+import type { FrameScanner } from "./frame_scan.ts";
 
 export type { LockMode };
 import { WalError } from "./errors.ts";
@@ -83,6 +84,21 @@ export function chooseDurability(options: DurabilityOptions): Durability {
         `"auto" to fall back to FsFile.syncData`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * The shim's frame scanner for recovery and replay, or undefined (the TypeScript one) when
+ * `mode` is `"runtime"` or the shim cannot load: it only makes the scan faster, so a shim that
+ * is missing or not permitted never fails an open here (the flush choice reports that).
+ */
+export function chooseScanner(options: DurabilityOptions): FrameScanner | undefined {
+  if (options.mode === "runtime") return undefined;
+  try {
+    return loadShim(options.shimPath === undefined ? {} : { path: options.shimPath }).crc
+      .scanFrames;
+  } catch {
+    return undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import type { BoundaryIndex } from "./boundary_index.ts";
 import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { scanFrames } from "./frame_scan.ts";
-import { type ByteSource, type ReadResult, RecordReader } from "./reader.ts";
+import { type ByteSource, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
 import type { WalStore } from "./store.ts";
 import { decodeHeader, frameSize } from "./record.ts";
 
@@ -33,23 +33,30 @@ export class SeenRecords {
   readonly #samples: Mark[] = [];
   /** The newest record seen, when it is not the newest sample. */
   #last: Mark | undefined;
-  /** Noted since the last `seal`: LSNs to sample, and the newest. */
-  #pendingSamples: number[] = [];
+  /** Noted since the last `seal`: samples (fingerprinted, or LSNs to read), and the newest. */
+  #pendingSamples: (number | Mark)[] = [];
   #pendingLast: number | undefined;
   #sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
 
-  /** Notes a record the follower has seen; records must be noted in log order. */
-  note(lsn: number): void {
+  /**
+   * Notes a record the follower has seen; records must be noted in log order. A sample is
+   * fingerprinted from `headers` when it holds the record's header, else read by `seal` (a
+   * read-only open's scan would otherwise read a header every 64 records: two system calls).
+   */
+  note(lsn: number, headers?: HeaderLookup): void {
     this.#pendingLast = lsn;
     if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
     this.#sinceSample = 0;
-    this.#pendingSamples.push(lsn);
+    const header = headers?.headerAt(lsn);
+    this.#pendingSamples.push(
+      header === undefined ? lsn : { lsn, length: header.length, crc: header.crc },
+    );
   }
 
   /** Fingerprints the records noted since the last call, reading their headers. */
   seal(source: ByteSource): void {
-    for (const lsn of this.#pendingSamples) {
-      const mark = markAt(source, lsn);
+    for (const pending of this.#pendingSamples) {
+      const mark = typeof pending === "number" ? markAt(source, pending) : pending;
       if (mark !== undefined) this.#samples.push(mark);
     }
     const last = this.#pendingLast;

@@ -3,7 +3,7 @@
 // each intact one ends. The native shim implements the same contract (`wal_scan_frames`).
 // Pure: no I/O and no `Deno.*`.
 
-import { frameChecksumIn } from "./crc32c.ts";
+import { frameChecksumWords, wordsOf } from "./crc32c.ts";
 import { HEADER_CRC_OFFSET, HEADER_LENGTH_OFFSET, HEADER_SIZE } from "./constants.ts";
 import { readU32 } from "./record.ts";
 
@@ -62,15 +62,16 @@ export function scanFrames(
   let count = 0;
   // Never past the array, whatever `end` says: a frame there cannot be checked.
   const limit = Math.min(end, buf.length);
+  // One word view per call: the checksums read the chunk four bytes at a time through it.
+  const words = wordsOf(buf);
   let at = start;
   while (count < capacity && at + HEADER_SIZE <= limit) {
     const length = readU32(buf, at + HEADER_LENGTH_OFFSET);
     if (length > maxRecordSize || length > limit - at - HEADER_SIZE) break;
     const payload = at + HEADER_SIZE;
     const next = payload + length;
-    if (frameChecksumIn(length, buf, payload, next) !== readU32(buf, at + HEADER_CRC_OFFSET)) {
-      break;
-    }
+    const crc = frameChecksumWords(length, buf, words, payload, next);
+    if (crc !== readU32(buf, at + HEADER_CRC_OFFSET)) break;
     ends[count++] = next;
     at = next;
   }

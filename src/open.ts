@@ -6,6 +6,7 @@
 import { BoundaryIndex } from "./boundary_index.ts";
 import { resolveConfig, type ResolvedConfig, type WalConfig } from "./config.ts";
 import { RECOVERY_PROGRESS_STEP } from "./constants.ts";
+import { chooseScanner } from "./durability.ts";
 import { isPermissionError, WalError } from "./errors.ts";
 import { forgetUndiscarded, rememberUndiscarded, undiscardedOf } from "./failed_tails.ts";
 import { FileStore } from "./file_store.ts";
@@ -103,7 +104,7 @@ export class Wal extends WalWrites {
         : { preallocateSize: resolved.preallocateSize }),
       ...(resolved.lock === undefined ? {} : { lock: resolved.lock }),
     });
-    return Wal.#recoverOrClose(store, resolved);
+    return Wal.#recoverOrClose(store, withScanner(resolved));
   }
 
   /**
@@ -198,7 +199,7 @@ export class Wal extends WalWrites {
       ...(resolved.lock === undefined ? {} : { lock: resolved.lock }),
     });
     const store = SegmentedStore.open(directory, segmentSize, { readOnly: resolved.readOnly });
-    return Wal.#recoverOrClose(store, resolved);
+    return Wal.#recoverOrClose(store, isDirectory(dir) ? resolved : withScanner(resolved));
   }
 
   static #recoverOrClose(store: WalStore, config: ResolvedConfig): Wal {
@@ -211,9 +212,9 @@ export class Wal extends WalWrites {
       const progress = progressOf(config.onRecoveryProgress, store.head, store.size);
       const report = recover(watchWrites(store, () => wrote = true), {
         ...config,
-        onRecord: (lsn) => {
+        onRecord: (lsn, headers) => {
           index.add(lsn);
-          seen?.note(lsn);
+          seen?.note(lsn, headers);
           progress?.(lsn);
         },
         onSkip: (from, to) => {
@@ -288,6 +289,14 @@ export class Wal extends WalWrites {
   typed<T>(codec: Codec<T>): TypedWal<T, Wal> {
     return new TypedWal<T, Wal>(this, codec);
   }
+}
+
+/** `config` with the shim's frame scanner when its durability mode allows and the shim loads. */
+function withScanner(config: ResolvedConfig): ResolvedConfig {
+  return {
+    ...config,
+    scanner: chooseScanner({ mode: config.durability, shimPath: config.shimPath }),
+  };
 }
 
 /** True for a `WalDirectory` object (a `MemDirectory`, an `FsDirectory`), not a path. */

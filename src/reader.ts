@@ -9,12 +9,11 @@ import {
   HEADER_LENGTH_OFFSET,
   HEADER_SIZE,
   READ_CHUNK_SIZE,
-  REPLAY_CHUNK_SIZE,
-  SCAN_BATCH_MAX,
 } from "./constants.ts";
 import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
 import { type ByteSource, RangeChecksums } from "./range_checksums.ts";
+import { ScannedChunk } from "./scanned_chunk.ts";
 import { frameCrc, frameSize, readU32 } from "./record.ts";
 
 // Defined beside the range checksums, which read through it too, so neither imports the other's
@@ -38,6 +37,15 @@ export type ReadResult =
   | { kind: "end"; lsn: number }
   | { kind: "damage"; lsn: number; reason: DamageReason; length: number | undefined };
 
+/** The header fields of records, from bytes a reader already holds. */
+export interface HeaderLookup {
+  /**
+   * The length and CRC fields of the header at `lsn` when the 8 bytes are in what the reader
+   * holds now, else undefined. Never reads the source.
+   */
+  headerAt(lsn: number): { length: number; crc: number } | undefined;
+}
+
 /**
  * A forward reader over the records of `[start, end)` of a source.
  *
@@ -47,14 +55,15 @@ export type ReadResult =
  * large allocation: the most it allocates is one chunk plus one payload of at most
  * `maxRecordSize` that really is present in the source.
  *
- * Given a `scanner`, `next` takes a fast path first: it reads {@linkcode REPLAY_CHUNK_SIZE}
+ * Given a `scanner`, `next` takes a fast path first: it reads `REPLAY_CHUNK_SIZE`
  * bytes at once and has the scanner check every frame in them in one call; the records it
  * vouches for are returned without another check, and wherever it stops (damage, a frame that
  * runs past the chunk or is larger than one, the end) the slow path above classifies the bytes,
- * exactly as without a scanner. With `copy`, each chunk is read into a new array and payloads
- * are views into it: they belong to the caller, as the array is never written again.
+ * exactly as without a scanner (see {@linkcode ScannedChunk}). With `copy`, each chunk is read
+ * into a new array and payloads are views into it: they belong to the caller, as the array is
+ * never written again.
  */
-export class RecordReader {
+export class RecordReader implements HeaderLookup {
   readonly #source: ByteSource;
   readonly #end: number;
   readonly #maxRecordSize: number;
@@ -64,20 +73,8 @@ export class RecordReader {
   #windowLength = 0;
   readonly #aside = new Uint8Array(HEADER_SIZE);
   #ranges: RangeChecksums | undefined;
-  // The fast path's state: the chunk the scanner checked, and the frame ends it reported.
-  readonly #scanner: FrameScanner | undefined;
-  #chunk: Uint8Array | undefined;
-  #chunkStart = 0;
-  /** True when `#chunk` is a new array that is never written again: payloads may view it. */
-  #chunkOwned = false;
-  #scratch: Uint8Array | undefined;
-  #ends: Uint32Array | undefined;
-  #endAt = 0;
-  #endCount = 0;
-  /** Where the frame of `#ends[#endAt]` starts. */
-  #batchNext = -1;
-  /** Where a fresh chunk's scan last stopped at once: the slow path reads the frame there. */
-  #stoppedAt = -1;
+  /** The fast path: the chunk the scanner checked, and the frames it vouched for. */
+  readonly #chunks: ScannedChunk | undefined;
 
   constructor(
     source: ByteSource,
@@ -91,7 +88,9 @@ export class RecordReader {
     this.#position = start;
     this.#end = end;
     this.#maxRecordSize = maxRecordSize;
-    this.#scanner = scanner;
+    this.#chunks = scanner === undefined
+      ? undefined
+      : new ScannedChunk(source, end, maxRecordSize, scanner);
   }
 
   /** The offset of the next record to read. */
@@ -111,75 +110,61 @@ export class RecordReader {
    * returned in a new array that belongs to the caller.
    */
   next(copy: boolean): ReadResult {
-    if (this.#scanner !== undefined) {
+    const chunks = this.#chunks;
+    if (chunks !== undefined) {
       const lsn = this.#position;
-      if (this.#endAt < this.#endCount && this.#batchNext === lsn && (this.#chunkOwned || !copy)) {
-        return this.#take(lsn, copy);
+      let next = chunks.take(lsn, copy);
+      if (next < 0 && chunks.scan(lsn, copy)) next = chunks.take(lsn, copy);
+      if (next >= 0) {
+        this.#position = next;
+        const data = copy ? chunks.payload(lsn, next) : undefined;
+        return { kind: "record", lsn, length: next - lsn - HEADER_SIZE, data };
       }
-      if (lsn !== this.#stoppedAt && this.#scan(lsn, copy)) return this.#take(lsn, copy);
     }
     const result = this.peek(this.#position, copy);
     if (result.kind === "record") this.#position += frameSize(result.length);
     return result;
   }
 
-  /** The next record the scanner vouched for, which starts at `lsn`. */
-  #take(lsn: number, copy: boolean): ReadResult {
-    const to = this.#ends![this.#endAt++]!;
-    const from = lsn - this.#chunkStart + HEADER_SIZE;
-    const next = this.#chunkStart + to;
-    this.#batchNext = next;
+  /**
+   * The payload of the record at the position when the scanner already vouched for it in a
+   * chunk the caller may keep views of, and moves past it; else undefined, changing nothing
+   * (then `next(true)` reads it). Never reads the source, so it cannot throw: the replay loop
+   * takes most records here, without a result object each.
+   */
+  nextVouched(): Uint8Array | undefined {
+    const lsn = this.#position;
+    const next = this.#chunks?.take(lsn, true) ?? -1;
+    if (next < 0) return undefined;
     this.#position = next;
-    const chunk = this.#chunk!;
-    // A view made from the buffer directly: measured cheaper in V8 than `subarray`.
-    const data = copy
-      ? new Uint8Array(chunk.buffer, chunk.byteOffset + from, to - from)
-      : undefined;
-    return { kind: "record", lsn, length: to - from, data };
+    return this.#chunks!.payload(lsn, next);
   }
 
   /**
-   * Has the scanner check the frames from `lsn` on: first in what the current chunk still
-   * holds, else in a new chunk read at `lsn`. False when not one frame there checks out, so
-   * the slow path must classify the bytes at `lsn`.
+   * Moves past the record at the position when the scanner already vouched for it, and returns
+   * true; else false, changing nothing (then `next(false)` reads it). The recovery scan's loop:
+   * no result object and no read per record.
    */
-  #scan(lsn: number, copy: boolean): boolean {
-    const ends = this.#ends ??= new Uint32Array(SCAN_BATCH_MAX);
-    const chunk = this.#chunk;
-    const from = lsn - this.#chunkStart;
-    if (
-      chunk !== undefined && (this.#chunkOwned || !copy) && from >= 0 &&
-      from + HEADER_SIZE <= chunk.length
-    ) {
-      this.#endCount = this.#scanner!(chunk, from, chunk.length, this.#maxRecordSize, ends);
-      this.#endAt = 0;
-      this.#batchNext = lsn;
-      if (this.#endCount > 0) return true;
-      // Read again only for a frame that runs past the chunk: one wholly inside it (damage)
-      // would fail again, and reading a chunk at every damaged range would read them all twice.
-      const length = readU32(chunk, from + HEADER_LENGTH_OFFSET);
-      const inside = length > this.#maxRecordSize || from + HEADER_SIZE + length <= chunk.length;
-      if (inside || this.#chunkStart + chunk.length >= this.#end) {
-        this.#stoppedAt = lsn;
-        return false;
-      }
+  skipVouched(): boolean {
+    const next = this.#chunks?.take(this.#position, false) ?? -1;
+    if (next < 0) return false;
+    this.#position = next;
+    return true;
+  }
+
+  /** See {@linkcode HeaderLookup.headerAt}: from the current chunk, else the window. */
+  headerAt(lsn: number): { length: number; crc: number } | undefined {
+    const inChunk = this.#chunks?.headerAt(lsn);
+    if (inChunk !== undefined) return inChunk;
+    const from = lsn - this.#windowStart;
+    const bytes = this.#buffer;
+    if (bytes === undefined || from < 0 || from + HEADER_SIZE > this.#windowLength) {
+      return undefined;
     }
-    const size = Math.min(REPLAY_CHUNK_SIZE, this.#end - lsn);
-    if (size < HEADER_SIZE) return false;
-    // A payload the caller keeps is a view into the chunk: each chunk is then a new array.
-    const buffer = copy
-      ? new Uint8Array(size)
-      : (this.#scratch ??= new Uint8Array(REPLAY_CHUNK_SIZE)).subarray(0, size);
-    const got = this.#source.readAt(lsn, buffer);
-    this.#chunk = buffer.subarray(0, got);
-    this.#chunkStart = lsn;
-    this.#chunkOwned = copy;
-    this.#endCount = this.#scanner!(this.#chunk, 0, got, this.#maxRecordSize, ends);
-    this.#endAt = 0;
-    this.#batchNext = lsn;
-    if (this.#endCount > 0) return true;
-    this.#stoppedAt = lsn;
-    return false;
+    return {
+      length: readU32(bytes, from + HEADER_LENGTH_OFFSET),
+      crc: readU32(bytes, from + HEADER_CRC_OFFSET),
+    };
   }
 
   /** Classifies the bytes at `lsn` without moving the reader. */

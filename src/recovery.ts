@@ -15,7 +15,7 @@ import {
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
 import { type FrameScanner, scanFrames } from "./frame_scan.ts";
-import { type DamageReason, type ReadResult, RecordReader } from "./reader.ts";
+import { type DamageReason, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -89,8 +89,11 @@ export interface RecoveryReport {
 export interface RecoveryOptions {
   maxRecordSize: number;
   recoveryPolicy: RecoveryPolicy;
-  /** Called with the LSN of every intact record kept, in order. */
-  onRecord?: (lsn: number) => void;
+  /**
+   * Called with the LSN of every intact record kept, in order; during the first scan also with
+   * the reader, which can tell the record's header without a read.
+   */
+  onRecord?: (lsn: number, headers?: HeaderLookup) => void;
   /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
   onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
@@ -308,10 +311,18 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
   stop: Exclude<ReadResult, { kind: "record" }>;
 } {
   let count = 0;
+  const onRecord = options.onRecord;
   for (;;) {
+    // Most records: one the scanner already vouched for, with no result object each.
+    const lsn = reader.position;
+    if (reader.skipVouched()) {
+      onRecord?.(lsn, reader);
+      count++;
+      continue;
+    }
     const result = reader.next(false);
     if (result.kind !== "record") return { count, stop: result };
-    options.onRecord?.(result.lsn);
+    onRecord?.(result.lsn, reader);
     count++;
   }
 }

@@ -106,8 +106,8 @@ export class WalCore implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Replays the log from its start, up to the end it has when `iter` is called. Reading never
-   * moves the append position, and each entry's `data` is the caller's to keep.
+   * Replays the log from its start, up to its end when `iter` is called, never moving the append
+   * position. Each `data` is the caller's: a view of a 256 KiB read-ahead chunk it keeps alive.
    *
    * If the log is cut while the iterator is live (`truncateFrom`, `truncateAfter`, a failed
    * flush's cut back to the durable end, a checkpoint that passes it, or for a read-only log a
@@ -267,6 +267,7 @@ export class WalCore implements Disposable, AsyncDisposable {
       epoch: this.#parts.epoch,
       changes: this.#changes,
       maxRecordSize: this.#parts.config.maxRecordSize,
+      scanner: this.#parts.config.scanner,
       following: this.#follower !== undefined,
       get isClosed() {
         return wal.#parts.state.closed;

@@ -18,6 +18,7 @@ Deno.test("resolveConfig() fills in the defaults", () => {
     readOnly: false,
     lock: undefined,
     writeMode: "immediate",
+    scanner: undefined,
     onRecoveryProgress: undefined,
   });
 });

@@ -2,7 +2,16 @@
 
 import { equal, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { crc32c, crc32cRaw, crc32cShift } from "../src/crc32c.ts";
+import {
+  crc32c,
+  crc32cRaw,
+  crc32cShift,
+  frameChecksum,
+  frameChecksumIn,
+  frameChecksumWords,
+  wordsOf,
+} from "../src/crc32c.ts";
+import { CRC_WORD_VIEW_MIN_BYTES } from "../src/constants.ts";
 import { bytes } from "./_helpers.ts";
 
 /** Bit-at-a-time CRC32C straight from the definition, to check the sliced tables against. */
@@ -79,4 +88,127 @@ Deno.test("the CRC of a range follows from the raw CRCs of two prefixes", () => 
       equal(~(crc32cShift(0xffff_ffff, b - a) ^ raw) >>> 0, crc32c(data.subarray(a, b)));
     }),
   );
+});
+
+/** One table, one byte per step: the simple reference the fast loops are checked against. */
+const BYTE_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32cBytewise(data: Uint8Array, seed = 0): number {
+  let crc = ~seed >>> 0;
+  for (let i = 0; i < data.length; i++) crc = BYTE_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+/** The frame checksum by the definition: the CRC of the four length bytes, then the payload. */
+function frameBytewise(payload: Uint8Array): number {
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, payload.length, true);
+  return crc32cBytewise(payload, crc32cBytewise(length));
+}
+
+/** Deterministic noise: the same bytes on every run, so that a failure can be reproduced. */
+function noise(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+Deno.test("the reference matches the spec's check value and frame vectors", () => {
+  equal(crc32cBytewise(bytes("123456789")), 0xe3069283);
+  // docs: shared spec, "Test vectors": the CRC field of each frame, little-endian.
+  equal(frameBytewise(new Uint8Array(0)), 0x48674bc7);
+  equal(frameBytewise(bytes("abc")), 0x551483f8);
+  equal(frameBytewise(bytes("hello")), 0x4e17b1a1);
+});
+
+Deno.test("every fast path matches the spec's frame vectors", () => {
+  for (const [text, crc] of [["", 0x48674bc7], ["abc", 0x551483f8], ["hello", 0x4e17b1a1]]) {
+    const payload = bytes(text as string);
+    equal(frameChecksum(payload.length, payload), crc);
+    equal(frameChecksumIn(payload.length, payload, 0, payload.length), crc);
+    for (const words of [wordsOf(payload), undefined]) {
+      equal(frameChecksumWords(payload.length, payload, words, 0, payload.length), crc);
+    }
+  }
+});
+
+Deno.test("every path matches the bytewise reference for every length 0..4 KiB at every alignment", () => {
+  const source = noise(4096 + 8, 7);
+  for (let length = 0; length <= 4096; length++) {
+    // The start moves through the four alignments of a word as the length grows.
+    const from = length % 8;
+    const view = source.subarray(from, from + length);
+    const want = crc32cBytewise(view);
+    const wantFrame = frameBytewise(view);
+    if (crc32c(view) !== want) equal(crc32c(view), want, `crc32c, length ${length}`);
+    if (frameChecksum(length, view) !== wantFrame) {
+      equal(frameChecksum(length, view), wantFrame, `frameChecksum, length ${length}`);
+    }
+    const words = wordsOf(source);
+    for (const w of [words, undefined]) {
+      const got = frameChecksumWords(length, source, w, from, from + length);
+      if (got !== wantFrame) equal(got, wantFrame, `frameChecksumWords, length ${length}`);
+    }
+    const inPlace = frameChecksumIn(length, source, from, from + length);
+    if (inPlace !== wantFrame) equal(inPlace, wantFrame, `frameChecksumIn, length ${length}`);
+  }
+});
+
+Deno.test("the word paths match the reference on views at random offsets of odd buffers", () => {
+  fc.assert(
+    fc.property(
+      fc.nat({ max: 4096 }),
+      fc.nat({ max: 4099 }),
+      fc.nat({ max: 7 }),
+      fc.nat(),
+      (length, bufferLead, viewLead, seed) => {
+        // A buffer of any size (not a whole number of words), a view that starts anywhere in
+        // it, and a range that starts anywhere in the view.
+        const buffer = noise(bufferLead + viewLead + length + (seed % 5), seed);
+        const view = buffer.subarray(bufferLead);
+        const from = viewLead;
+        const payload = view.subarray(from, from + length);
+        const want = frameBytewise(payload.slice());
+        equal(frameChecksumWords(length, view, wordsOf(view), from, from + length), want);
+        equal(frameChecksumIn(length, view, from, from + length), want);
+        equal(frameChecksum(length, payload), want);
+        equal(crc32c(payload), crc32cBytewise(payload.slice()));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("the fast paths match the reference on large inputs, whole and continued", () => {
+  for (
+    const size of [CRC_WORD_VIEW_MIN_BYTES - 1, CRC_WORD_VIEW_MIN_BYTES, 1 << 20, (1 << 22) + 3]
+  ) {
+    const data = noise(size + 3, size).subarray(3);
+    const want = crc32cBytewise(data);
+    equal(crc32c(data), want);
+    const cut = Math.floor(size / 3);
+    equal(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))), want);
+    equal(frameChecksum(size, data), frameBytewise(data));
+    equal(frameChecksumWords(size, data, wordsOf(data), 0, size), frameBytewise(data));
+  }
+});
+
+Deno.test("wordsOf() views the whole buffer, whatever the view's offset", () => {
+  const buffer = new ArrayBuffer(23);
+  const words = wordsOf(new Uint8Array(buffer, 5, 9));
+  // Little-endian hosts (every platform the shim targets); a big-endian one reads bytewise.
+  if (words === undefined) return;
+  equal(words.buffer, buffer);
+  equal(words.byteOffset, 0);
+  equal(words.length, 5);
 });

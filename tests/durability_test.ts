@@ -3,7 +3,8 @@
 import { equal, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { ShimUnavailableError } from "../ffi/mod.ts";
-import { chooseDurability } from "../src/durability.ts";
+import { chooseDurability, chooseScanner } from "../src/durability.ts";
+import { frame } from "../src/record.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -20,6 +21,26 @@ Deno.test("chooseDurability() runtime mode uses FsFile.syncData without loading 
     chooseDurability({ mode: "runtime", shimPath: "/no/such/lib.so" }).description,
     "FsFile.syncData (runtime)",
   );
+});
+
+Deno.test("chooseScanner() is the TypeScript one for runtime, and when the shim cannot load", () => {
+  // A scanner only makes the scan faster: a shim that does not load never fails the open here.
+  for (const mode of ["runtime", "auto", "shim"] as const) {
+    equal(chooseScanner({ mode, shimPath: "/no/such/lib.so" }), undefined, mode);
+  }
+});
+
+Deno.test({
+  name: "chooseScanner() is the shim's frame scanner when the shim loads",
+  ignore: !FFI_GRANTED,
+  fn() {
+    const scanner = chooseScanner({ mode: "auto", shimPath: undefined });
+    ok(scanner !== undefined);
+    const bytes = new Uint8Array([...frame(new Uint8Array([1])), ...frame(new Uint8Array(0))]);
+    const ends = new Uint32Array(4);
+    equal(scanner(bytes, 0, bytes.length, 16, ends), 2);
+    equal(ends[1], bytes.length);
+  },
 });
 
 Deno.test({

@@ -2,7 +2,7 @@
 // Tests for src/follower.ts: a follower's fingerprints of the records it saw, and how they find
 // where a writer in another process cut the log.
 
-import { equal } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import { BOUNDARY_SAMPLE_INTERVAL } from "../src/constants.ts";
 import { SeenRecords } from "../src/follower.ts";
 import { bytes, logImage, lsnsOf } from "./_helpers.ts";
@@ -56,4 +56,48 @@ Deno.test("SeenRecords: a log cut below every fingerprint is reported at the hea
   equal(seen.cutSince(source(other), other.length, 0), 0);
   seen.forgetBefore(LSNS.at(-1)! + 1);
   equal(seen.cutSince(source(other), other.length, 0), undefined);
+});
+
+Deno.test("SeenRecords: samples noted with their headers are sealed without reading them", () => {
+  const image = logImage(RECORDS);
+  const headers = {
+    headerAt: (lsn: number) => ({
+      length: new DataView(image.buffer).getUint32(lsn + 4, true),
+      crc: new DataView(image.buffer).getUint32(lsn, true),
+    }),
+  };
+  const seen = new SeenRecords();
+  for (const lsn of LSNS) seen.note(lsn, headers);
+  const reads: number[] = [];
+  const counting = {
+    readAt(offset: number, buffer: Uint8Array): number {
+      reads.push(offset);
+      return source(image).readAt(offset, buffer);
+    },
+  };
+  seen.seal(counting);
+  // Only the newest record, which is not a sample, is read.
+  deepEqual(reads, [LSNS.at(-1)]);
+  // The fingerprints are those a reading seal takes: the same cut is found.
+  const rewritten = logImage([...RECORDS.slice(0, COUNT - 3), bytes("other 1"), bytes("x")]);
+  equal(
+    seen.cutSince(source(rewritten), rewritten.length, 0),
+    seenAll(image).cutSince(source(rewritten), rewritten.length, 0),
+  );
+  equal(seen.cutSince(source(image), image.length, 0), undefined);
+});
+
+Deno.test("SeenRecords: a sample whose header the lookup does not hold is read at seal", () => {
+  const image = logImage(RECORDS);
+  const seen = new SeenRecords();
+  for (const lsn of LSNS) seen.note(lsn, { headerAt: () => undefined });
+  const reads: number[] = [];
+  seen.seal({
+    readAt(offset: number, buffer: Uint8Array): number {
+      reads.push(offset);
+      return source(image).readAt(offset, buffer);
+    },
+  });
+  equal(reads.length, 4); // the first, every interval-th after it, and the newest
+  equal(seen.cutSince(source(image), image.length, 0), undefined);
 });

@@ -223,6 +223,71 @@ Deno.test("RecordReader with a scanner reads what it reads without one, damage a
   );
 });
 
+/** As `readAll`, taking each record by `nextVouched` / `skipVouched` first, as the loops do. */
+function readAllVouched(reader: RecordReader, copies: boolean[], jumps: number[]) {
+  const results = [];
+  for (let i = 0; i < 200; i++) {
+    const copy = copies[i % copies.length]!;
+    const lsn = reader.position;
+    const data = copy ? reader.nextVouched() : undefined;
+    if (data !== undefined || (!copy && reader.skipVouched())) {
+      const length = reader.position - lsn - 8;
+      results.push({ kind: "record", lsn, length, data: copy ? data : undefined });
+      continue;
+    }
+    const result = reader.next(copy);
+    results.push(result);
+    if (result.kind === "end") break;
+    if (result.kind === "damage") {
+      const to = jumps.find((lsn) => lsn > result.lsn);
+      if (to === undefined) break;
+      reader.seek(to);
+    }
+  }
+  return results;
+}
+
+Deno.test("RecordReader.nextVouched() and skipVouched() read what next() reads without a scanner", () => {
+  fc.assert(
+    fc.property(
+      damagedImage,
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(), { maxLength: 4 }),
+      fc.constantFrom(64, 1024, 4096),
+      (image, copies, jumpSeeds, max) => {
+        const jumps = jumpSeeds.map((s) => s % (image.length + 1)).sort((a, b) => a - b);
+        const slow = new RecordReader(new ArraySource(image), 0, image.length, max);
+        const fast = new RecordReader(new ArraySource(image), 0, image.length, max, scanFrames);
+        deepEqual(readAllVouched(fast, copies, jumps), readAll(slow, copies, jumps));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("RecordReader.nextVouched() hands out nothing it has not checked, nor views of a reused chunk", () => {
+  const image = logImage([bytes("one"), bytes("two"), bytes("three")]);
+  const plain = new RecordReader(new ArraySource(image), 0, image.length, 64);
+  equal(plain.nextVouched(), undefined);
+  equal(plain.skipVouched(), false);
+  equal(plain.position, 0);
+  const reader = new RecordReader(new ArraySource(image), 0, image.length, 64, scanFrames);
+  // Nothing scanned yet: nothing is vouched for.
+  equal(reader.nextVouched(), undefined);
+  // A chunk read for next(false) is the reader's scratch array: its payloads are not handed out.
+  equal(reader.next(false).kind, "record");
+  equal(reader.nextVouched(), undefined);
+  equal(reader.skipVouched(), true);
+  equal(reader.position, 22);
+  deepEqual(reader.next(true), { kind: "record", lsn: 22, length: 5, data: bytes("three") });
+  equal(reader.nextVouched(), undefined);
+  equal(reader.next(true).kind, "end");
+  const owned = new RecordReader(new ArraySource(image), 0, image.length, 64, scanFrames);
+  deepEqual(owned.next(true), { kind: "record", lsn: 0, length: 3, data: bytes("one") });
+  deepEqual(owned.nextVouched(), bytes("two"));
+  equal(owned.position, 22);
+});
+
 Deno.test("RecordReader with a scanner reads a chunk at once, and hands big records to the slow path", () => {
   const small = Array.from({ length: 9000 }, (_, i) => payload(256, i));
   const big = payload(REPLAY_CHUNK_SIZE + 5, 7);

@@ -336,3 +336,27 @@ Deno.test("recover() scans through the scanner it is given", () => {
   equal(report.recordCount, 3);
   ok(calls > 0);
 });
+
+Deno.test("recover() hands onRecord a lookup that tells each record's header without a read", () => {
+  const payloads = Array.from({ length: 300 }, (_, i) => payload(i % 70, i));
+  const image = logImage(payloads);
+  const view = new DataView(image.buffer);
+  for (const scanner of [undefined, scanFrames]) {
+    let found = 0;
+    recover(new MemStore(image), {
+      ...SKIP,
+      ...(scanner === undefined ? {} : { scanner }),
+      onRecord: (lsn, headers) => {
+        const header = headers?.headerAt(lsn);
+        if (header === undefined) return;
+        found++;
+        deepEqual(header, {
+          length: view.getUint32(lsn + 4, true),
+          crc: view.getUint32(lsn, true),
+        });
+      },
+    });
+    // The chunk (or window) the scan just read holds every header it reports.
+    equal(found, payloads.length);
+  }
+});

@@ -1,0 +1,108 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tests for src/scanned_chunk.ts: the chunk a frame scanner checked, and the frames it vouched for.
+
+import { deepEqual, equal } from "node:assert/strict";
+import { REPLAY_CHUNK_SIZE } from "../src/constants.ts";
+import { scanFrames } from "../src/frame_scan.ts";
+import { ScannedChunk } from "../src/scanned_chunk.ts";
+import { bytes, logImage, lsnsOf, payload } from "./_helpers.ts";
+
+/** A source over an array that counts its reads. */
+function sourceOf(image: Uint8Array) {
+  const source = {
+    reads: 0,
+    readAt(offset: number, buffer: Uint8Array): number {
+      source.reads++;
+      const part = image.subarray(offset, offset + buffer.length);
+      buffer.set(part);
+      return part.length;
+    },
+  };
+  return source;
+}
+
+Deno.test("ScannedChunk hands out the frames one scan vouched for, in order, then nothing", () => {
+  const payloads = [bytes("one"), new Uint8Array(0), bytes("three")];
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  const source = sourceOf(image);
+  const chunks = new ScannedChunk(source, image.length, 64, scanFrames);
+  equal(chunks.take(0, true), -1);
+  equal(chunks.scan(0, true), true);
+  equal(source.reads, 1);
+  for (let i = 0; i < payloads.length; i++) {
+    equal(chunks.take(lsns[i]! + 1, true), -1, "only the frame at the next LSN");
+    equal(chunks.take(lsns[i]!, true), lsns[i + 1]);
+    deepEqual(chunks.payload(lsns[i]!, lsns[i + 1]!), payloads[i]);
+  }
+  equal(chunks.take(image.length, true), -1);
+  deepEqual(chunks.headerAt(lsns[2]!), {
+    length: 5,
+    crc: new DataView(image.buffer).getUint32(lsns[2]!, true),
+  });
+  equal(chunks.headerAt(image.length), undefined);
+});
+
+Deno.test("ScannedChunk never hands out a payload of its reused scratch array to a caller who keeps it", () => {
+  const image = logImage([bytes("a"), bytes("b")]);
+  const chunks = new ScannedChunk(sourceOf(image), image.length, 64, scanFrames);
+  equal(chunks.scan(0, false), true);
+  equal(chunks.take(0, true), -1);
+  equal(chunks.take(0, false), 9);
+  // A caller who keeps payloads gets a chunk of its own, read again.
+  equal(chunks.scan(9, true), true);
+  equal(chunks.take(9, true), 18);
+  deepEqual(chunks.payload(9, 18), bytes("b"));
+});
+
+Deno.test("ScannedChunk reads a new array per chunk when payloads are kept", () => {
+  const payloads = Array.from({ length: 40 }, (_, i) => payload(20_000, i));
+  const image = logImage(payloads);
+  const lsns = lsnsOf(payloads);
+  const chunks = new ScannedChunk(sourceOf(image), image.length, 1 << 20, scanFrames);
+  const kept: Uint8Array[] = [];
+  for (let i = 0; i < payloads.length; i++) {
+    let next = chunks.take(lsns[i]!, true);
+    if (next < 0) {
+      equal(chunks.scan(lsns[i]!, true), true);
+      next = chunks.take(lsns[i]!, true);
+    }
+    kept.push(chunks.payload(lsns[i]!, next));
+  }
+  // More than one chunk was read, and no later read changed an earlier payload.
+  equal(image.length > REPLAY_CHUNK_SIZE, true);
+  kept.forEach((data, i) => deepEqual(data, payloads[i]));
+});
+
+Deno.test("ScannedChunk stops at damage inside its chunk without reading it again", () => {
+  const image = logImage([bytes("one"), bytes("two"), bytes("three")]);
+  image[12]! ^= 1; // inside the payload of "two"
+  const source = sourceOf(image);
+  const chunks = new ScannedChunk(source, image.length, 64, scanFrames);
+  equal(chunks.scan(0, true), true);
+  equal(chunks.take(0, true), 11);
+  equal(chunks.take(11, true), -1);
+  // The damaged frame lies wholly inside the chunk: a rescan fails there without a read.
+  equal(chunks.scan(11, true), false);
+  equal(source.reads, 1);
+  // Asked again at the same LSN (the slow path classifies it), it does not scan again.
+  equal(chunks.scan(11, true), false);
+  equal(source.reads, 1);
+  // Past the damage (a skipped range), the frames the chunk still holds are scanned again.
+  equal(chunks.scan(22, true), true);
+  equal(chunks.take(22, true), image.length);
+  equal(source.reads, 1);
+});
+
+Deno.test("ScannedChunk reads again for a frame that runs past its chunk", () => {
+  const big = payload(REPLAY_CHUNK_SIZE, 3);
+  const image = logImage([bytes("x"), big]);
+  const source = sourceOf(image);
+  const chunks = new ScannedChunk(source, image.length, 2 * REPLAY_CHUNK_SIZE, scanFrames);
+  equal(chunks.scan(0, true), true);
+  equal(chunks.take(0, true), 9);
+  // The second frame does not fit in the first chunk, nor in one read at its LSN (larger than
+  // a chunk): the slow path reads it.
+  equal(chunks.scan(9, true), false);
+  equal(source.reads, 2);
+});
