@@ -96,12 +96,16 @@ function hasTornSector(
 
 /**
  * Whether bytes with no intact record anywhere could be a log's first appends, all cut short
- * by a crash: from `stop` on, frames that each run past a sector-aligned end or hold a torn
- * sector, chained by their lengths, until the end or zeros to the end. A sector of zeros where
- * a header should be ends the check with a yes: that header never reached the disk, so where
- * the frames after it lie cannot be known, and such bytes are kept rather than refused. A file
- * that ends inside a frame must end at a sector's end (a crash keeps whole sectors): a file of
- * a few bytes is never a log's. Nor is a length above `maxRecordSize`.
+ * by a crash: from `stop` on, frames chained by their lengths, each holding a torn sector or a
+ * run of zeros, until the end or zeros to the end. A sector of zeros where a header should be
+ * ends the check with a yes: that header never reached the disk, so where the frames after it
+ * lie cannot be known, and such bytes are kept rather than refused. The last frame may also be
+ * cut at any byte of its payload (a file system that splits a write call at any byte, as
+ * LazyFS's torn-op does, or a short write whose cut-back failed): it runs past the end, or its
+ * last byte is zero and so is everything after it. A file of fewer than 8 bytes is never a
+ * log's (a header cut short counts only after a torn frame or at a sector's end), nor is a
+ * length above `maxRecordSize`, nor an empty payload followed by zeros (its header is whole
+ * and its length says there was nothing to cut), nor a frame whose bytes are all there.
  */
 export function couldBeFirstAppends(
   reader: RecordReader,
@@ -109,7 +113,6 @@ export function couldBeFirstAppends(
   stop: Stop,
   end: number,
 ): boolean {
-  if (stop.kind !== "torn") return false;
   for (let at = stop.lsn; at < end;) {
     if (reader.isZero(at, Math.min(sectors(at).end, end))) return true;
     const found = reader.peek(at, false);
@@ -119,17 +122,34 @@ export function couldBeFirstAppends(
     }
     if (found.kind === "end") return true;
     if (found.reason === "implausible-length") return false;
-    // A crash keeps whole sectors: a file that ends inside a frame ends at a sector's end.
-    if (found.reason === "partial-record" || found.reason === "partial-header") {
-      return sectors(end - 1).end === end;
-    }
+    // The whole header is there and its payload runs past the end: cut at any byte.
+    if (found.reason === "partial-record") return true;
+    // A few bytes alone are not a log's: a header cut short needs a torn frame before it, or a
+    // sector's end (a crash keeps whole sectors).
+    if (found.reason === "partial-header") return at > stop.lsn || sectors(end - 1).end === end;
     const frameEnd = at + frameSize(found.length!);
+    if (payloadCutToZeros(reader, at, frameEnd, end)) return true;
     const torn = hasTornSector(reader, sectors, at, frameEnd, end) === "torn" ||
       reader.hasZeroRun(at, Math.min(frameEnd, end), TORN_ZERO_RUN_MIN);
     if (!torn) return false;
     at = frameEnd;
   }
   return true;
+}
+
+/**
+ * True when the frame `[lsn, frameEnd)`, whose checksum failed, has a payload that stops at
+ * some byte and is zero from there to the end of the store: the end of an append that never
+ * landed, with the reserve (or nothing) after it. Its last byte must be zero: a frame whose
+ * bytes are all there was not cut short.
+ */
+function payloadCutToZeros(
+  reader: RecordReader,
+  lsn: number,
+  frameEnd: number,
+  end: number,
+): boolean {
+  return frameEnd > lsn + HEADER_SIZE && frameEnd <= end && reader.isZero(frameEnd - 1, end);
 }
 
 /**

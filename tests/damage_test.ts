@@ -11,7 +11,7 @@ import { classify, couldBeFirstAppends, fileSectors, type SectorMap } from "../s
 import { MemStore } from "../src/mem_store.ts";
 import { RecordReader } from "../src/reader.ts";
 import { frame } from "../src/record.ts";
-import { bytes, concat, logImage, payload, withTempDir } from "./_helpers.ts";
+import { bytes, concat, hex, logImage, payload, withTempDir } from "./_helpers.ts";
 
 const POLICIES: readonly RecoveryPolicy[] = ["tolerate-torn-tail", "strict", "skip", "truncate"];
 const MAX = 64 * 1024 * 1024;
@@ -99,15 +99,44 @@ Deno.test("couldBeFirstAppends() accepts torn frames chained to zeros, and nothi
   ok(!couldBeFirstAppends(broken.reader, fileSectors, broken.stop, image.length));
 });
 
-Deno.test("couldBeFirstAppends() keeps a frame cut at a sector's end, and nothing shorter", () => {
+Deno.test("couldBeFirstAppends() keeps a frame cut at any byte, and nothing shorter than a header", () => {
   const short = stopOf(bytes("\x01\x02\x03"), 0);
   ok(!couldBeFirstAppends(short.reader, fileSectors, short.stop, 3));
   const whole = frame(payload(3000, 6));
   const atSector = stopOf(whole.subarray(0, 1024), 0);
   ok(couldBeFirstAppends(atSector.reader, fileSectors, atSector.stop, 1024));
-  // Off a sector's end: no crash leaves that (a failed write does, and the log cuts it then).
-  const offSector = stopOf(whole.subarray(0, 1000), 0);
-  ok(!couldBeFirstAppends(offSector.reader, fileSectors, offSector.stop, 1000));
+  // Off a sector's end: a write split at any byte (LazyFS's torn-op), or a short write whose
+  // cut-back failed, leaves that.
+  for (const cut of [8, 9, 1000, 3007]) {
+    const offSector = stopOf(whole.subarray(0, cut), 0);
+    ok(couldBeFirstAppends(offSector.reader, fileSectors, offSector.stop, cut), `cut at ${cut}`);
+  }
+});
+
+Deno.test("couldBeFirstAppends() keeps a payload cut at any byte and followed by zeros only", () => {
+  const body = payload(300, 8).map((b) => b | 1);
+  const shapes: [number, number][] = [[305, 3], [305, 5], [307, 1], [305, 4096], [9, 4096]];
+  for (const [kept, zeros] of shapes) {
+    const image = concat([frame(body).subarray(0, kept), new Uint8Array(zeros)]);
+    const { reader, stop } = stopOf(image, 0);
+    ok(couldBeFirstAppends(reader, fileSectors, stop, image.length), `${kept} + ${zeros} zeros`);
+  }
+  // Every byte of the frame is there: not cut short. Nor is an empty payload.
+  const whole = concat([frame(body), new Uint8Array(100)]);
+  whole[200]! ^= 0x10;
+  const rotted = stopOf(whole, 0);
+  ok(!couldBeFirstAppends(rotted.reader, fileSectors, rotted.stop, whole.length));
+  const empty = concat([hex("12 34 56 78 00 00 00 00"), new Uint8Array(100)]);
+  const noPayload = stopOf(empty, 0);
+  ok(!couldBeFirstAppends(noPayload.reader, fileSectors, noPayload.stop, empty.length));
+  // Bytes after where the frame ends that are not zeros: no append left them.
+  const followed = concat([
+    frame(body).subarray(0, 305),
+    new Uint8Array(50),
+    bytes("\xff".repeat(9)),
+  ]);
+  const junk = stopOf(followed, 0);
+  ok(!couldBeFirstAppends(junk.reader, fileSectors, junk.stop, followed.length));
 });
 
 Deno.test("couldBeFirstAppends() keeps bytes whose first header never landed", () => {
@@ -202,6 +231,100 @@ Deno.test("a torn first append is set aside, never destroyed, under every policy
       equal(damage?.setAsidePath, `${path}.damaged-0`);
       deepEqual(Deno.readFileSync(`${path}.damaged-0`), image);
     }
+  });
+});
+
+/** Shapes a first append cut at a byte (not a sector's end) leaves: the frame's start, zeros. */
+function firstAppendsCutAtAByte(): Map<string, Uint8Array> {
+  const body = payload(3000, 12).map((b) => b | 1);
+  const whole = frame(body);
+  const shapes = new Map<string, Uint8Array>();
+  shapes.set("cut at byte 1001, then the end", whole.slice(0, 1001));
+  shapes.set("cut after the header, then the end", whole.slice(0, 8));
+  shapes.set(
+    "cut at byte 1001, then the reserve",
+    concat([whole.subarray(0, 1001), new Uint8Array(4096)]),
+  );
+  // Three payload bytes short: fewer zeros than the run that marks a torn frame after a record.
+  shapes.set(
+    "cut 3 bytes short, then the reserve",
+    concat([whole.subarray(0, 3005), new Uint8Array(4096)]),
+  );
+  shapes.set(
+    "cut 3 bytes short, then 2 zeros",
+    concat([whole.subarray(0, 3005), new Uint8Array(5)]),
+  );
+  shapes.set("a small frame cut at byte 13", frame(body.subarray(0, 20)).slice(0, 13));
+  return shapes;
+}
+
+Deno.test("a first append cut at any byte is set aside under every policy, read-only changes nothing", async () => {
+  await withTempDir((dir) => {
+    for (const [name, image] of firstAppendsCutAtAByte()) {
+      for (const recoveryPolicy of POLICIES) {
+        checkSetAside(dir, `${name} under ${recoveryPolicy}`, image, recoveryPolicy);
+      }
+    }
+  });
+});
+
+/** Opens `image` read-only (nothing changes), then writable: copied whole, then an empty log. */
+function checkSetAside(
+  dir: string,
+  how: string,
+  image: Uint8Array,
+  recoveryPolicy: RecoveryPolicy,
+): void {
+  const path = join(dir, "first.wal");
+  Deno.writeFileSync(path, image);
+  const before = Deno.statSync(path);
+  {
+    using reader = Wal.open(path, { recoveryPolicy, readOnly: true, durability: "runtime" });
+    equal(reader.nextLsn, 0, how);
+    equal(reader.recovery.damage?.tornTail, true, how);
+    equal(reader.recovery.damage?.setAsidePath, undefined, how);
+    deepEqual(reader.recovery.ranges.map((r) => r.action), ["ignored"], how);
+  }
+  deepEqual(Deno.readFileSync(path), image, `${how} (read-only): bytes unchanged`);
+  equal(Deno.statSync(path).mtime?.getTime(), before.mtime?.getTime(), `${how}: mtime`);
+  throws(() => Deno.statSync(`${path}.damaged-0`), Deno.errors.NotFound, how);
+  {
+    using wal = Wal.open(path, { recoveryPolicy, durability: "runtime" });
+    equal(wal.nextLsn, 0, how);
+    const damage = wal.recovery.damage;
+    equal(damage?.tornTail, true, how);
+    equal(damage?.setAsidePath, `${path}.damaged-0`, how);
+    deepEqual(Deno.readFileSync(`${path}.damaged-0`), image, `${how}: copied whole`);
+    equal(Deno.statSync(path).size, 0, how);
+  }
+  using again = Wal.open(path, { recoveryPolicy, durability: "runtime" });
+  equal(again.recovery.damage, undefined, how);
+  Deno.removeSync(`${path}.damaged-0`);
+}
+
+Deno.test("bytes shaped like a cut first append are refused when no append leaves them", async () => {
+  await withTempDir((dir) => {
+    const body = payload(3000, 13).map((b) => b | 1);
+    const start = frame(body).subarray(0, 1001);
+    // A foreign format's signature, with a plausible length after it, cut at a byte.
+    const elf = concat([hex("7f 45 4c 46 64 00 00 00"), body.subarray(0, 93)]);
+    checkRefused(dir, "elf-shaped", elf);
+    checkRefused(dir, "elf-shaped-zeros", concat([elf, new Uint8Array(4096)]));
+    const macho = concat([hex("cf fa ed fe 07 00 00 01"), body.subarray(0, 501)]);
+    checkRefused(dir, "mach-o-shaped", macho);
+    // Bytes that are not zeros after where the frame would end.
+    const past = concat([start, new Uint8Array(2007), bytes("\xff\xff\xff\xff garbage")]);
+    checkRefused(dir, "junk-after-frame", past);
+    // A frame whose bytes are all there, a bit flipped, then zeros: not cut short.
+    const rotted = concat([frame(body), new Uint8Array(4096)]);
+    rotted[2000]! ^= 0x04;
+    checkRefused(dir, "whole-frame-rotted", rotted);
+    // A length above maxRecordSize, cut at a byte.
+    checkRefused(
+      dir,
+      "implausible",
+      concat([hex("01 02 03 04 00 00 00 05"), body.subarray(0, 99)]),
+    );
   });
 });
 

@@ -196,6 +196,25 @@ Deno.test("lazyfs check: phantoms, holes and misplaced cycles are not a prefix",
   deepEqual(fifth.check(1, listing(clean)).problems, []);
 });
 
+Deno.test("lazyfs check: a cycle's own losses are counted apart from earlier cycles'", () => {
+  // Cycle 0 lost its last 3 acknowledged records and cycle 1 lost none of its own: the early-ack
+  // control must not count cycle 0's loss again as a catch in cycle 1.
+  const history = new History();
+  const first = records(0, seqs(0, 0, 8));
+  history.record(0, [open(0, 0), ...acks(first)]);
+  const kept = first.slice(0, 5);
+  const check0 = history.check(0, listing(kept));
+  equal(check0.lost, 3);
+  equal(check0.lostInCycle, 3);
+  const second = records(endOf(kept, 0), seqs(1, 0, 4));
+  history.record(1, [open(0, endOf(kept, 0)), ...acks(second)]);
+  const check1 = history.check(1, listing([...kept, ...second]));
+  equal(check1.lostInCycle, 0);
+  const check2 = new History();
+  check2.record(0, [open(0, 0), ...acks(first)]);
+  equal(check2.check(0, listing([])).lostInCycle, 8);
+});
+
 Deno.test("lazyfs check: records a reopen recovered count as acknowledged afterwards", () => {
   const history = new History();
   const log = records(0, seqs(0, 0, 6));

@@ -217,6 +217,39 @@ Deno.test("recover() refuses a file that is not a wal-db log and leaves it uncha
   }
 });
 
+Deno.test("recover() sets aside a first append cut at a byte, even under strict", () => {
+  // A header and 29 bytes of a 66-byte payload, then the end (LazyFS's torn-op left this), or a
+  // payload 3 bytes short followed by a few zeros: nothing was acknowledged, so no policy refuses.
+  const body = payload(66, 21).map((b) => b | 1);
+  const shapes = [
+    frame(body).slice(0, 37),
+    concat([frame(body).subarray(0, 71), new Uint8Array(5)]),
+  ];
+  for (const image of shapes) {
+    for (const options of [STRICT, TOLERANT, SKIP, TRUNCATE]) {
+      const looked = new MemStore(image);
+      const seen = recover(looked, { ...options, readOnly: true });
+      deepEqual(seen.ranges, [{
+        lsn: 0,
+        size: image.length,
+        reason: seen.damage!.reason,
+        action: "ignored",
+      }]);
+      equal(seen.cutSize, 0);
+      deepEqual(looked.bytes(), image);
+      equal(looked.setAsideCopies.size, 0);
+      const store = new MemStore(image);
+      const report = recover(store, options);
+      equal(report.endLsn, 0);
+      equal(report.cutSize, image.length);
+      equal(report.damage?.tornTail, true);
+      equal(report.damage?.setAsidePath, "damaged-0");
+      deepEqual(store.setAsideCopies.get("damaged-0"), image);
+      equal(store.size, 0);
+    }
+  }
+});
+
 Deno.test("recover() treats a header with length 0xFFFFFFF0 and no record as not a log", () => {
   const store = new MemStore(concat([hex("12 34 56 78 f0 ff ff ff"), new Uint8Array(64)]));
   throws(() => recover(store, { ...TOLERANT, maxRecordSize: 64 * 1024 * 1024 }), isCorruption(0));

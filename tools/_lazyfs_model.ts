@@ -203,7 +203,7 @@ export function parseRecordPayload(data: Uint8Array): RecordId | undefined {
  * One line the workload printed. Each is printed before the next thing it describes can happen:
  * - `O <head> <end> <durability>`: the log opened (recovery done and flushed);
  * - `A <lsn> <cycle> <seq>`: the record was acknowledged (its `sync()` resolved or `syncSync()`
- *   returned; the early-ack control prints it before syncing);
+ *   returned; the early-ack control prints it right after the append, and never syncs);
  * - `P <lsn>`: about to call `truncateBefore(lsn)` (or `truncateBeforeAsync`); `C <head>`: it
  *   returned (or resolved) that head;
  * - `X <text>`: the workload stopped on an error.
@@ -296,6 +296,8 @@ export interface CheckResult {
   damage: string[];
   acknowledgedChecked: number;
   lost: number;
+  /** Of those lost, the ones the cycle just checked acknowledged. */
+  lostInCycle: number;
 }
 
 /**
@@ -390,7 +392,7 @@ export class History {
     if (listing.openError !== undefined) {
       problems.push(`the log did not open: ${listing.openError}`);
       if (commit) this.#lastListing = listing;
-      return { problems, damage, acknowledgedChecked: 0, lost: 0 };
+      return { problems, damage, acknowledgedChecked: 0, lost: 0, lostInCycle: 0 };
     }
     const { head } = listing;
     if (head !== this.#head && !this.#pendingHeads.has(head)) {
@@ -402,12 +404,14 @@ export class History {
     const byLsn = new Map(listing.records.map((record) => [record.lsn, record]));
     let checked = 0;
     let lost = 0;
+    let lostInCycle = 0;
     for (const [lsn, id] of [...this.#acks].sort((a, b) => a[0] - b[0])) {
       if (lsn < head) continue;
       checked++;
       const found = byLsn.get(lsn)?.id;
       if (found === undefined || found.cycle !== id.cycle || found.seq !== id.seq) {
         lost++;
+        if (id.cycle === cycle) lostInCycle++;
         if (lost <= LOST_SHOWN_MAX) {
           problems.push(
             `acknowledged record ${id.cycle}/${id.seq} at LSN ${lsn} is ${
@@ -419,7 +423,7 @@ export class History {
     }
     if (lost > LOST_SHOWN_MAX) problems.push(`… ${lost} acknowledged records lost in all`);
     if (commit) this.#lastListing = listing;
-    return { problems, damage, acknowledgedChecked: checked, lost };
+    return { problems, damage, acknowledgedChecked: checked, lost, lostInCycle };
   }
 
   #checkOrder(cycle: number, listing: Listing): string[] {
