@@ -9,6 +9,7 @@ import type { SegmentHandles } from "./segment_handles.ts";
 import { syncDirectoryAsync } from "./segment_files.ts";
 import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
+import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
 
 /**
  * Tracks unflushed segments by a version that changes with every append to them, so a flush
@@ -20,6 +21,9 @@ export class SegmentFlushes {
   readonly #dir: WalDirectory;
   readonly #handles: SegmentHandles;
   readonly #exists: (index: number) => boolean;
+  readonly #last: () => number | undefined;
+  /** What is known flushed, and the record of it a writer's next open trusts. */
+  readonly record: FlushRecord;
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
@@ -33,10 +37,17 @@ export class SegmentFlushes {
   #spare: DirectoryFile | undefined;
   #closed = false;
 
-  constructor(dir: WalDirectory, handles: SegmentHandles, exists: (index: number) => boolean) {
+  constructor(
+    dir: WalDirectory,
+    handles: SegmentHandles,
+    exists: (index: number) => boolean,
+    last: () => number | undefined = () => undefined,
+  ) {
     this.#dir = dir;
     this.#handles = handles;
     this.#exists = exists;
+    this.#last = last;
+    this.record = new FlushRecord(dir, exists);
   }
 
   /** The segments with unflushed bytes. */
@@ -49,12 +60,19 @@ export class SegmentFlushes {
     this.#unflushed.set(index, ++this.#appendVersion);
   }
 
-  /** Marks the segments from `first` on, and the directory, unflushed (at open). */
-  assumeUnflushed(segments: Iterable<number>, first: number): void {
+  /**
+   * Marks the segments from `first` on, but those `trusted` (the flush record vouches for them),
+   * and the directory, unflushed (at open).
+   */
+  assumeUnflushed(
+    segments: Iterable<number>,
+    first: number,
+    trusted: ReadonlySet<number> = new Set(),
+  ): void {
     let any = false;
     for (const index of segments) {
       any = true;
-      if (index >= first) this.appended(index);
+      if (index >= first && !trusted.has(index)) this.appended(index);
     }
     if (any) this.directoryChanged();
   }
@@ -67,11 +85,16 @@ export class SegmentFlushes {
   /** Forgets segment `index` (removed). */
   forget(index: number): void {
     this.#unflushed.delete(index);
+    this.record.changed(index);
   }
 
-  /** Forgets every segment (after a failed flush's cut flushed what is kept). */
+  /**
+   * Forgets every segment (after a failed flush's cut flushed what is kept). The store failed:
+   * it writes no flush record again.
+   */
   forgetAll(): void {
     this.#unflushed.clear();
+    this.record.fail();
   }
 
   /**
@@ -83,8 +106,9 @@ export class SegmentFlushes {
     const evicted = this.#handles.park(index, file);
     if (evicted === undefined) return;
     const [oldest, handle] = evicted;
-    handle.flushSync();
-    this.#settle(oldest, this.#unflushed.get(oldest)!);
+    const start = flushStart();
+    this.#failing(() => handle.flushSync());
+    this.#settle(oldest, this.#unflushed.get(oldest)!, start);
   }
 
   /**
@@ -94,6 +118,8 @@ export class SegmentFlushes {
   writer(index: number, segments: Set<number>): DirectoryFile {
     const active = this.#handles.active;
     if (active?.index === index) return active.file;
+    // Written from now on: what the flush record knew of it no longer holds.
+    this.record.changed(index);
     // The previous segment is no longer written: keep its handle for the flush that its
     // unflushed bytes still need, or close it.
     const previous = this.#handles.deactivate();
@@ -125,13 +151,33 @@ export class SegmentFlushes {
   /** Flushes every unflushed segment and then the directory, blocking the thread. */
   flushSync(): void {
     this.#throwAheadError();
-    for (const [index, version] of [...this.#unflushed]) {
-      const file = this.#handles.writtenHandle(index);
-      if (file !== undefined) file.flushSync();
-      else this.#handles.withFile(index, (fresh) => fresh.flushSync());
-      this.#settle(index, version);
+    const start = flushStart();
+    this.#failing(() => {
+      for (const [index, version] of [...this.#unflushed]) {
+        const file = this.#handles.writtenHandle(index);
+        if (file !== undefined) file.flushSync();
+        else this.#handles.withFile(index, (fresh) => fresh.flushSync());
+        this.#settle(index, version, start);
+      }
+      this.syncDirectory();
+      const sealedBelow = this.#sealedBelow();
+      if (this.record.due(sealedBelow)) this.record.writeSync(sealedBelow);
+    });
+  }
+
+  /** Runs `work`, a flush; if it throws, no flush record is written again. */
+  #failing<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      this.record.fail();
+      throw error;
     }
-    this.syncDirectory();
+  }
+
+  /** Segments below this are no longer written: the one being written, or the last. */
+  #sealedBelow(): number {
+    return Math.min(this.#handles.active?.index ?? Infinity, this.#last() ?? 0);
   }
 
   /** Flushes the segments unflushed when called, then the directory. */
@@ -139,6 +185,7 @@ export class SegmentFlushes {
     this.#throwAheadError();
     const snapshot = [...this.#unflushed];
     const active = this.#handles.active;
+    const start = flushStart();
     this.#handles.flushStarted();
     try {
       for (const [index, version] of snapshot) {
@@ -148,10 +195,15 @@ export class SegmentFlushes {
         const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
         if (file !== undefined) await file.flush();
         else await this.#flushClosed(index);
-        this.#settle(index, version);
+        this.#settle(index, version, start);
       }
       await this.syncDirectoryAsync();
+      const sealedBelow = this.#sealedBelow();
+      if (this.record.due(sealedBelow)) await this.record.writeAsync(sealedBelow);
       await this.#prepareSpare();
+    } catch (error) {
+      this.record.fail();
+      throw error;
     } finally {
       this.#handles.flushEnded();
     }
@@ -226,6 +278,7 @@ export class SegmentFlushes {
       (error) => {
         this.#ahead = undefined;
         this.#aheadError ??= error;
+        this.record.fail();
       },
     );
   }
@@ -252,10 +305,14 @@ export class SegmentFlushes {
     }
   }
 
-  /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
-  #settle(index: number, version: number): void {
+  /**
+   * Forgets segment `index`'s unflushed mark, unless it was appended to since `version`; a flush
+   * that started at `start` made it durable.
+   */
+  #settle(index: number, version: number, start: FlushStart): void {
     if (this.#unflushed.get(index) !== version) return;
     this.#unflushed.delete(index);
+    this.record.settled(index, start);
     const parked = this.#handles.unpark(index);
     if (parked !== undefined) this.#handles.retire(parked);
   }
