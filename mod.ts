@@ -73,7 +73,7 @@ export { SegmentedStore } from "./src/segmented_store.ts";
 export type { SegmentedStoreOptions } from "./src/segmented_store.ts";
 export { FsDirectory } from "./src/fs_directory.ts";
 export type { FsDirectoryOptions } from "./src/fs_directory.ts";
-export type { DirectoryFile, WalDirectory } from "./src/directory.ts";
+export type { DirectoryFile, FileFingerprint, WalDirectory } from "./src/directory.ts";
 export { crc32c } from "./src/crc32c.ts";
 export { segmentLayout } from "./src/segment_layout.ts";
 export type { SegmentLayout, SegmentSizeRecord } from "./src/segment_layout.ts";

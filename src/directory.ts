@@ -75,6 +75,26 @@ export interface WalDirectory {
    * meanwhile. Without it the store calls `sync`, which blocks.
    */
   syncAsync?(): Promise<void>;
+  /**
+   * Optional: the fingerprint of file `name`, or `undefined` when there is no such file or the
+   * file system cannot give one. Its `id` must change whenever the file's bytes or size change
+   * or another file takes its place (a copy, a restore, a new file reusing its inode number),
+   * so that a file flushed once and fingerprinted then is known to be flushed still while the
+   * `id` is the same. Without it, a writer's open flushes every segment.
+   */
+  fingerprint?(name: string): FileFingerprint | undefined;
   /** Releases the directory and its lock. Idempotent. */
   close(): void;
+}
+
+/** What {@linkcode WalDirectory.fingerprint} returns. */
+export interface FileFingerprint {
+  /** Identity, size and change times of the file, as one string. */
+  readonly id: string;
+  /**
+   * The latest wall-clock time (`Date.now()` milliseconds) at which the file may last have
+   * changed: a change after a later moment gives another `id`. Minus infinity when `id`
+   * changes with every write whatever the clock (a counter, as in a simulated disk).
+   */
+  readonly changedAt: number;
 }

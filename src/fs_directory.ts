@@ -3,7 +3,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LOCK_FILE_NAME } from "./constants.ts";
+import { CTIME_RESOLUTION_MS, LOCK_FILE_NAME } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -16,7 +16,7 @@ import {
   RUNTIME_DURABILITY,
   takeLock,
 } from "./durability.ts";
-import type { DirectoryFile, WalDirectory } from "./directory.ts";
+import type { DirectoryFile, FileFingerprint, WalDirectory } from "./directory.ts";
 import { runEach } from "./cleanup.ts";
 import { WalError } from "./errors.ts";
 import { identityOf, readAtLimit, wrapIo, writeAll } from "./file_io.ts";
@@ -137,6 +137,32 @@ export class FsDirectory implements WalDirectory {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Device and inode (a copy or a restored file is another inode), creation time where the file
+   * system keeps one and change time (a new file reusing a freed inode number has new ones; no
+   * tool can set them back), modification time and size. The runtime reports the change time
+   * in whole seconds: `changedAt` is the end of that second, or the modification time (in
+   * milliseconds) if later. `undefined` where the runtime reports no inode or change time
+   * (then a writer's open flushes every segment).
+   */
+  fingerprint(name: string): FileFingerprint | undefined {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(join(this.path, name));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw wrapIo(error, `look at "${join(this.path, name)}"`);
+    }
+    const { dev, ino, ctime, mtime, birthtime, size } = info;
+    if (!info.isFile || ino === null || ctime === null || mtime === null) return undefined;
+    const changed = ctime.getTime();
+    const modified = mtime.getTime();
+    return {
+      id: `${dev}:${ino}:${birthtime?.getTime() ?? "-"}:${changed}:${modified}:${size}`,
+      changedAt: Math.max(changed + CTIME_RESOLUTION_MS - 1, modified),
+    };
   }
 
   open(name: string, create: boolean): DirectoryFile {

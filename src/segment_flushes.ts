@@ -6,9 +6,14 @@
 
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
-import { syncDirectoryAsync } from "./segment_files.ts";
-import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
+import { flushFile, flushFileAsync, syncDirectoryAsync } from "./segment_files.ts";
+import {
+  SEGMENT_FLUSH_AHEAD_PARKED,
+  SEGMENT_UNFLUSHED_OPEN_MAX,
+  SPARE_SEGMENT_FILE_NAME,
+} from "./constants.ts";
 import { segmentName } from "./segments.ts";
+import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
 
 /**
  * Tracks unflushed segments by a version that changes with every append to them, so a flush
@@ -20,9 +25,14 @@ export class SegmentFlushes {
   readonly #dir: WalDirectory;
   readonly #handles: SegmentHandles;
   readonly #exists: (index: number) => boolean;
+  readonly #last: () => number | undefined;
+  /** What is known flushed, and the record of it a writer's next open trusts. */
+  readonly record: FlushRecord;
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
+  /** See {@linkcode SegmentFlushes.flushFirst}. */
+  readonly #filesFirst: string[] = [];
   #directoryVersion = 0;
   #directorySynced = 0;
   /** The directory flush started ahead of need after a segment was created, while it runs. */
@@ -33,10 +43,17 @@ export class SegmentFlushes {
   #spare: DirectoryFile | undefined;
   #closed = false;
 
-  constructor(dir: WalDirectory, handles: SegmentHandles, exists: (index: number) => boolean) {
+  constructor(
+    dir: WalDirectory,
+    handles: SegmentHandles,
+    exists: (index: number) => boolean,
+    last: () => number | undefined = () => undefined,
+  ) {
     this.#dir = dir;
     this.#handles = handles;
     this.#exists = exists;
+    this.#last = last;
+    this.record = new FlushRecord(dir, exists);
   }
 
   /** The segments with unflushed bytes. */
@@ -49,14 +66,26 @@ export class SegmentFlushes {
     this.#unflushed.set(index, ++this.#appendVersion);
   }
 
-  /** Marks the segments from `first` on, and the directory, unflushed (at open). */
-  assumeUnflushed(segments: Iterable<number>, first: number): void {
+  /**
+   * Marks the segments from `first` on, but those `trusted` (the flush record vouches for them),
+   * and the directory, unflushed (at open).
+   */
+  assumeUnflushed(
+    segments: Iterable<number>,
+    first: number,
+    trusted: ReadonlySet<number> = new Set(),
+  ): void {
     let any = false;
     for (const index of segments) {
       any = true;
-      if (index >= first) this.appended(index);
+      if (index >= first && !trusted.has(index)) this.appended(index);
     }
     if (any) this.directoryChanged();
+  }
+
+  /** Files the next flush makes durable first, through handles of their own (at open). */
+  flushFirst(names: string[]): void {
+    this.#filesFirst.push(...names);
   }
 
   /** Notes a segment created or removed: the directory needs a flush. */
@@ -67,24 +96,44 @@ export class SegmentFlushes {
   /** Forgets segment `index` (removed). */
   forget(index: number): void {
     this.#unflushed.delete(index);
-  }
-
-  /** Forgets every segment (after a failed flush's cut flushed what is kept). */
-  forgetAll(): void {
-    this.#unflushed.clear();
+    this.record.changed(index);
   }
 
   /**
-   * Keeps the handle of a segment left behind: parked while its bytes are unflushed (flushing
-   * the oldest parked one past the bound), retired otherwise.
+   * Forgets every segment (after a failed flush's cut flushed what is kept). The store failed:
+   * it writes no flush record again.
+   */
+  forgetAll(): void {
+    this.#unflushed.clear();
+    this.record.fail();
+  }
+
+  /**
+   * Keeps the handle of a segment left behind: parked while its bytes are unflushed, retired
+   * otherwise. Past `SEGMENT_FLUSH_AHEAD_PARKED` parked, the oldest one's flush starts on a
+   * worker thread, so that by the time the bound on parked handles needs it, it is done: a
+   * writer that does not sync has its segments flushed without `append` waiting. Past the
+   * bound, the oldest parked one is flushed before going on: only a writer that outruns its
+   * flushes by that many segments waits.
    */
   park(index: number, file: DirectoryFile): void {
     if (!this.#unflushed.has(index)) return this.#handles.retire(file);
-    const evicted = this.#handles.park(index, file);
+    const handles = this.#handles;
+    const evicted = handles.park(index, file);
+    if (handles.parked.size > SEGMENT_FLUSH_AHEAD_PARKED) {
+      // At most as many as parked handles at once: a writer that never yields to the event
+      // loop never sees them end, and each holds its handle open.
+      for (const [oldest, parked] of handles.parked) {
+        if (handles.running(parked) !== undefined) continue;
+        if (handles.runningCount < SEGMENT_UNFLUSHED_OPEN_MAX) this.#flushAhead(oldest, parked);
+        break;
+      }
+    }
     if (evicted === undefined) return;
     const [oldest, handle] = evicted;
-    handle.flushSync();
-    this.#settle(oldest, this.#unflushed.get(oldest)!);
+    const start = flushStart();
+    this.#failing(() => handle.flushSync());
+    this.#settle(oldest, this.#unflushed.get(oldest)!, start);
   }
 
   /**
@@ -94,6 +143,8 @@ export class SegmentFlushes {
   writer(index: number, segments: Set<number>): DirectoryFile {
     const active = this.#handles.active;
     if (active?.index === index) return active.file;
+    // Written from now on: what the flush record knew of it no longer holds.
+    this.record.changed(index);
     // The previous segment is no longer written: keep its handle for the flush that its
     // unflushed bytes still need, or close it.
     const previous = this.#handles.deactivate();
@@ -125,13 +176,52 @@ export class SegmentFlushes {
   /** Flushes every unflushed segment and then the directory, blocking the thread. */
   flushSync(): void {
     this.#throwAheadError();
-    for (const [index, version] of [...this.#unflushed]) {
-      const file = this.#handles.writtenHandle(index);
-      if (file !== undefined) file.flushSync();
-      else this.#handles.withFile(index, (fresh) => fresh.flushSync());
-      this.#settle(index, version);
+    const start = flushStart();
+    this.#failing(() => {
+      for (const name of this.#filesFirst) flushFile(this.#dir, name);
+      this.#filesFirst.length = 0;
+      for (const [index, version] of [...this.#unflushed]) {
+        const file = this.#handles.writtenHandle(index);
+        if (file !== undefined) file.flushSync();
+        else this.#handles.withFile(index, (fresh) => fresh.flushSync());
+        this.#settle(index, version, start);
+      }
+      this.syncDirectory();
+      const sealedBelow = this.#sealedBelow();
+      if (this.record.due(sealedBelow)) this.record.writeSync(sealedBelow);
+    });
+  }
+
+  /** Runs `work`, a flush; if it throws, no flush record is written again. */
+  #failing<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      this.record.fail();
+      throw error;
     }
-    this.syncDirectory();
+  }
+
+  /** Segments below this are no longer written: the one being written, or the last. */
+  #sealedBelow(): number {
+    return Math.min(this.#handles.active?.index ?? Infinity, this.#last() ?? 0);
+  }
+
+  /**
+   * Flushes parked segment `index` on a worker thread. Success settles it (unless it was
+   * written again meanwhile); a failure is kept for the next flush or rotation to throw, and
+   * the log then fails, as for the directory flush started ahead of need.
+   */
+  #flushAhead(index: number, file: DirectoryFile): void {
+    const version = this.#unflushed.get(index)!;
+    const start = flushStart();
+    void this.#handles.flushAsync(file).then(
+      () => this.#settle(index, version, start),
+      (error) => {
+        this.#aheadError ??= error;
+        this.record.fail();
+      },
+    );
   }
 
   /** Flushes the segments unflushed when called, then the directory. */
@@ -139,19 +229,37 @@ export class SegmentFlushes {
     this.#throwAheadError();
     const snapshot = [...this.#unflushed];
     const active = this.#handles.active;
+    const start = flushStart();
+    const filesFirst = this.#filesFirst.splice(0);
     this.#handles.flushStarted();
     try {
+      for (const name of filesFirst) await flushFileAsync(this.#dir, name);
       for (const [index, version] of snapshot) {
         // A handle may be retired (by a rotation, a settle or a removal) while this await
         // runs; retired handles stay open until no flush runs, so none is closed under its
         // own flush.
-        const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
-        if (file !== undefined) await file.flush();
+        let file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
+        // A flush of it started ahead of need (it was left behind): wait for it rather than
+        // run a second one beside it; it settles the segment, or fails the log.
+        for (let running; file !== undefined && (running = this.#handles.running(file));) {
+          await running;
+          this.#throwAheadError();
+          file = this.#handles.writtenHandle(index) ?? file;
+        }
+        // Settled meanwhile: by a flush that began after its last append, so after every byte
+        // this flush was called for. (Written again after a cut: flushed here as usual.)
+        if (!this.#unflushed.has(index)) continue;
+        if (file !== undefined) await this.#handles.flushAsync(file);
         else await this.#flushClosed(index);
-        this.#settle(index, version);
+        this.#settle(index, version, start);
       }
       await this.syncDirectoryAsync();
+      const sealedBelow = this.#sealedBelow();
+      if (this.record.due(sealedBelow)) await this.record.writeAsync(sealedBelow);
       await this.#prepareSpare();
+    } catch (error) {
+      this.record.fail();
+      throw error;
     } finally {
       this.#handles.flushEnded();
     }
@@ -226,6 +334,7 @@ export class SegmentFlushes {
       (error) => {
         this.#ahead = undefined;
         this.#aheadError ??= error;
+        this.record.fail();
       },
     );
   }
@@ -252,10 +361,14 @@ export class SegmentFlushes {
     }
   }
 
-  /** Forgets segment `index`'s unflushed mark, unless it was appended to since `version`. */
-  #settle(index: number, version: number): void {
+  /**
+   * Forgets segment `index`'s unflushed mark, unless it was appended to since `version`; a flush
+   * that started at `start` made it durable.
+   */
+  #settle(index: number, version: number, start: FlushStart): void {
     if (this.#unflushed.get(index) !== version) return;
     this.#unflushed.delete(index);
+    this.record.settled(index, start);
     const parked = this.#handles.unpark(index);
     if (parked !== undefined) this.#handles.retire(parked);
   }

@@ -5,6 +5,8 @@
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
 import {
+  FLUSH_RECORD_TEMP_FILE_NAME as RECORD_TEMP,
+  HEAD_FILE_NAME,
   HEAD_TEMP_FILE_NAME,
   SECTOR_SIZE,
   SEGMENT_SIZE_FILE_NAME,
@@ -74,7 +76,12 @@ export class SegmentedStore implements WalStore {
   ) {
     this.#dir = dir;
     this.#handles = new SegmentHandles(dir);
-    this.#flushes = new SegmentFlushes(dir, this.#handles, (index) => segments.has(index));
+    this.#flushes = new SegmentFlushes(
+      dir,
+      this.#handles,
+      (index) => segments.has(index),
+      () => segments.last,
+    );
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
@@ -146,11 +153,20 @@ export class SegmentedStore implements WalStore {
     if (readOnly) return store;
     // A crashed writer may have left any segment, and its creation, only in the page cache:
     // the first flush covers every segment from the head on and the directory, so recovery's
-    // flush makes what it replays durable. No marker of a clean close can stand in for this
-    // flush: a copied or restored directory carries the marker while its files are only in the
-    // page cache (docs/ON_DISK_FORMAT.md §6.2).
-    store.#flushes.assumeUnflushed(segments, Math.floor(head / segmentSize));
-    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE]) {
+    // flush makes what it replays durable. The only segments it skips are those the flush
+    // record vouches for, by their files' fingerprints: a copied or restored directory carries
+    // the record but not those files, so its segments are all flushed (docs/ON_DISK_FORMAT.md
+    // §6.2). The directory is flushed whatever the record says.
+    const first = Math.floor(head / segmentSize);
+    const trusted = store.#flushes.record.trustAtOpen(names, segments, first);
+    store.#flushes.assumeUnflushed(segments, first, trusted);
+    // The head and segment-size files too: in a copied directory they may be in the page cache
+    // only, and after a power loss an empty one refuses the open (a damaged file is never read
+    // as "none"). Two flushes of small files, whatever the record says.
+    store.#flushes.flushFirst(
+      [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME].filter((name) => names.includes(name)),
+    );
+    for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE, RECORD_TEMP]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
       store.#flushes.directoryChanged();

@@ -35,8 +35,18 @@
 //   per process: after `kill`, a new process does not know what the old one remembered.
 // - A process kill (`kill`) keeps the page cache and releases the locks; handles of the killed
 //   process throw from then on, and its flushes in flight never complete.
+// - A file's fingerprint (`SimDirectory.fingerprint`) is its inode's serial, its count of writes
+//   and its size: exact, as a clock-free counter can be. A power loss makes new inodes, so no
+//   fingerprint survives one (a real file keeps its inode; its times may not be the cached
+//   ones): conservative. `SimDisk.copy` is `cp -a`: new inodes, nothing durable.
 
-import type { DirectoryFile, SetAsideOptions, WalDirectory, WalStore } from "../mod.ts";
+import type {
+  DirectoryFile,
+  FileFingerprint,
+  SetAsideOptions,
+  WalDirectory,
+  WalStore,
+} from "../mod.ts";
 import { SegmentedStore, Wal, WalError } from "../mod.ts";
 import type { Rng } from "./_rng.ts";
 
@@ -662,6 +672,20 @@ export class SimDisk {
   }
 
   /**
+   * What copying the directory (`cp -a`, `rsync`, a restored backup) leaves: a new disk with
+   * the same names and bytes, each file a new inode, none of it durable yet (the copy is in
+   * the page cache, entries and data, until something flushes it).
+   */
+  copy(): SimDisk {
+    const copied = new SimDisk({ path: this.path });
+    const state = stateOf(copied);
+    for (const [name, inode] of stateOf(this).entries) {
+      state.create(name).append(inode.current.view());
+    }
+    return copied;
+  }
+
+  /**
    * Loses power (if it is still on) and returns the disk as found afterwards: every file and
    * entry that survived, all of it durable. This disk stays dead.
    */
@@ -813,6 +837,16 @@ export class SimDirectory implements WalDirectory {
     const fault = this.#enter("stat", name);
     if (fault !== undefined) throw new SimIoError(fault.code, `stat of ${name} failed`);
     return this.#state.entries.get(name)?.current.size;
+  }
+
+  /** The inode's serial, its count of writes and its size; see the model at the top. */
+  fingerprint(name: string): FileFingerprint | undefined {
+    const fault = this.#enter("stat", name);
+    if (fault !== undefined) throw new SimIoError(fault.code, `stat of ${name} failed`);
+    const inode = this.#state.entries.get(name);
+    if (inode === undefined) return undefined;
+    const id = `${inode.serial}:${inode.lastSeq}:${inode.current.size}`;
+    return { id, changedAt: Number.NEGATIVE_INFINITY };
   }
 
   open(name: string, create: boolean): DirectoryFile {

@@ -212,3 +212,32 @@ Deno.test("FsDirectory: a file's handle appends after reads and flushes in both 
     dir.close();
   });
 });
+
+Deno.test("FsDirectory: a fingerprint changes with a write, a copy or a restore over the name", async () => {
+  await withTempDir((root) => {
+    const dir = FsDirectory.open(root, RUNTIME);
+    equal(dir.fingerprint("missing"), undefined);
+    const file = dir.open("seg", true);
+    file.append(new Uint8Array([1, 2, 3]));
+    file.close();
+    const first = dir.fingerprint("seg")!;
+    const modified = Deno.statSync(join(root, "seg")).mtime!.getTime();
+    ok(first.changedAt >= modified, "changedAt is no earlier than the modification time");
+    deepEqual(dir.fingerprint("seg"), first, "the same file unchanged: the same fingerprint");
+    // The same bytes, restored under the name with the old modification time (cp -a, rsync):
+    // another inode, and a change time no tool can set back.
+    const times = Deno.statSync(join(root, "seg"));
+    Deno.copyFileSync(join(root, "seg"), join(root, "copy"));
+    Deno.renameSync(join(root, "copy"), join(root, "seg"));
+    Deno.utimeSync(join(root, "seg"), times.atime!, times.mtime!);
+    const restored = dir.fingerprint("seg")!;
+    ok(restored.id !== first.id);
+    // Written in place, the size kept: the modification time moves.
+    const again = dir.open("seg", false);
+    again.truncate(2);
+    again.append(new Uint8Array([3]));
+    again.close();
+    ok(dir.fingerprint("seg")!.id !== restored.id);
+    dir.close();
+  });
+});

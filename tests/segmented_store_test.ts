@@ -2,8 +2,13 @@
 
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { SEGMENT_READERS_OPEN_MAX, SEGMENT_UNFLUSHED_OPEN_MAX } from "../src/constants.ts";
-import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
+import {
+  CTIME_RESOLUTION_MS,
+  FLUSH_RECORD_STALE_MAX,
+  SEGMENT_READERS_OPEN_MAX,
+  SEGMENT_UNFLUSHED_OPEN_MAX,
+} from "../src/constants.ts";
+import type { DirectoryFile, FileFingerprint, WalDirectory } from "../src/directory.ts";
 import { WalError } from "../src/errors.ts";
 import { FsDirectory } from "../src/fs_directory.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
@@ -55,6 +60,9 @@ class CountingDirectory implements WalDirectory {
   sync(): void {
     this.syncs++;
     this.inner.sync();
+  }
+  fingerprint(name: string): FileFingerprint | undefined {
+    return this.inner.fingerprint?.(name);
   }
   close(): void {
     this.inner.close();
@@ -538,4 +546,35 @@ Deno.test("SegmentedStore refuses a second log on the same directory object", as
   const again = SegmentedStore.open(dir.reopen(), 64);
   equal(again.size, 3);
   again.close();
+});
+
+Deno.test("SegmentedStore: on disk, a writer's open trusts the flush record, and a copy's does not", async () => {
+  await withTempDir(async (root) => {
+    const dir = join(root, "log");
+    const segments = FLUSH_RECORD_STALE_MAX + 4;
+    const store = openStore(dir, 16);
+    store.append(counting(16 * segments));
+    store.flushSync();
+    store.close();
+    // File times are reported to the second: the record takes segments that last changed
+    // well before a flush of them began. Open once that is so: its flush writes the record.
+    await new Promise((resolve) => setTimeout(resolve, CTIME_RESOLUTION_MS + 200));
+    const reopened = openStore(dir, 16);
+    reopened.flushSync();
+    reopened.close();
+    const names = Array.from({ length: segments }, (_, i) => segmentName(i));
+    const flushedAtOpen = (path: string) => {
+      const directory = new CountingDirectory(FsDirectory.open(path, { durability: "runtime" }));
+      SegmentedStore.open(directory, 16).flushSync(); // recovery's flush
+      directory.close();
+      return names.filter((name) => directory.flushes.has(name));
+    };
+    deepEqual(flushedAtOpen(dir), [segmentName(segments - 1)]);
+    const copy = join(root, "copy");
+    await Deno.mkdir(copy);
+    for await (const entry of Deno.readDir(dir)) {
+      await Deno.copyFile(join(dir, entry.name), join(copy, entry.name));
+    }
+    deepEqual(flushedAtOpen(copy), names);
+  });
 });

@@ -61,6 +61,7 @@ const IO_CORE = [
   "recovery",
   "segment_cuts",
   "segment_files",
+  "segment_flush_record",
   "segment_flushes",
   "segment_handles",
   "segmented_store",
