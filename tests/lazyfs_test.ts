@@ -17,6 +17,7 @@ import {
   History,
   type ListedRecord,
   type Listing,
+  onlyTornFaultDamage,
   parseRecordPayload,
   parseSuiteArgs,
   parseWorkloadOutput,
@@ -344,4 +345,20 @@ Deno.test("lazyfs: set-aside bytes with and without a whole file-aligned all-zer
   equal(damagedLsn("w.log.damaged-7881"), 7881);
   equal(damagedLsn("s/damaged-0"), 0);
   equal(damagedLsn("w.log"), undefined);
+});
+
+Deno.test("lazyfs: damage after a torn fault is counted, not failed, only past every ack", () => {
+  // The torn faults, fired, every damaged-* file at or past the last acknowledged record's end.
+  equal(onlyTornFaultDamage("torn-op", true, [4096], 4096), true);
+  equal(onlyTornFaultDamage("torn-seq", true, [5000, 9000], 4096), true);
+  // Everything else stays fatal: damage before an acknowledged record's end, a name without an
+  // LSN, the fault not fired, no damage file (a "strict" refusal alone), another variant.
+  equal(onlyTornFaultDamage("torn-op", true, [4095], 4096), false);
+  equal(onlyTornFaultDamage("torn-op", true, [5000, 100], 4096), false);
+  equal(onlyTornFaultDamage("torn-op", true, [undefined], 0), false);
+  equal(onlyTornFaultDamage("torn-op", false, [4096], 4096), false);
+  equal(onlyTornFaultDamage("torn-op", true, [], 0), false);
+  for (const variant of VARIANTS.filter((v) => v !== "torn-op" && v !== "torn-seq")) {
+    equal(onlyTornFaultDamage(variant, true, [4096], 0), false, variant);
+  }
 });

@@ -487,6 +487,26 @@ export function hasZeroSector(bytes: Uint8Array, lsn: number): boolean {
   return false;
 }
 
+/**
+ * Whether a cycle's damage is what a torn fault may leave: the fault fired, and every damaged-*
+ * file starts at or after `acknowledgedEnd`, the end of the last acknowledged record, so that the
+ * damage lies in bytes no `sync` ever covered. LazyFS tears a write at any byte, and a hole inside
+ * a sector with bytes of the same write after it is damage by docs/RECOVERY.md ("What the rule
+ * cannot see"): copied aside, and refused by "strict". No sector-atomic disk leaves it, so the
+ * suite counts such a cycle instead of failing it; a lost acknowledged record fails it all the
+ * same (a separate check), and damage anywhere before an acknowledged record's end stays fatal.
+ */
+export function onlyTornFaultDamage(
+  variant: Variant,
+  fired: boolean,
+  damageLsns: readonly (number | undefined)[],
+  acknowledgedEnd: number,
+): boolean {
+  const torn = variant === "torn-op" || variant === "torn-seq";
+  return torn && fired && damageLsns.length > 0 &&
+    damageLsns.every((lsn) => lsn !== undefined && lsn >= acknowledgedEnd);
+}
+
 /** The LSN a set-aside file's name gives (`…damaged-<lsn>`), or `undefined`. */
 export function damagedLsn(name: string): number | undefined {
   const match = name.match(/damaged-(\d+)$/);

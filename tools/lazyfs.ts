@@ -18,6 +18,7 @@
 
 import { join } from "node:path";
 import { Wal, type WalConfig } from "../mod.ts";
+import { HEADER_SIZE } from "../src/constants.ts";
 import { Rng, seedFrom } from "../tests/_rng.ts";
 import {
   byteLocation,
@@ -32,6 +33,7 @@ import {
   isControl,
   type Layout,
   type Listing,
+  onlyTornFaultDamage,
   parseRecordPayload,
   parseSuiteArgs,
   parseWorkloadOutput,
@@ -186,6 +188,8 @@ interface Figures {
   damageFiles: number;
   /** Set-aside ranges without a whole all-zero sector: holes that cover no whole sector. */
   damageSubSector: number;
+  /** Cycles whose damage lay past every acknowledged record after a torn fault (not fatal). */
+  tornFaultDamage: number;
   /** Torn first appends of a single file set aside (docs/RECOVERY.md): counted, not damage. */
   firstAppendsSetAside: number;
   strictRefusals: number;
@@ -206,6 +210,7 @@ function emptyFigures(): Figures {
     damageCycles: 0,
     damageFiles: 0,
     damageSubSector: 0,
+    tornFaultDamage: 0,
     firstAppendsSetAside: 0,
     strictRefusals: 0,
     controlsCaught: 0,
@@ -528,7 +533,19 @@ async function runCycle(
     }
   } else {
     fatal.push(...result.problems);
-    if (!suite.options.allowDamageFiles) fatal.push(...result.damage);
+    const acknowledged = new Set(history.acknowledgedLsns());
+    const acknowledgedEnd = listing.records.reduce(
+      (end, r) => acknowledged.has(r.lsn) ? Math.max(end, r.lsn + HEADER_SIZE + r.size) : end,
+      0,
+    );
+    const tornOnly = onlyTornFaultDamage(
+      variant,
+      fired,
+      damageFiles.map(damagedLsn),
+      acknowledgedEnd,
+    );
+    if (tornOnly) figures.tornFaultDamage++;
+    if (!suite.options.allowDamageFiles && !tornOnly) fatal.push(...result.damage);
   }
   if (variant === "control-flip" && listing.openError === undefined) {
     const acknowledged = new Set(history.acknowledgedLsns());
@@ -634,7 +651,7 @@ function formatFigures(variant: Variant, f: Figures): string {
     `${f.acknowledged} acks, ${f.acknowledgedChecked} acknowledged checked, ${f.lost} lost`,
     `${f.damageCycles} cycles left ${f.damageFiles} damaged-* files (${f.damageSubSector} without ` +
     `an all-zero sector), "strict" refused ${f.strictRefusals}; torn first appends set aside ` +
-    `${f.firstAppendsSetAside}`,
+    `${f.firstAppendsSetAside}; damage past every acknowledged record after a torn fault ${f.tornFaultDamage}`,
   ];
   if (variant === "torn-op" || variant === "torn-seq" || variant === "crash") {
     const by = Object.entries(f.firedBy).map(([k, v]) => `${k} ${v}`).join(", ");
