@@ -100,12 +100,12 @@ function hasTornSector(
  * run of zeros, until the end or zeros to the end. A sector of zeros where a header should be
  * ends the check with a yes: that header never reached the disk, so where the frames after it
  * lie cannot be known, and such bytes are kept rather than refused. The last frame may also be
- * cut at any byte of its payload (a file system that splits a write call at any byte, as
- * LazyFS's torn-op does, or a short write whose cut-back failed): it runs past the end, or its
- * last byte is zero and so is everything after it. A file of fewer than 8 bytes is never a
- * log's (a header cut short counts only after a torn frame or at a sector's end), nor is a
- * length above `maxRecordSize`, nor an empty payload followed by zeros (its header is whole
- * and its length says there was nothing to cut), nor a frame whose bytes are all there.
+ * cut at any byte of its payload when the file ends inside it (a short write whose cut-back
+ * failed, or a file system that splits a write call at any byte, as LazyFS's torn-op does). A
+ * file of fewer than 8 bytes is never a log's (a header cut short counts only after a torn
+ * frame or at a sector's end), nor is a length above `maxRecordSize`, nor a frame whose bytes
+ * are all there with fewer than `TORN_ZERO_RUN_MIN` zeros to explain its checksum: that is a
+ * record with bit rot as much as an append cut short, and refusing changes nothing.
  */
 export function couldBeFirstAppends(
   reader: RecordReader,
@@ -113,6 +113,8 @@ export function couldBeFirstAppends(
   stop: Stop,
   end: number,
 ): boolean {
+  // Damage (a frame whose bytes are there but wrong, with no zeros to explain it) is no crash's.
+  if (stop.kind !== "torn") return false;
   for (let at = stop.lsn; at < end;) {
     if (reader.isZero(at, Math.min(sectors(at).end, end))) return true;
     const found = reader.peek(at, false);
@@ -128,28 +130,12 @@ export function couldBeFirstAppends(
     // sector's end (a crash keeps whole sectors).
     if (found.reason === "partial-header") return at > stop.lsn || sectors(end - 1).end === end;
     const frameEnd = at + frameSize(found.length!);
-    if (payloadCutToZeros(reader, at, frameEnd, end)) return true;
     const torn = hasTornSector(reader, sectors, at, frameEnd, end) === "torn" ||
       reader.hasZeroRun(at, Math.min(frameEnd, end), TORN_ZERO_RUN_MIN);
     if (!torn) return false;
     at = frameEnd;
   }
   return true;
-}
-
-/**
- * True when the frame `[lsn, frameEnd)`, whose checksum failed, has a payload that stops at
- * some byte and is zero from there to the end of the store: the end of an append that never
- * landed, with the reserve (or nothing) after it. Its last byte must be zero: a frame whose
- * bytes are all there was not cut short.
- */
-function payloadCutToZeros(
-  reader: RecordReader,
-  lsn: number,
-  frameEnd: number,
-  end: number,
-): boolean {
-  return frameEnd > lsn + HEADER_SIZE && frameEnd <= end && reader.isZero(frameEnd - 1, end);
 }
 
 /**
@@ -216,7 +202,31 @@ export function foreignFormat(reader: RecordReader, head: number, end: number): 
   const bytes = reader.copyAt(head, Math.min(end - head, 512));
   return FOREIGN_SIGNATURES.find(({ at, bytes: signature }) =>
     at + signature.length <= bytes.length && signature.every((b, i) => bytes[at + i] === b)
-  )?.name;
+  )?.name ?? (isUtf16Text(bytes) ? "UTF-16 text" : undefined);
+}
+
+/**
+ * True when the first 8 bytes (after a byte-order mark, if any) are 4 characters of UTF-16 text
+ * in either byte order: a text character and a zero byte, alternating. Its bytes 4..7 read as a
+ * length of a few MB, which runs past a small file's end like a first append cut short; no
+ * checksum and length of a real frame look like this but by a chance of about 1 in 10^11.
+ */
+function isUtf16Text(bytes: Uint8Array): boolean {
+  const start = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+    ? 2
+    : 0;
+  const text = bytes.subarray(start, start + UTF16_TEXT_PROBE);
+  if (text.length < UTF16_TEXT_PROBE) return false;
+  const zeroFirst = text[0] === 0;
+  return text.every((b, i) => (i % 2 === 0) === zeroFirst ? b === 0 : isTextByte(b));
+}
+
+/** Bytes of text the UTF-16 probe looks at: four characters. */
+const UTF16_TEXT_PROBE = 8;
+
+/** A printable ASCII character, a tab or a line break. */
+function isTextByte(b: number): boolean {
+  return (b >= 0x20 && b <= 0x7e) || b === 0x09 || b === 0x0a || b === 0x0d;
 }
 
 /** What a walk over the bytes after damage found. */

@@ -242,15 +242,14 @@ function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryRe
 }
 
 /**
- * Damage no crash leaves after a record. With no intact record anywhere the bytes may still be
- * a first append cut at a byte rather than a sector (set aside), or else not a wal-db log. Else
+ * Damage no crash leaves. With no intact record anywhere the file is not a wal-db log. Else
  * `"strict"` refuses, `"truncate"` cuts, a read-only open ignores, and the default copies
  * everything from the damage to the end aside before it cuts: intact records are never lost.
  */
 function damaged(at: Outcome): RecoveryReport {
   const { reader, options, stop } = at;
   const after = walkAfter(reader, stop, () => true, undefined);
-  if (noRecordAnywhere(at, after)) return firstAppend(at);
+  if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   if (options.recoveryPolicy === "strict") throw refused(stop, after);
   return cutAtStop(
     at,
@@ -282,7 +281,7 @@ function skipDamage(at: Outcome): RecoveryReport {
     options.onSkip?.(from, to);
     return true;
   }, options.onRecord);
-  if (noRecordAnywhere(at, after)) return firstAppend(at);
+  if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   const kept = { recordCount: count + after.count, reserveSize: 0 };
   const cutAt = torn?.lsn ?? after.last;
   if (cutAt === undefined) {

@@ -15,9 +15,11 @@ import {
   WalError,
   type WalStore,
 } from "../mod.ts";
+import { HEADER_SIZE } from "../src/constants.ts";
 import { Rng } from "./_rng.ts";
 import {
   type FaultHook,
+  SIM_LOG_NAME,
   SimDirectory,
   SimDisk,
   SimIoError,
@@ -127,6 +129,8 @@ export interface SimFigures {
   tornTailsCut: number;
   /** Torn first appends set aside: no record had reached the disk whole (see RECOVERY.md). */
   firstAppendsSetAside: number;
+  /** Logs whose only bytes were a failed short write, refused and removed by the operator. */
+  shortFirstWritesRefused: number;
   /** Torn tails whose intact records after the tear were copied to `unsynced-<lsn>`. */
   unsyncedCopies: number;
   /** Reopens (clean or after a kill) in the same boot as a failed flush. */
@@ -176,6 +180,7 @@ export function emptyFigures(): SimFigures {
     faultsInjected: 0,
     tornTailsCut: 0,
     firstAppendsSetAside: 0,
+    shortFirstWritesRefused: 0,
     unsyncedCopies: 0,
     reopensAfterFailedFlush: 0,
     killsPoweredOff: 0,
@@ -671,11 +676,13 @@ class Schedule {
    * (the power failed during recovery, or a failure was recorded).
    */
   #tryOpen(): Wal | undefined {
+    const before = this.disk.bytesOf(SIM_LOG_NAME)?.slice();
     try {
       return this.#openWal();
     } catch (error) {
       if (this.disk.dead) return undefined; // power failed during recovery: a crash follows
       if (this.#refusedForTheBoot(error)) return undefined;
+      if (this.#shortFirstWriteRefused(error, before)) return this.#tryOpen();
       if (!(simulatedCause(error) instanceof SimIoError)) {
         this.fail(`reopening threw: ${describeError(error)}`);
       } else if (!(error instanceof WalError)) {
@@ -698,6 +705,31 @@ class Schedule {
     } finally {
       this.disk.faults = hook;
     }
+  }
+
+  /**
+   * The one refusal a fault may cause (docs/RECOVERY.md, "A first write cut short"): the log's
+   * very first write stopped inside its first frame's 8-byte header (ENOSPC, EIO), cutting it
+   * back failed too, and the power went. A file of fewer than 8 bytes has no header: nothing
+   * tells it from a foreign file, so the open refuses and changes nothing (a longer cut, a whole
+   * header and part of a payload, is set aside instead). No record was ever acknowledged, so the
+   * operator removes the file, as the error says, and the run goes on.
+   */
+  #shortFirstWriteRefused(error: unknown, before: Uint8Array | undefined): boolean {
+    if (!isWalError(error, "corruption") || !/not a wal-db log/.test(String(error))) return false;
+    if (this.segmentSize !== undefined || !this.#faultedSinceOpen) return false;
+    if (this.#model.records.some((record) => record.acked)) return false;
+    const bytes = this.disk.bytesOf(SIM_LOG_NAME);
+    if (bytes === undefined || bytes.length >= HEADER_SIZE) return false;
+    if (before === undefined || !sameBytes(before, bytes)) {
+      this.fail(`an open refused as not a log changed the file: ${describeError(error)}`);
+      return false;
+    }
+    this.note(() => `  refused: a first write cut short (${bytes.length} bytes); file removed`);
+    this.figures.shortFirstWritesRefused++;
+    this.disk.deleteFile(SIM_LOG_NAME);
+    this.#model = new LogModel();
+    return true;
   }
 
   /**
@@ -866,7 +898,8 @@ export function formatFigures(figures: SimFigures): string {
     `records checked ${f.recordsChecked}, acknowledged records checked ${f.acknowledgedChecked}, ` +
     `acknowledged records lost ${f.acknowledgedLost}`,
     `torn tails cut ${f.tornTailsCut} (records after the tear copied aside in ` +
-    `${f.unsyncedCopies}), torn first appends set aside ${f.firstAppendsSetAside}`,
+    `${f.unsyncedCopies}), torn first appends set aside ${f.firstAppendsSetAside}, first writes cut short and refused ` +
+    `${f.shortFirstWritesRefused}`,
     `reopens in the same boot after a failed flush ${f.reopensAfterFailedFlush}, kills turned ` +
     `into power losses (cut failed) ${f.killsPoweredOff}, opens refused for the boot ` +
     `${f.opensRefused}`,

@@ -113,13 +113,20 @@ Deno.test("couldBeFirstAppends() keeps a frame cut at any byte, and nothing shor
   }
 });
 
-Deno.test("couldBeFirstAppends() keeps a payload cut at any byte and followed by zeros only", () => {
+Deno.test("couldBeFirstAppends() keeps a payload cut short by a header's worth of zeros", () => {
   const body = payload(300, 8).map((b) => b | 1);
-  const shapes: [number, number][] = [[305, 3], [305, 5], [307, 1], [305, 4096], [9, 4096]];
-  for (const [kept, zeros] of shapes) {
-    const image = concat([frame(body).subarray(0, kept), new Uint8Array(zeros)]);
+  // A 308-byte frame: at least TORN_ZERO_RUN_MIN zeros where its payload's end should be.
+  for (const [kept, zeros] of [[300, 8], [300, 4096], [9, 4096], [200, 108]]) {
+    const image = concat([frame(body).subarray(0, kept!), new Uint8Array(zeros!)]);
     const { reader, stop } = stopOf(image, 0);
     ok(couldBeFirstAppends(reader, fileSectors, stop, image.length), `${kept} + ${zeros} zeros`);
+  }
+  // Fewer zeros than that, the reserve after the frame or not: a record with bit rot whose
+  // payload ends in zeros shows the same bytes, and refusing it changes nothing.
+  for (const [kept, zeros] of [[305, 3], [305, 5], [307, 1], [305, 4096]]) {
+    const image = concat([frame(body).subarray(0, kept!), new Uint8Array(zeros!)]);
+    const { reader, stop } = stopOf(image, 0);
+    ok(!couldBeFirstAppends(reader, fileSectors, stop, image.length), `${kept} + ${zeros} zeros`);
   }
   // Every byte of the frame is there: not cut short. Nor is an empty payload.
   const whole = concat([frame(body), new Uint8Array(100)]);
@@ -245,14 +252,10 @@ function firstAppendsCutAtAByte(): Map<string, Uint8Array> {
     "cut at byte 1001, then the reserve",
     concat([whole.subarray(0, 1001), new Uint8Array(4096)]),
   );
-  // Three payload bytes short: fewer zeros than the run that marks a torn frame after a record.
+  // A header's worth of zeros where the payload's end should be: the end never landed.
   shapes.set(
-    "cut 3 bytes short, then the reserve",
-    concat([whole.subarray(0, 3005), new Uint8Array(4096)]),
-  );
-  shapes.set(
-    "cut 3 bytes short, then 2 zeros",
-    concat([whole.subarray(0, 3005), new Uint8Array(5)]),
+    "cut 8 bytes short, then the reserve",
+    concat([whole.subarray(0, 3000), new Uint8Array(4096)]),
   );
   shapes.set("a small frame cut at byte 13", frame(body.subarray(0, 20)).slice(0, 13));
   return shapes;
@@ -319,6 +322,28 @@ Deno.test("bytes shaped like a cut first append are refused when no append leave
     const rotted = concat([frame(body), new Uint8Array(4096)]);
     rotted[2000]! ^= 0x04;
     checkRefused(dir, "whole-frame-rotted", rotted);
+    // The one synced record of a log, a bit flipped, its payload ending in a zero byte (a
+    // little-endian integer, say), with and without the reserve after it: bit rot, not a cut.
+    const record = frame(concat([body.subarray(0, 99), new Uint8Array(1)]));
+    record[50]! ^= 0x08;
+    checkRefused(dir, "record-ending-in-zero-rotted", record);
+    checkRefused(
+      dir,
+      "record-ending-in-zero-rotted-reserve",
+      concat([record, new Uint8Array(4096)]),
+    );
+    // Text in UTF-16 (with or without a byte-order mark) and UTF-8 with one: bytes 4..7 of
+    // UTF-16 text read as a length of a few MB that runs past a small file's end.
+    const utf16 = (text: string) =>
+      new Uint8Array(Uint16Array.from(text, (c) => c.charCodeAt(0)).buffer);
+    checkRefused(dir, "utf16le-bom", concat([hex("ff fe"), utf16("hello, world: a note")]));
+    checkRefused(dir, "utf16le", utf16("hello, world: a note"));
+    checkRefused(
+      dir,
+      "utf16be-bom",
+      concat([hex("fe ff"), utf16("hello").map((_, i, a) => a[i ^ 1]!)]),
+    );
+    checkRefused(dir, "utf8-bom", concat([hex("ef bb bf"), bytes("hello, world")]));
     // A length above maxRecordSize, cut at a byte.
     checkRefused(
       dir,
