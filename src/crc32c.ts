@@ -89,14 +89,17 @@ export function frameChecksumIn(
 }
 
 /**
- * A view of `bytes`' whole buffer as 32-bit words, for {@linkcode frameChecksumWords}; undefined
- * on a big-endian host, where words would read the bytes in the wrong order. Make it once per
- * chunk: it costs about as much as checksumming 100 bytes.
+ * A view of `bytes` as 32-bit words, from the 4-byte boundary of its buffer at or before its
+ * first byte, for {@linkcode frameChecksumWords}; undefined on a big-endian host, where words
+ * would read the bytes in the wrong order. Make it once per chunk: it costs about as much as
+ * checksumming 100 bytes. Offsets here never go through 32-bit operators (`>>>`, `&`): a buffer
+ * may be 4 GiB or more, and an offset past 2^32 would wrap.
  */
 export function wordsOf(bytes: Uint8Array): Int32Array | undefined {
   if (!LITTLE_ENDIAN) return undefined;
-  const buffer = bytes.buffer;
-  return new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  const lead = bytes.byteOffset % 4;
+  const count = Math.floor((lead + bytes.length) / 4);
+  return new Int32Array(bytes.buffer, bytes.byteOffset - lead, count);
 }
 
 /**
@@ -156,7 +159,8 @@ function updateBytes(crc: number, data: Uint8Array, start: number, end: number):
 /**
  * The slicing-by-8 loop with two aligned word loads per step (little-endian hosts): the bytes
  * before the first 4-byte boundary of the buffer and after the last whole step go bytewise.
- * `words` views the whole buffer of `data`, so indices are the buffer's, not the view's.
+ * `words` (from {@linkcode wordsOf} on `data`) starts `lead` bytes before `data`, so positions
+ * here count from its first word.
  */
 function updateWords(
   crc: number,
@@ -166,11 +170,11 @@ function updateWords(
   end: number,
 ): number {
   const t = TABLES;
-  const base = data.byteOffset;
-  let at = base + start;
-  const stop = base + end;
-  for (; (at & 3) !== 0 && at < stop; at++) crc = t[(crc ^ data[at - base]!) & 0xff]! ^ (crc >>> 8);
-  for (let w = at >>> 2; at + 8 <= stop; at += 8, w += 2) {
+  const lead = data.byteOffset % 4;
+  let at = lead + start;
+  const stop = lead + end;
+  for (; at % 4 !== 0 && at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
+  for (let w = at / 4; at + 8 <= stop; at += 8, w += 2) {
     const lo = crc ^ words[w]!;
     const hi = words[w + 1]!;
     crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^
@@ -178,7 +182,7 @@ function updateWords(
       t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^
       t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!;
   }
-  for (; at < stop; at++) crc = t[(crc ^ data[at - base]!) & 0xff]! ^ (crc >>> 8);
+  for (; at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
   return crc >>> 0;
 }
 

@@ -203,12 +203,39 @@ Deno.test("the fast paths match the reference on large inputs, whole and continu
   }
 });
 
-Deno.test("wordsOf() views the whole buffer, whatever the view's offset", () => {
+Deno.test("wordsOf() views the bytes from the 4-byte boundary at or before them", () => {
   const buffer = new ArrayBuffer(23);
   const words = wordsOf(new Uint8Array(buffer, 5, 9));
   // Little-endian hosts (every platform the shim targets); a big-endian one reads bytewise.
   if (words === undefined) return;
   equal(words.buffer, buffer);
-  equal(words.byteOffset, 0);
-  equal(words.length, 5);
+  equal(words.byteOffset, 4);
+  // Bytes 4..12 of the buffer: the whole words holding bytes 5..13 of it.
+  equal(words.length, 2);
+});
+
+Deno.test("the word paths match the reference on views past 4 GiB into a buffer", () => {
+  // A hostile review found offsets taken through 32-bit operators: past 2^32 they wrapped and
+  // the CRC was silently wrong. The buffer is reserved, not touched: only the views are written.
+  const size = 2 ** 32 + 16384;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = new ArrayBuffer(size);
+  } catch {
+    return; // a host that cannot reserve 4 GiB cannot hand such a view to wal-db either
+  }
+  for (
+    const [offset, length] of [[2 ** 32 + 100, 4096], [2 ** 32 - 700, 2048], [2 ** 32 + 3, 513]]
+  ) {
+    const view = new Uint8Array(buffer, offset!, length!);
+    view.set(noise(length!, offset!));
+    const copy = view.slice();
+    equal(crc32c(view), crc32cBytewise(copy), `crc32c at ${offset}`);
+    equal(frameChecksum(length!, view), frameBytewise(copy), `frameChecksum at ${offset}`);
+    equal(
+      frameChecksumWords(length!, view, wordsOf(view), 0, length!),
+      frameBytewise(copy),
+      `frameChecksumWords at ${offset}`,
+    );
+  }
 });
