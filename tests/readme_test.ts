@@ -144,3 +144,15 @@ async function childEnv(home: string): Promise<Record<string, string>> {
     NO_COLOR: "1",
   };
 }
+
+Deno.test("README: the layout row of src/ names every module in src/", () => {
+  const row = README.split("\n").find((line) => line.startsWith("| `src/`"));
+  ok(row !== undefined, "README's layout table has a src/ row");
+  const missing = [...Deno.readDirSync(join(CHECKOUT, "src"))]
+    .map((entry) => entry.name)
+    .filter((name) => name.endsWith(".ts"))
+    .map((name) => name.slice(0, -".ts".length))
+    .filter((module) => !row.includes(`\`${module}\``))
+    .sort();
+  equal(missing.join(", "), "", "modules the row does not name");
+});
