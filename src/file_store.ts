@@ -61,8 +61,7 @@ export interface FileStoreOptions {
    */
   readOnly?: boolean;
   /**
-   * Which advisory lock to hold; see {@linkcode LockMode}. `"none"` is only allowed with
-   * `readOnly`.
+   * Which advisory lock to hold; see {@linkcode LockMode}. `"none"` needs `readOnly`.
    *
    * @default {"exclusive" for writers, "shared" for readers}
    */
@@ -376,6 +375,7 @@ export class FileStore implements WalStore {
   }
 
   #checkWritable(): void {
+    if (this.#closed) throw new WalError("closed", "The store is closed; open the log again");
     if (this.#readOnly) throw readOnlyError(this.path);
   }
 }

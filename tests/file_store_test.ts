@@ -56,6 +56,20 @@ Deno.test("FileStore.truncate() cuts the file and appends continue at the new en
   });
 });
 
+Deno.test("FileStore: append and truncate after close throw closed, in both write modes", async () => {
+  await withTempDir((dir) => {
+    for (const durability of ["runtime", "auto"] as const) {
+      const path = join(dir, `${durability}.wal`);
+      const store = FileStore.open(path, { durability });
+      store.append(new Uint8Array([1, 2, 3]));
+      store.close();
+      throws(() => store.append(new Uint8Array([4])), isKind("closed"), durability);
+      throws(() => store.truncate(1), isKind("closed"), durability);
+      deepEqual(readBytes(path), new Uint8Array([1, 2, 3]), durability);
+    }
+  });
+});
+
 Deno.test("FileStore.setAside() copies the tail to a sibling file with a unique name", async () => {
   await withTempDir((dir) => {
     const path = join(dir, "s.wal");
