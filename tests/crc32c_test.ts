@@ -12,7 +12,7 @@ import {
   wordsOf,
 } from "../src/crc32c.ts";
 import { CRC_WORD_VIEW_MIN_BYTES } from "../src/constants.ts";
-import { bytes } from "./_helpers.ts";
+import { bytes, payload as noise } from "./_helpers.ts";
 
 /** Bit-at-a-time CRC32C straight from the definition, to check the sliced tables against. */
 function crc32cBitwise(data: Uint8Array): number {
@@ -108,19 +108,6 @@ function frameBytewise(payload: Uint8Array): number {
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, payload.length, true);
   return crc32cBytewise(payload, crc32cBytewise(length));
-}
-
-/** Deterministic noise: the same bytes on every run, so that a failure can be reproduced. */
-function noise(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 Deno.test("the reference matches the spec's check value and frame vectors", () => {

@@ -10,24 +10,13 @@ import { frameChecksum } from "../src/crc32c.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { Wal } from "../src/open.ts";
 import { chooseFrameChecksum } from "../src/shim_checksum.ts";
+import { payload as bytesOf } from "./_helpers.ts";
 
 const SHIM_USABLE = embeddedShimTarget() !== undefined &&
   Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 /** Every length up to this one is checked, then a few long ones. */
 const EVERY_LENGTH_UP_TO = 1024;
 const LONG_LENGTHS = [4095, 4096, 65_537, 1 << 20];
-
-function bytesOf(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 Deno.test("chooseFrameChecksum() keeps the TypeScript CRC for durability runtime", () => {
   // "runtime" means no native code: not even a load is tried (the path does not exist).
