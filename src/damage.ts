@@ -96,16 +96,12 @@ function hasTornSector(
 
 /**
  * Whether bytes with no intact record anywhere could be a log's first appends, all cut short
- * by a crash: from `stop` on, frames chained by their lengths, each holding a torn sector or a
- * run of zeros, until the end or zeros to the end. A sector of zeros where a header should be
- * ends the check with a yes: that header never reached the disk, so where the frames after it
- * lie cannot be known, and such bytes are kept rather than refused. The last frame may also be
- * cut at any byte of its payload when the file ends inside it (a short write whose cut-back
- * failed, or a file system that splits a write call at any byte, as LazyFS's torn-op does). A
- * file of fewer than 8 bytes is never a log's (a header cut short counts only after a torn
- * frame or at a sector's end), nor is a length above `maxRecordSize`, nor a frame whose bytes
- * are all there with fewer than `TORN_ZERO_RUN_MIN` zeros to explain its checksum: that is a
- * record with bit rot as much as an append cut short, and refusing changes nothing.
+ * by a crash: from `stop` on, frames that each run past a sector-aligned end or hold a torn
+ * sector, chained by their lengths, until the end or zeros to the end. A sector of zeros where
+ * a header should be ends the check with a yes: that header never reached the disk, so where
+ * the frames after it lie cannot be known, and such bytes are kept rather than refused. A file
+ * that ends inside a frame must end at a sector's end (a crash keeps whole sectors): a file of
+ * a few bytes is never a log's. Nor is a length above `maxRecordSize`.
  */
 export function couldBeFirstAppends(
   reader: RecordReader,
@@ -113,7 +109,6 @@ export function couldBeFirstAppends(
   stop: Stop,
   end: number,
 ): boolean {
-  // Damage (a frame whose bytes are there but wrong, with no zeros to explain it) is no crash's.
   if (stop.kind !== "torn") return false;
   for (let at = stop.lsn; at < end;) {
     if (reader.isZero(at, Math.min(sectors(at).end, end))) return true;
@@ -124,11 +119,10 @@ export function couldBeFirstAppends(
     }
     if (found.kind === "end") return true;
     if (found.reason === "implausible-length") return false;
-    // The whole header is there and its payload runs past the end: cut at any byte.
-    if (found.reason === "partial-record") return true;
-    // A few bytes alone are not a log's: a header cut short needs a torn frame before it, or a
-    // sector's end (a crash keeps whole sectors).
-    if (found.reason === "partial-header") return at > stop.lsn || sectors(end - 1).end === end;
+    // A crash keeps whole sectors: a file that ends inside a frame ends at a sector's end.
+    if (found.reason === "partial-record" || found.reason === "partial-header") {
+      return sectors(end - 1).end === end;
+    }
     const frameEnd = at + frameSize(found.length!);
     const torn = hasTornSector(reader, sectors, at, frameEnd, end) === "torn" ||
       reader.hasZeroRun(at, Math.min(frameEnd, end), TORN_ZERO_RUN_MIN);

@@ -15,7 +15,6 @@ import {
   WalError,
   type WalStore,
 } from "../mod.ts";
-import { HEADER_SIZE } from "../src/constants.ts";
 import { Rng } from "./_rng.ts";
 import {
   type FaultHook,
@@ -709,18 +708,17 @@ class Schedule {
 
   /**
    * The one refusal a fault may cause (docs/RECOVERY.md, "A first write cut short"): the log's
-   * very first write stopped inside its first frame's 8-byte header (ENOSPC, EIO), cutting it
-   * back failed too, and the power went. A file of fewer than 8 bytes has no header: nothing
-   * tells it from a foreign file, so the open refuses and changes nothing (a longer cut, a whole
-   * header and part of a payload, is set aside instead). No record was ever acknowledged, so the
-   * operator removes the file, as the error says, and the run goes on.
+   * very first write stopped part way into its first frame (ENOSPC, EIO), cutting it back failed
+   * too, and the power went. The file is then a header and part of a payload, ending anywhere:
+   * nothing tells it from a foreign file, so the open refuses and changes nothing. No record was
+   * ever acknowledged, so the operator removes the file, as the error says, and the run goes on.
    */
   #shortFirstWriteRefused(error: unknown, before: Uint8Array | undefined): boolean {
     if (!isWalError(error, "corruption") || !/not a wal-db log/.test(String(error))) return false;
     if (this.segmentSize !== undefined || !this.#faultedSinceOpen) return false;
     if (this.#model.records.some((record) => record.acked)) return false;
     const bytes = this.disk.bytesOf(SIM_LOG_NAME);
-    if (bytes === undefined || bytes.length >= HEADER_SIZE) return false;
+    if (bytes === undefined) return false;
     if (before === undefined || !sameBytes(before, bytes)) {
       this.fail(`an open refused as not a log changed the file: ${describeError(error)}`);
       return false;

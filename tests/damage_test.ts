@@ -99,51 +99,15 @@ Deno.test("couldBeFirstAppends() accepts torn frames chained to zeros, and nothi
   ok(!couldBeFirstAppends(broken.reader, fileSectors, broken.stop, image.length));
 });
 
-Deno.test("couldBeFirstAppends() keeps a frame cut at any byte, and nothing shorter than a header", () => {
+Deno.test("couldBeFirstAppends() keeps a frame cut at a sector's end, and nothing shorter", () => {
   const short = stopOf(bytes("\x01\x02\x03"), 0);
   ok(!couldBeFirstAppends(short.reader, fileSectors, short.stop, 3));
   const whole = frame(payload(3000, 6));
   const atSector = stopOf(whole.subarray(0, 1024), 0);
   ok(couldBeFirstAppends(atSector.reader, fileSectors, atSector.stop, 1024));
-  // Off a sector's end: a write split at any byte (LazyFS's torn-op), or a short write whose
-  // cut-back failed, leaves that.
-  for (const cut of [8, 9, 1000, 3007]) {
-    const offSector = stopOf(whole.subarray(0, cut), 0);
-    ok(couldBeFirstAppends(offSector.reader, fileSectors, offSector.stop, cut), `cut at ${cut}`);
-  }
-});
-
-Deno.test("couldBeFirstAppends() keeps a payload cut short by a header's worth of zeros", () => {
-  const body = payload(300, 8).map((b) => b | 1);
-  // A 308-byte frame: at least TORN_ZERO_RUN_MIN zeros where its payload's end should be.
-  for (const [kept, zeros] of [[300, 8], [300, 4096], [9, 4096], [200, 108]]) {
-    const image = concat([frame(body).subarray(0, kept!), new Uint8Array(zeros!)]);
-    const { reader, stop } = stopOf(image, 0);
-    ok(couldBeFirstAppends(reader, fileSectors, stop, image.length), `${kept} + ${zeros} zeros`);
-  }
-  // Fewer zeros than that, the reserve after the frame or not: a record with bit rot whose
-  // payload ends in zeros shows the same bytes, and refusing it changes nothing.
-  for (const [kept, zeros] of [[305, 3], [305, 5], [307, 1], [305, 4096]]) {
-    const image = concat([frame(body).subarray(0, kept!), new Uint8Array(zeros!)]);
-    const { reader, stop } = stopOf(image, 0);
-    ok(!couldBeFirstAppends(reader, fileSectors, stop, image.length), `${kept} + ${zeros} zeros`);
-  }
-  // Every byte of the frame is there: not cut short. Nor is an empty payload.
-  const whole = concat([frame(body), new Uint8Array(100)]);
-  whole[200]! ^= 0x10;
-  const rotted = stopOf(whole, 0);
-  ok(!couldBeFirstAppends(rotted.reader, fileSectors, rotted.stop, whole.length));
-  const empty = concat([hex("12 34 56 78 00 00 00 00"), new Uint8Array(100)]);
-  const noPayload = stopOf(empty, 0);
-  ok(!couldBeFirstAppends(noPayload.reader, fileSectors, noPayload.stop, empty.length));
-  // Bytes after where the frame ends that are not zeros: no append left them.
-  const followed = concat([
-    frame(body).subarray(0, 305),
-    new Uint8Array(50),
-    bytes("\xff".repeat(9)),
-  ]);
-  const junk = stopOf(followed, 0);
-  ok(!couldBeFirstAppends(junk.reader, fileSectors, junk.stop, followed.length));
+  // Off a sector's end: no crash leaves that (a failed write does, and the log cuts it then).
+  const offSector = stopOf(whole.subarray(0, 1000), 0);
+  ok(!couldBeFirstAppends(offSector.reader, fileSectors, offSector.stop, 1000));
 });
 
 Deno.test("couldBeFirstAppends() keeps bytes whose first header never landed", () => {
@@ -241,87 +205,18 @@ Deno.test("a torn first append is set aside, never destroyed, under every policy
   });
 });
 
-/** Shapes a first append cut at a byte (not a sector's end) leaves: the frame's start, zeros. */
-function firstAppendsCutAtAByte(): Map<string, Uint8Array> {
-  const body = payload(3000, 12).map((b) => b | 1);
-  const whole = frame(body);
-  const shapes = new Map<string, Uint8Array>();
-  shapes.set("cut at byte 1001, then the end", whole.slice(0, 1001));
-  shapes.set("cut after the header, then the end", whole.slice(0, 8));
-  shapes.set(
-    "cut at byte 1001, then the reserve",
-    concat([whole.subarray(0, 1001), new Uint8Array(4096)]),
-  );
-  // A header's worth of zeros where the payload's end should be: the end never landed.
-  shapes.set(
-    "cut 8 bytes short, then the reserve",
-    concat([whole.subarray(0, 3000), new Uint8Array(4096)]),
-  );
-  shapes.set("a small frame cut at byte 13", frame(body.subarray(0, 20)).slice(0, 13));
-  return shapes;
-}
-
-Deno.test("a first append cut at any byte is set aside under every policy, read-only changes nothing", async () => {
-  await withTempDir((dir) => {
-    for (const [name, image] of firstAppendsCutAtAByte()) {
-      for (const recoveryPolicy of POLICIES) {
-        checkSetAside(dir, `${name} under ${recoveryPolicy}`, image, recoveryPolicy);
-      }
-    }
-  });
-});
-
-/** Opens `image` read-only (nothing changes), then writable: copied whole, then an empty log. */
-function checkSetAside(
-  dir: string,
-  how: string,
-  image: Uint8Array,
-  recoveryPolicy: RecoveryPolicy,
-): void {
-  const path = join(dir, "first.wal");
-  Deno.writeFileSync(path, image);
-  const before = Deno.statSync(path);
-  {
-    using reader = Wal.open(path, { recoveryPolicy, readOnly: true, durability: "runtime" });
-    equal(reader.nextLsn, 0, how);
-    equal(reader.recovery.damage?.tornTail, true, how);
-    equal(reader.recovery.damage?.setAsidePath, undefined, how);
-    deepEqual(reader.recovery.ranges.map((r) => r.action), ["ignored"], how);
-  }
-  deepEqual(Deno.readFileSync(path), image, `${how} (read-only): bytes unchanged`);
-  equal(Deno.statSync(path).mtime?.getTime(), before.mtime?.getTime(), `${how}: mtime`);
-  throws(() => Deno.statSync(`${path}.damaged-0`), Deno.errors.NotFound, how);
-  {
-    using wal = Wal.open(path, { recoveryPolicy, durability: "runtime" });
-    equal(wal.nextLsn, 0, how);
-    const damage = wal.recovery.damage;
-    equal(damage?.tornTail, true, how);
-    equal(damage?.setAsidePath, `${path}.damaged-0`, how);
-    deepEqual(Deno.readFileSync(`${path}.damaged-0`), image, `${how}: copied whole`);
-    equal(Deno.statSync(path).size, 0, how);
-  }
-  using again = Wal.open(path, { recoveryPolicy, durability: "runtime" });
-  equal(again.recovery.damage, undefined, how);
-  Deno.removeSync(`${path}.damaged-0`);
-}
-
-Deno.test("bytes shaped like a cut first append are refused when no append leaves them", async () => {
+Deno.test("bytes a first append could leave only off a sector's end, or only by bit rot, are refused", async () => {
+  // Set aside, these would empty other programs' files: a hostile review found 1 in 64 random
+  // small binary files, UTF-16 text and a log whose one synced record had bit rot emptied (the
+  // copy kept) by a rule that took any cut, or any zeros at a frame's end, for a torn first append.
   await withTempDir((dir) => {
     const body = payload(3000, 13).map((b) => b | 1);
-    const start = frame(body).subarray(0, 1001);
-    // A foreign format's signature, with a plausible length after it, cut at a byte.
-    const elf = concat([hex("7f 45 4c 46 64 00 00 00"), body.subarray(0, 93)]);
-    checkRefused(dir, "elf-shaped", elf);
-    checkRefused(dir, "elf-shaped-zeros", concat([elf, new Uint8Array(4096)]));
-    const macho = concat([hex("cf fa ed fe 07 00 00 01"), body.subarray(0, 501)]);
-    checkRefused(dir, "mach-o-shaped", macho);
-    // Bytes that are not zeros after where the frame would end.
-    const past = concat([start, new Uint8Array(2007), bytes("\xff\xff\xff\xff garbage")]);
-    checkRefused(dir, "junk-after-frame", past);
-    // A frame whose bytes are all there, a bit flipped, then zeros: not cut short.
-    const rotted = concat([frame(body), new Uint8Array(4096)]);
-    rotted[2000]! ^= 0x04;
-    checkRefused(dir, "whole-frame-rotted", rotted);
+    // A first frame cut at a byte that is not a sector's end, then the end of the file: what a
+    // short first write leaves if cutting it back fails too (docs/RECOVERY.md), and what a small
+    // binary file whose bytes 4..7 happen to be a plausible length looks like.
+    for (const cut of [8, 9, 37, 1000, 3007]) {
+      checkRefused(dir, `cut-at-${cut}`, frame(body).slice(0, cut));
+    }
     // The one synced record of a log, a bit flipped, its payload ending in a zero byte (a
     // little-endian integer, say), with and without the reserve after it: bit rot, not a cut.
     const record = frame(concat([body.subarray(0, 99), new Uint8Array(1)]));
@@ -332,23 +227,17 @@ Deno.test("bytes shaped like a cut first append are refused when no append leave
       "record-ending-in-zero-rotted-reserve",
       concat([record, new Uint8Array(4096)]),
     );
-    // Text in UTF-16 (with or without a byte-order mark) and UTF-8 with one: bytes 4..7 of
-    // UTF-16 text read as a length of a few MB that runs past a small file's end.
+    // Text in UTF-16 (with or without a byte-order mark): bytes 4..7 read as a length of a few MB.
     const utf16 = (text: string) =>
       new Uint8Array(Uint16Array.from(text, (c) => c.charCodeAt(0)).buffer);
-    checkRefused(dir, "utf16le-bom", concat([hex("ff fe"), utf16("hello, world: a note")]));
-    checkRefused(dir, "utf16le", utf16("hello, world: a note"));
+    // A sector's worth each: a frame cut at a sector's end is what a crash leaves.
+    const sector = (text: string, bom: number) => utf16(text.padEnd(SECTOR_SIZE / 2 - bom, "."));
+    checkRefused(dir, "utf16le-bom", concat([hex("ff fe"), sector("hello, world: a note", 1)]));
+    checkRefused(dir, "utf16le", sector("hello, world: a note", 0));
     checkRefused(
       dir,
       "utf16be-bom",
-      concat([hex("fe ff"), utf16("hello").map((_, i, a) => a[i ^ 1]!)]),
-    );
-    checkRefused(dir, "utf8-bom", concat([hex("ef bb bf"), bytes("hello, world")]));
-    // A length above maxRecordSize, cut at a byte.
-    checkRefused(
-      dir,
-      "implausible",
-      concat([hex("01 02 03 04 00 00 00 05"), body.subarray(0, 99)]),
+      concat([hex("fe ff"), sector("hello", 1).map((_, i, a) => a[i ^ 1]!)]),
     );
   });
 });

@@ -13,6 +13,7 @@ import {
   crashCommand,
   damagedLsn,
   FIFO_CHUNK,
+  firstWriteRefused,
   hasZeroSector,
   History,
   type ListedRecord,
@@ -361,4 +362,29 @@ Deno.test("lazyfs: damage after a torn fault is counted, not failed, only past e
   for (const variant of VARIANTS.filter((v) => v !== "torn-op" && v !== "torn-seq")) {
     equal(onlyTornFaultDamage(variant, true, [4096], 0), false, variant);
   }
+});
+
+Deno.test("lazyfs: a refused first write counts only for a single file with nothing acknowledged", () => {
+  const refused: Listing = {
+    head: 0,
+    end: 0,
+    records: [],
+    damageFiles: [],
+    openError: "WalError: Cannot open log: it is not a wal-db log (no intact record anywhere)",
+  };
+  equal(firstWriteRefused("single", refused, 0), true);
+  // Anything acknowledged, a segmented log, or another open error stays a failure.
+  equal(firstWriteRefused("single", refused, 1), false);
+  equal(firstWriteRefused("segmented", refused, 0), false);
+  equal(
+    firstWriteRefused("single", { ...refused, openError: "WalError: Permission denied" }, 0),
+    false,
+  );
+  const { openError: _, ...recovered } = refused;
+  equal(firstWriteRefused("single", recovered, 0), false);
+  // A history may start over only while nothing was acknowledged.
+  const history = new History();
+  history.restart();
+  history.record(0, [open(0, 0), { kind: "ack", lsn: 0, cycle: 0, seq: 0 }]);
+  throws(() => history.restart(), /acknowledged/);
 });

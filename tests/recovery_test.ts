@@ -217,36 +217,34 @@ Deno.test("recover() refuses a file that is not a wal-db log and leaves it uncha
   }
 });
 
-Deno.test("recover() sets aside a first append cut at a byte, even under strict", () => {
-  // A header and 29 bytes of a 66-byte payload, then the end (LazyFS's torn-op left this), or a
-  // payload 8 bytes short followed by zeros: nothing was acknowledged, so no policy refuses.
+Deno.test("recover() refuses a first append cut off a sector's end, and sets aside one torn by zeros", () => {
+  // A header and 29 bytes of a 66-byte payload, then the end (LazyFS's torn-op left this): no
+  // disk leaves it, and a small foreign file looks the same, so every policy refuses it and
+  // changes nothing (docs/RECOVERY.md, "A first write cut short").
   const body = payload(66, 21).map((b) => b | 1);
-  const shapes = [
-    frame(body).slice(0, 37),
-    concat([frame(body).subarray(0, 66), new Uint8Array(13)]),
-  ];
-  for (const image of shapes) {
-    for (const options of [STRICT, TOLERANT, SKIP, TRUNCATE]) {
-      const looked = new MemStore(image);
-      const seen = recover(looked, { ...options, readOnly: true });
-      deepEqual(seen.ranges, [{
-        lsn: 0,
-        size: image.length,
-        reason: seen.damage!.reason,
-        action: "ignored",
-      }]);
-      equal(seen.cutSize, 0);
-      deepEqual(looked.bytes(), image);
-      equal(looked.setAsideCopies.size, 0);
-      const store = new MemStore(image);
-      const report = recover(store, options);
-      equal(report.endLsn, 0);
-      equal(report.cutSize, image.length);
-      equal(report.damage?.tornTail, true);
-      equal(report.damage?.setAsidePath, "damaged-0");
-      deepEqual(store.setAsideCopies.get("damaged-0"), image);
-      equal(store.size, 0);
+  const cut = frame(body).slice(0, 37);
+  for (const options of [STRICT, TOLERANT, SKIP, TRUNCATE]) {
+    for (const readOnly of [false, true]) {
+      const store = new MemStore(cut);
+      throws(() => recover(store, { ...options, readOnly }), isCorruption(0));
+      deepEqual(store.bytes(), cut);
+      equal(store.setAsideCopies.size, 0);
     }
+  }
+  // The payload's last 8 bytes never landed and the reserve follows: torn, set aside whole.
+  const torn = concat([frame(body).subarray(0, 66), new Uint8Array(13)]);
+  for (const options of [STRICT, TOLERANT, SKIP, TRUNCATE]) {
+    const looked = new MemStore(torn);
+    const seen = recover(looked, { ...options, readOnly: true });
+    deepEqual(seen.ranges.map((r) => r.action), ["ignored"]);
+    deepEqual(looked.bytes(), torn);
+    const store = new MemStore(torn);
+    const report = recover(store, options);
+    equal(report.endLsn, 0);
+    equal(report.damage?.tornTail, true);
+    equal(report.damage?.setAsidePath, "damaged-0");
+    deepEqual(store.setAsideCopies.get("damaged-0"), torn);
+    equal(store.size, 0);
   }
 });
 

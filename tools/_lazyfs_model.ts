@@ -333,6 +333,19 @@ export class History {
     return [...this.#acks.keys()];
   }
 
+  /**
+   * Starts over on an empty log: the refused file of a first write cut short was removed (see
+   * {@linkcode firstWriteRefused}). Only allowed while nothing was ever acknowledged.
+   */
+  restart(): void {
+    if (this.#acks.size > 0) throw new Error("a log with acknowledged records cannot restart");
+    this.#starts.clear();
+    this.#head = 0;
+    this.#pendingHeads.clear();
+    this.#lastListing = undefined;
+    this.#pending = [];
+  }
+
   /** Takes in the events of cycle `cycle`'s workload, in order. */
   record(cycle: number, events: readonly WorkloadEvent[]): void {
     for (const event of events) {
@@ -505,6 +518,21 @@ export function onlyTornFaultDamage(
   const torn = variant === "torn-op" || variant === "torn-seq";
   return torn && fired && damageLsns.length > 0 &&
     damageLsns.every((lsn) => lsn !== undefined && lsn >= acknowledgedEnd);
+}
+
+/**
+ * Whether a cycle's open refused the single file as "not a wal-db log" while nothing was ever
+ * acknowledged in it: a first write cut off a sector's end (LazyFS splits writes at any byte and
+ * has no fallocate), which recovery refuses like a foreign file (docs/RECOVERY.md, "A first write
+ * cut short"). Nothing is lost; the suite removes the file and goes on, as an operator would.
+ */
+export function firstWriteRefused(
+  layout: Layout,
+  listing: Listing,
+  acknowledged: number,
+): boolean {
+  return layout === "single" && acknowledged === 0 &&
+    listing.openError !== undefined && /not a wal-db log/.test(listing.openError);
 }
 
 /** The LSN a set-aside file's name gives (`…damaged-<lsn>`), or `undefined`. */

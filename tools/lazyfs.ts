@@ -28,6 +28,7 @@ import {
   type CrashTarget,
   DAMAGED_MARK,
   damagedLsn,
+  firstWriteRefused,
   hasZeroSector,
   History,
   isControl,
@@ -192,6 +193,8 @@ interface Figures {
   tornFaultDamage: number;
   /** Torn first appends of a single file set aside (docs/RECOVERY.md): counted, not damage. */
   firstAppendsSetAside: number;
+  /** First writes cut short and refused with nothing acknowledged (see firstWriteRefused). */
+  firstWritesRefused: number;
   strictRefusals: number;
   controlsCaught: number;
   seconds: number;
@@ -212,6 +215,7 @@ function emptyFigures(): Figures {
     damageSubSector: 0,
     tornFaultDamage: 0,
     firstAppendsSetAside: 0,
+    firstWritesRefused: 0,
     strictRefusals: 0,
     controlsCaught: 0,
     seconds: 0,
@@ -499,6 +503,18 @@ async function runCycle(
   }
 
   const listing = verify(paths.disk, join(paths.work, `${name}.verify`), layout, segmentSize);
+  if (firstWriteRefused(layout, listing, history.acknowledged)) {
+    figures.firstWritesRefused++;
+    await Deno.remove(join(paths.disk, SINGLE_LOG_NAME));
+    history.restart();
+    return {
+      line: `cycle ${cycle}: ${fault?.describe ?? "power cut"}${fired ? " fired" : ""}; ` +
+        `${acks} acks; a first write cut short, refused as not a log (nothing acknowledged): ` +
+        `file removed`,
+      fatal,
+      caught: false,
+    };
+  }
   const result: CheckResult = history.check(cycle, listing);
   lap("verified");
   figures.acknowledgedChecked += result.acknowledgedChecked;
@@ -651,7 +667,7 @@ function formatFigures(variant: Variant, f: Figures): string {
     `${f.acknowledged} acks, ${f.acknowledgedChecked} acknowledged checked, ${f.lost} lost`,
     `${f.damageCycles} cycles left ${f.damageFiles} damaged-* files (${f.damageSubSector} without ` +
     `an all-zero sector), "strict" refused ${f.strictRefusals}; torn first appends set aside ` +
-    `${f.firstAppendsSetAside}; damage past every acknowledged record after a torn fault ${f.tornFaultDamage}`,
+    `${f.firstAppendsSetAside}, first writes refused ${f.firstWritesRefused}; damage past every acknowledged record after a torn fault ${f.tornFaultDamage}`,
   ];
   if (variant === "torn-op" || variant === "torn-seq" || variant === "crash") {
     const by = Object.entries(f.firedBy).map(([k, v]) => `${k} ${v}`).join(", ");
