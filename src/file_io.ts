@@ -98,14 +98,32 @@ export function openForAppend(path: string): { handle: Deno.FsFile; created: boo
   }
 }
 
-/** Creates `base`, or `base.1`, `base.2` … when it is taken: where a set-aside copy goes. */
-export function createSibling(base: string): { handle: Deno.FsFile; path: string } {
+/**
+ * Creates `base`, or `base.1`, `base.2` … when it is taken: where a set-aside copy goes. With
+ * `like`, the new file gets that file's permission bits (a copy of a 0600 log must not be
+ * readable by others); Windows has none.
+ */
+export function createSibling(
+  base: string,
+  like?: string,
+): { handle: Deno.FsFile; path: string } {
+  const mode = like === undefined ? undefined : permissionBits(like);
   for (let n = 0;; n++) {
     const path = n === 0 ? base : `${base}.${n}`;
     try {
-      return { handle: Deno.openSync(path, { write: true, createNew: true }), path };
+      const options = { write: true, createNew: true, ...(mode === undefined ? {} : { mode }) };
+      return { handle: Deno.openSync(path, options), path };
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
   }
 }
+
+/** The permission bits of `path` (`undefined` where the system has none, as on Windows). */
+function permissionBits(path: string): number | undefined {
+  const mode = Deno.statSync(path).mode;
+  return mode === null ? undefined : mode & PERMISSION_BITS;
+}
+
+/** rwx for owner, group and others: the bits a copy takes from its source. */
+const PERMISSION_BITS = 0o777;

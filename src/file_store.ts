@@ -305,7 +305,8 @@ export class FileStore implements WalStore {
   setAside(offset: number, copy: SetAsideOptions = {}): string {
     this.#checkWritable();
     const end = Math.min(copy.end ?? this.#size, this.#size);
-    const { handle, path } = createSibling(`${this.path}.${copy.kind ?? "damaged"}-${offset}`);
+    const name = `${this.path}.${copy.kind ?? "damaged"}-${offset}`;
+    const { handle, path } = createSibling(name, this.path);
     try {
       const chunk = new Uint8Array(SET_ASIDE_CHUNK_SIZE);
       for (let at = offset; at < end;) {

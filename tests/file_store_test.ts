@@ -70,6 +70,25 @@ Deno.test("FileStore: append and truncate after close throw closed, in both writ
   });
 });
 
+Deno.test({
+  name: "FileStore.setAside(): the copy keeps the log's permission bits",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await withTempDir((dir) => {
+      for (const mode of [0o600, 0o640]) {
+        const path = join(dir, `m${mode.toString(8)}.wal`);
+        Deno.writeFileSync(path, new Uint8Array(0));
+        Deno.chmodSync(path, mode);
+        const store = FileStore.open(path, { durability: "runtime" });
+        store.append(new Uint8Array([1, 2, 3, 4]));
+        const copy = store.setAside(1);
+        store.close();
+        equal(Deno.statSync(copy).mode! & 0o777, mode, copy);
+      }
+    });
+  },
+});
+
 Deno.test("FileStore.setAside() copies the tail to a sibling file with a unique name", async () => {
   await withTempDir((dir) => {
     const path = join(dir, "s.wal");
