@@ -67,12 +67,12 @@ export class SegmentFlushes {
 
   /**
    * Notes bytes appended to (or cut from) segment `index`. What the flush record knew of it no
-   * longer holds: a flush that settled it (while it was being written, say) did not cover these
-   * bytes, and a fingerprint that dates no change cannot tell.
+   * longer holds (a flush that settled it while it was written did not cover these bytes, and a
+   * fingerprint that dates no change cannot tell); an unflushed segment is not in the record.
    */
   appended(index: number): void {
+    if (!this.#unflushed.has(index)) this.record.changed(index);
     this.#unflushed.set(index, ++this.#appendVersion);
-    this.record.changed(index);
   }
 
   /**

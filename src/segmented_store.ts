@@ -68,6 +68,8 @@ export class SegmentedStore implements WalStore {
   #segmentSizeUnrecorded = false;
   /** See `WalStore.onBackgroundFailure`: told when a flush started ahead of need fails. */
   onBackgroundFailure: ((error: unknown) => void) | undefined;
+  /** See `WalStore.background`: the flushes of segments left behind, and the directory's. */
+  readonly background = (): Promise<void> | undefined => this.#flushes.background;
 
   private constructor(
     dir: WalDirectory,
@@ -156,12 +158,11 @@ export class SegmentedStore implements WalStore {
     if (readOnly) return store;
     // A crashed writer may have left any segment or its creation cached only: recovery's flush
     // covers the directory and every segment from the head on but those the flush record vouches
-    // for by fingerprint (a copy has the record, not those files: docs/ON_DISK_FORMAT.md §6.2).
+    // for by fingerprint (a copy has the record, not those files: docs/ON_DISK_FORMAT.md §6.2),
+    // and the head and segment-size files (a copy's may be cached only; an empty one refuses).
     const first = Math.floor(head / segmentSize);
     const trusted = store.#flushes.record.trustAtOpen(names, segments, first);
     store.#flushes.assumeUnflushed(segments, first, trusted);
-    // The head and segment-size files too, whatever the record says: in a copied directory they
-    // may be cached only, and after a power loss an empty one refuses the open.
     store.#flushes.flushFirst(
       [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME].filter((name) => names.includes(name)),
     );
@@ -278,9 +279,6 @@ export class SegmentedStore implements WalStore {
     }
   }
 
-  /** See `WalStore.background`: the flushes of segments left behind, and the directory's. */
-  readonly background = (): Promise<void> | undefined => this.#flushes.background;
-
   flushSync(): void {
     if (this.#segmentSizeUnrecorded) this.#recordSegmentSize();
     this.#flushes.flushSync();
@@ -377,9 +375,10 @@ export class SegmentedStore implements WalStore {
     this.#segmentSizeUnrecorded = false;
   }
 
-  /** Throws unless writable. */
+  /** Throws unless writable: a closed store holds no lock (a late failure's cut must not cut). */
   #checkWritable(): void {
     if (this.#readOnly) throw readOnlyError(this.#dir.path);
+    if (this.#closed) throw new WalError("closed", `Segmented log "${this.#dir.path}" is closed`);
   }
 }
 

@@ -26,8 +26,9 @@ export interface SetAsideOptions {
  * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
  * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
  * byte store, and the log does every framing, checking and recovery decision. It may add
- * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt` and
- * `identifiesLog`; each says below what is lost without it.
+ * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt`,
+ * `identifiesLog`, and `background` with `onBackgroundFailure` (a store that flushes on its
+ * own); each says below what is lost without it.
  *
  * The contract, method by method:
  *
@@ -80,9 +81,10 @@ export interface SetAsideOptions {
  *   failure kept for the next `flush` to throw is not enough: a log closed before that never
  *   hears of it, and the next process's flush, told nothing, acknowledges the lost bytes.
  *   `background()` returns a promise that settles, never rejecting, once the flushes running
- *   now have ended and any failure among them was passed on (`undefined` while none runs); while
- *   the log holds bytes no sync made durable, it closes the store only after that, as after a
- *   running `flush`, so that such a failure still cuts them before the lock is released.
+ *   now have ended and any failure among them was passed on (`undefined` while none runs). Such
+ *   a flush may outlive `close`: the log settles `closed` only after it, and its failure then
+ *   fails the log all the same; the store, closed, refuses the cut (it holds no lock any more),
+ *   so the log is remembered as one whose cut failed (a reopen in this process cuts it first).
  */
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */

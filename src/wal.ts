@@ -288,9 +288,8 @@ export class WalCore implements Disposable, AsyncDisposable {
    * If closing the store fails, the store still releases what it can (the built-in stores
    * release every handle and the lock), and the error is reported, never dropped: `close()`
    * throws it (`"io"`) when the store closes at once, and {@linkcode WalCore.closed} rejects with
-   * it in every case, also when the store closes later, after a running flush. So is (`"failed"`)
-   * a failed flush the store ran on its own that no call reported; while unsynced bytes remain,
-   * the store closes once such flushes end, so one failing later still cuts them first.
+   * it in every case, also when the store closes later, after a running flush; so is a failed
+   * flush the store ran on its own that no call reported (`"failed"`; docs/API.md, "State").
    *
    * @throws {WalError} `"io"` if closing the store failed (the log is closed all the same);
    * `"failed"` if a flush the store ran in the background failed and no call reported it.
@@ -352,8 +351,9 @@ export class WalCore implements Disposable, AsyncDisposable {
         { cause },
       );
     }
-    if (error === undefined) this.#storeClosed.resolve();
-    else this.#storeClosed.reject(error);
+    const { resolve, reject } = this.#storeClosed;
+    const late = error === undefined ? this.#writer.background : undefined; // may still fail
+    void (late ?? Promise.resolve(error)).then((e) => e === undefined ? resolve() : reject(e));
     return error;
   }
 

@@ -129,18 +129,20 @@ export class Writer {
   }
 
   /**
-   * Set while a flush or an asynchronous truncation runs, or a flush the store started on its
-   * own while the log holds bytes no sync made durable: settles when they do. The store must
-   * not close before: the failure of such a flush must still cut those bytes, before another
-   * open can read them. (A log all durable closes at once, as a blocking sync leaves it.)
-   * Never rejects.
+   * Set while a flush or an asynchronous truncation runs: settles when they do (the store must
+   * not close before). Never rejects.
    */
   get settled(): Promise<unknown> | undefined {
-    const unsynced = this.#store.size > this.#commit.durableEnd;
-    const background = unsynced ? this.#raw.background?.() : undefined;
-    const running = [this.#commit.settled, this.#gate.settled, background];
-    const pending = running.filter((promise) => promise !== undefined);
-    return pending.length === 0 ? undefined : Promise.all(pending);
+    const [flush, cut] = [this.#commit.settled, this.#gate.settled];
+    return cut === undefined || flush === undefined ? flush ?? cut : Promise.all([flush, cut]);
+  }
+
+  /**
+   * Set while flushes the store started on its own run (they may outlive its close): settles,
+   * never rejecting, once they ended, with the failure no call reported, if any.
+   */
+  get background(): Promise<WalError | undefined> | undefined {
+    return this.#raw.background?.()?.then(() => this.#unreported);
   }
 
   /** Throws `"read-only"` or `"failed"` when the log refuses writes. */
