@@ -39,10 +39,6 @@ export class SegmentFlushes {
   #ahead: Promise<void> | undefined;
   /** What a flush started ahead of need threw: the next flush (or rotation) throws it. */
   #aheadError: unknown;
-  /** The flushes of segments left behind that run on worker threads, with their handling. */
-  readonly #background = new Set<Promise<void>>();
-  /** Told (in a promise callback) when a flush started ahead of need fails: the log fails. */
-  onBackgroundFailure: ((error: unknown) => void) | undefined;
   /** The next segment, created ahead of need by a flush under a temporary name. */
   #spare: DirectoryFile | undefined;
   #closed = false;
@@ -65,13 +61,8 @@ export class SegmentFlushes {
     return [...this.#unflushed.keys()];
   }
 
-  /**
-   * Notes bytes appended to (or cut from) segment `index`. What the flush record knew of it no
-   * longer holds (a flush that settled it while it was written did not cover these bytes, and a
-   * fingerprint that dates no change cannot tell); an unflushed segment is not in the record.
-   */
+  /** Notes bytes appended to (or cut from) segment `index`. */
   appended(index: number): void {
-    if (!this.#unflushed.has(index)) this.record.changed(index);
     this.#unflushed.set(index, ++this.#appendVersion);
   }
 
@@ -218,36 +209,19 @@ export class SegmentFlushes {
 
   /**
    * Flushes parked segment `index` on a worker thread. Success settles it (unless it was
-   * written again meanwhile); a failure fails the log at once, and the next flush or rotation
-   * throws it, as for the directory flush started ahead of need.
+   * written again meanwhile); a failure is kept for the next flush or rotation to throw, and
+   * the log then fails, as for the directory flush started ahead of need.
    */
   #flushAhead(index: number, file: DirectoryFile): void {
     const version = this.#unflushed.get(index)!;
     const start = flushStart();
-    const done = this.#handles.flushAsync(file).then(
+    void this.#handles.flushAsync(file).then(
       () => this.#settle(index, version, start),
-      (error) => this.#backgroundFailed(error),
+      (error) => {
+        this.#aheadError ??= error;
+        this.record.fail();
+      },
     );
-    this.#background.add(done);
-    const ended = () => void this.#background.delete(done);
-    done.then(ended, ended);
-  }
-
-  /** Settles once the flushes started ahead of need that run now ended, failures passed on. */
-  get background(): Promise<void> | undefined {
-    const running = [...this.#background];
-    if (this.#ahead !== undefined) running.push(this.#ahead);
-    return running.length === 0 ? undefined : Promise.allSettled(running).then(() => {});
-  }
-
-  /**
-   * A flush started ahead of need failed: no record is written again, the next flush throws
-   * it, and the log is told now, to fail and drop what may not be on disk as after a sync.
-   */
-  #backgroundFailed(error: unknown): void {
-    this.#aheadError ??= error;
-    this.record.fail();
-    this.onBackgroundFailure?.(error);
   }
 
   /** Flushes the segments unflushed when called, then the directory. */
@@ -349,7 +323,7 @@ export class SegmentFlushes {
   /**
    * Starts a directory flush off the main thread, unless one runs: by the time the segment just
    * created is full, its creation is durable, and the rotation to the next one need not wait
-   * for it. Its failure fails the log at once, as a segment's flush started ahead of need does.
+   * for it. Its failure is kept for the next flush or rotation to throw: the log then fails.
    */
   #syncAhead(): void {
     if (this.#ahead !== undefined || this.#dir.syncAsync === undefined) return;
@@ -359,7 +333,8 @@ export class SegmentFlushes {
       },
       (error) => {
         this.#ahead = undefined;
-        this.#backgroundFailed(error);
+        this.#aheadError ??= error;
+        this.record.fail();
       },
     );
   }

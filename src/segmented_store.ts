@@ -66,10 +66,6 @@ export class SegmentedStore implements WalStore {
   #closed = false;
   /** The directory has no segment-size file yet: the next flush writes one. */
   #segmentSizeUnrecorded = false;
-  /** See `WalStore.onBackgroundFailure`: told when a flush started ahead of need fails. */
-  onBackgroundFailure: ((error: unknown) => void) | undefined;
-  /** See `WalStore.background`: the flushes of segments left behind, and the directory's. */
-  readonly background = (): Promise<void> | undefined => this.#flushes.background;
 
   private constructor(
     dir: WalDirectory,
@@ -86,7 +82,6 @@ export class SegmentedStore implements WalStore {
       (index) => segments.has(index),
       () => segments.last,
     );
-    this.#flushes.onBackgroundFailure = (error) => this.onBackgroundFailure?.(error);
     this.#segmentSize = segmentSize;
     this.#head = head;
     this.#segments = segments;
@@ -156,13 +151,18 @@ export class SegmentedStore implements WalStore {
     const store = new SegmentedStore(dir, segmentSize, head, segments, size);
     store.#readOnly = readOnly;
     if (readOnly) return store;
-    // A crashed writer may have left any segment or its creation cached only: recovery's flush
-    // covers the directory and every segment from the head on but those the flush record vouches
-    // for by fingerprint (a copy has the record, not those files: docs/ON_DISK_FORMAT.md §6.2),
-    // and the head and segment-size files (a copy's may be cached only; an empty one refuses).
+    // A crashed writer may have left any segment, and its creation, only in the page cache:
+    // the first flush covers every segment from the head on and the directory, so recovery's
+    // flush makes what it replays durable. The only segments it skips are those the flush
+    // record vouches for, by their files' fingerprints: a copied or restored directory carries
+    // the record but not those files, so its segments are all flushed (docs/ON_DISK_FORMAT.md
+    // §6.2). The directory is flushed whatever the record says.
     const first = Math.floor(head / segmentSize);
     const trusted = store.#flushes.record.trustAtOpen(names, segments, first);
     store.#flushes.assumeUnflushed(segments, first, trusted);
+    // The head and segment-size files too: in a copied directory they may be in the page cache
+    // only, and after a power loss an empty one refuses the open (a damaged file is never read
+    // as "none"). Two flushes of small files, whatever the record says.
     store.#flushes.flushFirst(
       [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME].filter((name) => names.includes(name)),
     );
@@ -171,9 +171,11 @@ export class SegmentedStore implements WalStore {
       dir.remove(leftover);
       store.#flushes.directoryChanged();
     }
-    // Recorded so later opens check it even with one segment: by a new log at once (a crash
-    // before its first flush would leave short segments that look like another size), by an
-    // older log at its first flush, after recovery accepted it (a refused open changes nothing).
+    // Record the size, so later opens check it even with a single segment. A new log records
+    // it at once: no segment may exist without it, or a crash before the first flush would
+    // leave short segments that look like another size. A log written by the Rust crate or an
+    // older wal-db records it at its first flush, after recovery accepted the log: an open
+    // that recovery refuses changes nothing.
     if (recorded === undefined) {
       if (segments.size === 0) store.#recordSegmentSize();
       else store.#segmentSizeUnrecorded = true;
@@ -333,9 +335,9 @@ export class SegmentedStore implements WalStore {
 
   /**
    * {@linkcode SegmentedStore.truncateBefore} with its flushes (the head file's, the
-   * directory's) off the main thread; the caller made the log durable up to `head` first. The
-   * head moves (and `moved` runs) in the turn the new head is durable, before any segment below
-   * it is removed. One at a time: the caller waits for one to settle before starting another.
+   * directory's) off the main thread; the caller made the log durable up to `head` first. The head moves (and `moved` runs) in the turn the new
+   * head is durable, before any segment below it is removed. One at a time: the caller waits for
+   * one to settle before it starts another truncation.
    */
   async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
     this.#checkHead(head);
@@ -375,10 +377,9 @@ export class SegmentedStore implements WalStore {
     this.#segmentSizeUnrecorded = false;
   }
 
-  /** Throws unless writable: a closed store holds no lock (a late failure's cut must not cut). */
+  /** Throws unless writable. */
   #checkWritable(): void {
     if (this.#readOnly) throw readOnlyError(this.#dir.path);
-    if (this.#closed) throw new WalError("closed", `Segmented log "${this.#dir.path}" is closed`);
   }
 }
 

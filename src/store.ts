@@ -26,9 +26,8 @@ export interface SetAsideOptions {
  * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
  * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
  * byte store, and the log does every framing, checking and recovery decision. It may add
- * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt`,
- * `identifiesLog`, and `background` with `onBackgroundFailure` (a store that flushes on its
- * own); each says below what is lost without it.
+ * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt` and
+ * `identifiesLog`; each says below what is lost without it.
  *
  * The contract, method by method:
  *
@@ -72,19 +71,6 @@ export interface SetAsideOptions {
  *   When a failed flush's bytes could not be discarded, the Wal remembers the identity and
  *   retries the cut at the next open of the same log in this process, refusing it while the
  *   cut fails. Without it, that protection is lost.
- * - `onBackgroundFailure` and `background` (optional, together) are for a store that starts
- *   flushes on its own, ahead of any `flush` call (a segmented store flushes the segments it
- *   rotated past on a worker thread). The log sets `onBackgroundFailure`; the store calls it, in
- *   a promise callback and never inside one of its own methods, when such a flush fails: the
- *   log fails then, cuts itself back to its durable end (dropping the bytes the failed flush
- *   may have left in the cache only) and reports the failure from `close()` if no call did. A
- *   failure kept for the next `flush` to throw is not enough: a log closed before that never
- *   hears of it, and the next process's flush, told nothing, acknowledges the lost bytes.
- *   `background()` returns a promise that settles, never rejecting, once the flushes running
- *   now have ended and any failure among them was passed on (`undefined` while none runs). Such
- *   a flush may outlive `close`: the log settles `closed` only after it, and its failure then
- *   fails the log all the same; the store, closed, refuses the cut (it holds no lock any more),
- *   so the log is remembered as one whose cut failed (a reopen in this process cuts it first).
  */
 export interface WalStore extends ByteSource {
   /** One past the last byte of the log: where the next append lands. */
@@ -127,13 +113,6 @@ export interface WalStore extends ByteSource {
    * failure.
    */
   discardUnflushed?(size: number): void;
-  /**
-   * Optional, set by the log: called when a flush the store started on its own failed; see
-   * above.
-   */
-  onBackgroundFailure?: ((error: unknown) => void) | undefined;
-  /** Optional: settles once the flushes the store started on its own have ended; see above. */
-  background?(): Promise<void> | undefined;
   /**
    * Optional: re-reads the size (and head) from the medium, for read-only stores following a
    * log that another process appends to.

@@ -288,11 +288,9 @@ export class WalCore implements Disposable, AsyncDisposable {
    * If closing the store fails, the store still releases what it can (the built-in stores
    * release every handle and the lock), and the error is reported, never dropped: `close()`
    * throws it (`"io"`) when the store closes at once, and {@linkcode WalCore.closed} rejects with
-   * it in every case, also when the store closes later, after a running flush; so is a failed
-   * flush the store ran on its own that no call reported (`"failed"`; docs/API.md, "State").
+   * it in every case, also when the store closes later, after a running flush.
    *
-   * @throws {WalError} `"io"` if closing the store failed (the log is closed all the same);
-   * `"failed"` if a flush the store ran in the background failed and no call reported it.
+   * @throws {WalError} `"io"` if closing the store failed (the log is closed all the same).
    *
    * @example
    * ```ts
@@ -312,14 +310,17 @@ export class WalCore implements Disposable, AsyncDisposable {
     this.#writer.abandon(closedError());
     this.#changes.notify();
     const settled = this.#writer.settled;
-    if (settled !== undefined) return void settled.then(() => this.#closeStore());
-    const error = this.#closeStore();
-    if (error !== undefined) throw error;
+    if (settled === undefined) {
+      const error = this.#closeStore();
+      if (error !== undefined) throw error;
+    } else {
+      settled.then(() => this.#closeStore());
+    }
   }
 
   /**
    * Settles once the store is closed after {@linkcode WalCore.close}: resolves when it closed
-   * cleanly, rejects with what `close()` reports (usually `"io"`). Pending until `close()` is
+   * cleanly, rejects (usually `"io"`) with what closing it threw. Pending until `close()` is
    * called. Its rejection is never unhandled: await it where a failed close matters, above all
    * when `close()` was called while a `sync` was running, as the store then closes later.
    *
@@ -340,21 +341,20 @@ export class WalCore implements Disposable, AsyncDisposable {
 
   /** Closes the store; settles `closed` with the outcome and returns the error, if any. */
   #closeStore(): unknown {
-    let error: unknown = this.#writer.unreported; // a background flush failed; no call said so
     try {
       this.#store.close();
     } catch (cause) {
-      error ??= cause instanceof WalError || isPermissionError(cause) ? cause : new WalError(
+      const error = cause instanceof WalError || isPermissionError(cause) ? cause : new WalError(
         "io",
         `Cannot close the log cleanly: ${messageOf(cause)}. The log is closed; every record ` +
           `whose sync resolved is durable`,
         { cause },
       );
+      this.#storeClosed.reject(error);
+      return error;
     }
-    const { resolve, reject } = this.#storeClosed;
-    const late = error === undefined ? this.#writer.background : undefined; // may still fail
-    void (late ?? Promise.resolve(error)).then((e) => e === undefined ? resolve() : reject(e));
-    return error;
+    this.#storeClosed.resolve();
+    return undefined;
   }
 
   /** Closes the log; lets `using wal = ...` close it at the end of the scope. */

@@ -44,10 +44,6 @@ export class Writer {
   readonly #failures: WriteFailure;
   /** One truncation at a time (see `truncateBeforeAsync`). */
   readonly #gate = new TruncationGate();
-  /** The store the log was opened on: it may run flushes of its own (`WalStore.background`). */
-  readonly #raw: WalStore;
-  /** The failure of a flush the store ran on its own, until a call reports it (or `close`). */
-  #unreported: WalError | undefined;
 
   constructor(
     raw: WalStore,
@@ -81,29 +77,6 @@ export class Writer {
       config.commitDelayMs,
     );
     this.#failures = new WriteFailure({ store, commit: this.#commit, index, epoch, changes });
-    this.#raw = raw;
-    // Only a store that runs flushes of its own is told of their failures (see `WalStore`).
-    if (!config.readOnly && raw.background !== undefined) {
-      raw.onBackgroundFailure = (cause) => this.#backgroundFailed(cause);
-    }
-  }
-
-  /**
-   * A flush the store started on its own failed: the log fails now, and is cut back to its
-   * durable end, exactly as after a failed sync; nobody may be waiting to be told, so the
-   * failure is kept for the next call that refuses, or for `close`, to report.
-   */
-  #backgroundFailed(cause: unknown): void {
-    if (this.#failures.error !== undefined) return;
-    this.#unreported = this.#failures.fail(
-      cause,
-      "flush the log to stable storage (in the background)",
-    );
-  }
-
-  /** The failure of a flush the store ran on its own, if no call reported it; see `Wal.close`. */
-  get unreported(): WalError | undefined {
-    return this.#unreported;
   }
 
   /** The store the log uses: the one it was opened on, or the gathering one in front of it. */
@@ -137,14 +110,6 @@ export class Writer {
     return cut === undefined || flush === undefined ? flush ?? cut : Promise.all([flush, cut]);
   }
 
-  /**
-   * Set while flushes the store started on its own run (they may outlive its close): settles,
-   * never rejecting, once they ended, with the failure no call reported, if any.
-   */
-  get background(): Promise<WalError | undefined> | undefined {
-    return this.#raw.background?.()?.then(() => this.#unreported);
-  }
-
   /** Throws `"read-only"` or `"failed"` when the log refuses writes. */
   checkWritable(): void {
     if (this.#config.readOnly) {
@@ -152,7 +117,6 @@ export class Writer {
     }
     const failure = this.#failures.error;
     if (failure !== undefined) {
-      this.#unreported = undefined;
       throw new WalError(
         "failed",
         `The log failed earlier, so it refuses writes and syncs: ${failure.message}`,

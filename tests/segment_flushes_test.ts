@@ -1,8 +1,8 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/segment_flushes.ts: which segments a segmented log has not flushed yet.
 
-import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { SegmentedStore, Wal, WalError } from "../mod.ts";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { SegmentedStore, Wal } from "../mod.ts";
 import type { WalDirectory } from "../src/directory.ts";
 import { SegmentFlushes } from "../src/segment_flushes.ts";
 import { SEGMENT_FLUSH_AHEAD_PARKED } from "../src/constants.ts";
@@ -147,90 +147,4 @@ Deno.test("SegmentFlushes: a failed flush of a segment left behind fails the nex
   await wal.sync().catch(() => failed = true);
   ok(failed, "the sync does not resolve over the failed flush");
   wal.close();
-});
-
-/** Appends enough one-segment records (16-byte segments) for flushes to start ahead of need. */
-function leaveSegmentsBehind(wal: Wal, count = SEGMENT_FLUSH_AHEAD_PARKED + 6): void {
-  for (let i = 0; i < count; i++) wal.append(new Uint8Array(8).fill(i + 1));
-}
-
-/** Fails the first flush of segment 0 with EIO, as a write-back error does. */
-function failFirstFlushOfSegment0(disk: SimDisk): { failed: boolean } {
-  const seen = { failed: false };
-  disk.faults = ({ kind, name }) => {
-    if (kind !== "flush" || name !== segmentName(0) || seen.failed) return undefined;
-    seen.failed = true;
-    return { code: "EIO" };
-  };
-  return seen;
-}
-
-/**
- * Process B's turn, in the same boot: it opens the log, appends and syncs one record; then the
- * power fails. What B's sync acknowledged must survive, and what A never made durable must not
- * come back as if it had.
- */
-async function afterwardsNothingAcknowledgedIsLost(disk: SimDisk): Promise<void> {
-  disk.faults = undefined;
-  const b = Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), 16));
-  deepEqual([...b.iter()], [], "the reopen sees only durable records: none");
-  b.append(new Uint8Array(8).fill(0xbb));
-  await b.sync();
-  b.close();
-  const crashed = disk.crash(new Rng(2), CRASH_MODEL_LOSE_ALL);
-  const c = Wal.withStore(SegmentedStore.open(SimDirectory.open(crashed), 16), {
-    recoveryPolicy: "strict",
-  });
-  deepEqual([...c.iter()].map((entry) => entry.data[0]), [0xbb]);
-  c.close();
-}
-
-Deno.test("SegmentFlushes: a failed flush of a segment left behind fails the log at once, cuts it, and close reports it", async () => {
-  const disk = new SimDisk();
-  const wal = Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), 16));
-  const fault = failFirstFlushOfSegment0(disk);
-  leaveSegmentsBehind(wal);
-  await new Promise((resolve) => setTimeout(resolve, 0)); // segment 0's flush fails meanwhile
-  ok(fault.failed);
-  // No call was made since: the log failed on its own, and was cut back to its durable end.
-  equal(wal.nextLsn, 0);
-  throws(() => wal.close(), (e) => e instanceof WalError && e.kind === "failed");
-  await rejects(wal.closed, (e) => e instanceof WalError && e.kind === "failed");
-  await afterwardsNothingAcknowledgedIsLost(disk);
-});
-
-Deno.test("SegmentFlushes: a flush left behind that fails after close() rejects closed, and a reopen cuts what it left", async () => {
-  const disk = new SimDisk();
-  const wal = Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), 16));
-  const fault = failFirstFlushOfSegment0(disk);
-  leaveSegmentsBehind(wal);
-  ok(wal.nextLsn > 0, "segment 0's flush has not failed yet: it runs on a worker thread");
-  wal.close(); // the store closes now
-  // The closed store holds no lock and refuses the cut: the log is remembered, for a reopen in
-  // this process to cut first.
-  await rejects(
-    wal.closed,
-    (e) => e instanceof WalError && e.kind === "failed" && /retries the cut/.test(e.message),
-  );
-  ok(fault.failed);
-  await afterwardsNothingAcknowledgedIsLost(disk);
-});
-
-Deno.test("SegmentFlushes: a failed directory flush started ahead of need fails the log at once", async () => {
-  const disk = new SimDisk();
-  const wal = Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), 16));
-  await wal.sync(); // the new log's files are durable: only the next creation's flush fails
-  let failed = false;
-  disk.faults = ({ kind }) => {
-    if (kind !== "sync" || failed) return undefined;
-    failed = true;
-    return { code: "EIO" };
-  };
-  wal.append(new Uint8Array(8)); // creates segment 0: its creation is flushed ahead of need
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  ok(failed);
-  equal(wal.nextLsn, 0);
-  throws(() => wal.close(), (e) => e instanceof WalError && e.kind === "failed");
-  disk.faults = undefined;
-  await afterwardsNothingAcknowledgedIsLost(disk);
 });
