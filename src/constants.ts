@@ -177,19 +177,10 @@ export const SEGMENT_READERS_OPEN_MAX = 4;
  * How many segments, besides the one being appended to, a segmented store keeps open while they
  * hold unflushed bytes. A segment is flushed through the handle it was written with, never a
  * fresh one: a fresh descriptor is not told of a write-back error another descriptor already
- * reported. Past this many (a writer that outruns its flushes), rotating flushes the oldest first;
- * their flushes start ahead of need, on a worker thread (`SEGMENT_FLUSH_AHEAD_PARKED`).
+ * reported. Each one's flush starts on a worker thread when the log rotates past it; past this
+ * many not yet flushed (a writer that outruns its flushes), rotating flushes the oldest first.
  */
 export const SEGMENT_UNFLUSHED_OPEN_MAX = 8;
-
-/**
- * Past this many segments left behind unflushed, rotating starts the flush of the oldest on a
- * worker thread, so that the bound above is rarely reached with its flush still to do. Not at
- * once: a writer that syncs has them flushed by its syncs, and on ext4 an extra flush running
- * beside the appends to the next segment stalls them (the bench's segmented append p99.9 went
- * from ~190 µs to ~320–400 µs when every segment was flushed as the log left it).
- */
-export const SEGMENT_FLUSH_AHEAD_PARKED = 4;
 
 /**
  * The file in a segmented log's directory that lists segments known to be flushed, each with

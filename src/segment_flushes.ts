@@ -7,11 +7,7 @@
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
 import { flushFile, flushFileAsync, syncDirectoryAsync } from "./segment_files.ts";
-import {
-  SEGMENT_FLUSH_AHEAD_PARKED,
-  SEGMENT_UNFLUSHED_OPEN_MAX,
-  SPARE_SEGMENT_FILE_NAME,
-} from "./constants.ts";
+import { SEGMENT_UNFLUSHED_OPEN_MAX, SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
 import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
 
@@ -110,24 +106,19 @@ export class SegmentFlushes {
 
   /**
    * Keeps the handle of a segment left behind: parked while its bytes are unflushed, retired
-   * otherwise. Past `SEGMENT_FLUSH_AHEAD_PARKED` parked, the oldest one's flush starts on a
-   * worker thread, so that by the time the bound on parked handles needs it, it is done: a
-   * writer that does not sync has its segments flushed without `append` waiting. Past the
-   * bound, the oldest parked one is flushed before going on: only a writer that outruns its
-   * flushes by that many segments waits.
+   * otherwise. A parked segment's flush starts at once, on a worker thread, so that by the time
+   * a `sync` needs it (or the bound on parked handles does) it is done: neither `append` nor the
+   * rotation waits for it. Past the bound, the oldest parked one is flushed before going on:
+   * only a writer that outruns its flushes by that many segments waits.
    */
   park(index: number, file: DirectoryFile): void {
     if (!this.#unflushed.has(index)) return this.#handles.retire(file);
+    const evicted = this.#handles.park(index, file);
+    // At most as many flushes ahead as parked handles: a writer that never yields to the event
+    // loop never sees them end, and each holds its handle open.
     const handles = this.#handles;
-    const evicted = handles.park(index, file);
-    if (handles.parked.size > SEGMENT_FLUSH_AHEAD_PARKED) {
-      // At most as many as parked handles at once: a writer that never yields to the event
-      // loop never sees them end, and each holds its handle open.
-      for (const [oldest, parked] of handles.parked) {
-        if (handles.running(parked) !== undefined) continue;
-        if (handles.runningCount < SEGMENT_UNFLUSHED_OPEN_MAX) this.#flushAhead(oldest, parked);
-        break;
-      }
+    if (!handles.running(file) && handles.runningCount < SEGMENT_UNFLUSHED_OPEN_MAX) {
+      this.#flushAhead(index, file);
     }
     if (evicted === undefined) return;
     const [oldest, handle] = evicted;

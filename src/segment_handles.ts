@@ -66,11 +66,6 @@ export class SegmentHandles {
     return this.#parked.entries().next().value!;
   }
 
-  /** The parked segments and their handles, oldest first. */
-  get parked(): ReadonlyMap<number, DirectoryFile> {
-    return this.#parked;
-  }
-
   /** Takes a parked handle of segment `index` out of the pool, if there is one. */
   unpark(index: number): DirectoryFile | undefined {
     const parked = this.#parked.get(index);
