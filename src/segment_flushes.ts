@@ -7,7 +7,7 @@
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
 import { flushFile, flushFileAsync, syncDirectoryAsync } from "./segment_files.ts";
-import { SEGMENT_UNFLUSHED_OPEN_MAX, SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
+import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
 import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
 
@@ -35,6 +35,12 @@ export class SegmentFlushes {
   #ahead: Promise<void> | undefined;
   /** What a flush started ahead of need threw: the next flush (or rotation) throws it. */
   #aheadError: unknown;
+  /**
+   * Handles with a flush on a worker thread in flight, settling (never rejecting) when it ends:
+   * one at a time per handle, since two on one descriptor could split a write-back error
+   * between them, and the one told nothing would report the lost bytes durable.
+   */
+  readonly #inFlight = new Map<DirectoryFile, Promise<void>>();
   /** The next segment, created ahead of need by a flush under a temporary name. */
   #spare: DirectoryFile | undefined;
   #closed = false;
@@ -114,12 +120,7 @@ export class SegmentFlushes {
   park(index: number, file: DirectoryFile): void {
     if (!this.#unflushed.has(index)) return this.#handles.retire(file);
     const evicted = this.#handles.park(index, file);
-    // At most as many flushes ahead as parked handles: a writer that never yields to the event
-    // loop never sees them end, and each holds its handle open.
-    const handles = this.#handles;
-    if (!handles.running(file) && handles.runningCount < SEGMENT_UNFLUSHED_OPEN_MAX) {
-      this.#flushAhead(index, file);
-    }
+    if (!this.#inFlight.has(file)) this.#flushAhead(index, file);
     if (evicted === undefined) return;
     const [oldest, handle] = evicted;
     const start = flushStart();
@@ -206,13 +207,28 @@ export class SegmentFlushes {
   #flushAhead(index: number, file: DirectoryFile): void {
     const version = this.#unflushed.get(index)!;
     const start = flushStart();
-    void this.#handles.flushAsync(file).then(
+    void this.#flushAsync(file).then(
       () => this.#settle(index, version, start),
       (error) => {
         this.#aheadError ??= error;
         this.record.fail();
       },
     );
+  }
+
+  /**
+   * `file.flush()`, registered in `#inFlight` while it runs and counted as a running flush (so
+   * no handle is closed under it). The caller checks no flush of `file` runs already.
+   */
+  #flushAsync(file: DirectoryFile): Promise<void> {
+    this.#handles.flushStarted();
+    const flushing = file.flush();
+    const ended = flushing.then(() => {}, () => {}).finally(() => {
+      this.#inFlight.delete(file);
+      this.#handles.flushEnded();
+    });
+    this.#inFlight.set(file, ended);
+    return flushing;
   }
 
   /** Flushes the segments unflushed when called, then the directory. */
@@ -230,17 +246,18 @@ export class SegmentFlushes {
         // runs; retired handles stay open until no flush runs, so none is closed under its
         // own flush.
         let file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
-        // A flush of it started ahead of need (it was left behind): wait for it rather than
-        // run a second one beside it; it settles the segment, or fails the log.
-        for (let running; file !== undefined && (running = this.#handles.running(file));) {
-          await running;
+        // A parked segment's flush started ahead of need: wait for it rather than run a second
+        // one beside it; it settles the segment, or fails the log.
+        // A change of version then means it was settled (or removed, or written again after a
+        // cut, its earlier bytes covered by the flush that ran).
+        while (file !== undefined && this.#inFlight.has(file)) {
+          await this.#inFlight.get(file);
           this.#throwAheadError();
-          file = this.#handles.writtenHandle(index) ?? file;
+          if (this.#unflushed.get(index) !== version) break;
+          file = this.#handles.writtenHandle(index);
         }
-        // Settled meanwhile: by a flush that began after its last append, so after every byte
-        // this flush was called for. (Written again after a cut: flushed here as usual.)
-        if (!this.#unflushed.has(index)) continue;
-        if (file !== undefined) await this.#handles.flushAsync(file);
+        if (this.#unflushed.get(index) !== version) continue;
+        if (file !== undefined) await this.#flushAsync(file);
         else await this.#flushClosed(index);
         this.#settle(index, version, start);
       }
@@ -287,6 +304,25 @@ export class SegmentFlushes {
     // A spare is never written; a file left under its name by a crash may have been.
     if (this.#closed || this.#spare !== undefined || file.size !== 0) file.close();
     else this.#spare = file;
+  }
+
+  /**
+   * At the store's close: of `files`, the store's open handles, returns those to close now; a
+   * handle whose flush is still running on a worker thread is closed when that flush ends.
+   */
+  closeLater(files: DirectoryFile[]): DirectoryFile[] {
+    const now = files.filter((file) => !this.#inFlight.has(file));
+    for (const file of files) {
+      // Best effort: nothing is left to tell of a failed close.
+      void this.#inFlight.get(file)?.then(() => {
+        try {
+          file.close();
+        } catch {
+          // The store is closed: nothing is left to tell.
+        }
+      });
+    }
+    return now;
   }
 
   /** At the store's close: closes and removes the spare, if one was made (best effort). */

@@ -21,13 +21,6 @@ export class SegmentHandles {
   readonly #parked = new Map<number, DirectoryFile>();
   /** Handles that stopped being needed while a flush ran; closed when no flush runs. */
   readonly #retired: DirectoryFile[] = [];
-  /**
-   * Handles with a flush of their own on a worker thread, each with a promise that settles
-   * (never rejects) when it ends: closed only once it has.
-   */
-  readonly #busy = new Map<DirectoryFile, Promise<void>>();
-  /** Busy handles given up: closed when their flush ends. */
-  readonly #closeWhenIdle = new Set<DirectoryFile>();
   #flushesRunning = 0;
 
   constructor(dir: WalDirectory) {
@@ -120,45 +113,9 @@ export class SegmentHandles {
     }
   }
 
-  /** Closes `file` now, or once no flush runs (and its own flush, if any, ended). */
+  /** Closes `file` now, or once no flush runs. */
   retire(file: DirectoryFile): void {
     if (this.#flushesRunning > 0) this.#retired.push(file);
-    else this.#closeUnlessBusy(file);
-  }
-
-  /**
-   * `file.flush()`, tracked while it runs: the handle is not closed under it, and
-   * {@linkcode SegmentHandles.running} returns it. One at a time per handle: two on one
-   * descriptor could split a write-back error between them, and the one told nothing would
-   * report lost bytes durable. The caller checks that none runs.
-   */
-  flushAsync(file: DirectoryFile): Promise<void> {
-    const flushing = file.flush();
-    const ended = flushing.then(() => {}, () => {}).finally(() => {
-      this.#busy.delete(file);
-      if (!this.#closeWhenIdle.delete(file)) return;
-      try {
-        file.close();
-      } catch {
-        // Given up already: nothing waits on it.
-      }
-    });
-    this.#busy.set(file, ended);
-    return flushing;
-  }
-
-  /** The flush of `file` running on a worker thread, if any; settles, never rejects. */
-  running(file: DirectoryFile): Promise<void> | undefined {
-    return this.#busy.get(file);
-  }
-
-  /** How many flushes of single handles run on worker threads. */
-  get runningCount(): number {
-    return this.#busy.size;
-  }
-
-  #closeUnlessBusy(file: DirectoryFile): void {
-    if (this.#busy.has(file)) this.#closeWhenIdle.add(file);
     else file.close();
   }
 
@@ -189,23 +146,18 @@ export class SegmentHandles {
   /** Notes that a flush ended; closes the retired handles once none runs. */
   flushEnded(): void {
     if (--this.#flushesRunning === 0) {
-      for (const file of this.#retired.splice(0)) this.#closeUnlessBusy(file);
+      for (const file of this.#retired.splice(0)) file.close();
     }
   }
 
-  /**
-   * Takes every open handle out of the pool, for the store's close; one whose flush still runs
-   * on a worker thread is closed when it ends instead.
-   */
+  /** Takes every open handle out of the pool, for the store's close. */
   takeAll(): DirectoryFile[] {
-    const all = [
+    const files = [
       ...this.#readers.values(),
       ...this.#parked.values(),
       ...(this.#active === undefined ? [] : [this.#active.file]),
       ...this.#retired.splice(0),
     ];
-    const files = all.filter((file) => !this.#busy.has(file));
-    for (const file of all) if (this.#busy.has(file)) this.#closeWhenIdle.add(file);
     this.#readers.clear();
     this.#parked.clear();
     this.#active = undefined;

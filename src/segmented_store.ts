@@ -361,7 +361,7 @@ export class SegmentedStore implements WalStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#flushes.close();
-    const files = this.#handles.takeAll();
+    const files = this.#flushes.closeLater(this.#handles.takeAll());
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close(), () => {
         CLAIMED.delete(this.#dir);

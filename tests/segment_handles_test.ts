@@ -46,25 +46,3 @@ Deno.test("SegmentHandles: parking past the bound hands back the oldest; retirin
   equal(handles.openCount, 0);
   dir.close();
 });
-
-Deno.test("SegmentHandles: a handle whose own flush runs is closed only once it ends", async () => {
-  const disk = new SimDisk();
-  const dir = SimDirectory.open(disk);
-  for (let i = 0; i < 2; i++) dir.open(segmentName(i), true).close();
-  const handles = new SegmentHandles(dir);
-  const [retired, kept] = [0, 1].map((i) => dir.open(segmentName(i), false));
-  const flushes = [handles.flushAsync(retired!), handles.flushAsync(kept!)];
-  equal(handles.runningCount, 2);
-  ok(handles.running(retired!) !== undefined);
-  const open = disk.openFileCount;
-  handles.retire(retired!); // given up while its flush runs
-  handles.activate(1, kept!);
-  equal(handles.takeAll().length, 0, "the store's close leaves it to its flush");
-  equal(disk.openFileCount, open, "nothing closed under a flush");
-  await Promise.all(flushes);
-  await handles.running(retired!);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  equal(handles.runningCount, 0);
-  equal(disk.openFileCount, open - 2, "both closed once their flushes ended");
-  dir.close();
-});
