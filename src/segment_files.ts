@@ -73,16 +73,6 @@ export function flushFile(dir: WalDirectory, name: string): void {
   }
 }
 
-/** {@linkcode flushFile} on a worker thread. */
-export async function flushFileAsync(dir: WalDirectory, name: string): Promise<void> {
-  const file = dir.open(name, false);
-  try {
-    await file.flush();
-  } finally {
-    file.close();
-  }
-}
-
 /** Cuts segment file `index` to `length` bytes and flushes it, through a handle of its own. */
 export function cutSegmentFile(dir: WalDirectory, index: number, length: number): void {
   const file = dir.open(segmentName(index), false);

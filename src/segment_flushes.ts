@@ -6,7 +6,7 @@
 
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
-import { flushFile, flushFileAsync, syncDirectoryAsync } from "./segment_files.ts";
+import { syncDirectoryAsync } from "./segment_files.ts";
 import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
 import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
@@ -27,20 +27,12 @@ export class SegmentFlushes {
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
-  /** See {@linkcode SegmentFlushes.flushFirst}. */
-  readonly #filesFirst: string[] = [];
   #directoryVersion = 0;
   #directorySynced = 0;
   /** The directory flush started ahead of need after a segment was created, while it runs. */
   #ahead: Promise<void> | undefined;
   /** What a flush started ahead of need threw: the next flush (or rotation) throws it. */
   #aheadError: unknown;
-  /**
-   * Handles with a flush on a worker thread in flight, settling (never rejecting) when it ends:
-   * one at a time per handle, since two on one descriptor could split a write-back error
-   * between them, and the one told nothing would report the lost bytes durable.
-   */
-  readonly #inFlight = new Map<DirectoryFile, Promise<void>>();
   /** The next segment, created ahead of need by a flush under a temporary name. */
   #spare: DirectoryFile | undefined;
   #closed = false;
@@ -85,11 +77,6 @@ export class SegmentFlushes {
     if (any) this.directoryChanged();
   }
 
-  /** Files the next flush makes durable first, through handles of their own (at open). */
-  flushFirst(names: string[]): void {
-    this.#filesFirst.push(...names);
-  }
-
   /** Notes a segment created or removed: the directory needs a flush. */
   directoryChanged(): void {
     this.#directoryVersion++;
@@ -111,16 +98,12 @@ export class SegmentFlushes {
   }
 
   /**
-   * Keeps the handle of a segment left behind: parked while its bytes are unflushed, retired
-   * otherwise. A parked segment's flush starts at once, on a worker thread, so that by the time
-   * a `sync` needs it (or the bound on parked handles does) it is done: neither `append` nor the
-   * rotation waits for it. Past the bound, the oldest parked one is flushed before going on:
-   * only a writer that outruns its flushes by that many segments waits.
+   * Keeps the handle of a segment left behind: parked while its bytes are unflushed (flushing
+   * the oldest parked one past the bound), retired otherwise.
    */
   park(index: number, file: DirectoryFile): void {
     if (!this.#unflushed.has(index)) return this.#handles.retire(file);
     const evicted = this.#handles.park(index, file);
-    if (!this.#inFlight.has(file)) this.#flushAhead(index, file);
     if (evicted === undefined) return;
     const [oldest, handle] = evicted;
     const start = flushStart();
@@ -170,8 +153,6 @@ export class SegmentFlushes {
     this.#throwAheadError();
     const start = flushStart();
     this.#failing(() => {
-      for (const name of this.#filesFirst) flushFile(this.#dir, name);
-      this.#filesFirst.length = 0;
       for (const [index, version] of [...this.#unflushed]) {
         const file = this.#handles.writtenHandle(index);
         if (file !== undefined) file.flushSync();
@@ -199,65 +180,20 @@ export class SegmentFlushes {
     return Math.min(this.#handles.active?.index ?? Infinity, this.#last() ?? 0);
   }
 
-  /**
-   * Flushes parked segment `index` on a worker thread. Success settles it (unless it was
-   * written again meanwhile); a failure is kept for the next flush or rotation to throw, and
-   * the log then fails, as for the directory flush started ahead of need.
-   */
-  #flushAhead(index: number, file: DirectoryFile): void {
-    const version = this.#unflushed.get(index)!;
-    const start = flushStart();
-    void this.#flushAsync(file).then(
-      () => this.#settle(index, version, start),
-      (error) => {
-        this.#aheadError ??= error;
-        this.record.fail();
-      },
-    );
-  }
-
-  /**
-   * `file.flush()`, registered in `#inFlight` while it runs and counted as a running flush (so
-   * no handle is closed under it). The caller checks no flush of `file` runs already.
-   */
-  #flushAsync(file: DirectoryFile): Promise<void> {
-    this.#handles.flushStarted();
-    const flushing = file.flush();
-    const ended = flushing.then(() => {}, () => {}).finally(() => {
-      this.#inFlight.delete(file);
-      this.#handles.flushEnded();
-    });
-    this.#inFlight.set(file, ended);
-    return flushing;
-  }
-
   /** Flushes the segments unflushed when called, then the directory. */
   async flush(): Promise<void> {
     this.#throwAheadError();
     const snapshot = [...this.#unflushed];
     const active = this.#handles.active;
     const start = flushStart();
-    const filesFirst = this.#filesFirst.splice(0);
     this.#handles.flushStarted();
     try {
-      for (const name of filesFirst) await flushFileAsync(this.#dir, name);
       for (const [index, version] of snapshot) {
         // A handle may be retired (by a rotation, a settle or a removal) while this await
         // runs; retired handles stay open until no flush runs, so none is closed under its
         // own flush.
-        let file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
-        // A parked segment's flush started ahead of need: wait for it rather than run a second
-        // one beside it; it settles the segment, or fails the log.
-        // A change of version then means it was settled (or removed, or written again after a
-        // cut, its earlier bytes covered by the flush that ran).
-        while (file !== undefined && this.#inFlight.has(file)) {
-          await this.#inFlight.get(file);
-          this.#throwAheadError();
-          if (this.#unflushed.get(index) !== version) break;
-          file = this.#handles.writtenHandle(index);
-        }
-        if (this.#unflushed.get(index) !== version) continue;
-        if (file !== undefined) await this.#flushAsync(file);
+        const file = active?.index === index ? active.file : this.#handles.writtenHandle(index);
+        if (file !== undefined) await file.flush();
         else await this.#flushClosed(index);
         this.#settle(index, version, start);
       }
@@ -304,25 +240,6 @@ export class SegmentFlushes {
     // A spare is never written; a file left under its name by a crash may have been.
     if (this.#closed || this.#spare !== undefined || file.size !== 0) file.close();
     else this.#spare = file;
-  }
-
-  /**
-   * At the store's close: of `files`, the store's open handles, returns those to close now; a
-   * handle whose flush is still running on a worker thread is closed when that flush ends.
-   */
-  closeLater(files: DirectoryFile[]): DirectoryFile[] {
-    const now = files.filter((file) => !this.#inFlight.has(file));
-    for (const file of files) {
-      // Best effort: nothing is left to tell of a failed close.
-      void this.#inFlight.get(file)?.then(() => {
-        try {
-          file.close();
-        } catch {
-          // The store is closed: nothing is left to tell.
-        }
-      });
-    }
-    return now;
   }
 
   /** At the store's close: closes and removes the spare, if one was made (best effort). */

@@ -26,7 +26,13 @@ import {
 } from "./segment_cuts.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
-import { copyAside, refreshSegments, scanDirectory, writeAtomically } from "./segment_files.ts";
+import {
+  copyAside,
+  flushFile,
+  refreshSegments,
+  scanDirectory,
+  writeAtomically,
+} from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -163,9 +169,9 @@ export class SegmentedStore implements WalStore {
     // The head and segment-size files too: in a copied directory they may be in the page cache
     // only, and after a power loss an empty one refuses the open (a damaged file is never read
     // as "none"). Two flushes of small files, whatever the record says.
-    store.#flushes.flushFirst(
-      [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME].filter((name) => names.includes(name)),
-    );
+    for (const name of [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME]) {
+      if (names.includes(name)) flushFile(dir, name);
+    }
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE, RECORD_TEMP]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
@@ -361,7 +367,7 @@ export class SegmentedStore implements WalStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#flushes.close();
-    const files = this.#flushes.closeLater(this.#handles.takeAll());
+    const files = this.#handles.takeAll();
     runEach(
       [...files.map((file) => () => file.close()), () => this.#dir.close(), () => {
         CLAIMED.delete(this.#dir);

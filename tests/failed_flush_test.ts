@@ -18,7 +18,6 @@ import {
   WalError,
   type WalStore,
 } from "../mod.ts";
-import { segmentName } from "../src/segments.ts";
 import { Rng } from "./_rng.ts";
 import {
   CRASH_MODEL_LOSE_ALL,
@@ -171,13 +170,8 @@ Deno.test("segmented: an append whose rotation flush fails cuts the log back too
   wal.append(bytes("synced"));
   wal.syncSync();
   const durable = wal.durableLsn;
-  // Each 16-byte segment fills up, and its flush starts on a worker thread; past 8 unflushed
-  // ones, a rotation flushes the oldest itself (the second flush of segment 1), and fails.
-  let flushesOfOne = 0;
-  disk.faults = ({ kind, name }) =>
-    kind === "flush" && name === segmentName(1) && ++flushesOfOne === 2
-      ? { code: "EIO" }
-      : undefined;
+  // Each 16-byte segment fills up; past 8 unflushed ones, a rotation flushes the oldest.
+  failNext(disk, "flush");
   throws(() => {
     for (let i = 0; i < 40; i++) wal.append(new Uint8Array(16).fill(i));
   }, failed);
