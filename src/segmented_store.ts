@@ -129,8 +129,7 @@ export class SegmentedStore implements WalStore {
   ): SegmentedStore {
     checkSegmentSize(segmentSize);
     if (CLAIMED.has(dir)) {
-      // The directory's lock is held by the object, not by each store on it: a second store on
-      // the same object would be a second writer the lock cannot see. It stays the first one's.
+      // The object holds the lock: a second store on it would be a writer the lock cannot see.
       throw new WalError(
         "locked",
         `Cannot open segmented log "${dir.path}": this directory object already serves a log; ` +
@@ -157,18 +156,13 @@ export class SegmentedStore implements WalStore {
     const store = new SegmentedStore(dir, segmentSize, head, segments, size);
     store.#readOnly = readOnly;
     if (readOnly) return store;
-    // A crashed writer may have left any segment, and its creation, only in the page cache:
-    // the first flush covers every segment from the head on and the directory, so recovery's
-    // flush makes what it replays durable. The only segments it skips are those the flush
-    // record vouches for, by their files' fingerprints: a copied or restored directory carries
-    // the record but not those files, so its segments are all flushed (docs/ON_DISK_FORMAT.md
-    // §6.2). The directory is flushed whatever the record says.
+    // A crashed writer may have left any segment (and its creation) in the page cache only: the
+    // first flush covers the directory and each segment from the head on but those the flush
+    // record vouches for by fingerprint (a copy or restore matches none: ON_DISK_FORMAT.md §6.2),
+    // and the head and segment-size files (unflushed in a copy, and an empty one is refused).
     const first = Math.floor(head / segmentSize);
     const trusted = store.#flushes.record.trustAtOpen(names, segments, first);
     store.#flushes.assumeUnflushed(segments, first, trusted);
-    // The head and segment-size files too: in a copied directory they may be in the page cache
-    // only, and after a power loss an empty one refuses the open (a damaged file is never read
-    // as "none"). Two flushes of small files, whatever the record says.
     for (const name of [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME]) {
       if (names.includes(name)) flushFile(dir, name);
     }
@@ -177,11 +171,10 @@ export class SegmentedStore implements WalStore {
       dir.remove(leftover);
       store.#flushes.directoryChanged();
     }
-    // Record the size, so later opens check it even with a single segment. A new log records
-    // it at once: no segment may exist without it, or a crash before the first flush would
-    // leave short segments that look like another size. A log written by the Rust crate or an
-    // older wal-db records it at its first flush, after recovery accepted the log: an open
-    // that recovery refuses changes nothing.
+    // Record the size (later opens check it even with one segment): a new log at once, or a
+    // crash could leave short segments that look like another size; a log of the Rust crate or
+    // an older wal-db at its first flush, once recovery accepted it (a refused open changes
+    // nothing).
     if (recorded === undefined) {
       if (segments.size === 0) store.#recordSegmentSize();
       else store.#segmentSizeUnrecorded = true;
@@ -248,8 +241,7 @@ export class SegmentedStore implements WalStore {
       const got = this.#segments.has(index)
         ? this.#handles.reader(index).readAt(within, target)
         : 0;
-      // A missing or short segment inside the log is a hole: it reads as zeros, which are
-      // never a record, so recovery reports damage here and looks for intact data after it.
+      // A hole (a missing or short segment) reads as zeros: damage, with intact data searched after.
       target.fill(0, got);
       at += count;
     }

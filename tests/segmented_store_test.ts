@@ -571,9 +571,9 @@ Deno.test("SegmentedStore: on disk, a writer's open trusts the flush record, and
     };
     deepEqual(flushedAtOpen(dir), [segmentName(segments - 1)]);
     const copy = join(root, "copy");
-    Deno.mkdirSync(copy);
-    for (const entry of Deno.readDirSync(dir)) {
-      Deno.copyFileSync(join(dir, entry.name), join(copy, entry.name));
+    await Deno.mkdir(copy);
+    for await (const entry of Deno.readDir(dir)) {
+      await Deno.copyFile(join(dir, entry.name), join(copy, entry.name));
     }
     deepEqual(flushedAtOpen(copy), names);
   });
