@@ -276,13 +276,16 @@ export function checkGaps(
 
 /**
  * {@linkcode writeAtomically} with the flushes of the file and the directory off the main
- * thread (see `WalDirectory.syncAsync`).
+ * thread (see `WalDirectory.syncAsync`). When `proceed` (asked once the file is flushed, right
+ * before the rename) says no, the file is not put in place: the temporary file stays, for the
+ * next writer's open to remove.
  */
 export async function writeAtomicallyAsync(
   dir: WalDirectory,
   temp: string,
   name: string,
   bytes: Uint8Array,
+  proceed: () => boolean = () => true,
 ): Promise<void> {
   const file = dir.open(temp, true);
   try {
@@ -292,6 +295,7 @@ export async function writeAtomicallyAsync(
   } finally {
     file.close();
   }
+  if (!proceed()) return;
   dir.rename(temp, name);
   await syncDirectoryAsync(dir);
 }

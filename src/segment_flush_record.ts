@@ -155,6 +155,7 @@ export class FlushRecord {
    * proven: it changes) and rewrites the record, blocking the thread.
    */
   writeSync(sealedBelow: number): void {
+    if (this.#broken) return;
     this.#lastWrite = Date.now();
     for (const [index, start] of this.#candidates(sealedBelow)) {
       const before = this.#provable(index, start);
@@ -172,6 +173,8 @@ export class FlushRecord {
       }
       this.#proveAfterFlush(index, again);
     }
+    // Nothing above yields to a failing flush's handler; checked all the same, as in writeAsync.
+    if (this.#broken) return;
     const bytes = encodeFlushRecord(this.#proven);
     writeAtomically(this.#dir, FLUSH_RECORD_TEMP_FILE_NAME, FLUSH_RECORD_FILE_NAME, bytes);
   }
@@ -186,7 +189,13 @@ export class FlushRecord {
     }
   }
 
+  /**
+   * A flush of the store may fail at any await here (one started ahead of need, say, or a sync
+   * beside it): `#broken` is checked after each, and last right before the rename that puts
+   * the record in place, so no record is put in place once a flush failed.
+   */
   async #writeAsync(sealedBelow: number): Promise<void> {
+    if (this.#broken) return;
     this.#lastWrite = Date.now();
     for (const [index, start] of this.#candidates(sealedBelow)) {
       const before = this.#provable(index, start);
@@ -202,6 +211,7 @@ export class FlushRecord {
       } finally {
         file.close();
       }
+      if (this.#broken) return;
       // A truncation may have removed or rewritten it meanwhile: then it proves nothing.
       if (this.#flushed.get(index) === start) this.#proveAfterFlush(index, again);
     }
@@ -211,6 +221,7 @@ export class FlushRecord {
       FLUSH_RECORD_TEMP_FILE_NAME,
       FLUSH_RECORD_FILE_NAME,
       bytes,
+      () => !this.#broken,
     );
   }
 

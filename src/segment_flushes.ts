@@ -55,9 +55,14 @@ export class SegmentFlushes {
     return [...this.#unflushed.keys()];
   }
 
-  /** Notes bytes appended to (or cut from) segment `index`. */
+  /**
+   * Notes bytes appended to (or cut from) segment `index`. What the flush record knew of it no
+   * longer holds: a flush that settled it (while it was being written, say) did not cover these
+   * bytes, and a fingerprint that dates no change cannot tell.
+   */
   appended(index: number): void {
     this.#unflushed.set(index, ++this.#appendVersion);
+    this.record.changed(index);
   }
 
   /**

@@ -3,10 +3,19 @@
 // (copies, process kills, power loss at every step, failed flushes, files changed by others).
 
 import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
-import { FLUSH_RECORD_FILE_NAME, FLUSH_RECORD_STALE_MAX } from "../src/constants.ts";
+import {
+  FLUSH_RECORD_FILE_NAME,
+  FLUSH_RECORD_INTERVAL_MS,
+  FLUSH_RECORD_STALE_MAX,
+} from "../src/constants.ts";
 import type { DirectoryFile, FileFingerprint, WalDirectory } from "../src/directory.ts";
 import { SegmentedStore, Wal } from "../mod.ts";
-import { decodeFlushRecord, encodeFlushRecord } from "../src/segment_flush_record.ts";
+import {
+  decodeFlushRecord,
+  encodeFlushRecord,
+  FlushRecord,
+  flushStart,
+} from "../src/segment_flush_record.ts";
 import { segmentName } from "../src/segments.ts";
 import { Rng } from "./_rng.ts";
 import { CRASH_MODEL_DEFAULT, CRASH_MODEL_LOSE_ALL, SimDirectory, SimDisk } from "./_sim_disk.ts";
@@ -240,4 +249,58 @@ Deno.test("power lost at any step of a run that writes the record: the next writ
     deepEqual(values(open(SimDirectory.open(crashed.crash(rng, CRASH_MODEL_LOSE_ALL)))), seen);
     if (finished) break;
   }
+});
+
+Deno.test("a segment appended to after a flush settled it, while a later flush runs, is not vouched for", async () => {
+  // The simulated directory's fingerprints date no change (`changedAt` is -Infinity), as the
+  // WalDirectory contract allows: only the record's own bookkeeping keeps it honest.
+  const disk = new SimDisk();
+  const store = SegmentedStore.open(SimDirectory.open(disk), SEGMENT_SIZE);
+  const put = (size: number) => store.append(new Uint8Array(size).fill(size & 0xff));
+  put(SEGMENT_SIZE * SEGMENTS);
+  await store.flush(); // writes the record
+  put(SEGMENT_SIZE * SEGMENTS + 10);
+  const active = 2 * SEGMENTS;
+  // The segment being written is settled with the rest; the record is not rewritten so soon.
+  await store.flush();
+  await new Promise((resolve) => setTimeout(resolve, FLUSH_RECORD_INTERVAL_MS + 50));
+  put(10);
+  const running = store.flush(); // it covers the segment as it is now...
+  put(10); // ...but not this, appended after it started,
+  put(SEGMENT_SIZE); // and the log moves on past it before the flush ends (the record is due)
+  await running;
+  store.close();
+  const entries = decodeFlushRecord(disk.bytesOf(FLUSH_RECORD_FILE_NAME)!)!;
+  ok(entries.has(active - 1), "the record was rewritten at the third flush");
+  // Every segment the record vouches for, as its file is now, is durable as it is now.
+  const dir = SimDirectory.open(disk);
+  const vouched = [...entries].filter(([index, id]) =>
+    dir.fingerprint(segmentName(index))?.id === id
+  );
+  dir.close();
+  const crashed = disk.crash(new Rng(1), CRASH_MODEL_LOSE_ALL);
+  for (const [index] of vouched) {
+    const name = segmentName(index);
+    deepEqual(crashed.bytesOf(name), disk.bytesOf(name), `${name} is vouched for`);
+  }
+});
+
+Deno.test("a record whose write began before a flush failed is not put in place", async () => {
+  const disk = new SimDisk();
+  const dir = SimDirectory.open(disk);
+  for (let index = 0; index < FLUSH_RECORD_STALE_MAX; index++) {
+    const file = dir.open(segmentName(index), true);
+    file.append(new Uint8Array(8));
+    file.flushSync();
+    file.close();
+  }
+  const record = new FlushRecord(dir, () => true);
+  const start = flushStart();
+  for (let index = 0; index < FLUSH_RECORD_STALE_MAX; index++) record.settled(index, start);
+  ok(record.due(FLUSH_RECORD_STALE_MAX));
+  const writing = record.writeAsync(FLUSH_RECORD_STALE_MAX);
+  record.fail(); // a flush fails (on a worker thread) while the record is being written
+  await writing;
+  equal(disk.bytesOf(FLUSH_RECORD_FILE_NAME), undefined);
+  dir.close();
 });
