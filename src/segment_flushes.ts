@@ -6,7 +6,7 @@
 
 import type { DirectoryFile, WalDirectory } from "./directory.ts";
 import type { SegmentHandles } from "./segment_handles.ts";
-import { syncDirectoryAsync } from "./segment_files.ts";
+import { flushFile, syncDirectoryAsync } from "./segment_files.ts";
 import { SPARE_SEGMENT_FILE_NAME } from "./constants.ts";
 import { segmentName } from "./segments.ts";
 import { FlushRecord, type FlushStart, flushStart } from "./segment_flush_record.ts";
@@ -27,6 +27,8 @@ export class SegmentFlushes {
   /** Segments with unflushed bytes, and a version that changes with every append to them. */
   readonly #unflushed = new Map<number, number>();
   #appendVersion = 0;
+  /** See {@linkcode SegmentFlushes.flushFirst}. */
+  readonly #filesFirst: string[] = [];
   #directoryVersion = 0;
   #directorySynced = 0;
   /** The directory flush started ahead of need after a segment was created, while it runs. */
@@ -61,8 +63,10 @@ export class SegmentFlushes {
    * bytes, and a fingerprint that dates no change cannot tell.
    */
   appended(index: number): void {
+    // Marked unflushed already: then it is in no record (settling removes the mark), and the
+    // hot path of a segment being written costs one lookup.
+    if (!this.#unflushed.has(index)) this.record.changed(index);
     this.#unflushed.set(index, ++this.#appendVersion);
-    this.record.changed(index);
   }
 
   /**
@@ -80,6 +84,15 @@ export class SegmentFlushes {
       if (index >= first && !trusted.has(index)) this.appended(index);
     }
     if (any) this.directoryChanged();
+  }
+
+  /**
+   * Files the next flush makes durable first, through handles of their own (at open: the head
+   * and segment-size files, which a copied directory may hold in the page cache only). Their
+   * flush is part of recovery's, so its failure fails the log like any failed flush.
+   */
+  flushFirst(names: string[]): void {
+    this.#filesFirst.push(...names);
   }
 
   /** Notes a segment created or removed: the directory needs a flush. */
@@ -158,6 +171,7 @@ export class SegmentFlushes {
     this.#throwAheadError();
     const start = flushStart();
     this.#failing(() => {
+      this.#flushFilesFirst();
       for (const [index, version] of [...this.#unflushed]) {
         const file = this.#handles.writtenHandle(index);
         if (file !== undefined) file.flushSync();
@@ -186,6 +200,12 @@ export class SegmentFlushes {
   }
 
   /** Flushes the segments unflushed when called, then the directory. */
+  /** Flushes the files of {@linkcode SegmentFlushes.flushFirst} (two small files, once). */
+  #flushFilesFirst(): void {
+    for (const name of this.#filesFirst) flushFile(this.#dir, name);
+    this.#filesFirst.length = 0;
+  }
+
   async flush(): Promise<void> {
     this.#throwAheadError();
     const snapshot = [...this.#unflushed];
@@ -193,6 +213,7 @@ export class SegmentFlushes {
     const start = flushStart();
     this.#handles.flushStarted();
     try {
+      this.#flushFilesFirst();
       for (const [index, version] of snapshot) {
         // A handle may be retired (by a rotation, a settle or a removal) while this await
         // runs; retired handles stay open until no flush runs, so none is closed under its

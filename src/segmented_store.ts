@@ -26,13 +26,7 @@ import {
 } from "./segment_cuts.ts";
 import { SegmentFlushes } from "./segment_flushes.ts";
 import { SegmentHandles } from "./segment_handles.ts";
-import {
-  copyAside,
-  flushFile,
-  refreshSegments,
-  scanDirectory,
-  writeAtomically,
-} from "./segment_files.ts";
+import { copyAside, refreshSegments, scanDirectory, writeAtomically } from "./segment_files.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -163,9 +157,8 @@ export class SegmentedStore implements WalStore {
     const first = Math.floor(head / segmentSize);
     const trusted = store.#flushes.record.trustAtOpen(names, segments, first);
     store.#flushes.assumeUnflushed(segments, first, trusted);
-    for (const name of [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME]) {
-      if (names.includes(name)) flushFile(dir, name);
-    }
+    const small = [HEAD_FILE_NAME, SEGMENT_SIZE_FILE_NAME];
+    store.#flushes.flushFirst(small.filter((name) => names.includes(name)));
     for (const leftover of [HEAD_TEMP_FILE_NAME, SEGMENT_SIZE_TEMP_FILE_NAME, SPARE, RECORD_TEMP]) {
       if (!names.includes(leftover)) continue;
       dir.remove(leftover);
