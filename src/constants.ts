@@ -177,8 +177,8 @@ export const SEGMENT_READERS_OPEN_MAX = 4;
  * How many segments, besides the one being appended to, a segmented store keeps open while they
  * hold unflushed bytes. A segment is flushed through the handle it was written with, never a
  * fresh one: a fresh descriptor is not told of a write-back error another descriptor already
- * reported. Each one's flush starts on a worker thread when the log rotates past it; past this
- * many not yet flushed (a writer that outruns its flushes), rotating flushes the oldest first.
+ * reported. Syncs flush them; past this many not yet flushed (a writer that does not sync),
+ * rotating flushes the oldest first.
  */
 export const SEGMENT_UNFLUSHED_OPEN_MAX = 8;
 
