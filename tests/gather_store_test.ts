@@ -184,16 +184,24 @@ async function run(store: WalStore, steps: Step[], gatheredMode: boolean): Promi
   const wal = Wal.withStore(store, { writeMode: gatheredMode ? "gathered" : "immediate" });
   const seen: unknown[] = [];
   const lsns: number[] = [];
+  // Records still in the log: a cut drops those from it on, and later appends may reuse LSNs.
+  let boundaries: number[] = [];
   let fill = 0;
   const payload = (size: number) => new Uint8Array(size).fill(++fill & 0xff);
   for (const step of steps) {
     switch (step.kind) {
-      case "append":
-        lsns.push(wal.append(payload(step.size)));
+      case "append": {
+        const lsn = wal.append(payload(step.size));
+        lsns.push(lsn);
+        boundaries.push(lsn);
         break;
-      case "batch":
-        lsns.push(...wal.appendBatch(step.sizes.map(payload)));
+      }
+      case "batch": {
+        const batch = wal.appendBatch(step.sizes.map(payload));
+        lsns.push(...batch);
+        boundaries.push(...batch);
         break;
+      }
       case "sync":
         await wal.sync();
         seen.push(["durable", wal.durableLsn]);
@@ -209,9 +217,10 @@ async function run(store: WalStore, steps: Step[], gatheredMode: boolean): Promi
         seen.push([...wal.iter()].map((e) => [e.lsn, e.data.length, e.data[0]]));
         break;
       case "truncateFrom": {
-        const live = lsns.filter((lsn) => lsn < wal.nextLsn);
-        if (live.length === 0) break;
-        wal.truncateFrom(live[step.pick % live.length]!);
+        if (boundaries.length === 0) break;
+        const cut = boundaries[step.pick % boundaries.length]!;
+        wal.truncateFrom(cut);
+        boundaries = boundaries.filter((lsn) => lsn < cut);
         break;
       }
     }
