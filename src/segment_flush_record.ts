@@ -198,6 +198,10 @@ export class FlushRecord {
     if (this.#broken) return;
     this.#lastWrite = Date.now();
     for (const [index, start] of this.#candidates(sealedBelow)) {
+      // Removed by a truncation during the await below (the store forgets a segment before a
+      // worker thread unlinks its file): nothing to prove, and no file to open (a LazyFS run
+      // met that open failing with ENOENT, which failed the log).
+      if (!this.#exists(index)) continue;
       const before = this.#provable(index, start);
       if (before === "wait") continue;
       if (before !== "flush") {
