@@ -158,13 +158,8 @@ export class FlushRecord {
     if (this.#broken) return;
     this.#lastWrite = Date.now();
     for (const [index, start] of this.#candidates(sealedBelow)) {
-      const before = this.#provable(index, start);
-      if (before === "wait") continue;
-      if (before !== "flush") {
-        this.#prove(index, before);
-        continue;
-      }
-      const again = flushStart();
+      const again = this.#proveOrFlush(index, start);
+      if (again === undefined) continue;
       const file = this.#dir.open(segmentName(index), false);
       try {
         file.flushSync();
@@ -198,17 +193,8 @@ export class FlushRecord {
     if (this.#broken) return;
     this.#lastWrite = Date.now();
     for (const [index, start] of this.#candidates(sealedBelow)) {
-      // Removed by a truncation during the await below (the store forgets a segment before a
-      // worker thread unlinks its file): nothing to prove, and no file to open (a LazyFS run
-      // met that open failing with ENOENT, which failed the log).
-      if (!this.#exists(index)) continue;
-      const before = this.#provable(index, start);
-      if (before === "wait") continue;
-      if (before !== "flush") {
-        this.#prove(index, before);
-        continue;
-      }
-      const again = flushStart();
+      const again = this.#proveOrFlush(index, start);
+      if (again === undefined) continue;
       const file = this.#dir.open(segmentName(index), false);
       try {
         await file.flush();
@@ -227,6 +213,25 @@ export class FlushRecord {
       bytes,
       () => !this.#broken,
     );
+  }
+
+  /**
+   * One candidate's step: proves segment `index` from the flush that started at `start` when
+   * that flush vouches for the file as it is now, and returns `undefined` (also when it must wait
+   * or is gone); otherwise returns the start of the flush the caller is to make now.
+   */
+  #proveOrFlush(index: number, start: FlushStart): FlushStart | undefined {
+    // Removed by a truncation during an earlier flush's await (the store forgets a segment before
+    // a worker thread unlinks its file): nothing to prove, and no file to open (a LazyFS run met
+    // that open failing with ENOENT, which failed the log).
+    if (!this.#exists(index)) return undefined;
+    const before = this.#provable(index, start);
+    if (before === "wait") return undefined;
+    if (before !== "flush") {
+      this.#prove(index, before);
+      return undefined;
+    }
+    return flushStart();
   }
 
   #candidates(sealedBelow: number): [number, FlushStart][] {

@@ -4,6 +4,7 @@
 
 import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
 import {
+  FLUSH_RECORD_CLOCK_MARGIN_MS,
   FLUSH_RECORD_FILE_NAME,
   FLUSH_RECORD_INTERVAL_MS,
   FLUSH_RECORD_STALE_MAX,
@@ -303,4 +304,68 @@ Deno.test("a record whose write began before a flush failed is not put in place"
   await writing;
   equal(disk.bytesOf(FLUSH_RECORD_FILE_NAME), undefined);
   dir.close();
+});
+
+/**
+ * Fingerprints that changed `MARGIN * 3` ago, so a flush that started earlier proves nothing and
+ * each candidate is flushed again; the flush of segment 0 runs `during` before it settles.
+ */
+class RecentlyChanged extends SizeOnlyFingerprints {
+  constructor(inner: SimDirectory, readonly during: () => void, readonly gone: Set<string>) {
+    super(inner);
+  }
+  override open = (name: string, create: boolean): DirectoryFile => {
+    if (this.gone.has(name)) throw new Deno.errors.NotFound(`no ${name}`);
+    const file = this.inner.open(name, create);
+    if (name !== segmentName(0)) return file;
+    const during = this.during;
+    return {
+      get size() {
+        return file.size;
+      },
+      readAt: (offset, buffer) => file.readAt(offset, buffer),
+      append: (data) => file.append(data),
+      truncate: (size) => file.truncate(size),
+      flushSync: () => file.flushSync(),
+      flush: async () => {
+        during();
+        await file.flush();
+      },
+      close: () => file.close(),
+    };
+  };
+  override fingerprint(name: string): FileFingerprint | undefined {
+    const print = super.fingerprint(name);
+    if (print === undefined) return undefined;
+    return { id: print.id, changedAt: Date.now() - 3 * FLUSH_RECORD_CLOCK_MARGIN_MS };
+  }
+}
+
+Deno.test("a segment a truncation forgets while the record flushes another is skipped, not opened", async () => {
+  const disk = new SimDisk();
+  const sim = SimDirectory.open(disk);
+  const count = FLUSH_RECORD_STALE_MAX;
+  for (let index = 0; index < count; index++) {
+    const file = sim.open(segmentName(index), true);
+    file.append(new Uint8Array(8));
+    file.close();
+  }
+  const removed = new Set<number>();
+  const gone = new Set<string>();
+  // A cut of the log forgets segment 1 while segment 0's flush runs; its file is unlinked on a
+  // worker thread: the fingerprint may still see it, but an open meets ENOENT.
+  const during = () => {
+    removed.add(1);
+    gone.add(segmentName(1));
+  };
+  const dir = new RecentlyChanged(sim, during, gone);
+  const record = new FlushRecord(dir, (index) => !removed.has(index));
+  const margin = 10 * FLUSH_RECORD_CLOCK_MARGIN_MS;
+  const early = { wall: Date.now() - margin, mono: performance.now() - margin };
+  for (let index = 0; index < count; index++) record.settled(index, early);
+  await record.writeAsync(count);
+  const entries = decodeFlushRecord(disk.bytesOf(FLUSH_RECORD_FILE_NAME)!)!;
+  ok(entries.has(0), "segment 0 was flushed again and proven");
+  ok(!entries.has(1), "the forgotten segment is not vouched for");
+  sim.close();
 });
