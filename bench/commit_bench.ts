@@ -255,8 +255,13 @@ async function main(json: boolean, rounds: number): Promise<void> {
   }
   console.log(
     "\nMean flush and records per flush (medians over rounds); for C, time inside fdatasync " +
-      "(the thread cells' flush minus it is the hand-over to the flushing thread and back):",
+      "(the thread cells' flush minus it is the hand-over to the flushing thread and back); " +
+      "between flushes: a flush cycle (records per flush / commits per second) minus the mean " +
+      "flush, the writing thread's time for one batch (wal-db: the event loop's appends and " +
+      "commits, which no flush overlaps at 256 closed-loop writers):",
   );
+  const between = (r: CellResult) =>
+    r.recordsPerFlush / r.commitsPerSecond * US_PER_S - r.meanFlushUs;
   for (const writers of WRITER_COUNTS) {
     for (const cell of CELLS) {
       const key = `${cell}@${writers}`;
@@ -265,6 +270,7 @@ async function main(json: boolean, rounds: number): Promise<void> {
           (cell.startsWith("c-")
             ? ` (in fdatasync ${med(key, (r) => r.meanFdatasyncUs ?? NaN).toFixed(0)} µs), `
             : ", ") +
+          `between flushes ${med(key, between).toFixed(0)} µs, ` +
           `records per flush ${med(key, (r) => r.recordsPerFlush).toFixed(1)}, ` +
           `commits/s ${med(key, rate).toFixed(0)}, p50 ${med(key, (r) => r.p50Us).toFixed(0)} µs`,
       );
