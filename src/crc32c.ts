@@ -1,12 +1,17 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// CRC32C (Castagnoli) with slicing-by-8 tables. Pure: no I/O and no `Deno.*`.
+// CRC32C (Castagnoli) with slicing-by-16 tables (slicing-by-8 for byte loads). Pure: no I/O and no `Deno.*`.
 
-import { CRC32C_POLYNOMIAL_REFLECTED, CRC_WORD_VIEW_MIN_BYTES } from "./constants.ts";
+import {
+  CRC32C_POLYNOMIAL_REFLECTED,
+  CRC_SLICE_TABLES,
+  CRC_WORD_VIEW_MIN_BYTES,
+} from "./constants.ts";
 
 /**
- * Eight 256-entry tables, built once at module load. Table 0 is the classic byte-at-a-time
- * table; table k gives the CRC contribution of a byte that is followed by k zero bytes, which
- * lets the main loop fold eight input bytes per step with eight independent lookups.
+ * Sixteen 256-entry tables ({@linkcode CRC_SLICE_TABLES}), built once at module load. Table 0 is
+ * the classic byte-at-a-time table; table k gives the CRC contribution of a byte that is
+ * followed by k zero bytes, which lets the word loop fold sixteen input bytes per step with
+ * sixteen independent lookups (the byte loop uses the first eight).
  *
  * Signed 32-bit entries: V8 keeps a value of a Uint32Array above 2^31 as a double, which made
  * every lookup a conversion; an Int32Array entry stays a small integer (measured 0.9 -> 1.4
@@ -18,7 +23,7 @@ const TABLES: Int32Array = buildTables();
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function buildTables(): Int32Array {
-  const tables = new Int32Array(8 * 256);
+  const tables = new Int32Array(CRC_SLICE_TABLES * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let bit = 0; bit < 8; bit++) {
@@ -28,7 +33,7 @@ function buildTables(): Int32Array {
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[n]!;
-    for (let k = 1; k < 8; k++) {
+    for (let k = 1; k < CRC_SLICE_TABLES; k++) {
       c = tables[c & 0xff]! ^ (c >>> 8);
       tables[k * 256 + n] = c;
     }
@@ -157,10 +162,10 @@ function updateBytes(crc: number, data: Uint8Array, start: number, end: number):
 }
 
 /**
- * The slicing-by-8 loop with two aligned word loads per step (little-endian hosts): the bytes
- * before the first 4-byte boundary of the buffer and after the last whole step go bytewise.
- * `words` (from {@linkcode wordsOf} on `data`) starts `lead` bytes before `data`, so positions
- * here count from its first word.
+ * The slicing-by-16 loop with four aligned word loads per step (little-endian hosts), then at
+ * most one slicing-by-8 step: the bytes before the first 4-byte boundary of the buffer and after
+ * the last whole step go bytewise. `words` (from {@linkcode wordsOf} on `data`) starts `lead`
+ * bytes before `data`, so positions here count from its first word.
  */
 function updateWords(
   crc: number,
@@ -174,13 +179,29 @@ function updateWords(
   let at = lead + start;
   const stop = lead + end;
   for (; at % 4 !== 0 && at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
-  for (let w = at / 4; at + 8 <= stop; at += 8, w += 2) {
+  let w = at / 4;
+  for (; at + 16 <= stop; at += 16, w += 4) {
+    const a = crc ^ words[w]!;
+    const b = words[w + 1]!;
+    const c = words[w + 2]!;
+    const d = words[w + 3]!;
+    crc = t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^
+      t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
+      t[2816 + (b & 0xff)]! ^ t[2560 + ((b >>> 8) & 0xff)]! ^
+      t[2304 + ((b >>> 16) & 0xff)]! ^ t[2048 + (b >>> 24)]! ^
+      t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^
+      t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
+      t[768 + (d & 0xff)]! ^ t[512 + ((d >>> 8) & 0xff)]! ^
+      t[256 + ((d >>> 16) & 0xff)]! ^ t[d >>> 24]!;
+  }
+  if (at + 8 <= stop) {
     const lo = crc ^ words[w]!;
     const hi = words[w + 1]!;
     crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^
       t[1280 + ((lo >>> 16) & 0xff)]! ^ t[1024 + (lo >>> 24)]! ^
       t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^
       t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!;
+    at += 8;
   }
   for (; at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
   return crc >>> 0;
