@@ -1,5 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// CRC32C (Castagnoli) with slicing-by-16 tables (slicing-by-8 for byte loads). Pure: no I/O and no `Deno.*`.
+// CRC32C (Castagnoli) with slicing-by-16 tables for word loads, slicing-by-8 for byte loads.
+// Pure: no I/O and no `Deno.*`.
 
 import {
   CRC32C_POLYNOMIAL_REFLECTED,
