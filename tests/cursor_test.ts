@@ -491,3 +491,23 @@ Deno.test("iteration reads through the scanner its source names", () => {
   deepEqual(got.map((e) => text.decode(e.data)), ["a", "b"]);
   ok(calls > 0);
 });
+
+Deno.test("iter() keeps a generator's protocol: done once it threw or returned, helpers work", () => {
+  using wal = Wal.withStore(new MemStore());
+  const [, b] = ["A", "B", "C"].map((word) => wal.append(bytes(word)));
+  // Typed as IterableIterator; at run time a generator also has the iterator helpers.
+  const helpers = wal.iter() as IteratorObject<Entry, undefined, unknown>;
+  deepEqual(helpers.map((e) => text.decode(e.data)).toArray(), ["A", "B", "C"]);
+  const returned = wal.iter();
+  equal(text.decode(returned.next().value!.data), "A");
+  deepEqual(returned.return!(), { done: true, value: undefined });
+  deepEqual(returned.next(), { done: true, value: undefined });
+  const thrown = wal.iter();
+  equal(text.decode(thrown.next().value!.data), "A");
+  wal.truncateFrom(b!);
+  throws(() => thrown.next(), truncatedAt(b!));
+  deepEqual(thrown.next(), { done: true, value: undefined });
+  const early = wal.iterFrom(b!);
+  for (const _ of early) break;
+  deepEqual(early.next(), { done: true, value: undefined });
+});
