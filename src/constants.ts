@@ -255,8 +255,8 @@ export const CRC_WORD_VIEW_MIN_BYTES = 512;
 /**
  * How many 256-entry CRC32C tables the TypeScript checksum builds: the word loop folds 16 input
  * bytes per step with 16 independent lookups (slicing-by-16), half the steps of slicing-by-8 on
- * the same chain of dependent XORs. Measured 1.3-1.4 -> 1.5-1.65 GB/s on 256 B payloads in one
- * run; the 16 KiB of tables still fit the L1 data cache.
+ * the same chain of dependent XORs: `scanFrames` over 256 B payloads took 0.78x the time
+ * (1.61 -> 2.10 GB/s, interleaved in one process). The 16 KiB of tables fit the L1 data cache.
  */
 export const CRC_SLICE_TABLES = 16;
 
