@@ -1,12 +1,19 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// CRC32C (Castagnoli) with slicing-by-8 tables. Pure: no I/O and no `Deno.*`.
+// CRC32C (Castagnoli) with slicing-by-16 tables for word loads, slicing-by-8 for byte loads.
+// Pure: no I/O and no `Deno.*`.
 
-import { CRC32C_POLYNOMIAL_REFLECTED, CRC_WORD_VIEW_MIN_BYTES } from "./constants.ts";
+import {
+  CRC32C_POLYNOMIAL_REFLECTED,
+  CRC_SLICE_TABLES,
+  CRC_WORD_LOOP_MIN_BYTES,
+  CRC_WORD_VIEW_MIN_BYTES,
+} from "./constants.ts";
 
 /**
- * Eight 256-entry tables, built once at module load. Table 0 is the classic byte-at-a-time
- * table; table k gives the CRC contribution of a byte that is followed by k zero bytes, which
- * lets the main loop fold eight input bytes per step with eight independent lookups.
+ * Sixteen 256-entry tables ({@linkcode CRC_SLICE_TABLES}), built once at module load. Table 0 is
+ * the classic byte-at-a-time table; table k gives the CRC contribution of a byte that is
+ * followed by k zero bytes, which lets the word loop fold sixteen input bytes per step with
+ * sixteen independent lookups (the byte loop uses the first eight).
  *
  * Signed 32-bit entries: V8 keeps a value of a Uint32Array above 2^31 as a double, which made
  * every lookup a conversion; an Int32Array entry stays a small integer (measured 0.9 -> 1.4
@@ -18,7 +25,7 @@ const TABLES: Int32Array = buildTables();
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function buildTables(): Int32Array {
-  const tables = new Int32Array(8 * 256);
+  const tables = new Int32Array(CRC_SLICE_TABLES * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let bit = 0; bit < 8; bit++) {
@@ -28,7 +35,7 @@ function buildTables(): Int32Array {
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[n]!;
-    for (let k = 1; k < 8; k++) {
+    for (let k = 1; k < CRC_SLICE_TABLES; k++) {
       c = tables[c & 0xff]! ^ (c >>> 8);
       tables[k * 256 + n] = c;
     }
@@ -115,10 +122,89 @@ export function frameChecksumWords(
   to: number,
 ): number {
   const crc = lengthRegister(length);
-  const raw = words === undefined
+  // Short: the byte loop, whose few instructions are what a scan of small frames pays per
+  // frame (see CRC_WORD_LOOP_MIN_BYTES).
+  const raw = words === undefined || to - from < CRC_WORD_LOOP_MIN_BYTES
     ? updateBytes(crc, bytes, from, to)
     : updateWords(crc, bytes, words, from, to);
   return (raw ^ 0xffff_ffff) >>> 0;
+}
+
+/**
+ * {@linkcode frameChecksumWords} of two payloads of the same `bytes`, `[from1, from1 + length1)`
+ * and `[from2, from2 + length2)`, written to `out[0]` and `out[1]`. The frame scanner checks a
+ * chunk's frames two at a time with it: the word loop steps both checksums at once, so the two
+ * chains of dependent table lookups overlap in the CPU where one chain waits on itself
+ * (measured 0.70x the time of one frame after the other, 256 B payloads). Where both payloads
+ * start on a 4-byte boundary, their common length goes two by two, and the rest of each alone.
+ *
+ * @example Equal to two single checksums
+ * ```ts
+ * import { frameChecksumPairWords, frameChecksumWords, wordsOf } from "./crc32c.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array(96).map((_, i) => i * 7);
+ * const words = wordsOf(bytes);
+ * const out = new Uint32Array(2);
+ * frameChecksumPairWords(bytes, words, 8, 40, 56, 36, out);
+ * equal(out[0], frameChecksumWords(40, bytes, words, 8, 48));
+ * equal(out[1], frameChecksumWords(36, bytes, words, 56, 92));
+ * ```
+ */
+export function frameChecksumPairWords(
+  bytes: Uint8Array,
+  words: Int32Array | undefined,
+  from1: number,
+  length1: number,
+  from2: number,
+  length2: number,
+  out: Uint32Array,
+): void {
+  let c1 = lengthRegister(length1);
+  let c2 = lengthRegister(length2);
+  const lead = bytes.byteOffset % 4;
+  let done = 0;
+  if (words !== undefined && (lead + from1) % 4 === 0 && (lead + from2) % 4 === 0) {
+    const t = TABLES;
+    const common = Math.min(length1, length2);
+    let w1 = (lead + from1) / 4;
+    let w2 = (lead + from2) / 4;
+    for (; done + 16 <= common; done += 16, w1 += 4, w2 += 4) {
+      const a = c1 ^ words[w1]!;
+      const b = words[w1 + 1]!;
+      const c = words[w1 + 2]!;
+      const d = words[w1 + 3]!;
+      const e = c2 ^ words[w2]!;
+      const f = words[w2 + 1]!;
+      const g = words[w2 + 2]!;
+      const h = words[w2 + 3]!;
+      c1 = t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^
+        t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
+        t[2816 + (b & 0xff)]! ^ t[2560 + ((b >>> 8) & 0xff)]! ^
+        t[2304 + ((b >>> 16) & 0xff)]! ^ t[2048 + (b >>> 24)]! ^
+        t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^
+        t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
+        t[768 + (d & 0xff)]! ^ t[512 + ((d >>> 8) & 0xff)]! ^
+        t[256 + ((d >>> 16) & 0xff)]! ^ t[d >>> 24]!;
+      c2 = t[3840 + (e & 0xff)]! ^ t[3584 + ((e >>> 8) & 0xff)]! ^
+        t[3328 + ((e >>> 16) & 0xff)]! ^ t[3072 + (e >>> 24)]! ^
+        t[2816 + (f & 0xff)]! ^ t[2560 + ((f >>> 8) & 0xff)]! ^
+        t[2304 + ((f >>> 16) & 0xff)]! ^ t[2048 + (f >>> 24)]! ^
+        t[1792 + (g & 0xff)]! ^ t[1536 + ((g >>> 8) & 0xff)]! ^
+        t[1280 + ((g >>> 16) & 0xff)]! ^ t[1024 + (g >>> 24)]! ^
+        t[768 + (h & 0xff)]! ^ t[512 + ((h >>> 8) & 0xff)]! ^
+        t[256 + ((h >>> 16) & 0xff)]! ^ t[h >>> 24]!;
+    }
+  }
+  if (words === undefined) {
+    c1 = updateBytes(c1, bytes, from1, from1 + length1);
+    c2 = updateBytes(c2, bytes, from2, from2 + length2);
+  } else {
+    c1 = updateWords(c1, bytes, words, from1 + done, from1 + length1);
+    c2 = updateWords(c2, bytes, words, from2 + done, from2 + length2);
+  }
+  out[0] = c1 ^ 0xffff_ffff;
+  out[1] = c2 ^ 0xffff_ffff;
 }
 
 /**
@@ -157,10 +243,10 @@ function updateBytes(crc: number, data: Uint8Array, start: number, end: number):
 }
 
 /**
- * The slicing-by-8 loop with two aligned word loads per step (little-endian hosts): the bytes
- * before the first 4-byte boundary of the buffer and after the last whole step go bytewise.
- * `words` (from {@linkcode wordsOf} on `data`) starts `lead` bytes before `data`, so positions
- * here count from its first word.
+ * The slicing-by-16 loop with four aligned word loads per step (little-endian hosts), then at
+ * most one slicing-by-8 step: the bytes before the first 4-byte boundary of the buffer and after
+ * the last whole step go bytewise. `words` (from {@linkcode wordsOf} on `data`) starts `lead`
+ * bytes before `data`, so positions here count from its first word.
  */
 function updateWords(
   crc: number,
@@ -174,13 +260,29 @@ function updateWords(
   let at = lead + start;
   const stop = lead + end;
   for (; at % 4 !== 0 && at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
-  for (let w = at / 4; at + 8 <= stop; at += 8, w += 2) {
+  let w = at / 4;
+  for (; at + 16 <= stop; at += 16, w += 4) {
+    const a = crc ^ words[w]!;
+    const b = words[w + 1]!;
+    const c = words[w + 2]!;
+    const d = words[w + 3]!;
+    crc = t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^
+      t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
+      t[2816 + (b & 0xff)]! ^ t[2560 + ((b >>> 8) & 0xff)]! ^
+      t[2304 + ((b >>> 16) & 0xff)]! ^ t[2048 + (b >>> 24)]! ^
+      t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^
+      t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
+      t[768 + (d & 0xff)]! ^ t[512 + ((d >>> 8) & 0xff)]! ^
+      t[256 + ((d >>> 16) & 0xff)]! ^ t[d >>> 24]!;
+  }
+  if (at + 8 <= stop) {
     const lo = crc ^ words[w]!;
     const hi = words[w + 1]!;
     crc = t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^
       t[1280 + ((lo >>> 16) & 0xff)]! ^ t[1024 + (lo >>> 24)]! ^
       t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^
       t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!;
+    at += 8;
   }
   for (; at < stop; at++) crc = t[(crc ^ data[at - lead]!) & 0xff]! ^ (crc >>> 8);
   return crc >>> 0;

@@ -174,18 +174,126 @@ export function* entries(source: CursorSource, cursor: CursorState): IterableIte
 }
 
 /** Follows the log from `cursor.position`; see `Wal.tail`. */
-export async function* follow(
+export function follow(
   source: CursorSource,
   cursor: CursorState,
   signal: AbortSignal | undefined,
   pollMs: number,
 ): AsyncIterableIterator<Entry> {
+  return new Follow(source, cursor, signal, pollMs);
+}
+
+/** The reader a tail's generator reads through now, shared with the fast path of `Follow`. */
+interface FollowState {
+  reader: RecordReader | undefined;
+}
+
+/** `%AsyncIteratorPrototype%`: async generators inherit `Symbol.asyncDispose` from it. */
+const ASYNC_ITERATOR_PROTOTYPE: object = Object.getPrototypeOf(
+  Object.getPrototypeOf((async function* () {}).prototype),
+);
+
+/**
+ * The iterator of `follow`. An async generator costs several promise turns per record (the
+ * `yield` awaits, then settles the caller's promise), which made a tail's catch-up several
+ * times slower than `iter`. So `next` hands out a record the scanner already vouched for at
+ * once, in a settled promise, whenever the generator would do just that: no call of it is in
+ * flight, the log is open, the tail is not aborted, and neither the epoch nor the head moved.
+ * Everything else (the first reader, checks after a move, the slow path, waiting) is the
+ * generator's, which reads through the same reader and cursor, so the two never disagree on
+ * where the tail stands. It keeps the generator's protocol: calls answer in order, and once
+ * the generator is done (or threw, or returned) so is this.
+ */
+class Follow implements AsyncIterableIterator<Entry> {
+  readonly #source: CursorSource;
+  readonly #cursor: CursorState;
+  readonly #signal: AbortSignal | undefined;
+  readonly #state: FollowState = { reader: undefined };
+  readonly #slow: AsyncGenerator<Entry, void, undefined>;
+  /** The last call handed to the generator while it is in flight: later calls queue behind. */
+  #pending: Promise<unknown> | undefined;
+  #done = false;
+
+  constructor(
+    source: CursorSource,
+    cursor: CursorState,
+    signal: AbortSignal | undefined,
+    pollMs: number,
+  ) {
+    this.#source = source;
+    this.#cursor = cursor;
+    this.#signal = signal;
+    this.#slow = followSlowly(source, cursor, signal, pollMs, this.#state);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Entry, undefined>> {
+    const reader = this.#state.reader;
+    if (!this.#done && this.#pending === undefined && reader !== undefined) {
+      const source = this.#source;
+      const cursor = this.#cursor;
+      if (
+        !source.isClosed && !(this.#signal?.aborted ?? false) &&
+        source.epoch.value === cursor.epoch && cursor.position >= source.head
+      ) {
+        const lsn = cursor.position;
+        const data = reader.nextVouched();
+        if (data !== undefined) {
+          cursor.position = reader.position;
+          return Promise.resolve({ done: false, value: { lsn, data } });
+        }
+      }
+    }
+    return this.#track(this.#slow.next());
+  }
+
+  return(): Promise<IteratorResult<Entry, undefined>> {
+    return this.#track(this.#slow.return(undefined));
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<Entry, undefined>> {
+    return this.#track(this.#slow.throw(error));
+  }
+
+  /** Notes a call in flight in the generator, and when it leaves the generator done. */
+  #track(
+    call: Promise<IteratorResult<Entry, void>>,
+  ): Promise<IteratorResult<Entry, undefined>> {
+    const settled = call.then(
+      (result) => {
+        if (result.done) this.#done = true;
+        if (this.#pending === settled) this.#pending = undefined;
+        return result as IteratorResult<Entry, undefined>;
+      },
+      (error) => {
+        this.#done = true;
+        if (this.#pending === settled) this.#pending = undefined;
+        throw error;
+      },
+    );
+    this.#pending = settled;
+    return settled;
+  }
+}
+Object.setPrototypeOf(Follow.prototype, ASYNC_ITERATOR_PROTOTYPE);
+
+/** The whole of a tail, every check included; see `Follow` for what skips it. */
+async function* followSlowly(
+  source: CursorSource,
+  cursor: CursorState,
+  signal: AbortSignal | undefined,
+  pollMs: number,
+  state: FollowState,
+): AsyncGenerator<Entry, void, undefined> {
   const stopped = () => source.isClosed || (signal?.aborted ?? false);
   while (!stopped()) {
     checkCursor(source, cursor);
     const visible = source.durableLsn;
     if (cursor.position < visible) {
-      const reader = readerOf(source, cursor, visible);
+      const reader = state.reader = readerOf(source, cursor, visible);
       const epoch = source.epoch;
       // As in `entries`: the full check only once the epoch or the head moved.
       const still = () => epoch.value === cursor.epoch && cursor.position >= source.head;
@@ -206,6 +314,8 @@ export async function* follow(
         cursor.position = reader.position;
         yield { lsn: result.lsn, data: result.data! };
       }
+      // Past this reader's range (or a move): the fast path waits for the next one.
+      state.reader = undefined;
       continue;
     }
     await source.changes.wait(signal, source.following ? pollMs : undefined);

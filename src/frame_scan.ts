@@ -3,9 +3,17 @@
 // each intact one ends. The native shim implements the same contract (`wal_scan_frames`).
 // Pure: no I/O and no `Deno.*`.
 
-import { frameChecksumWords, wordsOf } from "./crc32c.ts";
-import { HEADER_CRC_OFFSET, HEADER_LENGTH_OFFSET, HEADER_SIZE } from "./constants.ts";
+import { frameChecksumPairWords, frameChecksumWords, wordsOf } from "./crc32c.ts";
+import {
+  CRC_WORD_LOOP_MIN_BYTES,
+  HEADER_CRC_OFFSET,
+  HEADER_LENGTH_OFFSET,
+  HEADER_SIZE,
+} from "./constants.ts";
 import { readU32 } from "./record.ts";
+
+/** Where `frameChecksumPairWords` leaves the two checksums: one array for every call. */
+const PAIR = new Uint32Array(2);
 
 /**
  * The signature of {@linkcode scanFrames}: the TypeScript one, or the shim's, which a reader
@@ -70,6 +78,25 @@ export function scanFrames(
     if (length > maxRecordSize || length > limit - at - HEADER_SIZE) break;
     const payload = at + HEADER_SIZE;
     const next = payload + length;
+    // Two frames at once when the next one fits too: their checksums overlap in the CPU. The
+    // second is reported only if the first checks out, as one by one.
+    const pairs = count + 2 <= capacity && length >= CRC_WORD_LOOP_MIN_BYTES;
+    if (pairs && next + HEADER_SIZE <= limit) {
+      const length2 = readU32(buf, next + HEADER_LENGTH_OFFSET);
+      if (
+        length2 >= CRC_WORD_LOOP_MIN_BYTES && length2 <= maxRecordSize &&
+        length2 <= limit - next - HEADER_SIZE
+      ) {
+        const pair = PAIR;
+        frameChecksumPairWords(buf, words, payload, length, next + HEADER_SIZE, length2, pair);
+        if (pair[0] !== readU32(buf, at + HEADER_CRC_OFFSET)) break;
+        ends[count++] = next;
+        if (pair[1] !== readU32(buf, next + HEADER_CRC_OFFSET)) break;
+        at = next + HEADER_SIZE + length2;
+        ends[count++] = at;
+        continue;
+      }
+    }
     const crc = frameChecksumWords(length, buf, words, payload, next);
     if (crc !== readU32(buf, at + HEADER_CRC_OFFSET)) break;
     ends[count++] = next;

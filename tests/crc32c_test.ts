@@ -8,6 +8,7 @@ import {
   crc32cShift,
   frameChecksum,
   frameChecksumIn,
+  frameChecksumPairWords,
   frameChecksumWords,
   wordsOf,
 } from "../src/crc32c.ts";
@@ -173,6 +174,38 @@ Deno.test("the word paths match the reference on views at random offsets of odd 
       },
     ),
     { numRuns: 500 },
+  );
+});
+
+Deno.test("the pair path matches the reference for two payloads of any lengths and alignments", () => {
+  const out = new Uint32Array(2);
+  fc.assert(
+    fc.property(
+      fc.nat({ max: 700 }),
+      fc.nat({ max: 700 }),
+      fc.nat({ max: 3 }),
+      fc.nat({ max: 9 }),
+      fc.nat({ max: 9 }),
+      fc.nat(),
+      (length1, length2, bufferLead, gap1, gap2, seed) => {
+        // A view at any byte of its buffer, the payloads at any alignment, in either order.
+        const size = gap1 + length1 + gap2 + length2;
+        const view = noise(bufferLead + size, seed).subarray(bufferLead);
+        const from1 = gap1;
+        const from2 = gap1 + length1 + gap2;
+        const want1 = frameBytewise(view.slice(from1, from1 + length1));
+        const want2 = frameBytewise(view.slice(from2, from2 + length2));
+        for (const words of [wordsOf(view), undefined]) {
+          frameChecksumPairWords(view, words, from1, length1, from2, length2, out);
+          equal(out[0], want1);
+          equal(out[1], want2);
+          frameChecksumPairWords(view, words, from2, length2, from1, length1, out);
+          equal(out[0], want2);
+          equal(out[1], want1);
+        }
+      },
+    ),
+    { numRuns: 1000 },
   );
 });
 

@@ -6,7 +6,7 @@ import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { join } from "node:path";
 import { ChangeSignal } from "../src/change_signal.ts";
-import { type CursorSource, entries, type Entry } from "../src/cursor.ts";
+import { type CursorSource, entries, type Entry, follow } from "../src/cursor.ts";
 import { Epoch } from "../src/epoch.ts";
 import { WalError } from "../src/errors.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
@@ -426,15 +426,20 @@ Deno.test("a follower reports a cut of what it yielded even when a checkpoint th
 });
 
 /** A cursor source over an array of bytes, reading through `scanner`. */
-function arraySource(image: Uint8Array, scanner: FrameScanner): CursorSource {
+function arraySource(
+  image: Uint8Array,
+  scanner: FrameScanner,
+  changes = new ChangeSignal(),
+  maxRecordSize = 4096,
+): CursorSource {
   return {
     bytes: new MemStore(image),
     head: 0,
     nextLsn: image.length,
     durableLsn: image.length,
     epoch: new Epoch(),
-    changes: new ChangeSignal(),
-    maxRecordSize: 4096,
+    changes,
+    maxRecordSize,
     scanner,
     following: false,
     isClosed: false,
@@ -445,15 +450,42 @@ function arraySource(image: Uint8Array, scanner: FrameScanner): CursorSource {
   };
 }
 
-function replay(image: Uint8Array, scanner: FrameScanner): { entries: Entry[]; error: unknown } {
+function replay(
+  image: Uint8Array,
+  scanner: FrameScanner,
+  maxRecordSize = 4096,
+): { entries: Entry[]; error: unknown } {
   const got: Entry[] = [];
   try {
     for (
-      const entry of entries(arraySource(image, scanner), {
+      const entry of entries(arraySource(image, scanner, undefined, maxRecordSize), {
         epoch: 0,
         position: 0,
         end: image.length,
       })
+    ) {
+      got.push(entry);
+    }
+    return { entries: got, error: undefined };
+  } catch (error) {
+    return { entries: got, error: error instanceof WalError ? [error.kind, error.lsn] : error };
+  }
+}
+
+/** As `replay`, through a tail that stops once it has caught up (it would wait for more). */
+async function tailReplay(
+  image: Uint8Array,
+  scanner: FrameScanner,
+  maxRecordSize = 4096,
+): Promise<{ entries: Entry[]; error: unknown }> {
+  const stop = new AbortController();
+  // Caught up: the tail waits for a change; stop it there instead.
+  const changes = { wait: () => (stop.abort(), Promise.resolve()) } as unknown as ChangeSignal;
+  const source = arraySource(image, scanner, changes, maxRecordSize);
+  const got: Entry[] = [];
+  try {
+    for await (
+      const entry of follow(source, { epoch: 0, position: 0, end: undefined }, stop.signal, 5)
     ) {
       got.push(entry);
     }
@@ -481,6 +513,65 @@ Deno.test("iteration yields the same entries with the scanner as with the slow p
   );
 });
 
+Deno.test("a tail catching up yields what iteration's slow path yields, damaged or not", async () => {
+  const never: FrameScanner = () => 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 12 }),
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+      async (payloads, at, value) => {
+        const image = logImage(payloads);
+        if (image.length > 0) image[at % image.length] = value;
+        const slow = replay(image, never);
+        deepEqual(await tailReplay(image, scanFrames), slow);
+        deepEqual(await tailReplay(image, never), slow);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("a tail and iteration agree with the slow path on records across and above chunks", async () => {
+  const never: FrameScanner = () => 0;
+  const big = 1 << 20;
+  // Small records around frames larger than a replay chunk (256 KiB), so chunks end inside
+  // frames and some frames never fit one; then a byte flipped in a large or a small one.
+  const sizes = [300, 100_000, 70_000, 300_000, 5, 120_000, 600_000, 0, 264];
+  const payloads = sizes.map((size, i) => new Uint8Array(size).fill(i + 1));
+  const intact = logImage(payloads);
+  for (const flip of [undefined, 200_000, intact.length - 100, 400]) {
+    const image = intact.slice();
+    if (flip !== undefined) image[flip]! ^= 1;
+    const slow = replay(image, never, big);
+    deepEqual(replay(image, scanFrames, big), slow);
+    deepEqual(await tailReplay(image, scanFrames, big), slow);
+  }
+});
+
+Deno.test("tail() keeps an async generator's protocol: ordered concurrent next, return, done", async () => {
+  using wal = Wal.withStore(new MemStore());
+  const [, b] = ["A", "B", "C"].map((word) => wal.append(bytes(word)));
+  await wal.sync();
+  const stop = new AbortController();
+  const tail = wal.tail(0, { signal: stop.signal });
+  ok(typeof (tail as unknown as AsyncDisposable)[Symbol.asyncDispose] === "function");
+  const first = await Promise.all([tail.next(), tail.next(), tail.next()]);
+  deepEqual(first.map((r) => text.decode(r.value!.data)), ["A", "B", "C"]);
+  deepEqual(await tail.return!(), { done: true, value: undefined });
+  deepEqual(await tail.next(), { done: true, value: undefined });
+  const thrown = wal.tail(0, { signal: stop.signal });
+  equal(text.decode((await thrown.next()).value!.data), "A");
+  wal.truncateFrom(0);
+  wal.append(bytes("D"));
+  await wal.sync();
+  await rejects(thrown.next(), truncatedAt(0));
+  deepEqual(await thrown.next(), { done: true, value: undefined });
+  const stopped = wal.tail(b!, { signal: stop.signal });
+  stop.abort();
+  deepEqual(await stopped.next(), { done: true, value: undefined });
+});
+
 Deno.test("iteration reads through the scanner its source names", () => {
   let calls = 0;
   const counting: FrameScanner = (...args) => {
@@ -490,4 +581,24 @@ Deno.test("iteration reads through the scanner its source names", () => {
   const { entries: got } = replay(logImage([bytes("a"), bytes("b")]), counting);
   deepEqual(got.map((e) => text.decode(e.data)), ["a", "b"]);
   ok(calls > 0);
+});
+
+Deno.test("iter() keeps a generator's protocol: done once it threw or returned, helpers work", () => {
+  using wal = Wal.withStore(new MemStore());
+  const [, b] = ["A", "B", "C"].map((word) => wal.append(bytes(word)));
+  // Typed as IterableIterator; at run time a generator also has the iterator helpers.
+  const helpers = wal.iter() as IteratorObject<Entry, undefined, unknown>;
+  deepEqual(helpers.map((e) => text.decode(e.data)).toArray(), ["A", "B", "C"]);
+  const returned = wal.iter();
+  equal(text.decode(returned.next().value!.data), "A");
+  deepEqual(returned.return!(), { done: true, value: undefined });
+  deepEqual(returned.next(), { done: true, value: undefined });
+  const thrown = wal.iter();
+  equal(text.decode(thrown.next().value!.data), "A");
+  wal.truncateFrom(b!);
+  throws(() => thrown.next(), truncatedAt(b!));
+  deepEqual(thrown.next(), { done: true, value: undefined });
+  const early = wal.iterFrom(b!);
+  for (const _ of early) break;
+  deepEqual(early.next(), { done: true, value: undefined });
 });
