@@ -1,5 +1,5 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// `deno run -A bench/crc_bench.ts [--json]`: CRC32C throughput of the TypeScript slicing-by-16
+// `deno run -A bench/crc_bench.ts [--json]`: CRC32C throughput of the TypeScript slicing-by-8
 // code and of the shim (hardware CRC where the CPU has it) on 256 B, 4 KiB and 1 MiB buffers,
 // the cost of one FFI call, and the frame scan of a 64 MiB chunk of 256 B frames in one call
 // against the same scan in TypeScript. Every figure sits beside its anchor from the same run.

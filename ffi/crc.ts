@@ -12,7 +12,7 @@ import type { ShimSymbols } from "./symbols.ts";
  * | `"sse4.2+pclmul"` | x86_64: the `crc32` instruction in three interleaved streams, joined with `pclmulqdq` |
  * | `"sse4.2"` | x86_64 without `pclmulqdq`: the `crc32` instruction in one stream |
  * | `"armv8"` | aarch64: the ARMv8 `crc32c` instructions in one stream |
- * | `"table"` | any other CPU: portable C, one table lookup per byte (slower than the TypeScript slicing-by-16 code) |
+ * | `"table"` | any other CPU: portable C, one table lookup per byte (slower than the TypeScript slicing-by-8 code) |
  *
  * @example Preferring TypeScript where the shim has no CRC instructions
  * ```ts

@@ -253,19 +253,21 @@ export const BOUNDARY_SAMPLE_INTERVAL = 64;
 export const CRC_WORD_VIEW_MIN_BYTES = 512;
 
 /**
- * How many 256-entry CRC32C tables the TypeScript checksum builds: the word loop folds 16 input
- * bytes per step with 16 independent lookups (slicing-by-16), half the steps of slicing-by-8 on
- * the same chain of dependent XORs: `scanFrames` over 256 B payloads took 0.78x the time
- * (1.61 -> 2.10 GB/s, interleaved in one process). The 16 KiB of tables fit the L1 data cache.
+ * How many 256-entry CRC32C tables the TypeScript checksum builds: slicing-by-8, eight input
+ * bytes per step with eight independent lookups, as the design asks of the portable path (8 KiB
+ * of tables). Sixteen tables were tried with the pair loop of `frameChecksumPairWords` and gave
+ * nothing over eight (a scan of 256 B frames took 0.90x the time of one frame at a time, eight
+ * tables 0.72x; 1000 B frames 0.70x and 0.68x; interleaved in one process).
  */
-export const CRC_SLICE_TABLES = 16;
+export const CRC_SLICE_TABLES = 8;
 
 /**
  * Below this many payload bytes the frame scanner's checksum takes the byte loop, and it checks
  * two frames at once only when both have at least this many. The word loops' setup, and the
  * larger code around them, cost a scan of small frames more than they save: with 16 for both,
- * 16-32 B payloads scanned 1.2-1.3x slower than before the slicing-by-16 and pair loops, and
- * 0-5 B ones up to 1.6x; with 64 they are on a par or faster (same run, one process).
+ * 16-32 B payloads scanned 1.2-1.3x slower than before the pair loop (and sixteen tables, since
+ * dropped), and 0-5 B ones up to 1.6x; with 64 they are on a par or faster (same run, one
+ * process).
  */
 export const CRC_WORD_LOOP_MIN_BYTES = 64;
 

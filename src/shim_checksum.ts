@@ -20,7 +20,7 @@ const NO_PAYLOAD = new Uint8Array(0);
  * else {@linkcode frameChecksum}. Both give the same CRC for every frame (the shim's as a signed
  * 32-bit integer, which encodes to the same four bytes). `"runtime"` means no
  * native code at all, so it keeps the TypeScript CRC (the way to force it off). A shim whose
- * CRC is the portable C table is not used: the TypeScript slicing-by-16 code is faster. Never
+ * CRC is the portable C table is not used: the TypeScript slicing-by-8 code is faster. Never
  * throws for want of the shim: a log that can flush without it can also checksum without it.
  *
  * @param durability The log's durability mode.
