@@ -52,6 +52,8 @@ export class GroupCommit {
   #lastCallers = 0;
   /** Changes on every truncation, so a flush that straddles one does not move the durable end. */
   #epoch = 0;
+  /** Set while `exclusive` work runs: no flush starts. */
+  #held = false;
 
   constructor(target: GroupCommitTarget, durableEnd: number, commitDelayMs = 0) {
     this.#target = target;
@@ -97,6 +99,37 @@ export class GroupCommit {
     if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
   }
 
+  /**
+   * Records that the log now ends at `end`, but that the cut is not durable yet (an asynchronous
+   * truncation has just begun): the durable end never passes `end`, and a flush running now
+   * finishes without raising it. `markDurable` records the cut's own flush once it is done.
+   */
+  cutting(end: number): void {
+    this.#durableEnd = Math.min(this.#durableEnd, end);
+    this.#epoch++;
+    if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
+  }
+
+  /**
+   * Runs `work` (an asynchronous truncation's steps, which flush the log) as if it were one of
+   * the log's flushes: after the flush in flight settles, with none starting until it ends (the
+   * waits that arrive meanwhile start theirs afterwards). One flush at a time keeps a write-back
+   * error from reaching a flush that then acknowledges the bytes it lost. Rejects, running
+   * nothing, if the log failed meanwhile.
+   */
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    while (this.#inFlight !== undefined) await this.#inFlight.batch.promise.catch(() => {});
+    if (this.#failure !== undefined) throw this.#failure;
+    assert(!this.#held, "exclusive work runs one at a time");
+    this.#held = true;
+    try {
+      return await work();
+    } finally {
+      this.#held = false;
+      if (this.#next !== undefined) this.#scheduleStart();
+    }
+  }
+
   /** Records a failure that happened outside the coordinator; later waits reject with it. */
   markFailed(error: Error): void {
     this.#failure ??= error;
@@ -132,7 +165,7 @@ export class GroupCommit {
 
   #start(): void {
     const batch = this.#next;
-    if (batch === undefined || this.#inFlight !== undefined) return;
+    if (batch === undefined || this.#inFlight !== undefined || this.#held) return;
     this.#next = undefined;
     const refusal = this.#failure ?? this.#abandoned;
     if (refusal !== undefined) return batch.reject(refusal);

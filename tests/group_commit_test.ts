@@ -181,3 +181,48 @@ Deno.test("GroupCommit rejects the flush in flight when the log fails meanwhile"
   await rejects(running, /blocking flush failed/);
   equal(commit.durableEnd, 0);
 });
+
+Deno.test("GroupCommit.exclusive waits for the flush in flight and starts none until its work ends", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  const first = commit.waitFor(10);
+  await Promise.resolve(); // the flush starts after the turn's microtasks
+  equal(log.inFlight, 1);
+  // The log is cut to 6 in this turn: the durable end and the running flush stop there.
+  commit.cutting(6);
+  log.appendedEnd = 6;
+  equal(commit.durableEnd, 0);
+  const events: string[] = [];
+  const work = commit.exclusive(async () => {
+    events.push(`work starts, ${log.inFlight} in flight`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    events.push(`work ends, ${log.flushesStarted} flushes started`);
+    commit.markDurable(6); // the cut's own flush made the shorter log durable
+    return "cut";
+  });
+  await first;
+  equal(commit.durableEnd, 0, "a flush that straddles a cut does not move the durable end");
+  const second = commit.waitFor(6).then(() => events.push("sync resolved"));
+  equal(await work, "cut");
+  await second;
+  equal(log.flushesStarted, 1, "the durable end covers the sync: no second flush");
+  equal(events.join("; "), "work starts, 0 in flight; work ends, 1 flushes started; sync resolved");
+});
+
+Deno.test("GroupCommit.exclusive rejects, running nothing, when the flush it waited for failed", async () => {
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  log.failNext = true;
+  const first = commit.waitFor(10);
+  await Promise.resolve();
+  let ran = false;
+  const work = commit.exclusive(() => {
+    ran = true;
+    return Promise.resolve();
+  });
+  await rejects(first);
+  await rejects(work, /log failed/);
+  equal(ran, false);
+});
