@@ -89,6 +89,14 @@ export interface WalStore extends ByteSource {
   flush(): Promise<void>;
   /** Drops the bytes at and after `size`, durably. */
   truncate(size: number): void;
+  /**
+   * Optional: `truncate` with its work (the cut, its flush, removing files) off the main thread,
+   * resolving once the shorter log is durable, as `truncate` returns. The log calls it with no
+   * flush of its own running and starts none (nor any append or other truncation) until it
+   * settles, so the store's flush here is the only one. A rejection fails the log. Without it,
+   * `Wal.truncateFromAsync` and `Wal.truncateAfterAsync` call `truncate`, which blocks.
+   */
+  truncateAsync?(size: number): Promise<void>;
   /** Durably copies `[offset, end)` beside the log; returns where the copy is. */
   setAside(offset: number, copy?: SetAsideOptions): string;
   /** Drops what the layout can of the prefix before `head`, durably; returns the new head. */
