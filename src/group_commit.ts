@@ -101,28 +101,30 @@ export class GroupCommit {
 
   /**
    * Records that the log now ends at `end`, but that the cut is not durable yet (an asynchronous
-   * truncation has just begun): the durable end never passes `end`, and a flush running now
-   * finishes without raising it. `markDurable` records the cut's own flush once it is done.
+   * truncation has just begun): the durable end never passes `end`. A flush running now still
+   * raises it, up to `end`: unlike after `truncated`, no byte below `end` changes before that
+   * flush ends (the cut runs in `exclusive`, after it, and nothing is appended meanwhile), and
+   * its callers are told their bytes are durable, so a failure must not cut below them.
    */
   cutting(end: number): void {
     this.#durableEnd = Math.min(this.#durableEnd, end);
-    this.#epoch++;
     if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
   }
 
   /**
    * Runs `work` (an asynchronous truncation's steps, which flush the log) as if it were one of
-   * the log's flushes: after the flush in flight settles, with none starting until it ends (the
-   * waits that arrive meanwhile start theirs afterwards). One flush at a time keeps a write-back
+   * the log's flushes: after the flush in flight settles, with none starting from the call until
+   * it ends (the waits that arrive meanwhile start theirs afterwards). One flush at a time keeps a write-back
    * error from reaching a flush that then acknowledges the bytes it lost. Rejects, running
    * nothing, if the log failed meanwhile.
    */
   async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    while (this.#inFlight !== undefined) await this.#inFlight.batch.promise.catch(() => {});
-    if (this.#failure !== undefined) throw this.#failure;
+    // Held from the call on: a flush started after it would cover bytes the work is cutting.
     assert(!this.#held, "exclusive work runs one at a time");
     this.#held = true;
     try {
+      while (this.#inFlight !== undefined) await this.#inFlight.batch.promise.catch(() => {});
+      if (this.#failure !== undefined) throw this.#failure;
       return await work();
     } finally {
       this.#held = false;
@@ -193,10 +195,11 @@ export class GroupCommit {
    */
   #finish(end: number, batch: Batch, ok: boolean, cause: unknown): void {
     assert(this.#inFlight?.batch === batch, "the finishing flush is the one in flight");
-    const distrusted = this.#inFlight.distrusted;
+    const { distrusted, end: clamped } = this.#inFlight;
     this.#inFlight = undefined;
     if (ok && !distrusted) {
-      this.markDurable(end);
+      // A cut since it started may have lowered its end (see `cutting`).
+      this.markDurable(Math.min(end, clamped));
       batch.resolve();
     } else {
       // A flush that failed after the log stopped (or closed) still left bytes that were not
