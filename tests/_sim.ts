@@ -438,6 +438,7 @@ class Schedule {
 
   /** Appends one record (or a batch) and adds it to the model, or as attempted if it threw. */
   #append(wal: Wal, records: Uint8Array[], id: number): void {
+    const before = wal.nextLsn;
     const operations = this.disk.stats.operations;
     let lsns: number[];
     try {
@@ -448,13 +449,12 @@ class Schedule {
       // If the call reached the disk, any of its records may survive (a short write can even
       // complete one): they are attempted. The log is failed, so nothing follows them.
       if (this.disk.stats.operations !== operations) {
+        this.#applyCutsAt(before);
         for (const data of records) this.#model.add(this.#model.end, data, true);
       }
       throw error;
     }
-    for (const pending of this.#unheardCuts) {
-      if (lsns.length > 0 && lsns[0] === pending.cut) this.#applyCut(pending);
-    }
+    this.#applyCutsAt(before);
     let expected = this.#model.end;
     for (const [i, lsn] of lsns.entries()) {
       if (lsn !== expected) return this.fail(`append returned LSN ${lsn}, expected ${expected}`);
@@ -665,6 +665,16 @@ class Schedule {
     if (wal !== this.#wal || model !== this.#model) return;
     this.#applyCut(pending);
     this.note(() => `w${id} ... ${name} ${lsn} resolved`);
+  }
+
+  /**
+   * An append was let through (while a cut runs it is refused as busy, before it touches the
+   * disk), so a cut the log ended at, `end`, has resolved: the model takes it now.
+   */
+  #applyCutsAt(end: number): void {
+    for (const pending of this.#unheardCuts) {
+      if (pending.cut === end && pending.model === this.#model) this.#applyCut(pending);
+    }
   }
 
   /**

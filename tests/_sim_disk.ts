@@ -962,7 +962,9 @@ export class SimStore implements WalStore {
       return new SimStore(state, SimStore.#openFile(state, name), name, token);
     } catch (error) {
       state.unlock(`file:${name}`, token);
-      throw error;
+      // Like FileStore.open, which reports a failed open or create as `"io"`.
+      if (!(error instanceof SimIoError)) throw error;
+      throw new WalError("io", `Cannot open log "${name}": ${error.message}`, { cause: error });
     }
   }
 
