@@ -26,8 +26,9 @@ export interface SetAsideOptions {
  * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
  * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
  * byte store, and the log does every framing, checking and recovery decision. It may add
- * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt` and
- * `identifiesLog`; each says below what is lost without it.
+ * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt`,
+ * `identifiesLog`, `truncateBeforeAsync` and `truncateAsync`; each says below what is lost
+ * without it.
  *
  * The contract, method by method:
  *
