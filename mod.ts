@@ -42,6 +42,7 @@
 export { Wal } from "./src/open.ts";
 export type { WalCore } from "./src/wal.ts";
 export type { WalWrites } from "./src/wal_writes.ts";
+export type { WalAsyncCuts } from "./src/wal_async_cuts.ts";
 export { entryEnd } from "./src/cursor.ts";
 export type { Entry, Lsn, TailOptions } from "./src/cursor.ts";
 export { jsonCodec, TypedWal } from "./src/typed.ts";

@@ -6,7 +6,9 @@
 // - a writer's open of 2,000 cleanly closed segments vs a read-only open of them (and, for
 //   reference, the first writer's open right after the log was written);
 // - a follower's refresh() at 1,000 and 4,000 segments vs the 50 ms poll interval;
-// - the longest event-loop stall during a checkpoint, truncateBefore vs truncateBeforeAsync.
+// - the longest event-loop stall during a checkpoint, truncateBefore vs truncateBeforeAsync;
+// - the same during a suffix cut (a Raft conflict), truncateFrom vs truncateFromAsync, on a
+//   segmented log and on a single file (truncateAfterAsync takes the same path).
 //
 // Prints a table; with --json, a JSON array of rows {section, path, value, unit, anchor,
 // anchorValue, ratio, goal, met}. --quick runs smaller sizes (a smoke test, not for reports).
@@ -263,6 +265,55 @@ async function checkpointSection(root: string): Promise<SegmentsRow[]> {
   ];
 }
 
+/**
+ * A suffix cut a quarter of the way back from the end of a log of `CHECKPOINT_SEGMENTS` segments'
+ * worth of records, of which the last half is not synced: the cut's flush has those bytes to
+ * write, and a segmented log has a quarter of its segments to remove.
+ */
+async function cutSection(root: string): Promise<SegmentsRow[]> {
+  const rows: SegmentsRow[] = [];
+  const chunk = new Uint8Array(64 * 1024 - 8);
+  const records = CHECKPOINT_SEGMENTS * CHECKPOINT_SEGMENT_SIZE / (chunk.length + 8);
+  for (const layout of ["segmented", "single file"] as const) {
+    const stalls: Record<"sync" | "async", number[]> = { sync: [], async: [] };
+    for (let round = 0; round < CHECKPOINT_ROUNDS; round++) {
+      for (
+        const kind of round % 2 === 0 ? ["sync", "async"] as const : ["async", "sync"] as const
+      ) {
+        const dir = join(root, `cut-${layout === "segmented" ? "seg" : "file"}-${kind}-${round}`);
+        await Deno.mkdir(dir, { recursive: true });
+        const wal = layout === "segmented"
+          ? Wal.openSegmented(dir, CHECKPOINT_SEGMENT_SIZE)
+          : Wal.open(join(dir, "log.wal"));
+        const lsns: number[] = [];
+        for (let i = 0; i < records; i++) {
+          lsns.push(wal.append(chunk));
+          if (i === Math.floor(records / 2)) await wal.sync();
+        }
+        const cut = lsns[Math.floor(records * 3 / 4)]!;
+        stalls[kind].push(
+          await longestStall(() =>
+            kind === "sync" ? wal.truncateFrom(cut) : wal.truncateFromAsync(cut)
+          ),
+        );
+        wal.close();
+        await wal.closed;
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    rows.push(row(
+      "suffix cut: longest event-loop stall (1 ms interval)",
+      `truncateFromAsync, ${layout}`,
+      median(stalls.async),
+      "ms",
+      "truncateFrom",
+      median(stalls.sync),
+      0.25,
+    ));
+  }
+  return rows;
+}
+
 function format(rows: SegmentsRow[]): string {
   const header = ["section", "path", "value", "anchor", "ratio", "goal", "met"];
   const cells = rows.map((r) => [
@@ -288,6 +339,7 @@ export async function runSegmentsBench(): Promise<SegmentsRow[]> {
       ...await openSection(root),
       ...await refreshSection(root),
       ...await checkpointSection(root),
+      ...await cutSection(root),
     ];
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -21,6 +21,11 @@ export interface DirectoryFile {
   append(data: Uint8Array): void;
   /** Sets the file's size to `size` (only ever smaller). */
   truncate(size: number): void;
+  /**
+   * Optional: {@linkcode DirectoryFile.truncate} on a worker thread (cutting a large file frees
+   * its blocks, which takes a while). Without it, an asynchronous cut calls `truncate`.
+   */
+  truncateAsync?(size: number): Promise<void>;
   /** Makes the file's data durable, blocking the thread. */
   flushSync(): void;
   /** Makes the file's data durable on a worker thread. */

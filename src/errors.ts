@@ -16,7 +16,7 @@
  * | `"read-only"` | a write to a log opened with `readOnly` |
  * | `"encoding"` | a typed record that its codec cannot encode or decode |
  * | `"unsupported"` | the log's store cannot do it (`truncateBefore` on a single file); nothing changed |
- * | `"busy"` | a truncation was called while an asynchronous one (`truncateBeforeAsync`, …) still runs; nothing changed: await it first |
+ * | `"busy"` | a truncation was called while an asynchronous one (`truncateBeforeAsync`, `truncateFromAsync`, `truncateAfterAsync`) still runs, or an append or `syncSync` during an asynchronous suffix cut; nothing changed: await it first |
  * | `"truncated"` | a cursor (`iter`, `iterFrom`, `tail`) was passed by a cut: records it yielded or was to yield are gone; `lsn` is where to read again (the cut, or the new head after a checkpoint) |
  *
  * The set may grow in later versions: handle unknown kinds as errors.

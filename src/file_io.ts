@@ -1,8 +1,10 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Loops and error wrapping shared by the two file backends (FileStore and FsDirectory), and
-// how FileStore opens its files.
+// how FileStore opens its files and checks its options.
 // Backend: talks to `Deno.FsFile`.
 
+import { fileURLToPath } from "node:url";
+import { PREALLOCATE_SIZE_DEFAULT } from "./constants.ts";
 import { WalError } from "./errors.ts";
 
 /**
@@ -127,3 +129,23 @@ function permissionBits(path: string): number | undefined {
 
 /** rwx for owner, group and others: the bits a copy takes from its source. */
 const PERMISSION_BITS = 0o777;
+
+/** FileStore's `preallocateSize` option, checked; the default when it is missing. */
+export function checkPreallocateSize(size: unknown): number {
+  if (size === undefined) return PREALLOCATE_SIZE_DEFAULT;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(
+      `Cannot open log: preallocateSize must be a non-negative integer, got ${String(size)}`,
+    );
+  }
+  return size;
+}
+
+/** A log's path as given (a string or a file URL), checked. */
+export function toPath(path: string | URL): string {
+  if (path instanceof URL) return fileURLToPath(path);
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`Cannot open log: path must be a non-empty string or file URL`);
+  }
+  return path;
+}

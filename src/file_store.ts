@@ -2,10 +2,9 @@
 // A store in one file: one handle appends at the end, another reads with seek and read.
 // Backend: the only code here that talks to `Deno.*` file APIs for single-file logs.
 
-import { fileURLToPath } from "node:url";
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
-import { PREALLOCATE_SIZE_DEFAULT, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import { SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -21,11 +20,13 @@ import {
 } from "./durability.ts";
 import { type LockTarget, lockTargetFor, takeSidecarLock } from "./file_lock.ts";
 import {
+  checkPreallocateSize,
   createSibling,
   identityOf,
   openForAppend,
   openForReading,
   readAtLimit,
+  toPath,
   wrapIo,
   writeAll,
 } from "./file_io.ts";
@@ -276,6 +277,17 @@ export class FileStore implements WalStore {
     this.#flusher.flushSync();
   }
 
+  /** {@linkcode FileStore.truncate} with the cut and its flush on worker threads. */
+  async truncateAsync(size: number): Promise<void> {
+    this.#checkWritable();
+    assert(size >= 0 && size <= this.#size, "a truncation is inside the file: size", size);
+    await this.#writer.truncate(size);
+    await this.#writer.seek(size, Deno.SeekMode.Start);
+    this.#size = size;
+    this.#allocated = size;
+    await this.#flusher.flush();
+  }
+
   /**
    * After a failed flush: cuts the file to `size` and makes that durable. `ftruncate` drops the
    * cached pages past the cut, also the ones Linux marked clean when writing them failed, which
@@ -379,22 +391,4 @@ export class FileStore implements WalStore {
     if (this.#closed) throw new WalError("closed", "The store is closed; open the log again");
     if (this.#readOnly) throw readOnlyError(this.path);
   }
-}
-
-function checkPreallocateSize(size: unknown): number {
-  if (size === undefined) return PREALLOCATE_SIZE_DEFAULT;
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(
-      `Cannot open log: preallocateSize must be a non-negative integer, got ${String(size)}`,
-    );
-  }
-  return size;
-}
-
-function toPath(path: string | URL): string {
-  if (path instanceof URL) return fileURLToPath(path);
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError(`Cannot open log: path must be a non-empty string or file URL`);
-  }
-  return path;
 }

@@ -286,6 +286,11 @@ class FsDirectoryFile implements DirectoryFile {
     this.#size = size;
   }
 
+  async truncateAsync(size: number): Promise<void> {
+    await this.#file.truncate(size);
+    this.#size = size;
+  }
+
   flushSync(): void {
     this.#flusher.flushSync();
   }

@@ -45,6 +45,8 @@ export class GatherStore implements WalStore {
   readonly identifiesLog?: boolean;
   /** The real store's checkpoint off the main thread, after the gathered bytes are written. */
   readonly truncateBeforeAsync?: (head: number, moved: (head: number) => void) => Promise<number>;
+  /** The real store's suffix cut off the main thread, after the gathered bytes are written. */
+  readonly truncateAsync?: (size: number) => Promise<void>;
 
   /**
    * @param inner The real store; this one owns it from now on.
@@ -66,6 +68,17 @@ export class GatherStore implements WalStore {
           return Promise.reject(error);
         }
         return truncateBeforeAsync.call(inner, head, moved);
+      };
+    }
+    const truncateAsync = inner.truncateAsync;
+    if (truncateAsync !== undefined) {
+      this.truncateAsync = (size) => {
+        try {
+          this.#drain(true);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return truncateAsync.call(inner, size);
       };
     }
   }

@@ -52,6 +52,8 @@ export class GroupCommit {
   #lastCallers = 0;
   /** Changes on every truncation, so a flush that straddles one does not move the durable end. */
   #epoch = 0;
+  /** Set while `exclusive` work runs: no flush starts. */
+  #held = false;
 
   constructor(target: GroupCommitTarget, durableEnd: number, commitDelayMs = 0) {
     this.#target = target;
@@ -97,6 +99,39 @@ export class GroupCommit {
     if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
   }
 
+  /**
+   * Records that the log now ends at `end`, but that the cut is not durable yet (an asynchronous
+   * truncation has just begun): the durable end never passes `end`. A flush running now still
+   * raises it, up to `end`: unlike after `truncated`, no byte below `end` changes before that
+   * flush ends (the cut runs in `exclusive`, after it, and nothing is appended meanwhile), and
+   * its callers are told their bytes are durable, so a failure must not cut below them.
+   */
+  cutting(end: number): void {
+    this.#durableEnd = Math.min(this.#durableEnd, end);
+    if (this.#inFlight !== undefined) this.#inFlight.end = Math.min(this.#inFlight.end, end);
+  }
+
+  /**
+   * Runs `work` (an asynchronous truncation's steps, which flush the log) as if it were one of
+   * the log's flushes: after the flush in flight settles, with none starting from the call until
+   * it ends (the waits that arrive meanwhile start theirs afterwards). One flush at a time keeps a write-back
+   * error from reaching a flush that then acknowledges the bytes it lost. Rejects, running
+   * nothing, if the log failed meanwhile.
+   */
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    // Held from the call on: a flush started after it would cover bytes the work is cutting.
+    assert(!this.#held, "exclusive work runs one at a time");
+    this.#held = true;
+    try {
+      while (this.#inFlight !== undefined) await this.#inFlight.batch.promise.catch(() => {});
+      if (this.#failure !== undefined) throw this.#failure;
+      return await work();
+    } finally {
+      this.#held = false;
+      if (this.#next !== undefined) this.#scheduleStart();
+    }
+  }
+
   /** Records a failure that happened outside the coordinator; later waits reject with it. */
   markFailed(error: Error): void {
     this.#failure ??= error;
@@ -132,7 +167,7 @@ export class GroupCommit {
 
   #start(): void {
     const batch = this.#next;
-    if (batch === undefined || this.#inFlight !== undefined) return;
+    if (batch === undefined || this.#inFlight !== undefined || this.#held) return;
     this.#next = undefined;
     const refusal = this.#failure ?? this.#abandoned;
     if (refusal !== undefined) return batch.reject(refusal);
@@ -160,10 +195,11 @@ export class GroupCommit {
    */
   #finish(end: number, batch: Batch, ok: boolean, cause: unknown): void {
     assert(this.#inFlight?.batch === batch, "the finishing flush is the one in flight");
-    const distrusted = this.#inFlight.distrusted;
+    const { distrusted, end: clamped } = this.#inFlight;
     this.#inFlight = undefined;
     if (ok && !distrusted) {
-      this.markDurable(end);
+      // A cut since it started may have lowered its end (see `cutting`).
+      this.markDurable(Math.min(end, clamped));
       batch.resolve();
     } else {
       // A flush that failed after the log stopped (or closed) still left bytes that were not

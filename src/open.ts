@@ -22,7 +22,7 @@ import type { WalStore } from "./store.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { type Codec, TypedWal } from "./typed.ts";
 import { discardAfter, durableCut } from "./write_failure.ts";
-import { WalWrites } from "./wal_writes.ts";
+import { WalAsyncCuts } from "./wal_async_cuts.ts";
 
 export type { Entry, Lsn, TailOptions } from "./cursor.ts";
 
@@ -67,7 +67,7 @@ const STORE_METHODS = [
  * deepEqual([...wal.iter()].map((entry) => entry.lsn), [0, 11]);
  * ```
  */
-export class Wal extends WalWrites {
+export class Wal extends WalAsyncCuts {
   /**
    * Opens the log file at `path`, creating it (and flushing its directory) when it is missing,
    * takes the log's exclusive lock (on the file itself; on Windows on `<path>.wal-db-lock` beside

@@ -19,6 +19,8 @@ export interface CutParts {
   readonly segmentSize: number;
   /** The store's blocking flush of everything appended. */
   flushSync(): void;
+  /** The store's flush of everything appended, off the main thread. */
+  flush(): Promise<void>;
 }
 
 /**
@@ -34,6 +36,32 @@ export function cutSegments(parts: CutParts, size: number): void {
   parts.flushes.appended(keep);
   parts.flushSync();
   removeAfter(parts, keep);
+}
+
+/**
+ * {@linkcode cutSegments} with the cut, every flush and every removal off the main thread, in
+ * the same order. The segments past the cut leave the log at once; their files are removed one
+ * at a time from the last one down, each removal made durable before the next.
+ */
+export async function cutSegmentsAsync(parts: CutParts, size: number): Promise<void> {
+  const keep = Math.floor(size / parts.segmentSize);
+  const file = parts.flushes.writer(keep, parts.segments);
+  const within = size - keep * parts.segmentSize;
+  await (file.truncateAsync?.(within) ?? Promise.resolve(file.truncate(within)));
+  parts.flushes.appended(keep);
+  await parts.flush();
+  const doomed: number[] = [];
+  for (let last = parts.segments.last; last !== undefined && last > keep;) {
+    forgetSegment(parts, last);
+    doomed.push(last);
+    last = parts.segments.last;
+  }
+  for (const index of doomed) {
+    const name = segmentName(index);
+    await (parts.dir.removeAsync?.(name) ?? Promise.resolve(parts.dir.remove(name)));
+    parts.flushes.directoryChanged();
+    await parts.flushes.syncDirectoryAsync();
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import type { SectorInfo } from "./damage.ts";
 import {
   type CutParts,
   cutSegments,
+  cutSegmentsAsync,
   discardSegments,
   moveHead,
   moveHeadAsync,
@@ -87,8 +88,8 @@ export class SegmentedStore implements WalStore {
     this.#segments = segments;
     this.#size = size;
     const [handles, flushes] = [this.#handles, this.#flushes];
-    const flushSync = () => this.flushSync();
-    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync };
+    const [flushSync, flush] = [() => this.flushSync(), () => this.flush()];
+    this.#cutParts = { dir, segments, handles, flushes, segmentSize, flushSync, flush };
   }
 
   /**
@@ -287,9 +288,15 @@ export class SegmentedStore implements WalStore {
   }
 
   truncate(size: number): void {
-    this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, "a cut inside the log");
+    this.#checkInside(size);
     cutSegments(this.#cutParts, size);
+    this.#size = size;
+  }
+
+  /** {@linkcode SegmentedStore.truncate} with its flushes and removals off the main thread. */
+  async truncateAsync(size: number): Promise<void> {
+    this.#checkInside(size);
+    await cutSegmentsAsync(this.#cutParts, size);
     this.#size = size;
   }
 
@@ -300,8 +307,7 @@ export class SegmentedStore implements WalStore {
    * segment is flushed through a handle opened now, which reports only errors from now on.
    */
   discardUnflushed(size: number): void {
-    this.#checkWritable();
-    assert(size >= this.#head && size <= this.#size, "a discard inside the log");
+    this.#checkInside(size);
     discardSegments(this.#cutParts, size);
     this.#size = size;
   }
@@ -319,19 +325,19 @@ export class SegmentedStore implements WalStore {
    * the last one).
    */
   truncateBefore(head: number): number {
-    this.#checkHead(head);
+    this.#checkInside(head);
     moveHead(this.#cutParts, head, () => this.#head = head);
     return head;
   }
 
   /**
    * {@linkcode SegmentedStore.truncateBefore} with its flushes (the head file's, the
-   * directory's) off the main thread; the caller made the log durable up to `head` first. The head moves (and `moved` runs) in the turn the new
-   * head is durable, before any segment below it is removed. One at a time: the caller waits for
-   * one to settle before it starts another truncation.
+   * directory's) off the main thread; the caller made the log durable up to `head` first. The
+   * head moves (and `moved` runs) in the turn the new head is durable, before any segment below
+   * it is removed. One truncation at a time: the caller waits for one to settle.
    */
   async truncateBeforeAsync(head: number, moved?: (head: number) => void): Promise<number> {
-    this.#checkHead(head);
+    this.#checkInside(head);
     await moveHeadAsync(this.#cutParts, head, () => {
       this.#head = head;
       moved?.(head);
@@ -339,9 +345,10 @@ export class SegmentedStore implements WalStore {
     return head;
   }
 
-  #checkHead(head: number): void {
+  /** Throws unless writable; asserts that `lsn` (a cut, a new head) is inside the log. */
+  #checkInside(lsn: number): void {
     this.#checkWritable();
-    assert(head >= this.#head && head <= this.#size, "a new head inside the log");
+    assert(lsn >= this.#head && lsn <= this.#size, "an LSN inside the log: lsn", lsn);
   }
 
   /**

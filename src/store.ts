@@ -26,8 +26,9 @@ export interface SetAsideOptions {
  * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
  * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
  * byte store, and the log does every framing, checking and recovery decision. It may add
- * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt` and
- * `identifiesLog`; each says below what is lost without it.
+ * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt`,
+ * `identifiesLog`, `truncateBeforeAsync` and `truncateAsync`; each says below what is lost
+ * without it.
  *
  * The contract, method by method:
  *
@@ -89,6 +90,14 @@ export interface WalStore extends ByteSource {
   flush(): Promise<void>;
   /** Drops the bytes at and after `size`, durably. */
   truncate(size: number): void;
+  /**
+   * Optional: `truncate` with its work (the cut, its flush, removing files) off the main thread,
+   * resolving once the shorter log is durable, as `truncate` returns. The log calls it with no
+   * flush of its own running and starts none (nor any append or other truncation) until it
+   * settles, so the store's flush here is the only one. A rejection fails the log. Without it,
+   * `Wal.truncateFromAsync` and `Wal.truncateAfterAsync` call `truncate`, which blocks.
+   */
+  truncateAsync?(size: number): Promise<void>;
   /** Durably copies `[offset, end)` beside the log; returns where the copy is. */
   setAside(offset: number, copy?: SetAsideOptions): string;
   /** Drops what the layout can of the prefix before `head`, durably; returns the new head. */

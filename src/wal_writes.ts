@@ -197,7 +197,8 @@ export class WalWrites extends WalCore {
     this.#checkWritableAndWritten();
     this.#parts.writer.checkIdle(`truncate after LSN ${lsn}`);
     this.#checkBoundary(lsn, "truncate after", false);
-    this.#parts.writer.truncateAfterRecord(lsn);
+    const writer = this.#parts.writer;
+    writer.truncateAt(writer.endOfRecord(lsn));
   }
 
   /**
@@ -284,8 +285,8 @@ export class WalWrites extends WalCore {
    *   head is durable, before any segment below it is removed; the promise resolves once they
    *   are removed. Until then `head` is the old one and every record is readable.
    * - Truncations run one at a time: any truncation (this one again, `truncateFrom`,
-   *   `truncateAfter`, `truncateBefore`) called before the promise settles throws `"busy"` and
-   *   changes nothing.
+   *   `truncateAfter`, `truncateBefore` or their asynchronous variants) called before the
+   *   promise settles throws `"busy"` and changes nothing.
    * - `close()` waits for it to finish before it closes the files.
    * - A store without an asynchronous prefix truncation (a single file, a log in memory, a
    *   third-party store) does the blocking one: `"unsupported"` where that throws it.
@@ -315,14 +316,47 @@ export class WalWrites extends WalCore {
    * ```
    */
   truncateBeforeAsync(lsn: Lsn): Promise<Lsn> {
+    return this.#checkedAsync(
+      lsn,
+      "truncate before",
+      true,
+      (l) => this.#parts.writer.truncateBeforeAsync(l),
+    );
+  }
+
+  /**
+   * The asynchronous suffix cut behind `truncateFromAsync` and `truncateAfterAsync`
+   * (wal_async_cuts.ts): every truncation's checks, then the cut at `lsn` or, with
+   * `afterRecord`, after the record there.
+   *
+   * @ignore
+   */
+  protected cutAsync(lsn: Lsn, afterRecord: boolean): Promise<void> {
+    const writer = this.#parts.writer;
+    const action = afterRecord ? "truncate after" : "truncate from";
+    return this.#checkedAsync(
+      lsn,
+      action,
+      !afterRecord,
+      (l) => writer.truncateAtAsync(afterRecord ? writer.endOfRecord(l) : l),
+    );
+  }
+
+  /** The checks of a truncation, then `run`; every throw becomes a rejection. */
+  #checkedAsync<T>(
+    lsn: Lsn,
+    action: string,
+    allowEnd: boolean,
+    run: (lsn: Lsn) => Promise<T>,
+  ): Promise<T> {
     try {
       this.#checkWritableAndWritten();
-      this.#parts.writer.checkIdle(`truncate before LSN ${lsn}`);
-      this.#checkBoundary(lsn, "truncate before", true);
+      this.#parts.writer.checkIdle(`${action} LSN ${lsn}`);
+      this.#checkBoundary(lsn, action, allowEnd);
+      return run(lsn);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#parts.writer.truncateBeforeAsync(lsn);
   }
 
   /** Throws unless `lsn` is a record boundary (or, with `allowEnd`, the head or end). */

@@ -44,6 +44,8 @@ export class Writer {
   readonly #failures: WriteFailure;
   /** One truncation at a time (see `truncateBeforeAsync`). */
   readonly #gate = new TruncationGate();
+  /** Set while an asynchronous suffix cut runs: the log ends here, and nothing is appended. */
+  #cutTo: number | undefined;
 
   constructor(
     raw: WalStore,
@@ -91,7 +93,7 @@ export class Writer {
 
   /** One past the last record; never past where a failed append started. */
   get end(): number {
-    const size = this.#store.size;
+    const size = this.#cutTo ?? this.#store.size;
     const failedAt = this.#failures.writeFailedAt;
     return failedAt === undefined ? size : Math.min(size, failedAt);
   }
@@ -149,6 +151,7 @@ export class Writer {
 
   /** Encodes and writes one record; returns its LSN. */
   append(data: Uint8Array): number {
+    if (this.#cutTo !== undefined) this.#gate.check("append");
     this.#checkRecord(data);
     const lsn = this.#store.size;
     const size = frameSize(data.length);
@@ -164,6 +167,7 @@ export class Writer {
 
   /** Checks every record, then writes them all with one write; returns their LSNs. */
   appendBatch(records: readonly Uint8Array[]): number[] {
+    if (this.#cutTo !== undefined) this.#gate.check("append");
     if (!Array.isArray(records)) {
       throw new TypeError("Cannot append batch: records must be an array of Uint8Array");
     }
@@ -187,13 +191,16 @@ export class Writer {
     return lsns;
   }
 
-  /** Resolves once everything appended so far is durable (group commit). */
+  /** Resolves once all appended is durable (group commit); during a suffix cut, after it. */
   sync(): Promise<void> {
-    return this.#commit.waitFor(this.#store.size);
+    const cut = this.#cutTo === undefined ? undefined : this.#gate.settled;
+    if (cut === undefined) return this.#commit.waitFor(this.#store.size);
+    return cut.then(() => this.#commit.waitFor(this.#store.size));
   }
 
   /** Makes everything appended so far durable, blocking the thread. */
   syncSync(): void {
+    if (this.#cutTo !== undefined) this.#gate.check("sync the log (syncSync)");
     const end = this.#store.size;
     if (end <= this.#commit.durableEnd) return;
     const stats = this.#stats;
@@ -238,16 +245,52 @@ export class Writer {
     this.#changes.notify();
   }
 
-  /** Cuts the log after the record at `lsn`, which the caller checked is a record. */
-  truncateAfterRecord(lsn: number): void {
+  /** Where `truncateAfter(lsn)` cuts: the end of the record at `lsn` (a checked record). */
+  endOfRecord(lsn: number): number {
     const header = new Uint8Array(HEADER_SIZE);
     try {
       this.#store.readAt(lsn, header);
     } catch (error) {
       throw readError(error, "truncate after", lsn);
     }
-    // Not re-checked as a boundary: a range the "skip" policy left in place may start here.
-    this.truncateAt(lsn + frameSize(decodeHeader(header, 0).length));
+    // Not re-checked as a boundary: a range the "skip" policy left in place may start there.
+    return lsn + frameSize(decodeHeader(header, 0).length);
+  }
+
+  /**
+   * {@linkcode Writer.truncateAt} with the store's work off the main thread; see
+   * `Wal.truncateFromAsync`. The log ends at `lsn` in this turn (cursors are told now), and
+   * appends wait for the promise; a store without `truncateAsync` does the blocking cut.
+   */
+  truncateAtAsync(lsn: number): Promise<void> {
+    const cut = this.#store.truncateAsync?.bind(this.#store);
+    const action = `truncate the log at LSN ${lsn}`;
+    if (lsn === this.#store.size || cut === undefined) {
+      try {
+        return Promise.resolve(this.truncateAt(lsn));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#gate.run(action, async () => {
+      this.#cutTo = lsn; // in the caller's turn (up to the first await)
+      this.#commit.cutting(lsn);
+      this.#stats.truncated();
+      this.#index.truncateAfter(lsn);
+      this.#epoch.cutAfter(lsn);
+      this.#changes.notify();
+      try {
+        // As one of the log's flushes: a flush beside it could take its write-back error.
+        await this.#commit.exclusive(async () => {
+          await cut(lsn);
+          this.#commit.markDurable(lsn);
+        });
+      } catch (error) {
+        throw this.#failures.fail(error, action);
+      } finally {
+        this.#cutTo = undefined;
+      }
+    });
   }
 
   /** Moves the head to `lsn`, a checked boundary; see `Wal.truncateBefore`. */

@@ -29,6 +29,7 @@ import {
 import {
   frameSizeOf,
   LogModel,
+  type ModelRecord,
   sameBytes,
   type Verdict,
   type VerifyMode,
@@ -86,6 +87,8 @@ const ACTIONS = {
   truncateAfter: 2,
   truncateBefore: 4,
   truncateBeforeAsync: 4,
+  truncateFromAsync: 3,
+  truncateAfterAsync: 2,
   reopen: 3,
   kill: 3,
 } as const;
@@ -238,6 +241,18 @@ function isWalError(error: unknown, kind: string): boolean {
   return error instanceof WalError && error.kind === kind;
 }
 
+/** An asynchronous suffix cut the model has not applied yet. */
+interface PendingCut {
+  readonly model: LogModel;
+  readonly cut: number;
+  /** The records past the cut when it was called. */
+  readonly doomed: ReadonlySet<ModelRecord>;
+  /** The records before it then: durable once it resolved. */
+  readonly kept: ReadonlySet<ModelRecord>;
+  /** `model.cutFrom` before the call. */
+  readonly previous: number | undefined;
+}
+
 /** One seeded schedule: its disk, its log, its model and its findings. */
 class Schedule {
   readonly rng: Rng;
@@ -268,6 +283,10 @@ class Schedule {
   #faultsAtOpen = 0;
   /** Asynchronous checkpoints not settled yet: other truncations are refused as busy. */
   #checkpointsPending = 0;
+  /** Asynchronous suffix cuts not settled yet: appends, syncSync and truncations are busy. */
+  #cutsPending = 0;
+  /** Asynchronous suffix cuts the model does not hold yet (called, not heard of). */
+  readonly #unheardCuts = new Set<PendingCut>();
 
   constructor(readonly seed: number, options: SimOptions) {
     this.rng = new Rng(seed);
@@ -395,6 +414,10 @@ class Schedule {
         return this.#truncateBefore(wal, id);
       case "truncateBeforeAsync":
         return this.#truncateBeforeAsync(wal, id);
+      case "truncateFromAsync":
+        return this.#truncateAsync(wal, id, false);
+      case "truncateAfterAsync":
+        return this.#truncateAsync(wal, id, true);
       case "reopen":
         return this.#reopenCleanly(wal, id);
       case "kill":
@@ -415,7 +438,7 @@ class Schedule {
 
   /** Appends one record (or a batch) and adds it to the model, or as attempted if it threw. */
   #append(wal: Wal, records: Uint8Array[], id: number): void {
-    const start = this.#model.end;
+    const before = wal.nextLsn;
     const operations = this.disk.stats.operations;
     let lsns: number[];
     try {
@@ -426,11 +449,13 @@ class Schedule {
       // If the call reached the disk, any of its records may survive (a short write can even
       // complete one): they are attempted. The log is failed, so nothing follows them.
       if (this.disk.stats.operations !== operations) {
+        this.#applyCutsAt(before);
         for (const data of records) this.#model.add(this.#model.end, data, true);
       }
       throw error;
     }
-    let expected = start;
+    this.#applyCutsAt(before);
+    let expected = this.#model.end;
     for (const [i, lsn] of lsns.entries()) {
       if (lsn !== expected) return this.fail(`append returned LSN ${lsn}, expected ${expected}`);
       this.#model.add(lsn, records[i]!);
@@ -463,8 +488,9 @@ class Schedule {
   /** Reads back from a random boundary: the live log holds exactly what was appended. */
   #iterate(wal: Wal, id: number): void {
     if (this.#walFailed) return;
-    // The head may move under the model while a checkpoint runs.
-    if (this.#checkpointsPending > 0) return;
+    // The head may move under the model while a checkpoint runs; the end moves at once when
+    // a suffix cut starts, the model only once it resolved.
+    if (this.#checkpointsPending > 0 || this.#cutsPending > 0) return;
     // A flush failed and the log cut itself back; the failure reaches its caller only later.
     if (this.#faultedSinceOpen && wal.nextLsn < this.#model.end) return;
     const from = this.rng.pick(this.#model.boundaries());
@@ -562,8 +588,9 @@ class Schedule {
     if (added) model.pendingHeads.add(lsn);
     this.#checkpointsPending++;
     this.note(() => `w${id} truncateBeforeAsync ${lsn} ...`);
-    // Another checkpoint may have moved the head already, before the model heard of it.
-    const stale = wal.head > model.head;
+    // Another checkpoint may have moved the head already, or a cut the end, before the model
+    // heard of it.
+    const stale = wal.head > model.head || this.#unheardCuts.size > 0;
     let head: number;
     try {
       head = await wal.truncateBeforeAsync(lsn);
@@ -585,6 +612,82 @@ class Schedule {
     if (lsn > model.head) model.truncateBefore(lsn);
     this.figures.checkpoints++;
     this.note(() => `w${id} ... truncateBeforeAsync ${lsn} resolved`);
+  }
+
+  /**
+   * A suffix cut whose work runs off the main thread (`truncateFromAsync`, or with `after`
+   * `truncateAfterAsync`): until it settles other writers' appends, syncSync and truncations are
+   * refused as busy, and a crash or kill may find the old tail or the cut one. Once it resolved,
+   * the records past the cut must never come back, and the ones before it are durable.
+   */
+  async #truncateAsync(wal: Wal, id: number, after: boolean): Promise<void> {
+    const model = this.#model;
+    let lsn: number;
+    let cut: number;
+    if (after) {
+      const records = model.from(model.head);
+      if (records.length === 0) return;
+      const kept = this.rng.pick(records);
+      [lsn, cut] = [kept.lsn, kept.lsn + frameSizeOf(kept)];
+    } else {
+      lsn = cut = this.#pickCut();
+    }
+    const name = after ? "truncateAfterAsync" : "truncateFromAsync";
+    // What it drops and keeps, as the model stands now: other writers may append past the cut
+    // once it resolved, before this one hears of it (see #applyCut).
+    const pending: PendingCut = {
+      model,
+      cut,
+      doomed: new Set(model.from(cut)),
+      kept: new Set(model.records.filter((r) => r.lsn < cut)),
+      previous: model.cutFrom,
+    };
+    // A failed log refuses it at once.
+    if (!this.#walFailed) model.cutFrom = Math.min(cut, pending.previous ?? cut);
+    this.#unheardCuts.add(pending);
+    this.#cutsPending++;
+    this.note(() => `w${id} ${name} ${lsn} (cut at ${cut}) ...`);
+    try {
+      await (after ? wal.truncateAfterAsync(lsn) : wal.truncateFromAsync(lsn));
+    } catch (error) {
+      this.#unheardCuts.delete(pending);
+      // Refused, changing nothing: another truncation runs, or the model's end is stale.
+      const refused = isWalError(error, "busy") || isWalError(error, "invalid-lsn");
+      if (refused && model.cutFrom === Math.min(cut, pending.previous ?? cut)) {
+        model.cutFrom = pending.previous;
+      }
+      if (refused) return;
+      throw error;
+    } finally {
+      this.#cutsPending--;
+    }
+    // A reopen since (or in progress) checks the log against either tail, then starts anew.
+    if (wal !== this.#wal || model !== this.#model) return;
+    this.#applyCut(pending);
+    this.note(() => `w${id} ... ${name} ${lsn} resolved`);
+  }
+
+  /**
+   * An append was let through (while a cut runs it is refused as busy, before it touches the
+   * disk), so a cut the log ended at, `end`, has resolved: the model takes it now.
+   */
+  #applyCutsAt(end: number): void {
+    for (const pending of this.#unheardCuts) {
+      if (pending.cut === end && pending.model === this.#model) this.#applyCut(pending);
+    }
+  }
+
+  /**
+   * Updates the model for a resolved asynchronous cut, once: when its caller hears of it, or
+   * earlier, when another writer's append lands at the cut (the log is open for appends again
+   * from the turn the cut ended, and that append proves the cut resolved).
+   */
+  #applyCut(pending: PendingCut): void {
+    if (!this.#unheardCuts.delete(pending)) return;
+    const { model, cut } = pending;
+    if (model.cutFrom === Math.min(cut, pending.previous ?? cut)) model.cutFrom = pending.previous;
+    model.cutAsync(cut, pending.doomed, pending.kept);
+    this.figures.truncations++;
   }
 
   /** Closes the log, waits for it to release the lock, and opens it again. */
@@ -800,9 +903,11 @@ class Schedule {
     if (wal !== this.#wal || this.disk.dead) return; // a stale log, or the power is off
     // One truncation at a time: refused, nothing changed, while a checkpoint runs. And the
     // head may have moved before the model hears of it: an LSN below it is refused too.
-    if (this.#checkpointsPending > 0) {
+    if (this.#checkpointsPending > 0 || this.#cutsPending > 0) {
       if (isWalError(error, "busy")) return;
       if (isWalError(error, "invalid-lsn") && wal.head > this.#model.head) return;
+      // A cut that ended may have moved the end below an LSN the model still holds.
+      if (isWalError(error, "invalid-lsn") && this.#unheardCuts.size > 0) return;
     }
     const cause = simulatedCause(error);
     if (cause instanceof SimIoError && !(error instanceof WalError)) {

@@ -743,6 +743,13 @@ class SimFile implements DirectoryFile {
     this.inode.truncate(size);
   }
 
+  /** Like `truncate`, completing after a few microtask turns, as on a worker thread. */
+  async truncateAsync(size: number): Promise<void> {
+    const ticks = this.state.rng?.below(FLUSH_TICKS_MAX + 1) ?? 0;
+    for (let i = 0; i <= ticks; i++) await Promise.resolve();
+    this.truncate(size);
+  }
+
   flushSync(): void {
     const fault = this.#enter("flush");
     this.#finishFlush(this.inode.lastSeq, fault, "blocking");
@@ -955,7 +962,9 @@ export class SimStore implements WalStore {
       return new SimStore(state, SimStore.#openFile(state, name), name, token);
     } catch (error) {
       state.unlock(`file:${name}`, token);
-      throw error;
+      // Like FileStore.open, which reports a failed open or create as `"io"`.
+      if (!(error instanceof SimIoError)) throw error;
+      throw new WalError("io", `Cannot open log "${name}": ${error.message}`, { cause: error });
     }
   }
 
@@ -1015,6 +1024,12 @@ export class SimStore implements WalStore {
   truncate(size: number): void {
     this.#file.truncate(size);
     this.#file.flushSync();
+  }
+
+  /** Like FileStore: the cut and its flush complete after a few microtask turns each. */
+  async truncateAsync(size: number): Promise<void> {
+    await this.#file.truncateAsync(size);
+    await this.#file.flush();
   }
 
   /** Like FileStore: cuts the file, then flushes through a descriptor opened now. */

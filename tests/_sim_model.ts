@@ -67,6 +67,22 @@ export class LogModel {
     this.end = lsn;
   }
 
+  /**
+   * A resolved asynchronous cut at `cut`: `doomed`, the records past it when it was called, are
+   * gone and `kept`, the ones before it then, are durable. Records appended since it resolved
+   * stay, unacknowledged. At the end of the log it changed nothing and promises nothing.
+   */
+  cutAsync(cut: number, doomed: ReadonlySet<ModelRecord>, kept: ReadonlySet<ModelRecord>): void {
+    if (doomed.size === 0) return;
+    this.records = this.records.filter((r) => !doomed.has(r));
+    for (const record of this.records) if (kept.has(record)) record.acked = true;
+    // Unless records appended since it resolved (maybe after a lower cut) end past it.
+    const last = this.records.at(-1);
+    if (this.end > cut && (last === undefined || last.lsn + frameSizeOf(last) <= cut)) {
+      this.end = cut;
+    }
+  }
+
   /** A returned `truncateBefore(head)` on a segmented log. */
   truncateBefore(head: number): void {
     this.records = this.records.filter((r) => r.lsn >= head);

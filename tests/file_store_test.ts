@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { embeddedShimTarget } from "../ffi/mod.ts";
@@ -56,8 +56,29 @@ Deno.test("FileStore.truncate() cuts the file and appends continue at the new en
   });
 });
 
+Deno.test("FileStore.truncateAsync() leaves the file truncate() does, with or without the shim and a reserve", async () => {
+  await withTempDir(async (dir) => {
+    for (const durability of ["runtime", "auto"] as const) {
+      const files: Uint8Array[] = [];
+      for (const asynchronous of [false, true]) {
+        const path = join(dir, `${durability}-${asynchronous}.wal`);
+        const store = FileStore.open(path, { durability, preallocateSize: 4096 });
+        store.append(new Uint8Array([1, 2, 3, 4, 5, 6]));
+        store.flushSync();
+        if (asynchronous) await store.truncateAsync(2);
+        else store.truncate(2);
+        equal(store.size, 2);
+        store.append(new Uint8Array([9]));
+        store.close();
+        files.push(readBytes(path));
+      }
+      deepEqual(files, [new Uint8Array([1, 2, 9]), new Uint8Array([1, 2, 9])], durability);
+    }
+  });
+});
+
 Deno.test("FileStore: append and truncate after close throw closed, in both write modes", async () => {
-  await withTempDir((dir) => {
+  await withTempDir(async (dir) => {
     for (const durability of ["runtime", "auto"] as const) {
       const path = join(dir, `${durability}.wal`);
       const store = FileStore.open(path, { durability });
@@ -65,6 +86,7 @@ Deno.test("FileStore: append and truncate after close throw closed, in both writ
       store.close();
       throws(() => store.append(new Uint8Array([4])), isKind("closed"), durability);
       throws(() => store.truncate(1), isKind("closed"), durability);
+      await rejects(store.truncateAsync(1), isKind("closed"), durability);
       deepEqual(readBytes(path), new Uint8Array([1, 2, 3]), durability);
     }
   });

@@ -213,6 +213,25 @@ Deno.test("FsDirectory: a file's handle appends after reads and flushes in both 
   });
 });
 
+Deno.test("FsDirectory: a file cut on a worker thread has the size truncate gives, and appends follow it", async () => {
+  await withTempDir(async (root) => {
+    const dir = FsDirectory.open(root, RUNTIME);
+    const files = ["blocking", "async"].map((name) => dir.open(name, true));
+    for (const file of files) file.append(payload(5000, 7));
+    files[0]!.truncate(1234);
+    await files[1]!.truncateAsync!(1234);
+    for (const file of files) {
+      equal(file.size, 1234);
+      file.append(payload(3, 8));
+      file.close();
+    }
+    const expected = new Uint8Array([...payload(5000, 7).subarray(0, 1234), ...payload(3, 8)]);
+    deepEqual(await Deno.readFile(join(root, "blocking")), expected);
+    deepEqual(await Deno.readFile(join(root, "async")), expected);
+    dir.close();
+  });
+});
+
 Deno.test("FsDirectory: a fingerprint changes with a write, a copy or a restore over the name", async () => {
   await withTempDir((root) => {
     const dir = FsDirectory.open(root, RUNTIME);

@@ -304,6 +304,24 @@ Deno.test("GatherStore forwards an asynchronous checkpoint after writing out wha
   equal(gathered(new CountingStore()).store.truncateBeforeAsync, undefined);
 });
 
+Deno.test("GatherStore forwards an asynchronous cut after writing out what it gathered", async () => {
+  const inner = new CountingStore() as CountingStore & {
+    truncateAsync?: (size: number) => Promise<void>;
+  };
+  const calls: { size: number; sizeAtCall: number }[] = [];
+  inner.truncateAsync = (size) => {
+    calls.push({ size, sizeAtCall: inner.size });
+    inner.truncate(size);
+    return Promise.resolve();
+  };
+  const { store } = gathered(inner);
+  store.append(new Uint8Array(10));
+  await store.truncateAsync!(4);
+  deepEqual(calls, [{ size: 4, sizeAtCall: 10 }], "the gathered bytes were written first");
+  equal(store.size, 4);
+  equal(gathered(new CountingStore()).store.truncateAsync, undefined);
+});
+
 /**
  * A store whose flushes take a few timer turns and record, when each one starts, how many bytes
  * had been written to it: a completed flush makes exactly that prefix durable, nothing after.

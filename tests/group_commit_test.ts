@@ -181,3 +181,69 @@ Deno.test("GroupCommit rejects the flush in flight when the log fails meanwhile"
   await rejects(running, /blocking flush failed/);
   equal(commit.durableEnd, 0);
 });
+
+Deno.test("GroupCommit.exclusive waits for the flush in flight and starts none until its work ends", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  const first = commit.waitFor(10);
+  await Promise.resolve(); // the flush starts after the turn's microtasks
+  equal(log.inFlight, 1);
+  // The log is cut to 6 in this turn: the durable end and the running flush stop there.
+  commit.cutting(6);
+  log.appendedEnd = 6;
+  equal(commit.durableEnd, 0);
+  const events: string[] = [];
+  const work = commit.exclusive(async () => {
+    events.push(`work starts, ${log.inFlight} in flight`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    events.push(`work ends, ${log.flushesStarted} flushes started`);
+    return "cut";
+  });
+  await first;
+  equal(commit.durableEnd, 6, "a flush that straddles a cut makes durable what is below it");
+  equal(await work, "cut");
+  equal(log.flushesStarted, 1, "the durable end covers the sync: no second flush");
+  equal(commit.durableEnd, 6);
+  equal(events.join("; "), "work starts, 0 in flight; work ends, 1 flushes started");
+});
+
+Deno.test("GroupCommit.exclusive rejects, running nothing, when the flush it waited for failed", async () => {
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  log.failNext = true;
+  const first = commit.waitFor(10);
+  await Promise.resolve();
+  let ran = false;
+  const work = commit.exclusive(() => {
+    ran = true;
+    return Promise.resolve();
+  });
+  await rejects(first);
+  await rejects(work, /log failed/);
+  equal(ran, false);
+});
+
+Deno.test("GroupCommit.exclusive: a flush asked for before the one in flight ends waits for the work too", async () => {
+  const log = new FakeLog(() => 1);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  const first = commit.waitFor(10);
+  await Promise.resolve();
+  log.appendedEnd = 20;
+  const queued = commit.waitFor(20); // next in line behind the flush in flight
+  commit.cutting(15);
+  let started = -1;
+  const work = commit.exclusive(() => {
+    started = log.flushesStarted;
+    log.appendedEnd = 15;
+    commit.markDurable(15);
+    return Promise.resolve();
+  });
+  await first;
+  await work;
+  equal(started, 1, "no flush started between the one in flight and the work");
+  await queued; // covered by the cut's durable end
+  equal(commit.durableEnd, 15);
+});

@@ -47,6 +47,11 @@ class RecordingDirectory implements WalDirectory {
       readAt: (o, b) => file.readAt(o, b),
       append: (d) => (log.push(`append ${name}`), file.append(d)),
       truncate: (s) => (log.push(`truncate ${name} ${s}`), file.truncate(s)),
+      truncateAsync: async (s) => {
+        log.push(`truncate ${name} ${s}`);
+        await Promise.resolve();
+        file.truncate(s);
+      },
       flushSync: () => (log.push(`flush ${name}`), file.flushSync()),
       flush: () => (log.push(`flush ${name}`), file.flush()),
       close: () => (log.push(`close ${name}`), file.close()),
@@ -56,6 +61,7 @@ class RecordingDirectory implements WalDirectory {
     this.log.push(`remove ${name}`);
     this.inner.remove(name);
   }
+
   rename(from: string, to: string): void {
     this.log.push(`rename ${from} ${to}`);
     this.inner.rename(from, to);
@@ -64,8 +70,21 @@ class RecordingDirectory implements WalDirectory {
     this.log.push("sync");
     this.inner.sync();
   }
+
   close(): void {
     this.inner.close();
+  }
+}
+
+/** A recording directory that also removes and flushes itself as if on a worker thread. */
+class AsyncRecordingDirectory extends RecordingDirectory {
+  async removeAsync(name: string): Promise<void> {
+    await Promise.resolve();
+    this.remove(name);
+  }
+  async syncAsync(): Promise<void> {
+    await Promise.resolve();
+    this.sync();
   }
 }
 
@@ -95,8 +114,12 @@ function readLog(store: SegmentedStore, from: number, to: number): Uint8Array {
 }
 
 /** A store over a recording MemDirectory holding `size` bytes; the log starts empty after. */
-function filled(size: number): { dir: RecordingDirectory; store: SegmentedStore } {
-  const dir = new RecordingDirectory(new MemDirectory());
+function filled(
+  size: number,
+  asynchronous = false,
+): { dir: RecordingDirectory; store: SegmentedStore } {
+  const inner = new MemDirectory();
+  const dir = asynchronous ? new AsyncRecordingDirectory(inner) : new RecordingDirectory(inner);
   const store = SegmentedStore.open(dir, SEGMENT);
   store.append(counting(size));
   store.flushSync();
@@ -230,6 +253,29 @@ Deno.test("moveHeadAsync leaves the same files as moveHead, in the same order", 
       segmentSteps(asynchronous.dir.log),
       segmentSteps(blocking.dir.log),
       `head ${head}`,
+    );
+    blocking.store.close();
+    asynchronous.store.close();
+  }
+});
+
+Deno.test("cutSegmentsAsync leaves the same files as cutSegments, in the same order", async () => {
+  for (const cut of [70, 69, 64, 37, 32, 5, 0]) {
+    const blocking = filled(70);
+    const asynchronous = filled(70, true);
+    blocking.store.append(counting(3)); // not flushed: the cut's flush covers what it keeps
+    asynchronous.store.append(counting(3));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the directory flush ahead ends
+    blocking.dir.log.length = 0;
+    asynchronous.dir.log.length = 0;
+    blocking.store.truncate(cut);
+    await asynchronous.store.truncateAsync(cut);
+    equal(asynchronous.store.size, cut);
+    deepEqual(layout(asynchronous.dir), layout(blocking.dir), `cut ${cut}`);
+    deepEqual(
+      segmentSteps(asynchronous.dir.log),
+      segmentSteps(blocking.dir.log),
+      `cut ${cut}: ${asynchronous.dir.log} vs ${blocking.dir.log}`,
     );
     blocking.store.close();
     asynchronous.store.close();

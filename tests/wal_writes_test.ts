@@ -1,13 +1,14 @@
 // Copyright 2026 the wal-db authors. MIT license.
-// Tests for src/wal_writes.ts: which record at the LSN given each truncation keeps. The rest of
-// the write API is tested in wal_test.ts and wal_segmented_test.ts.
+// Tests for src/wal_writes.ts: which record at the LSN given each truncation keeps, and the
+// asynchronous checkpoint. The rest of the write API is tested in wal_test.ts and
+// wal_segmented_test.ts; the asynchronous suffix cuts in wal_async_cuts_test.ts.
 
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
-import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
 import { bytes } from "./_helpers.ts";
+import { fillWords, openSegmented } from "./_no_blocking.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
 
 const text = new TextDecoder();
@@ -23,56 +24,6 @@ Deno.test("truncateFrom drops the record at the LSN given; truncateAfter and tru
   wal.truncateBefore(lsns[1]!);
   deepEqual(words(), ["b", "c"]);
 });
-
-/** A simulated directory whose blocking flushes throw while `forbid` is set. */
-class NoBlockingDirectory implements WalDirectory {
-  readonly #inner: SimDirectory;
-  constructor(disk: SimDisk, readonly blocking: { forbid: boolean }) {
-    this.#inner = SimDirectory.open(disk);
-  }
-  get path(): string {
-    return this.#inner.path;
-  }
-  get durability(): string {
-    return this.#inner.durability;
-  }
-  list = (): string[] => this.#inner.list();
-  sizeOf = (name: string): number | undefined => this.#inner.sizeOf(name);
-  open(name: string, create: boolean): DirectoryFile {
-    const file = this.#inner.open(name, create);
-    const blocking = this.blocking;
-    return {
-      get size() {
-        return file.size;
-      },
-      readAt: (o, b) => file.readAt(o, b),
-      append: (d) => file.append(d),
-      truncate: (s) => file.truncate(s),
-      flushSync: () => {
-        if (blocking.forbid) throw new Error(`a blocking flush of ${name}`);
-        file.flushSync();
-      },
-      flush: () => file.flush(),
-      close: () => file.close(),
-    };
-  }
-  remove = (name: string): void => this.#inner.remove(name);
-  rename = (from: string, to: string): void => this.#inner.rename(from, to);
-  sync(): void {
-    if (this.blocking.forbid) throw new Error("a blocking directory flush");
-    this.#inner.sync();
-  }
-  syncAsync = (): Promise<void> => this.#inner.syncAsync();
-  close = (): void => this.#inner.close();
-}
-
-function openSegmented(disk: SimDisk, blocking: { forbid: boolean }): Wal {
-  return Wal.withStore(SegmentedStore.open(new NoBlockingDirectory(disk, blocking), 64));
-}
-
-function fillWords(wal: Wal, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => wal.append(bytes(`record ${i}`)));
-}
 
 Deno.test("truncateBeforeAsync leaves the same files as truncateBefore, flushing only off the main thread", async () => {
   const blocking = { forbid: false };

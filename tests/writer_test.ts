@@ -31,7 +31,7 @@ Deno.test("Writer: appends, syncs, and every cut advances the epoch with where i
   w.syncSync();
   equal(w.durableEnd, w.end);
   const before = epoch.value;
-  w.truncateAfterRecord(first);
+  w.truncateAt(w.endOfRecord(first));
   equal(w.end, second);
   equal(epoch.lowestCutSince(before, 0), second);
   w.truncateAt(w.end); // nothing to cut: no new epoch

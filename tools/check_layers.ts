@@ -67,6 +67,7 @@ const IO_CORE = [
   "segmented_store",
   "typed",
   "wal",
+  "wal_async_cuts",
   "wal_writes",
   "write_failure",
   "writer",
@@ -289,7 +290,11 @@ export function layerProblems(tree: SourceTree): string[] {
         ? [...PURE, ...IO_CORE]
         : name === OPEN
         ? [...PURE, ...IO_CORE, ...BACKENDS]
-        : [...PURE, ...IO_CORE.filter((n) => n !== "wal" && n !== "wal_writes"), ...BACKENDS];
+        : [
+          ...PURE,
+          ...IO_CORE.filter((n) => !["wal", "wal_writes", "wal_async_cuts"].includes(n)),
+          ...BACKENDS,
+        ];
       if (!allowed.includes(base)) problems.push(`${file} imports ${target}`);
     }
   }

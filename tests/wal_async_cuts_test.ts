@@ -1,0 +1,261 @@
+// Copyright 2026 the wal-db authors. MIT license.
+// Tests for src/wal_async_cuts.ts: truncateFromAsync and truncateAfterAsync leave what the
+// blocking cuts leave, flushing only off the main thread; what runs beside them (nothing is
+// appended, sync waits, cursors see the cut at once), close, a failed flush, a crash at every
+// step, the gathered write mode, and a store without an asynchronous cut.
+
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import type { WalConfig } from "../src/config.ts";
+import { WalError } from "../src/errors.ts";
+import { MemStore } from "../src/mem_store.ts";
+import { Wal } from "../src/open.ts";
+import { SegmentedStore } from "../src/segmented_store.ts";
+import type { WalStore } from "../src/store.ts";
+import { bytes } from "./_helpers.ts";
+import { fillWords, openSegmented } from "./_no_blocking.ts";
+import { Rng } from "./_rng.ts";
+import {
+  CRASH_MODEL_DEFAULT,
+  CRASH_MODEL_KEEP_ALL,
+  CRASH_MODEL_LOSE_ALL,
+  SIM_LAYOUTS,
+  SimDirectory,
+  SimDisk,
+  type SimLayout,
+  SimStore,
+} from "./_sim_disk.ts";
+
+const busy = (e: unknown) => e instanceof WalError && e.kind === "busy";
+const failed = (e: unknown) => e instanceof WalError && e.kind === "failed";
+
+Deno.test("truncateFromAsync and truncateAfterAsync leave the files the blocking ones do, across segments, flushing only off the main thread", async () => {
+  const blocking = { forbid: false };
+  const slowDisk = new SimDisk();
+  const fastDisk = new SimDisk();
+  const slow = openSegmented(slowDisk, blocking);
+  const fast = openSegmented(fastDisk, blocking);
+  const lsns = fillWords(slow, 40);
+  deepEqual(fillWords(fast, 40), lsns);
+  slow.syncSync();
+  fast.syncSync();
+  // Cuts inside the last segment, several segments back, at a segment's first byte, and a
+  // truncateAfter of the last record (which changes nothing).
+  for (
+    const [at, kind] of [[39, "after"], [37, "from"], [30, "after"], [12, "from"], [
+      3,
+      "after",
+    ]] as const
+  ) {
+    if (kind === "from") slow.truncateFrom(lsns[at]!);
+    else slow.truncateAfter(lsns[at]!);
+    blocking.forbid = true; // a blocking flush, directory flush, segment cut or removal throws now
+    if (kind === "from") await fast.truncateFromAsync(lsns[at]!);
+    else await fast.truncateAfterAsync(lsns[at]!);
+    blocking.forbid = false;
+    equal(fast.nextLsn, slow.nextLsn);
+    equal(fast.durableLsn, slow.durableLsn);
+    deepEqual(fastDisk.names(), slowDisk.names(), `${kind} ${at}`);
+    for (const name of slowDisk.names()) deepEqual(fastDisk.bytesOf(name), slowDisk.bytesOf(name));
+    deepEqual([...fast.iter()], [...slow.iter()]);
+  }
+  // Appends go on at the cut.
+  equal(fast.append(bytes("next")), slow.append(bytes("next")));
+  slow.close();
+  fast.close();
+});
+
+/** What each of `count` calls of `next` does: the LSN it yields, "done", or the error kind. */
+function steps(cursor: Iterator<{ lsn: number }>, count: number): string[] {
+  const seen: string[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      const step = cursor.next();
+      seen.push(step.done ? "done" : String(step.value.lsn));
+    } catch (error) {
+      seen.push(error instanceof WalError ? error.kind : String(error));
+    }
+  }
+  return seen;
+}
+
+for (const layout of SIM_LAYOUTS) {
+  Deno.test(`truncateFromAsync (${layout}): the log ends at the cut at once; appends and syncSync are busy, sync waits for the cut`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, layout);
+    const lsns = fillWords(wal, 30);
+    const durable = wal.sync();
+    const early = wal.iterFrom(lsns[1]!);
+    early.next();
+    const late = wal.iterFrom(lsns[24]!);
+    late.next();
+    const cut = wal.truncateFromAsync(lsns[20]!);
+    // In the call's own turn: the end, the durable end and the cursors see the cut.
+    equal(wal.nextLsn, lsns[20]);
+    ok(wal.durableLsn <= lsns[20]!);
+    throws(() => wal.append(bytes("meanwhile")), busy);
+    throws(() => wal.appendBatch([bytes("meanwhile")]), busy);
+    throws(() => wal.syncSync(), busy);
+    throws(() => wal.truncateFrom(lsns[25]!), busy);
+    throws(() => wal.truncateAfter(lsns[5]!), busy);
+    await rejects(wal.truncateFromAsync(lsns[10]!), busy);
+    await rejects(wal.truncateAfterAsync(lsns[10]!), busy);
+    await rejects(wal.truncateBeforeAsync(lsns[10]!), busy);
+    equal(wal.nextLsn, lsns[20], "a busy call changes nothing");
+    const synced = wal.sync().then(() => wal.durableLsn);
+    await durable;
+    await cut;
+    equal(wal.durableLsn, lsns[20]);
+    // The durable end reaches the cut only once the cut's flush is done.
+    equal(await synced, lsns[20], "a sync called during the cut resolves after it");
+    deepEqual(steps(late, 1), ["truncated"]);
+    equal(steps(early, 40).filter((step) => Number(step) >= lsns[20]!).length, 0);
+    const next = wal.append(bytes("next")); // a Raft follower appends at once
+    equal(next, lsns[20]);
+    await wal.sync();
+    wal.close();
+    using again = openLog(disk.crash(new Rng(1), CRASH_MODEL_LOSE_ALL), layout);
+    deepEqual([...again.iter()].map((e) => e.lsn), [...lsns.slice(0, 20), next]);
+  });
+
+  Deno.test(`truncateAfterAsync (${layout}): cursors open across the cut behave as with truncateAfter`, async () => {
+    const outcomes: string[][] = [];
+    for (const asynchronous of [false, true]) {
+      const wal = openLog(new SimDisk(), layout);
+      const lsns = fillWords(wal, 12);
+      const cursors = [0, 5, 6, 9].map((i) => {
+        const cursor = wal.iterFrom(lsns[i]!);
+        cursor.next();
+        return cursor;
+      });
+      if (asynchronous) await wal.truncateAfterAsync(lsns[5]!);
+      else wal.truncateAfter(lsns[5]!);
+      outcomes.push(cursors.flatMap((cursor) => steps(cursor, 7)));
+      wal.close();
+    }
+    deepEqual(outcomes[1], outcomes[0]);
+  });
+
+  Deno.test(`truncateFromAsync (${layout}): close() waits for the cut, which is durable`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, layout);
+    const lsns = fillWords(wal, 20);
+    wal.syncSync();
+    const cut = wal.truncateFromAsync(lsns[7]!);
+    wal.close();
+    throws(
+      () => wal.append(bytes("x")),
+      (e: unknown) => e instanceof WalError && e.kind === "closed",
+    );
+    await cut;
+    await wal.closed;
+    equal(disk.openFileCount, 0);
+    using again = openLog(disk.crash(new Rng(3), CRASH_MODEL_LOSE_ALL), layout);
+    deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 7));
+  });
+
+  Deno.test(`truncateFromAsync (${layout}): a failed flush during the cut fails the log`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, layout);
+    const lsns = fillWords(wal, 20);
+    wal.syncSync();
+    wal.append(bytes("not durable"));
+    let faults = 1; // the cut's flush fails; the cut back to the durable end then works
+    disk.faults = (op) => op.kind === "flush" && faults-- > 0 ? { code: "EIO" } : undefined;
+    await rejects(wal.truncateFromAsync(lsns[12]!), failed);
+    disk.faults = undefined;
+    throws(() => wal.append(bytes("x")), failed);
+    throws(() => wal.syncSync(), failed);
+    await rejects(wal.sync(), failed);
+    ok(wal.nextLsn <= lsns[12]!);
+    wal.close();
+    await wal.closed.catch(() => {});
+    using again = openLog(disk.crash(new Rng(4), CRASH_MODEL_KEEP_ALL), layout);
+    deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 12));
+  });
+
+  Deno.test(`truncateFromAsync (${layout}): a crash at any point leaves the old tail or the cut one, the cut one once it resolved`, async () => {
+    let crashes = 0;
+    for (const at of [17, 9, 2]) {
+      for (let operations = 0;; operations++) {
+        let finished = false;
+        for (
+          const [m, model] of [CRASH_MODEL_LOSE_ALL, CRASH_MODEL_KEEP_ALL, CRASH_MODEL_DEFAULT]
+            .entries()
+        ) {
+          for (let seed = 0; seed < (m === 2 ? 6 : 1); seed++) {
+            const where = `cut at record ${at}, ${operations} operations, model ${m}, seed ${seed}`;
+            const disk = new SimDisk({ rng: new Rng(seed) });
+            const wal = openLog(disk, layout);
+            const lsns = fillWords(wal, 20);
+            wal.syncSync();
+            disk.powerOffAfter(operations);
+            const resolved = await wal.truncateFromAsync(lsns[at]!).then(() => true, () => false);
+            if (resolved && !disk.dead) finished = true;
+            else crashes++;
+            disk.powerOff();
+            using again = openLog(disk.crash(new Rng(seed * 7 + m), model), layout);
+            const found = [...again.iter()].map((e) => e.lsn);
+            if (resolved) deepEqual(found, lsns.slice(0, at), where);
+            else {ok(
+                [lsns.slice(0, at), lsns].some((l) => l.join() === found.join()),
+                `${where}: ${found}`,
+              );}
+          }
+        }
+        if (finished) break;
+      }
+    }
+    ok(crashes > 10, `only ${crashes} crashes`);
+  });
+}
+
+Deno.test("truncateFromAsync on a gathered log cuts among records still gathered", async () => {
+  for (const layout of SIM_LAYOUTS) {
+    const outcomes: { names: string[]; lsns: number[] }[] = [];
+    for (const asynchronous of [false, true]) {
+      const disk = new SimDisk();
+      const wal = openLog(disk, layout, { writeMode: "gathered" });
+      const lsns = fillWords(wal, 10);
+      await wal.sync();
+      const more = fillWords(wal, 10); // gathered, not written yet
+      if (asynchronous) {
+        const cut = wal.truncateFromAsync(more[4]!);
+        equal(wal.nextLsn, more[4]);
+        await cut;
+      } else {
+        wal.truncateFrom(more[4]!);
+      }
+      equal(wal.durableLsn, more[4]);
+      wal.append(bytes("after"));
+      wal.close();
+      using again = openLog(disk.crash(new Rng(5), CRASH_MODEL_LOSE_ALL), layout);
+      outcomes.push({ names: disk.names(), lsns: [...again.iter()].map((e) => e.lsn) });
+      deepEqual(outcomes.at(-1)!.lsns, [...lsns, ...more.slice(0, 4)], layout);
+    }
+    deepEqual(outcomes[1], outcomes[0]);
+  }
+});
+
+Deno.test("a MemStore cuts at once: the asynchronous truncations resolve with the blocking one done", async () => {
+  const store = new MemStore();
+  using wal = Wal.withStore(store);
+  const lsns = fillWords(wal, 5);
+  const cut = wal.truncateAfterAsync(lsns[3]!);
+  equal(wal.nextLsn, lsns[4]);
+  wal.append(bytes("no cut runs")); // nothing holds the log: the cut was done in the call
+  await cut;
+  await wal.truncateFromAsync(lsns[2]!);
+  equal(wal.nextLsn, lsns[2]);
+  await rejects(
+    wal.truncateFromAsync(lsns[2]! + 1),
+    (e: unknown) => e instanceof WalError && e.kind === "invalid-lsn",
+  );
+  await rejects(wal.truncateFromAsync("x" as unknown as number), TypeError);
+});
+
+function openLog(disk: SimDisk, layout: SimLayout, config: WalConfig = {}): Wal {
+  const store: WalStore = layout === "single file"
+    ? SimStore.open(disk)
+    : SegmentedStore.open(SimDirectory.open(disk), 64);
+  return Wal.withStore(store, config);
+}
