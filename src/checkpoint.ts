@@ -289,11 +289,14 @@ export class Snapshots {
     } catch (error) {
       if (error instanceof WalError && error.kind === "unsupported") return wal.head;
       if (error instanceof WalError && error.kind === "busy") {
-        // Not "nothing was changed": the snapshot is in place, and still fits the log.
+        // Not "nothing was changed": the snapshot is in place. It fits the log unless the
+        // running truncation is a suffix cut below `lsn`, which the caller must not make: a
+        // snapshot's records are applied state, and a log cut below it no longer leads to it.
         throw new WalError(
           "busy",
-          `Checkpoint at LSN ${lsn}: the snapshot was written, but the log was not cut: ` +
-            `another truncation is running (call truncations through one Snapshots only)`,
+          `Checkpoint at LSN ${lsn}: the snapshot was written, but the log's head was not ` +
+            `moved: another truncation is running (now ending the log at ${wal.nextLsn}). ` +
+            `Run checkpoints through one Snapshots and never cut the suffix below a checkpoint`,
           { lsn, cause: error },
         );
       }

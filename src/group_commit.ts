@@ -68,9 +68,11 @@ export class GroupCommit {
 
   /** Resolves once everything below `end` is durable; rejects if a flush fails first. */
   waitFor(end: number): Promise<void> {
-    const refusal = this.#failure ?? this.#abandoned;
-    if (refusal !== undefined) return Promise.reject(refusal);
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    // Before the close check: a wait that began before close() (queued behind an asynchronous
+    // cut, which close() lets finish) is owed the truth when that made its bytes durable.
     if (end <= this.#durableEnd) return Promise.resolve();
+    if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned);
     if (this.#inFlight !== undefined && end <= this.#inFlight.end) {
       return this.#inFlight.batch.promise;
     }

@@ -38,10 +38,14 @@ export class WalAsyncCuts extends WalWrites {
    * - A store without an asynchronous cut (a log in memory, a third-party store) does the
    *   blocking one in the call.
    *
-   * @param lsn A record boundary, the head, or `nextLsn` (which changes nothing).
-   * @returns A promise that resolves once the shorter log is durable.
-   * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} (as a rejection) `"invalid-lsn"`, `"busy"`, `"failed"`, `"closed"`.
+   * @param lsn A record boundary, the head, or `nextLsn`. At `nextLsn` nothing is cut and
+   * nothing is flushed: the promise resolves at once and `durableLsn` stays where it was (call
+   * `sync()` for that).
+   * @returns A promise that resolves once the shorter log is durable. Every error arrives as its
+   * rejection, none is thrown by the call: a `TypeError` if `lsn` is not a number; a
+   * {@linkcode WalError} `"invalid-lsn"`, `"busy"`, `"read-only"`, `"closed"`, `"failed"` (a
+   * step of the cut failed, or the log had failed before), or `"io"` (reading a header for the
+   * boundary check failed).
    *
    * @example A Raft follower drops a conflicting suffix and appends the leader's entries
    * ```ts
@@ -70,10 +74,9 @@ export class WalAsyncCuts extends WalWrites {
    * {@linkcode WalAsyncCuts.truncateFromAsync}. Durable when the promise resolves.
    *
    * @param lsn The LSN of the last record to keep.
-   * @returns A promise that resolves once the shorter log is durable.
-   * @throws {TypeError} If `lsn` is not a number.
-   * @throws {WalError} (as a rejection) `"invalid-lsn"` if no record starts at `lsn`; `"busy"`,
-   * `"failed"`, `"closed"`.
+   * @returns A promise that resolves once the shorter log is durable (at once, with nothing
+   * flushed, when `lsn` is the last record). Errors arrive as its rejection, as for
+   * `truncateFromAsync`; `"invalid-lsn"` if no record starts at `lsn`.
    *
    * @example
    * ```ts

@@ -195,7 +195,12 @@ export class Writer {
   sync(): Promise<void> {
     const cut = this.#cutTo === undefined ? undefined : this.#gate.settled;
     if (cut === undefined) return this.#commit.waitFor(this.#store.size);
-    return cut.then(() => this.#commit.waitFor(this.#store.size));
+    const after = cut.then(() => this.#commit.waitFor(this.#store.size));
+    // As a batch's promise: a caller that holds it while awaiting the cut (which fails the log
+    // or meets a close) has not attached its handler yet; the rejection is its to see, not an
+    // unhandled one that ends the process.
+    after.catch(() => {});
+    return after;
   }
 
   /** Makes everything appended so far durable, blocking the thread. */

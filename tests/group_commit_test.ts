@@ -150,6 +150,19 @@ Deno.test("GroupCommit.abandon() rejects queued callers but lets the running flu
   await commit.settled;
 });
 
+Deno.test("GroupCommit.abandon(): a wait for bytes already durable resolves, a wait past them rejects", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 10;
+  await commit.waitFor(10);
+  commit.abandon(new Error("closed"));
+  await commit.waitFor(10);
+  await commit.waitFor(4);
+  log.appendedEnd = 20;
+  await rejects(commit.waitFor(20), /closed/);
+  equal(log.flushesStarted, 1);
+});
+
 Deno.test("GroupCommit.abandon() leaves a running flush that fails its own failure", async () => {
   const log = new FakeLog(() => 2);
   const commit = new GroupCommit(log, 0);

@@ -153,6 +153,38 @@ for (const layout of SIM_LAYOUTS) {
     deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 7));
   });
 
+  Deno.test(`truncateFromAsync (${layout}): a sync() called during the cut, then close(), resolves: the cut made its bytes durable`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, layout);
+    const lsns = fillWords(wal, 20);
+    const cut = wal.truncateFromAsync(lsns[7]!);
+    const synced = wal.sync();
+    wal.close();
+    await cut;
+    await synced;
+    equal(wal.durableLsn, lsns[7]);
+    await rejects(wal.sync(), (e: unknown) => e instanceof WalError && e.kind === "closed");
+    await wal.closed;
+    using again = openLog(disk.crash(new Rng(5), CRASH_MODEL_LOSE_ALL), layout);
+    deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 7));
+  });
+
+  Deno.test(`truncateFromAsync (${layout}): a sync() held while the cut fails rejects "failed" to its holder, never as an unhandled rejection`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, layout);
+    const lsns = fillWords(wal, 20);
+    disk.faults = (op) => op.kind === "flush" ? { code: "EIO" } : undefined;
+    const cut = wal.truncateFromAsync(lsns[12]!);
+    const synced = wal.sync(); // held: its handler comes only after the cut is awaited
+    await rejects(cut, failed);
+    // Several turns of the event loop: an unhandled rejection would fail this test here.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    await rejects(synced, failed);
+    disk.faults = undefined;
+    wal.close();
+    await wal.closed.catch(() => {});
+  });
+
   Deno.test(`truncateFromAsync (${layout}): a failed flush during the cut fails the log`, async () => {
     const disk = new SimDisk();
     const wal = openLog(disk, layout);
@@ -235,6 +267,31 @@ Deno.test("truncateFromAsync on a gathered log cuts among records still gathered
     deepEqual(outcomes[1], outcomes[0]);
   }
 });
+
+for (
+  const [name, cut] of [
+    ["truncateFromAsync(nextLsn)", (wal: Wal) => wal.truncateFromAsync(wal.nextLsn)],
+    ["truncateAfterAsync(last record)", (wal: Wal) => wal.truncateAfterAsync(wal.nextLsn - 12)],
+  ] as const
+) {
+  Deno.test(`${name} cuts nothing and flushes nothing: it resolves with durableLsn where it was`, async () => {
+    const disk = new SimDisk();
+    const wal = openLog(disk, "single file");
+    fillWords(wal, 3);
+    wal.syncSync();
+    const durable = wal.durableLsn;
+    wal.append(bytes("word")); // 4 bytes: a 12-byte frame, not durable yet
+    const end = wal.nextLsn;
+    disk.faults = (op) => op.kind === "flush" ? { code: "EIO" } : undefined;
+    await cut(wal); // a flush would have failed the log
+    disk.faults = undefined;
+    equal(wal.nextLsn, end);
+    equal(wal.durableLsn, durable);
+    await wal.sync();
+    equal(wal.durableLsn, end);
+    wal.close();
+  });
+}
 
 Deno.test("a MemStore cuts at once: the asynchronous truncations resolve with the blocking one done", async () => {
   const store = new MemStore();
