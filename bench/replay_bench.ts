@@ -341,110 +341,85 @@ export async function replayRows(options: ReplayBenchOptions): Promise<GoalRow[]
       median(results.map((r) => r.bytes / Math.min(...r[pick].slice(1)) / GB));
     const rows: GoalRow[] = [];
     const mibLabel = `${mib} MiB`;
-    const iterGbps = gbps(iter, "cpu");
-    rows.push({
-      section: "replay",
-      path: `replay: \`wal.iter()\` over a ${mibLabel} log of 256 B records, pure TypeScript ` +
-        `(wall clock: ${gbps(iter, "wall").toFixed(2)} GB/s; C: ${cWall.toFixed(2)})`,
-      value: iterGbps,
-      unit: "GB/s",
-      anchor: SCAN_ANCHOR,
-      anchorValue: cGbps,
-      ratio: iterGbps / cGbps,
-      goal: `≥ ${REPLAY_GOAL_GBPS} GB/s`,
-      met: iterGbps >= REPLAY_GOAL_GBPS,
-    });
-    if (iterBefore.length > 0) {
-      const beforeGbps = gbps(iterBefore, "cpu");
-      rows.push({
+    /** A row beside the C scan; `goal` is a floor in GB/s, a ratio to C, or none. */
+    const scanRow = (path: string, value: number, goal?: { gbps: number } | { ratio: number }) => {
+      const ratio = value / cGbps;
+      const row: GoalRow = {
         section: "replay",
-        path: `replay before this work: \`wal.iter()\` of main at ${BEFORE_COMMIT}, same log ` +
-          `(first round only; this tree is ${(iterGbps / beforeGbps).toFixed(1)}× it)`,
-        value: beforeGbps,
+        path,
+        value,
         unit: "GB/s",
         anchor: SCAN_ANCHOR,
         anchorValue: cGbps,
-        ratio: beforeGbps / cGbps,
+        ratio,
         goal: null,
         met: null,
-      });
+      };
+      if (goal === undefined) return rows.push(row);
+      if ("gbps" in goal) {
+        return rows.push({ ...row, goal: `≥ ${goal.gbps} GB/s`, met: value >= goal.gbps });
+      }
+      return rows.push({ ...row, goal: `≥ ${goal.ratio}× C`, met: ratio >= goal.ratio });
+    };
+    const wall = (results: ChildResult[]) => gbps(results, "wall").toFixed(2);
+    const iterGbps = gbps(iter, "cpu");
+    scanRow(
+      `replay: \`wal.iter()\` over a ${mibLabel} log of 256 B records, pure TypeScript ` +
+        `(wall clock: ${wall(iter)} GB/s; C: ${cWall.toFixed(2)})`,
+      iterGbps,
+      { gbps: REPLAY_GOAL_GBPS },
+    );
+    if (iterBefore.length > 0) {
+      const beforeGbps = gbps(iterBefore, "cpu");
+      scanRow(
+        `replay before this work: \`wal.iter()\` of main at ${BEFORE_COMMIT}, same log ` +
+          `(first round only; this tree is ${(iterGbps / beforeGbps).toFixed(1)}× it)`,
+        beforeGbps,
+      );
     }
     if (hasShim) {
       const shimGbps = gbps(shim, "cpu");
-      rows.push({
-        section: "replay",
-        path: `replay: \`wal.iter()\` with the shim's frame scanner (the default open), same log ` +
-          `(wall clock: ${gbps(shim, "wall").toFixed(2)} GB/s)`,
-        value: shimGbps,
-        unit: "GB/s",
-        anchor: SCAN_ANCHOR,
-        anchorValue: cGbps,
-        ratio: shimGbps / cGbps,
-        goal: `≥ ${SHIM_GOAL_RATIO}× C`,
-        met: shimGbps / cGbps >= SHIM_GOAL_RATIO,
-      });
+      scanRow(
+        `replay: \`wal.iter()\` with the shim's frame scanner (the default open), same log ` +
+          `(wall clock: ${wall(shim)} GB/s)`,
+        shimGbps,
+        { ratio: SHIM_GOAL_RATIO },
+      );
       const paddedGbps = gbps(shimPadded, "cpu");
-      rows.push({
-        section: "replay",
-        path: `replay: \`wal.iter()\` with the shim's frame scanner, the process started with ` +
+      scanRow(
+        `replay: \`wal.iter()\` with the shim's frame scanner, the process started with ` +
           `${TOP_PAD_NAME}=${TOP_PAD_ENV[TOP_PAD_NAME]} (glibc keeps freed read-ahead chunks' ` +
           `pages instead of faulting them in again: ${(paddedGbps / shimGbps).toFixed(2)}× the ` +
           `row above)`,
-        value: paddedGbps,
-        unit: "GB/s",
-        anchor: SCAN_ANCHOR,
-        anchorValue: cGbps,
-        ratio: paddedGbps / cGbps,
-        goal: null,
-        met: null,
-      });
+        paddedGbps,
+      );
     } else {
-      rows.push({
-        section: "replay",
-        path: "replay with the shim's frame scanner: not measured (the shim has no scanner)",
-        value: Number.NaN,
-        unit: "GB/s",
-        anchor: SCAN_ANCHOR,
-        anchorValue: cGbps,
-        ratio: Number.NaN,
-        goal: `≥ ${SHIM_GOAL_RATIO}× C`,
-        met: false,
-      });
+      scanRow(
+        "replay with the shim's frame scanner: not measured (the shim has no scanner)",
+        Number.NaN,
+        { ratio: SHIM_GOAL_RATIO },
+      );
     }
-    const tailGbps = gbps(tail, "cpu");
-    rows.push({
-      section: "replay",
-      path: `catch-up: \`wal.tail(0)\` from the head to the end, same log, pure TypeScript ` +
-        `(wall clock: ${gbps(tail, "wall").toFixed(2)} GB/s)`,
-      value: tailGbps,
-      unit: "GB/s",
-      anchor: SCAN_ANCHOR,
-      anchorValue: cGbps,
-      ratio: tailGbps / cGbps,
-      goal: `≥ ${REPLAY_GOAL_GBPS} GB/s`,
-      met: tailGbps >= REPLAY_GOAL_GBPS,
-    });
+    scanRow(
+      `catch-up: \`wal.tail(0)\` from the head to the end, same log, pure TypeScript ` +
+        `(wall clock: ${wall(tail)} GB/s)`,
+      gbps(tail, "cpu"),
+      { gbps: REPLAY_GOAL_GBPS },
+    );
     if (hasShim) {
-      const tailShimGbps = gbps(tailShim, "cpu");
-      rows.push({
-        section: "replay",
-        path: `catch-up: \`wal.tail(0)\` with the shim's frame scanner, same log ` +
-          `(wall clock: ${gbps(tailShim, "wall").toFixed(2)} GB/s)`,
-        value: tailShimGbps,
-        unit: "GB/s",
-        anchor: SCAN_ANCHOR,
-        anchorValue: cGbps,
-        ratio: tailShimGbps / cGbps,
-        goal: `≥ ${SHIM_GOAL_RATIO}× C`,
-        met: tailShimGbps / cGbps >= SHIM_GOAL_RATIO,
-      });
+      scanRow(
+        `catch-up: \`wal.tail(0)\` with the shim's frame scanner, same log ` +
+          `(wall clock: ${wall(tailShim)} GB/s)`,
+        gbps(tailShim, "cpu"),
+        { ratio: SHIM_GOAL_RATIO },
+      );
     }
     const openGbps = gbps(open, "cpu");
     const openBeforeGbps = openBefore.length > 0 ? gbps(openBefore, "cpu") : Number.NaN;
     rows.push({
       section: "replay",
       path: `open (recovery scan, read-only) of the same log, pure TypeScript ` +
-        `(wall clock: ${gbps(open, "wall").toFixed(2)} GB/s)`,
+        `(wall clock: ${wall(open)} GB/s)`,
       value: openGbps,
       unit: "GB/s",
       anchor: SCAN_ANCHOR,
@@ -458,19 +433,12 @@ export async function replayRows(options: ReplayBenchOptions): Promise<GoalRow[]
         : gbps(open, "wall") > OPEN_BEFORE_GBPS,
     });
     if (hasShim) {
-      const openShimGbps = gbps(openShim, "cpu");
-      rows.push({
-        section: "replay",
-        path: `open (recovery scan, read-only) of the same log with the shim's frame scanner ` +
-          `(the default open; wall clock: ${gbps(openShim, "wall").toFixed(2)} GB/s)`,
-        value: openShimGbps,
-        unit: "GB/s",
-        anchor: SCAN_ANCHOR,
-        anchorValue: cGbps,
-        ratio: openShimGbps / cGbps,
-        goal: `≥ ${SHIM_GOAL_RATIO}× C`,
-        met: openShimGbps / cGbps >= SHIM_GOAL_RATIO,
-      });
+      scanRow(
+        `open (recovery scan, read-only) of the same log with the shim's frame scanner ` +
+          `(the default open; wall clock: ${wall(openShim)} GB/s)`,
+        gbps(openShim, "cpu"),
+        { ratio: SHIM_GOAL_RATIO },
+      );
     }
     // CPU time, as for the GB/s rows: the wall clock of an open moved 3x between rounds here.
     const intactMs = median(open.map((r) => Math.min(...r.cpu.slice(1)) * 1000));

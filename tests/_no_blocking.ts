@@ -6,7 +6,7 @@ import type { DirectoryFile, WalDirectory } from "../src/directory.ts";
 import { Wal } from "../src/open.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
 import { bytes } from "./_helpers.ts";
-import { SimDirectory, type SimDisk } from "./_sim_disk.ts";
+import { SimDirectory, SimDisk } from "./_sim_disk.ts";
 
 /**
  * A simulated directory whose blocking flushes (and blocking cuts and removals of segments) throw
@@ -70,4 +70,26 @@ export function openSegmented(disk: SimDisk, blocking: { forbid: boolean }): Wal
 /** Appends `count` short records; returns their LSNs. */
 export function fillWords(wal: Wal, count: number): number[] {
   return Array.from({ length: count }, (_, i) => wal.append(bytes(`record ${i}`)));
+}
+
+/**
+ * Two segmented logs with the same `count` records, on their own disks, for comparing a blocking
+ * truncation (on `slow`) with its asynchronous variant (on `fast`): set `blocking.forbid` around
+ * the asynchronous call to prove it flushes only off the main thread.
+ */
+export function twinLogs(count: number): {
+  blocking: { forbid: boolean };
+  slow: Wal;
+  fast: Wal;
+  slowDisk: SimDisk;
+  fastDisk: SimDisk;
+  lsns: number[];
+} {
+  const blocking = { forbid: false };
+  const [slowDisk, fastDisk] = [new SimDisk(), new SimDisk()];
+  const [slow, fast] = [openSegmented(slowDisk, blocking), openSegmented(fastDisk, blocking)];
+  const lsns = fillWords(slow, count);
+  const again = fillWords(fast, count);
+  if (again.join() !== lsns.join()) throw new Error("the twin logs got different LSNs");
+  return { blocking, slow, fast, slowDisk, fastDisk, lsns };
 }

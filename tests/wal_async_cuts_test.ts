@@ -12,7 +12,7 @@ import { Wal } from "../src/open.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
 import type { WalStore } from "../src/store.ts";
 import { bytes } from "./_helpers.ts";
-import { fillWords, openSegmented } from "./_no_blocking.ts";
+import { fillWords, twinLogs } from "./_no_blocking.ts";
 import { Rng } from "./_rng.ts";
 import {
   CRASH_MODEL_DEFAULT,
@@ -29,13 +29,7 @@ const busy = (e: unknown) => e instanceof WalError && e.kind === "busy";
 const failed = (e: unknown) => e instanceof WalError && e.kind === "failed";
 
 Deno.test("truncateFromAsync and truncateAfterAsync leave the files the blocking ones do, across segments, flushing only off the main thread", async () => {
-  const blocking = { forbid: false };
-  const slowDisk = new SimDisk();
-  const fastDisk = new SimDisk();
-  const slow = openSegmented(slowDisk, blocking);
-  const fast = openSegmented(fastDisk, blocking);
-  const lsns = fillWords(slow, 40);
-  deepEqual(fillWords(fast, 40), lsns);
+  const { blocking, slow, fast, slowDisk, fastDisk, lsns } = twinLogs(40);
   slow.syncSync();
   fast.syncSync();
   // Cuts inside the last segment, several segments back, at a segment's first byte, and a

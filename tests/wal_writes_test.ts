@@ -8,7 +8,7 @@ import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
 import { SegmentedStore } from "../src/segmented_store.ts";
 import { bytes } from "./_helpers.ts";
-import { fillWords, openSegmented } from "./_no_blocking.ts";
+import { fillWords, openSegmented, twinLogs } from "./_no_blocking.ts";
 import { SimDirectory, SimDisk } from "./_sim_disk.ts";
 
 const text = new TextDecoder();
@@ -26,13 +26,7 @@ Deno.test("truncateFrom drops the record at the LSN given; truncateAfter and tru
 });
 
 Deno.test("truncateBeforeAsync leaves the same files as truncateBefore, flushing only off the main thread", async () => {
-  const blocking = { forbid: false };
-  const slowDisk = new SimDisk();
-  const fastDisk = new SimDisk();
-  const slow = openSegmented(slowDisk, blocking);
-  const fast = openSegmented(fastDisk, blocking);
-  const lsns = fillWords(slow, 40);
-  deepEqual(fillWords(fast, 40), lsns);
+  const { blocking, slow, fast, slowDisk, fastDisk, lsns } = twinLogs(40);
   for (const at of [3, 17, 17, 39]) {
     equal(slow.truncateBefore(lsns[at]!), lsns[at]);
     blocking.forbid = true; // a blocking flush or directory flush throws now
