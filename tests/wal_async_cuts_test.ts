@@ -235,6 +235,38 @@ for (const layout of SIM_LAYOUTS) {
   });
 }
 
+Deno.test(`a power loss during a segmented suffix cut, blocking or not, never makes "strict" refuse: the segments the cut had not removed yet are the unsynced tail, copied aside`, async () => {
+  let leftovers = 0;
+  for (const asynchronous of [false, true]) {
+    for (let operations = 0; operations < 40; operations++) {
+      const where = `${asynchronous ? "async" : "blocking"} cut, ${operations} operations`;
+      const disk = new SimDisk({ rng: new Rng(operations) });
+      const wal = openLog(disk, "segmented");
+      const lsns = fillWords(wal, 20);
+      wal.syncSync();
+      disk.powerOffAfter(operations);
+      try {
+        if (asynchronous) await wal.truncateFromAsync(lsns[3]!);
+        else wal.truncateFrom(lsns[3]!);
+      } catch {
+        // the power went off
+      }
+      disk.powerOff();
+      const crashed = disk.crash(new Rng(operations), CRASH_MODEL_DEFAULT);
+      using again = openLog(crashed, "segmented", { recoveryPolicy: "strict" });
+      const found = [...again.iter()].map((e) => e.lsn);
+      ok([lsns.slice(0, 3), lsns].some((l) => l.join() === found.join()), `${where}: ${found}`);
+      const damage = again.recovery.damage;
+      if (damage === undefined) continue;
+      leftovers++;
+      equal(damage.tornTail, true, where);
+      equal(damage.lsn, lsns[3], where);
+      ok(damage.setAsidePath?.includes(`unsynced-${lsns[3]}`), `${where}: ${damage.setAsidePath}`);
+    }
+  }
+  ok(leftovers > 5, `only ${leftovers} crashes left segments past the cut`);
+});
+
 Deno.test("truncateFromAsync on a gathered log cuts among records still gathered", async () => {
   for (const layout of SIM_LAYOUTS) {
     const outcomes: { names: string[]; lsns: number[] }[] = [];
