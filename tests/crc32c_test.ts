@@ -12,7 +12,7 @@ import {
   frameChecksumWords,
   wordsOf,
 } from "../src/crc32c.ts";
-import { CRC_WORD_VIEW_MIN_BYTES } from "../src/constants.ts";
+import { CRC_WORD_LOOP_MIN_BYTES, CRC_WORD_VIEW_MIN_BYTES } from "../src/constants.ts";
 import { bytes, payload as noise } from "./_helpers.ts";
 
 /** Bit-at-a-time CRC32C straight from the definition, to check the sliced tables against. */
@@ -149,6 +149,40 @@ Deno.test("every path matches the bytewise reference for every length 0..4 KiB a
     }
     const inPlace = frameChecksumIn(length, source, from, from + length);
     if (inPlace !== wantFrame) equal(inPlace, wantFrame, `frameChecksumIn, length ${length}`);
+  }
+});
+
+Deno.test("every path matches the reference at every offset and tail near the loop thresholds", () => {
+  // The test above pairs each length with one alignment, so some (alignment, tail) pairs never
+  // meet there: the word loop's tails after an unaligned head are always even. Here every view
+  // offset in its buffer (byteOffset % 8) meets every start in the view and every length up to
+  // past CRC_WORD_LOOP_MIN_BYTES and around CRC_WORD_VIEW_MIN_BYTES, where the paths switch.
+  const lengths = [
+    ...Array.from({ length: CRC_WORD_LOOP_MIN_BYTES + 25 }, (_, i) => i),
+    ...Array.from({ length: 35 }, (_, i) => CRC_WORD_VIEW_MIN_BYTES - 17 + i),
+  ];
+  const source = noise(CRC_WORD_VIEW_MIN_BYTES + 128, 11);
+  const out = new Uint32Array(2);
+  for (let offset = 0; offset < 8; offset++) {
+    const view = source.subarray(offset);
+    const words = wordsOf(view);
+    for (let from = 0; from < 8; from++) {
+      for (const length of lengths) {
+        const payload = view.subarray(from, from + length);
+        const want = frameBytewise(payload.slice());
+        const where = `offset ${offset}, from ${from}, length ${length}`;
+        equal(frameChecksumWords(length, view, words, from, from + length), want, where);
+        equal(frameChecksumWords(length, view, undefined, from, from + length), want, where);
+        equal(frameChecksumIn(length, view, from, from + length), want, where);
+        equal(frameChecksum(length, payload), want, where);
+        equal(crc32c(payload), crc32cBytewise(payload.slice()), where);
+        // The pair loop, with a second payload 8 bytes after the first.
+        const from2 = from + length + 8;
+        frameChecksumPairWords(view, words, from, length, from2, 40, out);
+        equal(out[0], want, `pair, ${where}`);
+        equal(out[1], frameBytewise(view.slice(from2, from2 + 40)), `pair, ${where}`);
+      }
+    }
   }
 });
 
