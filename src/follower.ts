@@ -61,7 +61,11 @@ export class SeenRecords {
     }
     const last = this.#pendingLast;
     if (last !== undefined) {
-      this.#last = last === this.#samples.at(-1)?.lsn ? undefined : markAt(source, last);
+      // Unreadable now (the writer cut the log after the scan): a mark that never matches, so
+      // the next refresh finds the cut instead of trusting older marks only.
+      this.#last = last === this.#samples.at(-1)?.lsn
+        ? undefined
+        : markAt(source, last) ?? { lsn: last, length: 0, crc: -1 };
     }
     this.#pendingSamples = [];
     this.#pendingLast = undefined;
@@ -159,7 +163,17 @@ export class Follower {
     const head = this.#store.head;
     // Compared before a new head makes the follower forget what it saw below it: a writer may
     // have cut the log, written shorter records and checkpointed inside what was seen.
-    const found = this.#seen.cutSince(this.#store, this.#store.size, this.#head);
+    let size = this.#store.size;
+    let found = this.#seen.cutSince(this.#store, size, this.#head);
+    if (found !== undefined && this.#store.contiguousEnd !== undefined) {
+      // A segmented cut in progress leaves segments past the cut: marks in them still match.
+      // Judged only up to the first short segment, the cut found is at or below the writer's.
+      const contiguous = this.#store.contiguousEnd();
+      if (contiguous < size) {
+        size = contiguous;
+        found = this.#seen.cutSince(this.#store, size, this.#head);
+      }
+    }
     let changed = false;
     if (head > this.#head) {
       // A checkpoint: the records before the new head are gone, and cursors below it say so.
@@ -183,7 +197,7 @@ export class Follower {
       from = Math.max(cut, head);
       changed = true;
     }
-    const end = Math.max(from, this.#store.size);
+    const end = Math.max(from, size);
     // Chunks checked by the scanner: a follower may find a long run of new records at once.
     const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize, scanFrames);
     for (let r = read(reader); r.kind === "record"; r = read(reader)) {

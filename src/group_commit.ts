@@ -171,10 +171,10 @@ export class GroupCommit {
     const batch = this.#next;
     if (batch === undefined || this.#inFlight !== undefined || this.#held) return;
     this.#next = undefined;
-    const refusal = this.#failure ?? this.#abandoned;
-    if (refusal !== undefined) return batch.reject(refusal);
+    if (this.#failure !== undefined) return batch.reject(this.#failure);
     const end = this.#target.appendedEnd;
     if (end <= this.#durableEnd) return batch.resolve();
+    if (this.#abandoned !== undefined) return batch.reject(this.#abandoned);
     this.#inFlight = { end, batch, distrusted: false };
     this.#lastCallers = batch.callers;
     const epoch = this.#epoch;
@@ -213,7 +213,8 @@ export class GroupCommit {
       assert(this.#failure !== undefined, "a distrusted flush follows a recorded failure");
       batch.reject(this.#failure);
     }
-    if (this.#next === undefined) return;
+    // Exclusive work waiting for this flush starts the next one (or settles it) when it ends.
+    if (this.#next === undefined || this.#held) return;
     const refusal = this.#failure ?? this.#abandoned;
     if (refusal === undefined) return this.#scheduleStart();
     this.#next.reject(refusal);
@@ -227,6 +228,8 @@ export class GroupCommit {
    */
   abandon(error: Error): void {
     this.#abandoned ??= error;
+    // While exclusive work (an asynchronous cut) runs, its end settles the queued callers.
+    if (this.#held) return;
     this.#next?.reject(error);
     this.#next = undefined;
   }

@@ -15,7 +15,7 @@ import {
 } from "./constants.ts";
 import type { WalDirectory } from "./directory.ts";
 import { isPermissionError, WalError } from "./errors.ts";
-import { checkSegmentSize, encodeSegmentSize, type SegmentSet } from "./segments.ts";
+import { checkSegmentSize, encodeSegmentSize, segmentName, type SegmentSet } from "./segments.ts";
 import type { SectorInfo } from "./damage.ts";
 import {
   type CutParts,
@@ -225,6 +225,25 @@ export class SegmentedStore implements WalStore {
     this.#handles.dropReaders();
   }
 
+  /**
+   * The end of the first segment, from the head's, that is shorter than the segment size and is
+   * not the last (a suffix cut in progress, or a lost tail), else `size`. One size lookup per
+   * segment: a follower asks only once it found a cut.
+   */
+  contiguousEnd(): number {
+    const size = this.#segmentSize;
+    const { first, last } = this.#segments;
+    if (first === undefined || last === undefined) return this.#size;
+    for (let index = first; index < last; index++) {
+      // A missing segment is a hole: the log is contiguous only up to its first byte.
+      const length = this.#segments.has(index)
+        ? this.#dir.sizeOf(segmentName(index)) ?? 0
+        : 0;
+      if (length < size) return Math.max(this.#head, index * size + length);
+    }
+    return this.#size;
+  }
+
   readAt(offset: number, buffer: Uint8Array): number {
     const end = Math.min(offset + buffer.length, this.#size);
     for (let at = offset; at < end;) {
@@ -232,14 +251,24 @@ export class SegmentedStore implements WalStore {
       const within = at - index * this.#segmentSize;
       const count = Math.min(end - at, this.#segmentSize - within);
       const target = buffer.subarray(at - offset, at - offset + count);
-      const got = this.#segments.has(index)
-        ? this.#handles.reader(index).readAt(within, target)
-        : 0;
+      const got = this.#segments.has(index) ? this.#readSegment(index, within, target) : 0;
       // A hole (a missing or short segment) reads as zeros: damage, with intact data searched after.
       target.fill(0, got);
       at += count;
     }
     return Math.max(0, end - offset);
+  }
+
+  /** Reads from one segment; see `readAt`. */
+  #readSegment(index: number, within: number, target: Uint8Array): number {
+    try {
+      return this.#handles.reader(index).readAt(within, target);
+    } catch (error) {
+      // A follower's writer may remove a segment (a cut, a checkpoint) after the last refresh
+      // listed it: its bytes are gone, and read as a missing segment's do.
+      if (this.#readOnly && this.#dir.sizeOf(segmentName(index)) === undefined) return 0;
+      throw error;
+    }
   }
 
   /** True: a directory of segment files is a wal-db log, whatever its bytes hold. */

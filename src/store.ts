@@ -26,7 +26,7 @@ export interface SetAsideOptions {
  * `close` (the log checks they are there when it opens). `truncateBefore` may drop nothing and
  * return the head unchanged, and `setAside` may copy into any place of its own: the store stays a
  * byte store, and the log does every framing, checking and recovery decision. It may add
- * `identity`, `discardUnflushed`, `refresh` (for read-only followers), `sectorAt`,
+ * `identity`, `discardUnflushed`, `refresh` and `contiguousEnd` (for read-only followers), `sectorAt`,
  * `identifiesLog`, `truncateBeforeAsync` and `truncateAsync`; each says below what is lost
  * without it.
  *
@@ -127,6 +127,15 @@ export interface WalStore extends ByteSource {
    * log that another process appends to.
    */
   refresh?(): void;
+  /**
+   * Optional: where the log's bytes stop being contiguous, at most `size`: for a store of
+   * several files, the end of the first one (from the head) that is shorter than its place in
+   * the log and is not the last. A writer's suffix cut shortens the file holding the cut first
+   * and removes the later ones after it, so a follower that refreshes in between sees files
+   * past the cut that are still there; a cut found in them would be reported above the real one.
+   * Followers call it only after finding a cut, so it may look at every file. Without it, `size`.
+   */
+  contiguousEnd?(): number;
   /**
    * Optional: where the disk sector holding `lsn` ends, and whether a file holds that byte at
    * all. Recovery reads a damaged frame in a sector of zeros as a write a crash interrupted,

@@ -2,7 +2,7 @@
 // Tests for src/follower.ts: a follower's fingerprints of the records it saw, and how they find
 // where a writer in another process cut the log.
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { BOUNDARY_SAMPLE_INTERVAL } from "../src/constants.ts";
 import { SeenRecords } from "../src/follower.ts";
 import { bytes, logImage, lsnsOf } from "./_helpers.ts";
@@ -100,4 +100,15 @@ Deno.test("SeenRecords: a sample whose header the lookup does not hold is read a
   });
   equal(reads.length, 4); // the first, every interval-th after it, and the newest
   equal(seen.cutSince(source(image), image.length, 0), undefined);
+});
+
+Deno.test("SeenRecords: a last record the writer cut before seal read it still lets the next refresh find the cut", () => {
+  const image = logImage(RECORDS);
+  const seen = new SeenRecords();
+  for (const lsn of LSNS) seen.note(lsn);
+  // Cut between the scan and the seal: the last record's header is no longer there.
+  seen.seal(source(image.subarray(0, LSNS.at(-1)!)));
+  const rewritten = logImage([...RECORDS.slice(0, COUNT - 1), bytes("other")]);
+  const cut = seen.cutSince(source(rewritten), rewritten.length, 0);
+  ok(cut !== undefined && cut <= LSNS.at(-1)!, `cut ${cut}`);
 });

@@ -163,6 +163,29 @@ Deno.test("GroupCommit.abandon(): a wait for bytes already durable resolves, a w
   equal(log.flushesStarted, 1);
 });
 
+Deno.test("GroupCommit.abandon() during exclusive work leaves its queued callers to the work's outcome", async () => {
+  const log = new FakeLog(() => 2);
+  const commit = new GroupCommit(log, 0);
+  log.appendedEnd = 20;
+  const queued = commit.waitFor(20);
+  let release!: () => void;
+  const work = commit.exclusive(async () => {
+    await new Promise<void>((resolve) => release = resolve);
+    commit.markDurable(10); // as the writer's cut does when its flush is done
+  });
+  commit.cutting(10);
+  log.appendedEnd = 10;
+  commit.abandon(new Error("closed"));
+  await Promise.resolve();
+  release();
+  await work;
+  // The work made everything appended durable: nothing was left for a flush to do.
+  await queued;
+  equal(log.flushesStarted, 0);
+  log.appendedEnd = 30;
+  await rejects(commit.waitFor(30), /closed/);
+});
+
 Deno.test("GroupCommit.abandon() leaves a running flush that fails its own failure", async () => {
   const log = new FakeLog(() => 2);
   const commit = new GroupCommit(log, 0);

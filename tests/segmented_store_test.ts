@@ -578,3 +578,27 @@ Deno.test("SegmentedStore: on disk, a writer's open trusts the flush record, and
     deepEqual(flushedAtOpen(copy), names);
   });
 });
+
+Deno.test("SegmentedStore (read-only): contiguousEnd stops at a short or missing segment before the last, and a segment removed after the listing reads as zeros", async () => {
+  await withTempDir((dir) => {
+    const writer = openStore(dir, 64);
+    writer.append(new Uint8Array(64 * 6).fill(7)); // segments 0..5, full
+    writer.append(new Uint8Array(10).fill(7)); // segment 6, the last, short
+    writer.flushSync();
+    writer.close();
+    const reader = openStore(dir, 64, true);
+    equal(reader.contiguousEnd(), reader.size, "intact: the whole log");
+    Deno.truncateSync(join(dir, segmentName(4)), 20);
+    equal(reader.contiguousEnd(), 4 * 64 + 20, "a short segment before the last");
+    Deno.removeSync(join(dir, segmentName(2)));
+    equal(reader.contiguousEnd(), 2 * 64, "a missing segment: a hole from its first byte");
+    const bytes = new Uint8Array(64 * 3);
+    equal(reader.readAt(64, bytes), bytes.length);
+    deepEqual(
+      [bytes[0], bytes[63], bytes[64], bytes[127], bytes[128]],
+      [7, 7, 0, 0, 7],
+      "segment 2, removed after the listing, reads as zeros",
+    );
+    reader.close();
+  });
+});

@@ -163,6 +163,27 @@ for (const layout of SIM_LAYOUTS) {
     deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 7));
   });
 
+  Deno.test(`truncateFromAsync (${layout}): a sync() called just before the cut (with or without a flush running), then close(), resolves once the cut is durable`, async () => {
+    for (const flushRunning of [false, true]) {
+      const disk = new SimDisk();
+      const wal = openLog(disk, layout);
+      const lsns = fillWords(wal, 20);
+      const running = flushRunning ? wal.sync() : undefined;
+      if (flushRunning) {
+        await Promise.resolve(); // the flush starts after the turn's microtasks
+        wal.append(bytes("after the flush started"));
+      }
+      const synced = wal.sync();
+      const cut = wal.truncateFromAsync(lsns[7]!);
+      wal.close();
+      await cut;
+      await running;
+      await synced;
+      equal(wal.durableLsn, lsns[7], `flush running: ${flushRunning}`);
+      await wal.closed;
+    }
+  });
+
   Deno.test(`truncateFromAsync (${layout}): a sync() held while the cut fails rejects "failed" to its holder, never as an unhandled rejection`, async () => {
     const disk = new SimDisk();
     const wal = openLog(disk, layout);

@@ -133,6 +133,36 @@ Deno.test("Wal.refresh() of a reader follows a writer that cut the log below wha
   });
 });
 
+Deno.test("Wal.refresh() of a segmented reader in the middle of a writer's cut reports it at or below the cut, not in the segments still to be removed", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    const writer = Wal.openSegmented(path, 1024);
+    const lsns = Array.from({ length: 400 }, (_, i) => writer.append(bytes(`record ${1000 + i}`)));
+    await writer.sync();
+    writer.close();
+    await writer.closed;
+    using reader = Wal.openSegmented(path, 1024, { readOnly: true, lock: "none" });
+    const cursor = reader.iterFrom(lsns[399]!);
+    cursor.next();
+    // The first steps of a cut at record 30 (blocking or not): the segment holding it is cut,
+    // and of the segments after it only the last ones are removed yet.
+    const cut = lsns[30]!;
+    const cutSegment = Math.floor(cut / 1024);
+    const names = [...Deno.readDirSync(path)].map((e) => e.name).filter((n) => n.endsWith(".wal"));
+    names.sort();
+    Deno.truncateSync(join(path, names[cutSegment]!), cut - cutSegment * 1024);
+    for (const name of names.slice(-3)) Deno.removeSync(join(path, name));
+    reader.refresh();
+    ok(reader.nextLsn <= cut, `the reader's end ${reader.nextLsn} is past the cut ${cut}`);
+    throws(() => cursor.next(), (e: unknown) => {
+      ok(e instanceof WalError && e.kind === "truncated", String(e));
+      ok(e.lsn !== undefined && e.lsn <= cut, `told to read again from ${e.lsn}, cut at ${cut}`);
+      return true;
+    });
+    deepEqual([...reader.iter()].map((e) => e.lsn), lsns.slice(0, 30));
+  });
+});
+
 Deno.test({
   name: "Wal.tail() delivers exactly the durable records, in order, and stops on abort",
   sanitizeOps: true,
