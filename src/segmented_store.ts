@@ -236,9 +236,7 @@ export class SegmentedStore implements WalStore {
     if (first === undefined || last === undefined) return this.#size;
     for (let index = first; index < last; index++) {
       // A missing segment is a hole: the log is contiguous only up to its first byte.
-      const length = this.#segments.has(index)
-        ? this.#dir.sizeOf(segmentName(index)) ?? 0
-        : 0;
+      const length = this.#segments.has(index) ? this.#dir.sizeOf(segmentName(index)) ?? 0 : 0;
       if (length < size) return Math.max(this.#head, index * size + length);
     }
     return this.#size;
