@@ -148,10 +148,13 @@ Deno.test("Wal.refresh() of a segmented reader in the middle of a writer's cut r
     // and of the segments after it only the last ones are removed yet.
     const cut = lsns[30]!;
     const cutSegment = Math.floor(cut / 1024);
-    const names = [...Deno.readDirSync(path)].map((e) => e.name).filter((n) => n.endsWith(".wal"));
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(path)) {
+      if (entry.name.endsWith(".wal")) names.push(entry.name);
+    }
     names.sort();
-    Deno.truncateSync(join(path, names[cutSegment]!), cut - cutSegment * 1024);
-    for (const name of names.slice(-3)) Deno.removeSync(join(path, name));
+    await Deno.truncate(join(path, names[cutSegment]!), cut - cutSegment * 1024);
+    for (const name of names.slice(-3)) await Deno.remove(join(path, name));
     reader.refresh();
     ok(reader.nextLsn <= cut, `the reader's end ${reader.nextLsn} is past the cut ${cut}`);
     throws(() => cursor.next(), (e: unknown) => {
