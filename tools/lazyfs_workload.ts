@@ -121,6 +121,16 @@ async function checkpoint(): Promise<void> {
   print(`C ${head}`);
 }
 
+/**
+ * Stops the workload on its first error, in the turn it is caught: when a failed cut's error
+ * reached `Promise.all` only a few microtasks later, another writer began a cut on the failed
+ * log first (a `T` after a `T` that never returned: seed 1175220199, crash round 4).
+ */
+function stop(error: unknown): never {
+  print(`X ${String(error).replaceAll("\n", " ")}`);
+  Deno.exit(1);
+}
+
 function printAck(entry: Entry): void {
   if (entry.acked || entry.cut) return;
   entry.acked = true;
@@ -151,18 +161,25 @@ async function suffixCut(): Promise<void> {
   print(`T ${at} ${seq} ${kind}`);
   for (const entry of inLog.splice(from)) entry.cut = true;
   boundaries = boundaries.filter((b) => b < at);
-  if (kind === "from") wal.truncateFrom(target);
-  else if (kind === "after") wal.truncateAfter(target);
-  else {
+  // A failed cut stops the workload in the turn it fails, before any other writer runs.
+  if (kind === "from" || kind === "after") {
+    try {
+      if (kind === "from") wal.truncateFrom(target);
+      else wal.truncateAfter(target);
+    } catch (error) {
+      stop(error);
+    }
+  } else {
     const promise = kind === "from-async"
       ? wal.truncateFromAsync(target)
       : wal.truncateAfterAsync(target);
     cutting = promise.then(() => {}, () => {});
     try {
       await promise;
-    } finally {
-      cutting = undefined;
+    } catch (error) {
+      stop(error);
     }
+    cutting = undefined;
   }
   print(`R ${at}`);
   for (const entry of inLog) printAck(entry);
@@ -218,9 +235,12 @@ async function writer(): Promise<never> {
   }
 }
 
-try {
-  await Promise.all(Array.from({ length: Number(writersText) }, writer));
-} catch (error) {
-  print(`X ${String(error).replaceAll("\n", " ")}`);
-  Deno.exit(1);
-}
+await Promise.all(
+  Array.from({ length: Number(writersText) }, async () => {
+    try {
+      await writer();
+    } catch (error) {
+      stop(error);
+    }
+  }),
+);
