@@ -125,6 +125,13 @@ Deno.test("lazyfs output: each line kind, a line cut by the kill ignored, garbag
     { kind: "checkpoint", head: 40 },
     { kind: "error", text: "WalError: failed" },
   ]);
+  deepEqual(parseWorkloadOutput("T 40 7 from-async\nR 40\nT 9 8 after\n"), [
+    { kind: "cut-begin", lsn: 40, seq: 7, api: "from-async" },
+    { kind: "cut", lsn: 40 },
+    { kind: "cut-begin", lsn: 9, seq: 8, api: "after" },
+  ]);
+  throws(() => parseWorkloadOutput("T 40 7\n"), /not understood/);
+  throws(() => parseWorkloadOutput("T 40 7 sideways\n"), /not understood/);
   deepEqual(parseWorkloadOutput(""), []);
   throws(() => parseWorkloadOutput("A 1 2\n"), /not understood/);
   throws(() => parseWorkloadOutput("Q 1\n"), /not understood/);
@@ -260,6 +267,123 @@ Deno.test("lazyfs check: the head may be the last checkpoint or one begun after 
     const result = history.check(0, listing(log.slice(head), { head: at(head) }));
     match(result.problems.join("\n"), /neither the last checkpoint/, `head at record ${head}`);
   }
+});
+
+/** The lines of a suffix cut at `lsn` when the cycle's next sequence number was `seq`. */
+function cut(lsn: number, seq: number, returned = true): WorkloadEvent[] {
+  const begin: WorkloadEvent = { kind: "cut-begin", lsn, seq, api: "from" };
+  return returned ? [begin, { kind: "cut", lsn }] : [begin];
+}
+
+Deno.test("lazyfs check: a returned cut's tail never comes back, and appends go on at the cut", () => {
+  // Cycle 0 acknowledged 10 records, cut the last 4 (the call returned) and appended 3 more.
+  const log = records(0, seqs(0, 0, 10));
+  const at = log[6]!.lsn;
+  const after = records(at, seqs(0, 10, 13));
+  const events = [open(0, 0), ...acks(log), ...cut(at, 10), ...acks(after)];
+  const good = new History();
+  good.record(0, events);
+  const result = good.check(0, listing([...log.slice(0, 6), ...after]));
+  deepEqual(result.problems, []);
+  equal(result.acknowledgedChecked, 9);
+  equal(result.cutInProgress, undefined);
+
+  // The power failed right after the cut returned, and the dropped records came back: no ack
+  // names them any more and they follow on in order, so only the cut's own rule sees them.
+  const resurrected = new History();
+  resurrected.record(0, [open(0, 0), ...acks(log), ...cut(at, 10)]);
+  const back = resurrected.check(0, listing(log));
+  match(back.problems.join("\n"), /4 records from 0\/6 at LSN \d+ came back after the cut/);
+  equal(back.lost, 0);
+
+  // …also when only the first of them came back, behind records appended after an earlier cut.
+  const partly = new History();
+  partly.record(0, [open(0, 0), ...acks(log), ...cut(at, 10)]);
+  match(
+    partly.check(0, listing(log.slice(0, 7))).problems.join("\n"),
+    /1 record from 0\/6 .* came back/,
+  );
+
+  // The cut's own acknowledged records below it must survive it.
+  const short = new History();
+  short.record(0, [open(0, 0), ...acks(log), ...cut(at, 10)]);
+  const lost = short.check(0, listing(log.slice(0, 4)));
+  equal(lost.lost, 2);
+  match(lost.problems.join("\n"), /acknowledged record 0\/4 .* is missing/);
+
+  // The first record appended after the cut lies at the cut, nowhere else.
+  const shifted = new History();
+  shifted.record(0, [open(0, 0), ...acks(log.slice(0, 6)), ...cut(at, 10)]);
+  const misplaced = [...log.slice(0, 5), ...records(log[5]!.lsn, seqs(0, 10, 11))];
+  match(
+    shifted.check(0, listing(misplaced)).problems.join("\n"),
+    /0\/10 at LSN \d+, but the cut before its append was at/,
+  );
+});
+
+Deno.test("lazyfs check: a cut the power interrupted keeps the old tail or the cut one, whole", () => {
+  const log = records(0, seqs(0, 0, 10));
+  const at = log[6]!.lsn;
+  const events = [open(0, 0), ...acks(log), ...cut(at, 10, false)];
+  const outcome = (kept: ListedRecord[]) => {
+    const history = new History();
+    history.record(0, events);
+    return history.check(0, listing(kept));
+  };
+  const old = outcome(log);
+  deepEqual(old.problems, []);
+  equal(old.cutInProgress, "old-tail");
+  equal(old.acknowledgedChecked, 10);
+  const done = outcome(log.slice(0, 6));
+  deepEqual(done.problems, []);
+  equal(done.cutInProgress, "cut");
+  equal(done.acknowledgedChecked, 6);
+  // A mix: part of the acknowledged tail kept, part gone.
+  const mix = outcome(log.slice(0, 8));
+  equal(mix.cutInProgress, "old-tail");
+  equal(mix.lost, 2);
+  // Less than the cut.
+  const less = outcome(log.slice(0, 5));
+  equal(less.cutInProgress, "cut");
+  equal(less.lost, 1);
+
+  // Settled by the check: the next cycle recovers the old tail, and the cut is as if never begun.
+  const kept = new History();
+  kept.record(0, events);
+  kept.check(0, listing(log));
+  const next = records(endOf(log, 0), seqs(1, 0, 2));
+  kept.record(1, [open(0, endOf(log, 0)), ...acks(next)]);
+  const keptResult = kept.check(1, listing([...log, ...next]));
+  deepEqual(keptResult.problems, []);
+  equal(keptResult.acknowledgedChecked, 12);
+  // …or the cut one, and then the tail must stay gone, and cycle 1 cuts before its first append.
+  const cutDone = new History();
+  cutDone.record(0, events);
+  cutDone.check(0, listing(log.slice(0, 6)));
+  const again = records(log[3]!.lsn, seqs(1, 0, 2));
+  cutDone.record(1, [open(0, at), ...cut(log[3]!.lsn, 0), ...acks(again)]);
+  deepEqual(cutDone.check(1, listing([...log.slice(0, 3), ...again])).problems, []);
+  const twice = new History();
+  twice.record(0, events);
+  twice.check(0, listing(log.slice(0, 6)));
+  twice.record(1, [open(0, at)]);
+  match(twice.check(1, listing(log)).problems.join("\n"), /came back after the cut/);
+});
+
+Deno.test("lazyfs check: an ack for a record a cut dropped, and cut lines out of turn, are reported", () => {
+  const log = records(0, seqs(0, 0, 6));
+  const at = log[3]!.lsn;
+  const history = new History();
+  history.record(0, [open(0, 0), ...acks(log.slice(0, 3)), ...cut(at, 6), ...acks(log.slice(4))]);
+  match(
+    history.check(0, listing(log.slice(0, 3))).problems.join("\n"),
+    /acknowledged record 0\/4 .* after a cut at LSN \d+ dropped it/,
+  );
+  const stray = new History();
+  stray.record(0, [open(0, 0), { kind: "cut", lsn: 5 }, ...cut(at, 1, false), ...cut(at, 1)]);
+  const problems = stray.check(0, listing([])).problems.join("\n");
+  match(problems, /ended a cut at LSN 5 it never began/);
+  match(problems, /began a cut at LSN \d+ while the one at \d+ ran/);
 });
 
 Deno.test("lazyfs check: damage is reported apart from problems, and a side check changes nothing", () => {

@@ -206,6 +206,12 @@ export function parseRecordPayload(data: Uint8Array): RecordId | undefined {
  *   returned; the early-ack control prints it right after the append, and never syncs);
  * - `P <lsn>`: about to call `truncateBefore(lsn)` (or `truncateBeforeAsync`); `C <head>`: it
  *   returned (or resolved) that head;
+ * - `T <lsn> <seq> <api>`: about to cut the log at `lsn` (`truncateFrom(lsn)`, or `truncateAfter`
+ *   of the record before it; `api` says which, `from`, `after`, `from-async` or `after-async`),
+ *   with `seq` the cycle's next sequence number: the records numbered below it were appended
+ *   before the cut, the one numbered `seq`, if any, lands at `lsn`. `R <lsn>`: the cut returned
+ *   (or resolved), so it is durable, and so is every byte below it (the `A` lines that follow say
+ *   which records that made durable). One cut at a time, never beside a checkpoint;
  * - `X <text>`: the workload stopped on an error.
  */
 export type WorkloadEvent =
@@ -213,7 +219,13 @@ export type WorkloadEvent =
   | { kind: "ack"; lsn: number; cycle: number; seq: number }
   | { kind: "checkpoint-begin"; lsn: number }
   | { kind: "checkpoint"; head: number }
+  | { kind: "cut-begin"; lsn: number; seq: number; api: CutApi }
+  | { kind: "cut"; lsn: number }
   | { kind: "error"; text: string };
+
+/** The suffix cuts the workload makes, as its `T` lines name them. */
+export const CUT_APIS = ["from", "from-async", "after", "after-async"] as const;
+export type CutApi = typeof CUT_APIS[number];
 
 function integers(parts: string[], count: number, line: string): number[] {
   const values = parts.slice(1, 1 + count).map(Number);
@@ -250,6 +262,18 @@ export function parseWorkloadOutput(text: string): WorkloadEvent[] {
         break;
       case "C":
         events.push({ kind: "checkpoint", head: integers(parts, 1, line)[0]! });
+        break;
+      case "T": {
+        const [lsn, seq] = integers(parts, 2, line);
+        const api = parts[3] as CutApi;
+        if (parts.length !== 4 || !CUT_APIS.includes(api)) {
+          throw new RangeError(`workload line not understood: "${line}"`);
+        }
+        events.push({ kind: "cut-begin", lsn: lsn!, seq: seq!, api });
+        break;
+      }
+      case "R":
+        events.push({ kind: "cut", lsn: integers(parts, 1, line)[0]! });
         break;
       case "X":
         events.push({ kind: "error", text: line.slice(2) });
@@ -298,6 +322,23 @@ export interface CheckResult {
   lost: number;
   /** Of those lost, the ones the cycle just checked acknowledged. */
   lostInCycle: number;
+  /**
+   * When the power failed during a suffix cut: what the log kept, the tail the cut was dropping
+   * (then every record it had acknowledged there was checked) or the cut one.
+   */
+  cutInProgress?: "old-tail" | "cut";
+}
+
+/** A suffix cut at `lsn`, begun in cycle `cycle` when its next sequence number was `seq`. */
+export interface Cut {
+  cycle: number;
+  lsn: number;
+  seq: number;
+}
+
+/** Whether record `id` was appended before `cut` began (appends run in sequence order). */
+export function appendedBefore(id: RecordId, cut: Cut): boolean {
+  return id.cycle < cut.cycle || (id.cycle === cut.cycle && id.seq < cut.seq);
 }
 
 /**
@@ -307,7 +348,12 @@ export interface CheckResult {
  * - every record is one the workload appended, in append order, with no hole: each cycle's
  *   records follow on from the log its open recovered;
  * - the head is the last checkpoint that returned, or one that was begun after it;
- * - records a later open recovered count as acknowledged from then on (recovery flushes them).
+ * - records a later open recovered count as acknowledged from then on (recovery flushes them);
+ * - a suffix cut that returned is durable: no record appended before it lies at or past its LSN
+ *   (the tail it dropped never comes back), the records it dropped are no longer expected, and
+ *   the first record appended after it lies at its LSN. One the power cut interrupted leaves the
+ *   old tail (then every acknowledged record in it must be there: never a mix) or the cut one;
+ *   either way every acknowledged record below the cut must be there.
  */
 export class History {
   /** Acknowledged records by LSN. */
@@ -322,6 +368,12 @@ export class History {
   #lastListing: Listing | undefined;
   /** Problems found while reading a cycle's events, reported by the next check. */
   #pending: string[] = [];
+  /** The suffix cuts that returned (or that a crash left done): their tails stay gone. */
+  readonly #cuts: Cut[] = [];
+  /** Where the first record appended after a cut must lie, by `cycle/seq`. */
+  readonly #anchors = new Map<string, number>();
+  /** The cut begun and not returned, with the acknowledged records it would drop, by LSN. */
+  #openCut: { cut: Cut; dropped: Map<number, RecordId> } | undefined;
 
   /** How many acknowledgements (including records made durable by recovery) are on record. */
   get acknowledged(): number {
@@ -344,6 +396,9 @@ export class History {
     this.#pendingHeads.clear();
     this.#lastListing = undefined;
     this.#pending = [];
+    this.#cuts.length = 0;
+    this.#anchors.clear();
+    this.#openCut = undefined;
   }
 
   /** Takes in the events of cycle `cycle`'s workload, in order. */
@@ -357,7 +412,25 @@ export class History {
           if (event.cycle !== cycle) {
             this.#pending.push(`cycle ${cycle} acknowledged a record of cycle ${event.cycle}`);
           }
+          if (this.#droppedBy(event) !== undefined) {
+            this.#pending.push(
+              `cycle ${cycle} acknowledged record ${event.cycle}/${event.seq} at LSN ` +
+                `${event.lsn} after a cut at LSN ${this.#droppedBy(event)!.lsn} dropped it`,
+            );
+            break;
+          }
           this.#acks.set(event.lsn, { cycle: event.cycle, seq: event.seq });
+          break;
+        case "cut-begin":
+          this.#cutBegun({ cycle, lsn: event.lsn, seq: event.seq });
+          break;
+        case "cut":
+          if (this.#openCut?.cut.lsn !== event.lsn || this.#openCut.cut.cycle !== cycle) {
+            this.#pending.push(`cycle ${cycle} ended a cut at LSN ${event.lsn} it never began`);
+            break;
+          }
+          this.#cuts.push(this.#openCut.cut);
+          this.#openCut = undefined;
           break;
         case "checkpoint-begin":
           if (event.lsn > this.#head) this.#pendingHeads.add(event.lsn);
@@ -372,6 +445,30 @@ export class History {
           break;
       }
     }
+  }
+
+  /** The cut (returned or running) that dropped the record an ack names, if one did. */
+  #droppedBy(ack: { lsn: number; cycle: number; seq: number }): Cut | undefined {
+    const cuts = this.#openCut === undefined ? this.#cuts : [...this.#cuts, this.#openCut.cut];
+    return cuts.find((cut) => ack.lsn >= cut.lsn && appendedBefore(ack, cut));
+  }
+
+  #cutBegun(cut: Cut): void {
+    if (this.#openCut !== undefined) {
+      this.#pending.push(
+        `cycle ${cut.cycle} began a cut at LSN ${cut.lsn} while the one at ` +
+          `${this.#openCut.cut.lsn} ran`,
+      );
+    }
+    const dropped = new Map<number, RecordId>();
+    for (const [lsn, id] of this.#acks) {
+      if (lsn >= cut.lsn) {
+        dropped.set(lsn, id);
+        this.#acks.delete(lsn);
+      }
+    }
+    this.#anchors.set(`${cut.cycle}/${cut.seq}`, cut.lsn);
+    this.#openCut = { cut, dropped };
   }
 
   #opened(cycle: number, head: number, end: number): void {
@@ -408,6 +505,27 @@ export class History {
       return { problems, damage, acknowledgedChecked: 0, lost: 0, lostInCycle: 0 };
     }
     const { head } = listing;
+    // A cut the power cut interrupted: the log kept the old tail if a record appended before the
+    // cut lies at or past it. Then the cut never happened: what it would drop is expected again.
+    const open = this.#openCut;
+    const keptTail = open !== undefined &&
+      listing.records.some((r) =>
+        r.lsn >= open.cut.lsn && r.id !== undefined && appendedBefore(r.id, open.cut)
+      );
+    const acks = keptTail ? new Map([...this.#acks, ...open!.dropped]) : this.#acks;
+    const cuts = open === undefined || keptTail ? this.#cuts : [...this.#cuts, open.cut];
+    for (const cut of cuts) {
+      const back = listing.records.filter((r) =>
+        r.lsn >= cut.lsn && r.id !== undefined && appendedBefore(r.id, cut)
+      );
+      if (back.length > 0) {
+        problems.push(
+          `${back.length} record${back.length === 1 ? "" : "s"} from ${back[0]!.id!.cycle}/` +
+            `${back[0]!.id!.seq} at LSN ${back[0]!.lsn} came back after the cut at LSN ` +
+            `${cut.lsn} (cycle ${cut.cycle}) returned`,
+        );
+      }
+    }
     if (head !== this.#head && !this.#pendingHeads.has(head)) {
       problems.push(
         `head ${head} is neither the last checkpoint (${this.#head}) nor one begun after it`,
@@ -418,7 +536,7 @@ export class History {
     let checked = 0;
     let lost = 0;
     let lostInCycle = 0;
-    for (const [lsn, id] of [...this.#acks].sort((a, b) => a[0] - b[0])) {
+    for (const [lsn, id] of [...acks].sort((a, b) => a[0] - b[0])) {
       if (lsn < head) continue;
       checked++;
       const found = byLsn.get(lsn)?.id;
@@ -435,8 +553,27 @@ export class History {
       }
     }
     if (lost > LOST_SHOWN_MAX) problems.push(`… ${lost} acknowledged records lost in all`);
-    if (commit) this.#lastListing = listing;
-    return { problems, damage, acknowledgedChecked: checked, lost, lostInCycle };
+    const result: CheckResult = {
+      problems,
+      damage,
+      acknowledgedChecked: checked,
+      lost,
+      lostInCycle,
+    };
+    if (open !== undefined) result.cutInProgress = keptTail ? "old-tail" : "cut";
+    if (commit) {
+      this.#lastListing = listing;
+      // The next open recovers this disk: the interrupted cut is settled one way or the other.
+      if (open !== undefined) {
+        if (keptTail) {
+          for (const [lsn, id] of open.dropped) this.#acks.set(lsn, id);
+        } else {
+          this.#cuts.push(open.cut);
+        }
+        this.#openCut = undefined;
+      }
+    }
+    return result;
   }
 
   #checkOrder(cycle: number, listing: Listing): string[] {
@@ -452,10 +589,28 @@ export class History {
         continue;
       }
       const start = this.#starts.get(id.cycle);
+      const anchor = this.#anchors.get(`${id.cycle}/${id.seq}`);
       if (id.cycle > cycle || start === undefined) {
         problems.push(
           `record ${id.cycle}/${id.seq} at LSN ${record.lsn}: cycle ${id.cycle} never opened`,
         );
+      } else if (anchor !== undefined) {
+        // The first append after a cut: at the cut, after anything appended before it.
+        const before = previous?.id;
+        if (record.lsn !== anchor) {
+          problems.push(
+            `record ${id.cycle}/${id.seq} at LSN ${record.lsn}, but the cut before its append ` +
+              `was at ${anchor}`,
+          );
+        } else if (
+          before !== undefined &&
+          !appendedBefore(before, { cycle: id.cycle, seq: id.seq, lsn: anchor })
+        ) {
+          problems.push(
+            `record ${id.cycle}/${id.seq} at LSN ${record.lsn} follows ${before.cycle}/` +
+              `${before.seq}: not the order of the appends`,
+          );
+        }
       } else if (id.seq === 0 && record.lsn !== start) {
         problems.push(
           `record ${id.cycle}/0 at LSN ${record.lsn}, but cycle ${id.cycle} opened at ${start}`,
@@ -577,7 +732,7 @@ export function tornSeqCommand(path: string, persist: readonly number[]): string
 }
 
 /** The operations a crash can be armed at, and whether the operation names two paths. */
-export const CRASH_OPS = ["write", "fsync", "create", "rename", "unlink"] as const;
+export const CRASH_OPS = ["write", "fsync", "truncate", "create", "rename", "unlink"] as const;
 export type CrashOp = typeof CRASH_OPS[number];
 
 /** Kills LazyFS before or after the next `op` on a path matching `pattern`. */
@@ -602,6 +757,8 @@ const HEAD_PATTERN = "/s/head";
 export const CRASH_TARGETS: readonly CrashTarget[] = [
   { name: "log-write", op: "write", pattern: LOG_PATTERN, layouts: ["single", "segmented"] },
   { name: "log-fsync", op: "fsync", pattern: LOG_PATTERN, layouts: ["single", "segmented"] },
+  // A suffix cut's ftruncate (the single file also grows by it: LazyFS has no fallocate).
+  { name: "log-truncate", op: "truncate", pattern: LOG_PATTERN, layouts: ["single", "segmented"] },
   { name: "head-write", op: "write", pattern: HEAD_PATTERN, layouts: ["segmented"] },
   { name: "head-fsync", op: "fsync", pattern: HEAD_PATTERN, layouts: ["segmented"] },
   { name: "dir-create", op: "create", pattern: `/${SEGMENT_DIR_NAME}/`, layouts: ["segmented"] },

@@ -247,6 +247,10 @@ export class Workload {
   #stderr = "";
   acks = 0;
   maxAckLsn = -1;
+  /** Whether the last cut line seen was a `T` with no `R` yet: a suffix cut is running. */
+  cutting = false;
+  /** How many `R` lines (suffix cuts returned) it printed. */
+  cutsReturned = 0;
   exited = false;
 
   constructor(args: string[], ffi: boolean) {
@@ -275,6 +279,11 @@ export class Workload {
       for (const match of text.matchAll(/^A (\d+) /gm)) {
         this.acks++;
         this.maxAckLsn = Math.max(this.maxAckLsn, Number(match[1]));
+      }
+      // A line split across two chunks is missed: this only times kills, the checks parse all.
+      for (const match of text.matchAll(/^([TR]) /gm)) {
+        this.cutting = match[1] === "T";
+        if (match[1] === "R") this.cutsReturned++;
       }
     }
   }

@@ -71,6 +71,14 @@ const FAULT_CHECK_CYCLES_MIN = 10;
 /** Some cycles are cut on a timer instead, maybe while the workload is still recovering. */
 const EARLY_KILL_PERCENT = 15;
 const EARLY_KILL_MS_MAX = 800;
+/**
+ * Some plain power cuts wait for the workload to announce a suffix cut (`T` with no `R` yet),
+ * or that one returned (`R`: a cut whose durability was only claimed resurrects its tail then,
+ * before the next sync flushes the file anyway), and fall right then, so that neither is left
+ * to chance; up to this long.
+ */
+const KILL_IN_CUT_PERCENT = 30;
+const KILL_IN_CUT_WAIT_MS_MAX = 4_000;
 /** How long an armed fault has to fire before the cycle falls back to a plain cache drop. */
 const FAULT_WAIT_MS = 3_000;
 const SEGMENT_SIZES = [16_384, 65_536, 262_144];
@@ -196,6 +204,11 @@ interface Figures {
   /** First writes cut short and refused with nothing acknowledged (see firstWriteRefused). */
   firstWritesRefused: number;
   strictRefusals: number;
+  /** Suffix cuts begun and returned, by API (`from`, `from-async`, `after`, `after-async`). */
+  cutsBegun: number;
+  cutsReturned: Record<string, number>;
+  /** Power cuts that fell during a suffix cut, by what the log kept. */
+  cutsInterrupted: { "old-tail": number; cut: number };
   controlsCaught: number;
   seconds: number;
 }
@@ -217,6 +230,9 @@ function emptyFigures(): Figures {
     firstAppendsSetAside: 0,
     firstWritesRefused: 0,
     strictRefusals: 0,
+    cutsBegun: 0,
+    cutsReturned: {},
+    cutsInterrupted: { "old-tail": 0, cut: 0 },
     controlsCaught: 0,
     seconds: 0,
   };
@@ -382,7 +398,21 @@ interface CycleState {
   figures: Figures;
 }
 
-async function waitForKillMoment(workload: Workload, rng: Rng, control: boolean): Promise<void> {
+async function waitForKillMoment(
+  workload: Workload,
+  rng: Rng,
+  control: boolean,
+  plain: boolean,
+): Promise<void> {
+  if (plain && !control && rng.chance(KILL_IN_CUT_PERCENT)) {
+    const started = Date.now();
+    const returned = workload.cutsReturned;
+    const moment = rng.chance(50) ? () => workload.cutting : () => workload.cutsReturned > returned;
+    while (!moment() && !workload.exited && Date.now() - started < KILL_IN_CUT_WAIT_MS_MAX) {
+      await sleep(1);
+    }
+    return;
+  }
   if (!control && rng.chance(EARLY_KILL_PERCENT)) {
     await sleep(rng.int(0, EARLY_KILL_MS_MAX));
     return;
@@ -468,7 +498,7 @@ async function runCycle(
       variant === "control-early-ack" ? "early-ack" : "normal",
     ], ffi);
     lap("mounted, workload started");
-    await waitForKillMoment(workload, rng, control);
+    await waitForKillMoment(workload, rng, control, fault === undefined);
     lap(`kill moment (${workload.acks} acks)`);
     if (fault !== undefined) fired = await armAndWait(lazy, fault, state, paths.disk, workload);
     // The power cut: the workload first, then the cache (unless a fault already killed LazyFS).
@@ -489,6 +519,20 @@ async function runCycle(
   history.record(cycle, events);
   const acks = events.filter((e) => e.kind === "ack").length;
   figures.acknowledged += acks;
+  let cutsBegun = 0;
+  let cutsReturned = 0;
+  let api = "";
+  for (const event of events) {
+    if (event.kind === "cut-begin") {
+      cutsBegun++;
+      figures.cutsBegun++;
+      api = event.api;
+      figures.cutsReturned[api] ??= 0;
+    } else if (event.kind === "cut") {
+      cutsReturned++;
+      figures.cutsReturned[api] = (figures.cutsReturned[api] ?? 0) + 1;
+    }
+  }
   const fatal: string[] = [];
   const errors = events.filter((e) => e.kind === "error");
   if (errors.length > 0 && !fired) {
@@ -536,6 +580,7 @@ async function runCycle(
     }
   }
   if (listing.strictError !== undefined) figures.strictRefusals++;
+  if (result.cutInProgress !== undefined) figures.cutsInterrupted[result.cutInProgress]++;
 
   let caught = false;
   let controlNote = "";
@@ -597,6 +642,12 @@ async function runCycle(
         : `${fault.describe} ${fired ? "fired" : "not fired: clear-cache"}`
     }; ${acks} acks, log ${listing.head}..${listing.end} (${listing.records.length} records), ` +
     `${result.acknowledgedChecked} acknowledged checked, ${result.lost} lost` +
+    (cutsBegun > 0 ? `; ${cutsReturned} of ${cutsBegun} suffix cuts returned` : "") +
+    (result.cutInProgress !== undefined
+      ? `; power lost during a cut, the log kept ${
+        result.cutInProgress === "cut" ? "the cut tail" : "the old tail"
+      }`
+      : "") +
     (result.damage.length > 0 ? `; DAMAGE: ${[...result.damage, ...shapes].join("; ")}` : "") +
     controlNote;
   return { line, fatal, caught };
@@ -669,6 +720,15 @@ function formatFigures(variant: Variant, f: Figures): string {
     `an all-zero sector), "strict" refused ${f.strictRefusals}; torn first appends set aside ` +
     `${f.firstAppendsSetAside}, first writes refused ${f.firstWritesRefused}; damage past every acknowledged record after a torn fault ${f.tornFaultDamage}`,
   ];
+  if (f.cutsBegun > 0) {
+    parts.push(
+      `${f.cutsBegun} suffix cuts begun, returned: ${
+        Object.entries(f.cutsReturned).map(([k, v]) => `${k} ${v}`).join(", ")
+      }; power lost during a cut ${
+        f.cutsInterrupted["old-tail"] + f.cutsInterrupted.cut
+      } times (old tail kept ${f.cutsInterrupted["old-tail"]}, cut tail ${f.cutsInterrupted.cut})`,
+    );
+  }
   if (variant === "torn-op" || variant === "torn-seq" || variant === "crash") {
     const by = Object.entries(f.firedBy).map(([k, v]) => `${k} ${v}`).join(", ");
     parts.push(`fault fired in ${f.faultsFired} cycles${variant === "crash" ? ` (${by})` : ""}`);
