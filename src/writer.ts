@@ -238,6 +238,10 @@ export class Writer {
   truncateAt(lsn: number): void {
     this.#gate.check(`truncate the log at LSN ${lsn}`);
     if (lsn === this.#store.size) return;
+    // Before the store's first step: a store of several files may fail after cutting some of
+    // them, and the failure then cuts back to the durable end, which must not pass `lsn` (the
+    // bytes after it may already be gone). The records after `lsn` were being dropped anyway.
+    this.#commit.cutting(lsn);
     try {
       this.#store.truncate(lsn);
     } catch (error) {

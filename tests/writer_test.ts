@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/writer.ts: the write side of a log, and the epoch its truncations advance.
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { BoundaryIndex } from "../src/boundary_index.ts";
 import { ChangeSignal } from "../src/change_signal.ts";
 import { resolveConfig } from "../src/config.ts";
@@ -11,7 +11,11 @@ import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { frame } from "../src/record.ts";
 import { Writer } from "../src/writer.ts";
+import { Wal } from "../src/open.ts";
+import { SegmentedStore } from "../src/segmented_store.ts";
 import { bytes } from "./_helpers.ts";
+import { Rng } from "./_rng.ts";
+import { CRASH_MODEL_LOSE_ALL, SimDirectory, SimDisk } from "./_sim_disk.ts";
 
 function writer(readOnly = false) {
   const store = new MemStore();
@@ -85,4 +89,28 @@ Deno.test("Writer: appends of changing sizes each write their own frame (the reu
   const payloads = [bytes("a"), bytes("bb"), bytes("cc"), bytes(""), bytes("ddd"), bytes("a")];
   for (const payload of payloads) w.append(payload);
   deepEqual(store.bytes(), new Uint8Array(payloads.flatMap((p) => [...frame(p)])));
+});
+
+Deno.test("Writer: a blocking segmented cut that fails after its first step leaves the log ending at the cut, not the old durable end", () => {
+  const disk = new SimDisk();
+  const wal = Wal.withStore(SegmentedStore.open(SimDirectory.open(disk), 64));
+  const lsns = Array.from({ length: 20 }, (_, i) => wal.append(bytes(`record ${i}`)));
+  wal.syncSync();
+  let faults = 1; // the removal of a segment after the cut one fails
+  disk.faults = (op) => op.kind === "remove" && faults-- > 0 ? { code: "EIO" } : undefined;
+  throws(() => wal.truncateFrom(lsns[3]!), (e: unknown) => {
+    ok(e instanceof WalError && e.kind === "failed", String(e));
+    ok(e.message.includes(`cut back to LSN ${lsns[3]}`), e.message);
+    return true;
+  });
+  disk.faults = undefined;
+  equal(wal.nextLsn, lsns[3]);
+  equal(wal.durableLsn, lsns[3]);
+  deepEqual([...wal.iter()].map((e) => e.lsn), lsns.slice(0, 3), "no damage read in this process");
+  wal.close();
+  using again = Wal.withStore(
+    SegmentedStore.open(SimDirectory.open(disk.crash(new Rng(1), CRASH_MODEL_LOSE_ALL)), 64),
+    { recoveryPolicy: "strict" },
+  );
+  deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 3));
 });
