@@ -170,12 +170,16 @@ export class FileStore implements WalStore {
       mode: options.durability ?? "auto",
       shimPath: options.shimPath,
     });
-    const { handle, created } = readOnly ? openForReading(file) : openForAppend(file);
+    const { handle } = readOnly ? openForReading(file) : openForAppend(file);
     let sidecar: Deno.FsFile | undefined;
     try {
       if (target === "log") takeLock(handle, lock, `log "${file}"`);
       else sidecar = takeSidecarLock(file, lock, readOnly);
-      if (created) durability.syncDirectory(parentOf(file));
+      // Also when the file was there: an earlier open (in this boot) may have created it and
+      // failed before this flush, or recovery may have re-created it, and records written to a
+      // file whose directory entry is not durable vanish with it at a power loss (crash
+      // simulation, seeds 24060 and 20074 with --faults 10). One directory flush per open.
+      if (!readOnly) durability.syncDirectory(parentOf(file));
       return new FileStore(file, handle, durability, readOnly, preallocateSize, sidecar);
     } catch (error) {
       handle.close();

@@ -973,7 +973,15 @@ export class SimStore implements WalStore {
     if (state.entries.has(name)) {
       const fault = state.enter(session, "open", name);
       if (fault !== undefined) throw new SimIoError(fault.code, `open ${name} failed`);
-      return new SimFile(state, state.inode(name), name, session);
+      const file = new SimFile(state, state.inode(name), name, session);
+      try {
+        // Like FileStore: the entry may come from an open that failed before its flush.
+        state.syncEntriesAs(session);
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      return file;
     }
     const fault = state.enter(session, "create", name);
     if (fault !== undefined) throw new SimIoError(fault.code, `create ${name} failed`);

@@ -48,6 +48,13 @@ Deno.test({
   },
 });
 
+Deno.test("crash simulation: an open that failed on its directory flush, retried, still makes the file's entry durable (seeds 24060 and 20074 with 10% faults)", async () => {
+  for (const seed of [24060, 20074]) {
+    const result = await runSchedule(seed, { faultPercent: 10 });
+    equal(result.failure, undefined, formatFailure(result));
+  }
+});
+
 Deno.test({
   name: "crash simulation: WAL_SEED replays one schedule with its trace",
   ignore: Deno.env.get("WAL_SEED") === undefined,
