@@ -93,8 +93,11 @@ export interface CursorSource {
   read(reader: RecordReader, copy: boolean): ReadResult;
   /** Where reading resumes after a damaged range left in place that starts at `lsn`. */
   resumeAfter(lsn: Lsn): Lsn | undefined;
-  /** For a follower: re-reads the head and end from the medium, noting any cut. */
-  refresh(): void;
+  /**
+   * For a follower: re-reads the head and end from the medium, noting any cut. `damaged`: a
+   * cursor just read damage below the end it knew, which a writer's cut in progress leaves.
+   */
+  refresh(damaged?: boolean): void;
 }
 
 /**
@@ -349,7 +352,7 @@ function readChecked(
     result = source.read(reader, true);
   } catch (error) {
     if (source.following && !(error instanceof WalError && error.kind !== "io")) {
-      source.refresh();
+      source.refresh(true);
       checkCursor(source, cursor);
     }
     throw error;
@@ -361,7 +364,7 @@ function readChecked(
     return undefined;
   }
   if (source.following) {
-    source.refresh();
+    source.refresh(true);
     checkCursor(source, cursor);
     // No cut found: the writer has not finished the record here yet.
     if (result.lsn >= source.nextLsn) return { kind: "end", lsn: result.lsn };

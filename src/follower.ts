@@ -155,9 +155,10 @@ export class Follower {
 
   /**
    * Re-reads the head and end from the medium; returns true when the view changed. `read`
-   * reads one record (turning a failed read into a `WalError`).
+   * reads one record (turning a failed read into a `WalError`). `damaged`: a cursor read damage
+   * below the end seen, so a cut in progress is looked for even when the newest mark matches.
    */
-  refresh(read: (reader: RecordReader) => ReadResult): boolean {
+  refresh(read: (reader: RecordReader) => ReadResult, damaged = false): boolean {
     this.#store.refresh?.();
     const seen = this.#end;
     const head = this.#store.head;
@@ -165,9 +166,11 @@ export class Follower {
     // have cut the log, written shorter records and checkpointed inside what was seen.
     let size = this.#store.size;
     let found = this.#seen.cutSince(this.#store, size, this.#head);
-    if (found !== undefined && this.#store.contiguousEnd !== undefined) {
-      // A segmented cut in progress leaves segments past the cut: marks in them still match.
-      // Judged only up to the first short segment, the cut found is at or below the writer's.
+    if ((found !== undefined || damaged) && this.#store.contiguousEnd !== undefined) {
+      // A segmented cut in progress leaves segments past the cut: marks in them still match
+      // (the newest too, before the last segments are removed: then only the damage a cursor
+      // read in the short segment shows it). Judged only up to the first short segment, the cut
+      // found is at or below the writer's. Not on every refresh: it looks up every segment.
       const contiguous = this.#store.contiguousEnd();
       if (contiguous < size) {
         size = contiguous;

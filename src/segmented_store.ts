@@ -234,7 +234,8 @@ export class SegmentedStore implements WalStore {
     const size = this.#segmentSize;
     const { first, last } = this.#segments;
     if (first === undefined || last === undefined) return this.#size;
-    for (let index = first; index < last; index++) {
+    // From the head's segment: those below it are a checkpoint's, removed lowest first.
+    for (let index = Math.max(first, Math.floor(this.#head / size)); index < last; index++) {
       // A missing segment is a hole: the log is contiguous only up to its first byte.
       const length = this.#segments.has(index) ? this.#dir.sizeOf(segmentName(index)) ?? 0 : 0;
       if (length < size) return Math.max(this.#head, index * size + length);
@@ -262,10 +263,16 @@ export class SegmentedStore implements WalStore {
     try {
       return this.#handles.reader(index).readAt(within, target);
     } catch (error) {
+      if (!this.#readOnly) throw error;
       // A follower's writer may remove a segment (a cut, a checkpoint) after the last refresh
-      // listed it: its bytes are gone, and read as a missing segment's do.
-      if (this.#readOnly && this.#dir.sizeOf(segmentName(index)) === undefined) return 0;
-      throw error;
+      // listed it: its bytes are gone, and read as a missing segment's do. It may also have
+      // made it again since (appends after a cut): then the new file is read, once.
+      if (this.#dir.sizeOf(segmentName(index)) === undefined) return 0;
+      try {
+        return this.#handles.reader(index).readAt(within, target);
+      } catch {
+        throw error;
+      }
     }
   }
 

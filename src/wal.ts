@@ -275,7 +275,13 @@ export class WalCore implements Disposable, AsyncDisposable {
       checkOpen: () => this.#checkOpen(),
       read: (reader, copy) => readRecord(reader, copy),
       resumeAfter: (lsn) => this.#parts.index.resumeAfter(lsn),
-      refresh: () => void this.refresh(),
+      refresh: (damaged) => {
+        this.#checkOpen();
+        const follower = this.#follower;
+        if (follower?.refresh((reader) => readRecord(reader, false), damaged)) {
+          this.#changes.notify();
+        }
+      },
     };
   }
 

@@ -602,3 +602,19 @@ Deno.test("SegmentedStore (read-only): contiguousEnd stops at a short or missing
     reader.close();
   });
 });
+
+Deno.test("SegmentedStore (read-only): contiguousEnd starts at the head's segment, whatever a checkpoint has not removed yet", async () => {
+  await withTempDir((dir) => {
+    const writer = openStore(dir, 64);
+    writer.append(new Uint8Array(64 * 6 + 10).fill(7));
+    writer.flushSync();
+    equal(writer.truncateBefore(3 * 64 + 5), 3 * 64 + 5);
+    writer.close();
+    // Segment 1 of the checkpoint, not removed yet when the reader lists the directory.
+    Deno.writeFileSync(join(dir, segmentName(1)), new Uint8Array(30));
+    const reader = openStore(dir, 64, true);
+    equal(reader.head, 3 * 64 + 5);
+    equal(reader.contiguousEnd(), reader.size);
+    reader.close();
+  });
+});

@@ -133,6 +133,30 @@ Deno.test("Wal.refresh() of a reader follows a writer that cut the log below wha
   });
 });
 
+Deno.test("a segmented reader's cursor that reads into a segment a writer's cut just shortened is told the cut, not corruption, while every later segment is still there", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log");
+    const writer = Wal.openSegmented(path, 1024);
+    const lsns = Array.from({ length: 200 }, (_, i) => writer.append(bytes(`record ${1000 + i}`)));
+    await writer.sync();
+    writer.close();
+    await writer.closed;
+    using reader = Wal.openSegmented(path, 1024, { readOnly: true, lock: "none" });
+    const cut = lsns[40]!;
+    const cutSegment = Math.floor(cut / 1024);
+    ok(lsns[48]! < (cutSegment + 1) * 1024, "the cursor reads in the cut segment");
+    const cursor = reader.iterFrom(lsns[48]!);
+    // The cut's first step only: the newest fingerprint, in the last segment, still matches.
+    await Deno.truncate(join(path, `${String(cutSegment).padStart(20, "0")}.wal`), cut % 1024);
+    throws(() => cursor.next(), (e: unknown) => {
+      ok(e instanceof WalError && e.kind === "truncated", String(e));
+      ok(e.lsn !== undefined && e.lsn <= cut, `told to read again from ${e.lsn}, cut at ${cut}`);
+      return true;
+    });
+    ok(reader.nextLsn <= cut);
+  });
+});
+
 Deno.test("Wal.refresh() of a segmented reader in the middle of a writer's cut reports it at or below the cut, not in the segments still to be removed", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log");
