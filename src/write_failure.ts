@@ -88,13 +88,17 @@ export class WriteFailure {
    */
   #discardUnflushed(): string {
     if (this.#discarded !== undefined) return this.#discarded;
-    const { store, commit, index, epoch, changes } = this.#parts;
+    const { store, commit } = this.#parts;
     const end = durableCut(store, commit.durableEnd);
     try {
       discardAfter(store, end);
     } catch (error) {
       const identity = store.identity;
       if (identity !== undefined) rememberUndiscarded(identity, end);
+      // The log ends at `end` all the same: the failed cut may have removed or cut some of the
+      // bytes after it (a segmented log's files), and cursors must not read into what is left.
+      this.#writeFailedAt = Math.min(this.#writeFailedAt ?? end, end);
+      this.#forget(end);
       this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
         `(${messageOf(error)}): the operating system may still hold bytes after it that ` +
         `never reached the disk. ${
@@ -105,14 +109,20 @@ export class WriteFailure {
         }`;
       return this.#discarded;
     }
-    commit.truncated(end);
-    index.truncateAfter(end);
-    epoch.cutAfter(end);
-    changes.notify();
+    this.#forget(end);
     this.#discarded = `The log was cut back to LSN ${end}, its durable end: every record ` +
       `whose sync resolved is kept, and the records appended after the last one are gone ` +
       `(a failed flush may have left them in the cache only). Reopen the log to go on`;
     return this.#discarded;
+  }
+
+  /** Tells the coordinator, the index and the cursors that the log now ends at `end`. */
+  #forget(end: number): void {
+    const { commit, index, epoch, changes } = this.#parts;
+    commit.truncated(end);
+    index.truncateAfter(end);
+    epoch.cutAfter(end);
+    changes.notify();
   }
 }
 

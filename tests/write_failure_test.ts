@@ -86,16 +86,25 @@ Deno.test("WriteFailure: a cut that fails too is remembered by the log's identit
       match(error.message, /EIO: the disk went away/);
       match(error.message, /A reopen in this process retries the cut first/);
       deepEqual(undiscardedOf(identity), { end: 24 });
-      // Nothing moved: the log still ends where the store does.
-      deepEqual(parts.calls, ["commit.markFailed failed"]);
+      // The log ends at the durable end all the same: the failed cut may have cut or removed
+      // part of what follows (a segmented log), and no cursor may read into what is left.
+      deepEqual(parts.calls, [
+        "commit.truncated 24",
+        "index.truncateAfter 24",
+        "epoch.cutAfter 24",
+        "changes.notify",
+        "commit.markFailed failed",
+      ]);
     } finally {
       forgetUndiscarded(identity);
     }
   });
   await t.step("without one: the message says not to reopen before a restart", () => {
     const store = failingDiscard(90, undefined);
-    const error = new WriteFailure(partsOver(store, 24)).fail(new Error("EIO"), "sync");
+    const failures = new WriteFailure(partsOver(store, 24));
+    const error = failures.fail(new Error("EIO"), "sync");
     match(error.message, /Do not reopen the log before the machine restarts/);
+    equal(failures.writeFailedAt, 24, "the log's end stops at the durable end");
   });
 });
 
