@@ -291,7 +291,13 @@ export class Writer {
       try {
         // As one of the log's flushes: a flush beside it could take its write-back error.
         await this.#commit.exclusive(async () => {
-          await cut(lsn);
+          try {
+            await cut(lsn);
+          } catch (error) {
+            // Failed inside the work: the callers queued behind it must meet a failed log
+            // when it ends, not start a flush on the log it is failing.
+            throw this.#failures.fail(error, action);
+          }
           this.#commit.markDurable(lsn);
         });
       } catch (error) {

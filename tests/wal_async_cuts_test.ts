@@ -184,6 +184,30 @@ for (const layout of SIM_LAYOUTS) {
     }
   });
 
+  Deno.test(`truncateFromAsync (${layout}): a sync() queued before a cut that fails rejects "failed", also when the log closes meanwhile, and no flush starts on the failing log`, async () => {
+    for (const closing of [false, true]) {
+      const disk = new SimDisk();
+      const wal = openLog(disk, layout);
+      const lsns = fillWords(wal, 20);
+      let flushes = 0;
+      disk.faults = (op) => {
+        if (op.kind !== "flush") return undefined;
+        return ++flushes === 1 ? { code: "EIO" } : undefined; // the cut's own flush fails
+      };
+      const synced = wal.sync();
+      const cut = wal.truncateFromAsync(lsns[7]!);
+      if (closing) wal.close();
+      await rejects(cut, failed);
+      await rejects(synced, failed, `closing: ${closing}`);
+      const afterFailure = flushes;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      equal(flushes, afterFailure, "no flush started after the failure");
+      disk.faults = undefined;
+      if (!closing) wal.close();
+      await wal.closed.catch(() => {});
+    }
+  });
+
   Deno.test(`truncateFromAsync (${layout}): a sync() held while the cut fails rejects "failed" to its holder, never as an unhandled rejection`, async () => {
     const disk = new SimDisk();
     const wal = openLog(disk, layout);
