@@ -211,6 +211,9 @@ export class WalCore implements Disposable, AsyncDisposable {
    * were replaced) ends it with `"truncated"`, whose `lsn` is where the log was cut, and so does
    * a checkpoint that removes records it has not delivered yet (`lsn` is the new head). A cut
    * ahead of it changes nothing: it goes on with the records that replace the cut ones.
+   * A record already read is handed out when `next()` is called: calls made without awaiting
+   * each other get the records the log held then, and a cut made before they are awaited is
+   * reported by the first call after it.
    *
    * @returns The entries, in log order, as they become durable.
    * @throws {WalError} `"invalid-lsn"` for a bad `from`; `"closed"` if the log is closed first;
