@@ -802,6 +802,9 @@ class Schedule {
       return this.#openWal();
     } catch (error) {
       if (this.#refusedForTheBoot(error)) return undefined;
+      // The fault may have hit before recovery read the file (the open's directory flush): the
+      // retry then meets the same refusal the first open would have.
+      if (this.#shortFirstWriteRefused(error, before)) return this.#tryOpen();
       if (!this.disk.dead) this.fail(`reopening threw: ${describeError(error)}`);
       return undefined;
     } finally {
