@@ -970,24 +970,15 @@ export class SimStore implements WalStore {
 
   static #openFile(state: DiskState, name: string): SimFile {
     const session = state.session;
-    if (state.entries.has(name)) {
-      const fault = state.enter(session, "open", name);
-      if (fault !== undefined) throw new SimIoError(fault.code, `open ${name} failed`);
-      const file = new SimFile(state, state.inode(name), name, session);
-      try {
-        // Like FileStore: the entry may come from an open that failed before its flush.
-        state.syncEntriesAs(session);
-      } catch (error) {
-        file.close();
-        throw error;
-      }
-      return file;
+    const exists = state.entries.has(name);
+    const fault = state.enter(session, exists ? "open" : "create", name);
+    if (fault !== undefined) {
+      throw new SimIoError(fault.code, `${exists ? "open" : "create"} ${name} failed`);
     }
-    const fault = state.enter(session, "create", name);
-    if (fault !== undefined) throw new SimIoError(fault.code, `create ${name} failed`);
-    const file = new SimFile(state, state.create(name), name, session);
+    const file = new SimFile(state, exists ? state.inode(name) : state.create(name), name, session);
     try {
-      // Like FileStore: a new log's directory entry is made durable before the log is used.
+      // Like FileStore: a writer's open makes the file's directory entry durable before the log
+      // is used, also when the file was there (an earlier open may have failed before its flush).
       state.syncEntriesAs(session);
     } catch (error) {
       file.close();

@@ -133,14 +133,20 @@ Deno.test("Wal.refresh() of a reader follows a writer that cut the log below wha
   });
 });
 
+/** Writes `count` distinct records to a segmented log of 1 KiB segments and closes it. */
+async function writeSegmented(path: string, count: number): Promise<number[]> {
+  const writer = Wal.openSegmented(path, 1024);
+  const lsns = Array.from({ length: count }, (_, i) => writer.append(bytes(`record ${1000 + i}`)));
+  await writer.sync();
+  writer.close();
+  await writer.closed;
+  return lsns;
+}
+
 Deno.test("a segmented reader's cursor that reads into a segment a writer's cut just shortened is told the cut, not corruption, while every later segment is still there", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log");
-    const writer = Wal.openSegmented(path, 1024);
-    const lsns = Array.from({ length: 200 }, (_, i) => writer.append(bytes(`record ${1000 + i}`)));
-    await writer.sync();
-    writer.close();
-    await writer.closed;
+    const lsns = await writeSegmented(path, 200);
     using reader = Wal.openSegmented(path, 1024, { readOnly: true, lock: "none" });
     const cut = lsns[40]!;
     const cutSegment = Math.floor(cut / 1024);
@@ -160,11 +166,7 @@ Deno.test("a segmented reader's cursor that reads into a segment a writer's cut 
 Deno.test("Wal.refresh() of a segmented reader in the middle of a writer's cut reports it at or below the cut, not in the segments still to be removed", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log");
-    const writer = Wal.openSegmented(path, 1024);
-    const lsns = Array.from({ length: 400 }, (_, i) => writer.append(bytes(`record ${1000 + i}`)));
-    await writer.sync();
-    writer.close();
-    await writer.closed;
+    const lsns = await writeSegmented(path, 400);
     using reader = Wal.openSegmented(path, 1024, { readOnly: true, lock: "none" });
     const cursor = reader.iterFrom(lsns[399]!);
     cursor.next();
