@@ -618,3 +618,39 @@ Deno.test("SegmentedStore (read-only): contiguousEnd starts at the head's segmen
     reader.close();
   });
 });
+
+Deno.test("SegmentedStore (read-only): a segment removed and made again between the listing and the read is read as it is now", async () => {
+  await withTempDir((dir) => {
+    const writer = openStore(dir, 64);
+    writer.append(new Uint8Array(64 * 3).fill(7));
+    writer.flushSync();
+    writer.close();
+    const inner = FsDirectory.open(dir, { durability: "runtime", readOnly: true });
+    let armed: string | undefined = segmentName(1);
+    // The writer's cut removes segment 1 just before the reader opens it, and its next appends
+    // make it again just after that open failed.
+    const directory = new Proxy(inner, {
+      get(target, property) {
+        if (property !== "open") {
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return (name: string, create: boolean) => {
+          if (name !== armed) return target.open(name, create);
+          armed = undefined;
+          Deno.removeSync(join(dir, name));
+          try {
+            return target.open(name, create);
+          } finally {
+            Deno.writeFileSync(join(dir, name), new Uint8Array(64).fill(9));
+          }
+        };
+      },
+    });
+    const reader = SegmentedStore.open(directory, 64, { readOnly: true });
+    const bytes = new Uint8Array(64);
+    equal(reader.readAt(64, bytes), 64);
+    deepEqual([...new Set(bytes)], [9], "the segment made again, read once more");
+    reader.close();
+  });
+});
