@@ -44,6 +44,7 @@ export type FrameScanner = (
  * @param maxRecordSize The largest payload a frame may have.
  * @param ends Receives the end offset of each intact frame; its length caps the count.
  * @returns How many frames are intact from `start` on (and how many ends were written).
+ * @throws {RangeError} If `start`, `end` or `maxRecordSize` is not a non-negative integer.
  *
  * @example Two intact frames, then a damaged one
  * ```ts
@@ -66,6 +67,10 @@ export function scanFrames(
   maxRecordSize: number,
   ends: Uint32Array,
 ): number {
+  // As the shim's scanner does: a bad offset or limit is the caller's bug, not "no frames".
+  checkCount("start", start);
+  checkCount("end", end);
+  checkCount("maxRecordSize", maxRecordSize);
   const capacity = ends.length;
   let count = 0;
   // Never past the array, whatever `end` says: a frame there cannot be checked.
@@ -103,4 +108,11 @@ export function scanFrames(
     at = next;
   }
   return count;
+}
+
+function checkCount(name: string, value: number): void {
+  if (Number.isSafeInteger(value) && value >= 0) return;
+  throw new RangeError(
+    `Cannot scan frames: ${name} must be a non-negative safe integer, got ${value}`,
+  );
 }

@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { scanFrames } from "../src/frame_scan.ts";
 import { RecordReader } from "../src/reader.ts";
@@ -149,4 +149,17 @@ Deno.test("scanFrames() never reads past the array whatever end says", () => {
   const image = logImage([bytes("abc")]);
   deepEqual(fastEnds(image, 0, image.length + 100, 1024, 8), [11]);
   deepEqual(fastEnds(image.subarray(0, 10), 0, 100, 1024, 8), []);
+});
+
+Deno.test("scanFrames() refuses a start, end or maxRecordSize that is not a non-negative integer, as the shim's scanner does", () => {
+  const log = logImage([bytes("one"), bytes("two")]);
+  const ends = new Uint32Array(8);
+  for (const bad of [-8, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+    throws(() => scanFrames(log, bad, log.length, 1024, ends), RangeError, `start ${bad}`);
+    throws(() => scanFrames(log, 0, bad, 1024, ends), RangeError, `end ${bad}`);
+    throws(() => scanFrames(log, 0, log.length, bad, ends), RangeError, `max ${bad}`);
+  }
+  // In range, past the array, or a start past the end: what the contract says, no error.
+  equal(scanFrames(log, 0, 1e12, 1024, ends), 2);
+  equal(scanFrames(log, log.length, 0, 1024, ends), 0);
 });
