@@ -75,26 +75,21 @@ export function wrapIo(error: unknown, action: string): unknown {
 }
 
 /** Opens a single-file log for reading only (a read-only store); never creates it. */
-export function openForReading(path: string): { handle: Deno.FsFile; created: boolean } {
+export function openForReading(path: string): Deno.FsFile {
   try {
-    return { handle: Deno.openSync(path, { read: true }), created: false };
+    return Deno.openSync(path, { read: true });
   } catch (error) {
     throw wrapIo(error, `open log "${path}" for reading`);
   }
 }
 
-/** Opens for appending; reports whether this call created the file. */
-export function openForAppend(path: string): { handle: Deno.FsFile; created: boolean } {
+/**
+ * Opens for appending, creating the file when it is missing. Whether this call created it does
+ * not matter: a writer's open flushes the directory either way (see `FileStore.open`).
+ */
+export function openForAppend(path: string): Deno.FsFile {
   try {
-    return {
-      handle: Deno.openSync(path, { read: true, write: true, createNew: true }),
-      created: true,
-    };
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw wrapIo(error, `create log "${path}"`);
-  }
-  try {
-    return { handle: Deno.openSync(path, { read: true, write: true }), created: false };
+    return Deno.openSync(path, { read: true, write: true, create: true });
   } catch (error) {
     throw wrapIo(error, `open log "${path}"`);
   }

@@ -170,7 +170,7 @@ export class FileStore implements WalStore {
       mode: options.durability ?? "auto",
       shimPath: options.shimPath,
     });
-    const { handle } = readOnly ? openForReading(file) : openForAppend(file);
+    const handle = readOnly ? openForReading(file) : openForAppend(file);
     let sidecar: Deno.FsFile | undefined;
     try {
       if (target === "log") takeLock(handle, lock, `log "${file}"`);
