@@ -265,15 +265,11 @@ export class SegmentedStore implements WalStore {
     } catch (error) {
       if (!this.#readOnly) throw error;
       // A follower's writer may remove a segment (a cut, a checkpoint) after the last refresh
-      // listed it: its bytes are gone, and read as a missing segment's do. It may also have
-      // made it again since (appends after a cut): then the new file is read, once.
+      // listed it: its bytes are gone, and read as a missing segment's do.
       if (this.#dir.sizeOf(segmentName(index)) === undefined) return 0;
-      try {
-        return this.#handles.reader(index).readAt(within, target);
-      } catch {
-        throw error;
-      }
     }
+    // Made again since (appends after a cut): the new file is read, once more.
+    return this.#handles.reader(index).readAt(within, target);
   }
 
   /** True: a directory of segment files is a wal-db log, whatever its bytes hold. */

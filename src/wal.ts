@@ -193,10 +193,15 @@ export class WalCore implements Disposable, AsyncDisposable {
    * ```
    */
   refresh(): Lsn {
+    this.#refresh(false);
+    return this.#follower?.end ?? this.nextLsn;
+  }
+
+  /** {@linkcode WalCore.refresh}; `damaged`: a cursor read damage (see `Follower.refresh`). */
+  #refresh(damaged: boolean): void {
     this.#checkOpen();
-    if (this.#follower === undefined) return this.nextLsn;
-    if (this.#follower.refresh((reader) => readRecord(reader, false))) this.#changes.notify();
-    return this.#follower.end;
+    const follower = this.#follower;
+    if (follower?.refresh((reader) => readRecord(reader, false), damaged)) this.#changes.notify();
   }
 
   /**
@@ -278,13 +283,7 @@ export class WalCore implements Disposable, AsyncDisposable {
       checkOpen: () => this.#checkOpen(),
       read: (reader, copy) => readRecord(reader, copy),
       resumeAfter: (lsn) => this.#parts.index.resumeAfter(lsn),
-      refresh: (damaged) => {
-        this.#checkOpen();
-        const follower = this.#follower;
-        if (follower?.refresh((reader) => readRecord(reader, false), damaged)) {
-          this.#changes.notify();
-        }
-      },
+      refresh: (damaged) => this.#refresh(damaged ?? false),
     };
   }
 

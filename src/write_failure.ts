@@ -31,10 +31,11 @@ export class WriteFailure {
   /** After a failure: what cutting back to the durable end did, for the message. */
   #discarded: string | undefined;
   /**
-   * Set when an append failed: the end of the last append that succeeded. The store may hold
-   * part of the failed write past it (a short write); the log ends here all the same.
+   * Where the log ends after a failure that left bytes past it in the store: the end of the last
+   * append that succeeded when an append failed (a short write may have left part of it), or
+   * the durable end when the cut back to it failed too.
    */
-  #writeFailedAt: number | undefined;
+  #endAfterFailure: number | undefined;
 
   constructor(parts: FailureParts) {
     this.#parts = parts;
@@ -45,9 +46,9 @@ export class WriteFailure {
     return this.#failure;
   }
 
-  /** Where the first failed append started, if one failed. */
-  get writeFailedAt(): number | undefined {
-    return this.#writeFailedAt;
+  /** Where the log ends after a failure that could not drop what follows; see the field. */
+  get endAfterFailure(): number | undefined {
+    return this.#endAfterFailure;
   }
 
   /**
@@ -58,7 +59,7 @@ export class WriteFailure {
    * partial bytes with the rest of the unsynced tail; if that cut fails, reopening cuts them.
    */
   failWrite(cause: unknown, end: number): WalError {
-    this.#writeFailedAt ??= end;
+    this.#endAfterFailure ??= end;
     return this.fail(cause, "write to the log");
   }
 
@@ -97,7 +98,7 @@ export class WriteFailure {
       if (identity !== undefined) rememberUndiscarded(identity, end);
       // The log ends at `end` all the same: the failed cut may have removed or cut some of the
       // bytes after it (a segmented log's files), and cursors must not read into what is left.
-      this.#writeFailedAt = Math.min(this.#writeFailedAt ?? end, end);
+      this.#endAfterFailure = Math.min(this.#endAfterFailure ?? end, end);
       this.#forget(end);
       this.#discarded = `Cutting the log back to LSN ${end}, its durable end, failed too ` +
         `(${messageOf(error)}): the operating system may still hold bytes after it that ` +

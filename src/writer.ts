@@ -94,7 +94,7 @@ export class Writer {
   /** One past the last record; never past where a failed append started. */
   get end(): number {
     const size = this.#cutTo ?? this.#store.size;
-    const failedAt = this.#failures.writeFailedAt;
+    const failedAt = this.#failures.endAfterFailure;
     return failedAt === undefined ? size : Math.min(size, failedAt);
   }
 

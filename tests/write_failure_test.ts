@@ -62,7 +62,7 @@ Deno.test("WriteFailure.fail() cuts the log back to its durable end once and kee
   equal(failures.fail(new Error("EIO: second"), "write to the log"), first);
   equal(store.size, 48);
   deepEqual(parts.calls, ["commit.markFailed failed"]);
-  equal(failures.writeFailedAt, undefined, "only a failed append sets where writes failed");
+  equal(failures.endAfterFailure, undefined, "set only by a failed append or a failed cut back");
 });
 
 Deno.test("WriteFailure.failWrite() keeps where the first failed append started", () => {
@@ -70,9 +70,9 @@ Deno.test("WriteFailure.failWrite() keeps where the first failed append started"
   const failures = new WriteFailure(partsOver(store, 64));
   const error = failures.failWrite(new Error("ENOSPC"), 30);
   match(error.message, /^Cannot write to the log: ENOSPC\./);
-  equal(failures.writeFailedAt, 30);
+  equal(failures.endAfterFailure, 30);
   equal(failures.failWrite(new Error("ENOSPC again"), 50), error);
-  equal(failures.writeFailedAt, 30);
+  equal(failures.endAfterFailure, 30);
 });
 
 Deno.test("WriteFailure: a cut that fails too is remembered by the log's identity", async (t) => {
@@ -104,7 +104,7 @@ Deno.test("WriteFailure: a cut that fails too is remembered by the log's identit
     const failures = new WriteFailure(partsOver(store, 24));
     const error = failures.fail(new Error("EIO"), "sync");
     match(error.message, /Do not reopen the log before the machine restarts/);
-    equal(failures.writeFailedAt, 24, "the log's end stops at the durable end");
+    equal(failures.endAfterFailure, 24, "the log's end stops at the durable end");
   });
 });
 
