@@ -387,3 +387,38 @@ function openLog(disk: SimDisk, layout: SimLayout, config: WalConfig = {}): Wal 
     : SegmentedStore.open(SimDirectory.open(disk), 64);
   return Wal.withStore(store, config);
 }
+
+Deno.test("the asynchronous cuts never throw in the call: a read-only, closed or failed log, a bad LSN, each a rejection", async () => {
+  const kindOf = (kind: string) => (e: unknown) => e instanceof WalError && e.kind === kind;
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/log.wal`;
+    const writer = Wal.open(path, { durability: "runtime" });
+    const lsns = fillWords(writer, 4);
+    writer.syncSync();
+    writer.close();
+    using reader = Wal.open(path, { readOnly: true, durability: "runtime" });
+    for (const cut of [reader.truncateFromAsync, reader.truncateAfterAsync]) {
+      const promise = cut.call(reader, lsns[1]!); // a throw here fails the test
+      await rejects(promise, kindOf("read-only"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const disk = new SimDisk();
+  const failing = openLog(disk, "single file");
+  const lsns = fillWords(failing, 4);
+  disk.faults = (op) => op.kind === "flush" ? { code: "EIO" } : undefined;
+  throws(() => failing.syncSync(), failed);
+  disk.faults = undefined;
+  await rejects(failing.truncateFromAsync(lsns[0]!), failed);
+  await rejects(failing.truncateAfterAsync(lsns[0]!), failed);
+  failing.close();
+  await failing.closed.catch(() => {});
+  await rejects(failing.truncateFromAsync(lsns[0]!), kindOf("closed"));
+  await rejects(failing.truncateAfterAsync(-1), kindOf("closed"));
+  using wal = openLog(new SimDisk(), "segmented");
+  const more = fillWords(wal, 4);
+  await rejects(wal.truncateAfterAsync(more[1]! + 3), kindOf("invalid-lsn"));
+  await rejects(wal.truncateFromAsync(Number.NaN), kindOf("invalid-lsn"));
+});
