@@ -1,10 +1,13 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // `deno bench -A bench/append_bench.ts`: the cost of one append, and of one append made
 // durable with a blocking flush, next to the raw FsFile calls any Deno code would pay.
-// bench/run.ts runs this file beside plain C loops and reports the ratios.
+// bench/run.ts runs this file beside plain C loops and reports the ratios. Issue 12's goal rows
+// for appends to a file come from bench/append_file.ts, which runs the C loop in this process,
+// round by round beside wal-db: a C program run before or after this one meets a different
+// amount of write-back in flight.
 
 import { join } from "node:path";
-import { type DurabilityMode, MemStore, Wal, type WriteMode } from "../mod.ts";
+import { type DurabilityMode, MemStore, Wal } from "../mod.ts";
 import { BENCH_DIR_ENV, MICRO, RECORD_BYTES } from "./run.ts";
 
 // Fixed iteration counts keep the files bounded (~26 MB per append bench) and the flush
@@ -14,15 +17,6 @@ const APPEND_WARMUP = 1_000;
 const SYNC_ITERATIONS = 2_000;
 const SYNC_WARMUP = 50;
 const FILL_BYTE = 0xab;
-/**
- * Benches of this file that bench/run.ts reports as goal rows only (issue 12 goal 3). The
- * MemStore goal rows are bench/append_warm.ts's: here a MemStore grows into fresh memory, whose
- * first touches (~1 µs per 264 B here) are most of what its bench measures.
- */
-const EXTRA = {
-  appendShim: 'wal-db append, FileStore, durability "shim"',
-  appendGathered: 'wal-db append, FileStore, writeMode "gathered"',
-} as const;
 
 const ownDir = Deno.env.get(BENCH_DIR_ENV) === undefined;
 const dir = Deno.env.get(BENCH_DIR_ENV) ?? Deno.makeTempDirSync({ prefix: "wal-db-bench-" });
@@ -41,10 +35,9 @@ globalThis.addEventListener("unload", () => {
 function openFileWal(
   name: string,
   durability: DurabilityMode,
-  writeMode: WriteMode = "immediate",
 ): Wal | undefined {
   try {
-    const wal = Wal.open(join(dir, `bench-${name}.wal`), { durability, writeMode });
+    const wal = Wal.open(join(dir, `bench-${name}.wal`), { durability });
     closers.push(() => wal.close());
     return wal;
   } catch (error) {
@@ -73,9 +66,7 @@ function writeAll(file: Deno.FsFile, data: Uint8Array): void {
 const memWal = Wal.withStore(new MemStore());
 closers.push(() => memWal.close());
 const fileWal = openFileWal("append", "runtime");
-const shimFileWal = openFileWal("append-shim", "shim");
 const appendFile = openRawFile("append");
-const gatheredWal = openFileWal("append-gathered", "runtime", "gathered");
 
 const appendOptions = { group: MICRO.appendGroup, n: APPEND_ITERATIONS, warmup: APPEND_WARMUP };
 Deno.bench({ ...appendOptions, name: MICRO.appendMem, fn: () => void memWal.append(record) });
@@ -84,19 +75,6 @@ Deno.bench({
   name: MICRO.appendFile,
   ignore: fileWal === undefined,
   fn: () => void fileWal?.append(record),
-});
-Deno.bench({
-  ...appendOptions,
-  name: EXTRA.appendShim,
-  ignore: shimFileWal === undefined,
-  fn: () => void shimFileWal?.append(record),
-});
-Deno.bench({
-  ...appendOptions,
-  name: EXTRA.appendGathered,
-  ignore: gatheredWal === undefined,
-  // A synchronous bench loop never ends its turn: the gathered records go out in 1 MiB writes.
-  fn: () => void gatheredWal?.append(record),
 });
 Deno.bench({
   ...appendOptions,

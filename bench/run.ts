@@ -11,13 +11,7 @@
 // machine, percentiles and rewriting a marked section of the benchmarks document.
 
 import { fileURLToPath } from "node:url";
-import {
-  gatherGoals,
-  type GoalModule,
-  type GoalRow,
-  renderGoals,
-  renderReplayChart,
-} from "./goals.ts";
+import { gatherGoals, type GoalModule, renderGoals, renderReplayChart } from "./goals.ts";
 
 /** Where compiled C loops, raw results and scratch files go (git-ignored). */
 export const OUT_DIR: string = fileURLToPath(new URL("./.out/", import.meta.url));
@@ -51,19 +45,13 @@ const QUICK = Deno.args.includes("--quick");
 const ROUNDS = QUICK ? 1 : ROUNDS_FULL;
 /** The standalone modules whose goal rows `deno task bench` gathers, in table order. */
 const GOAL_MODULES: GoalModule[] = [
+  { file: "append_file.ts", args: QUICK ? ["--quick"] : [] },
   { file: "append_warm.ts", args: QUICK ? ["--quick"] : [] },
   { file: "replay_bench.ts", args: QUICK ? ["--quick"] : [] },
   { file: "crc_bench.ts", args: QUICK ? ["--quick"] : [] },
   { file: "segments_bench.ts", args: QUICK ? ["--quick"] : [] },
 ];
 const REPLAY_SVG = fileURLToPath(new URL("../docs/bench_replay.svg", import.meta.url));
-/** Issue 12 goal 3 for files (the MemStore rows come from bench/append_warm.ts). */
-const APPEND_FILE_GOAL_RATIO = 1.3;
-/** Benches of append_bench.ts that only some trees have (issue 12 goal 3). */
-const APPEND_EXTRA = {
-  shim: 'wal-db append, FileStore, durability "shim"',
-  gathered: 'wal-db append, FileStore, writeMode "gathered"',
-} as const;
 // The C append loop's record count: long enough (~0.2 s) to swamp process start-up.
 const C_APPEND_RECORDS = 200_000;
 // The C commit loop at one writer: enough samples for a stable p99, bounded in time.
@@ -400,37 +388,6 @@ function renderSection(machine: MachineInfo, table: string): string {
   ].join("\n");
 }
 
-/**
- * Issue 12 goal 3's file rows, from the micro rounds (absent benches give no row). The MemStore
- * rows come from bench/append_warm.ts: a deno bench average of appends into a growing MemStore
- * is mostly first-touch page faults.
- */
-function appendGoalRows(rounds: Round[]): GoalRow[] {
-  const cAppend = median(rounds.map((round) => round.cAppendNs));
-  const rows: GoalRow[] = [];
-  const files = [
-    ['durability "runtime": `FsFile.writeSync`, TypeScript CRC', MICRO.appendFile],
-    ['durability "shim" (what "auto" picks with FFI): shim `pwrite`, shim CRC', APPEND_EXTRA.shim],
-    ['writeMode "gathered", durability "runtime"', APPEND_EXTRA.gathered],
-  ] as const;
-  for (const [label, name] of files) {
-    const value = denoMedian(rounds, name, "avg", 1);
-    if (!Number.isFinite(value)) continue;
-    rows.push({
-      section: "append",
-      path: `\`append\` 256 B to a file, ${label} (deno bench avg)`,
-      value,
-      unit: "ns",
-      anchor: "C `write()` loop, one call per record",
-      anchorValue: cAppend,
-      ratio: value / cAppend,
-      goal: `≤ ${APPEND_FILE_GOAL_RATIO}× C`,
-      met: value / cAppend <= APPEND_FILE_GOAL_RATIO,
-    });
-  }
-  return rows;
-}
-
 function renderGoalsSection(machine: MachineInfo, goals: string, seconds: number): string {
   return [
     "Written by `deno task bench` (bench/run.ts); do not edit by hand.",
@@ -438,8 +395,8 @@ function renderGoalsSection(machine: MachineInfo, goals: string, seconds: number
     renderMachine(machine),
     "",
     "Issue 12's table, each path beside its anchor measured in the same run. Rows come from the " +
-    "micro-benchmark rounds above (append to a file) and from the standalone modules listed below, each " +
-    "run as `deno run -A bench/<file> --json`" + (QUICK
+    "standalone modules listed below, each run as `deno run -A bench/<file> --json`" +
+    (QUICK
       ? " with `--quick` (one round, " +
         "smaller logs)"
       : "") +
@@ -468,12 +425,6 @@ async function main(): Promise<void> {
     console.log(`\n${renderMachine(machine)}\n\n${table}\n`);
     rewriteSection(BENCHMARKS_DOC, "micro", renderSection(machine, table));
     const gathered = await gatherGoals(GOAL_MODULES, (line) => console.error(line));
-    gathered.unshift({
-      file: "append_bench.ts (the micro rounds above)",
-      rows: appendGoalRows(rounds),
-      note: undefined,
-      seconds: 0,
-    });
     const goals = renderGoals(gathered);
     const seconds = (performance.now() - started) / 1000;
     console.log(`\n${goals}\n\n(${seconds.toFixed(0)} s)`);
