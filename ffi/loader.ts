@@ -227,6 +227,44 @@ export interface ShimFile {
    * ```
    */
   writeAt(data: Uint8Array, offset: number): void;
+  /**
+   * Appends one record frame in one FFI call: fills the frame's 8-byte header in `frame` (the
+   * CRC32C of the four length bytes and the payload, then the payload's length, little-endian,
+   * as docs/ON_DISK_FORMAT.md lays them out), then writes `frame[0, 8 + payloadLength)` from
+   * byte `offset` on as {@linkcode ShimFile.writeAt} does. The payload must already be at
+   * `frame[8]`; the header is written into `frame` even when the write fails. One call instead
+   * of a CRC call and a write call: between system calls the second call cost ~200 ns more per
+   * 256 B record than it does in a loop of its own (shim/wal_shim.c says how it was measured).
+   *
+   * @param frame The frame: 8 bytes for the header, then the payload.
+   * @param payloadLength The payload's length: `frame` must hold `8 + payloadLength` bytes.
+   * @param offset Where the frame goes: a non-negative safe integer.
+   * @throws {TypeError} If `frame` is not a Uint8Array.
+   * @throws {RangeError} If `payloadLength` is not an integer from 0 to `frame.length - 8`, or
+   * `offset` is not a non-negative safe integer.
+   * @throws {ShimCallError} As {@linkcode ShimFile.writeAt}. Part of the frame may be written.
+   *
+   * @example Writing a frame and reading its header back
+   * ```ts
+   * import { loadShim } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempFileSync();
+   * const file = loadShim().openFile(path);
+   * try {
+   *   const frame = new Uint8Array(8 + 3);
+   *   frame.set([1, 2, 3], 8);
+   *   file.writeFrameAt(frame, 3, 0);
+   *   const bytes = Deno.readFileSync(path);
+   *   assert.deepEqual(bytes, frame);
+   *   assert.deepEqual([...bytes.subarray(4, 8)], [3, 0, 0, 0]);
+   * } finally {
+   *   file.close();
+   *   Deno.removeSync(path);
+   * }
+   * ```
+   */
+  writeFrameAt(frame: Uint8Array, payloadLength: number, offset: number): void;
   /** True once macOS reported `F_FULLFSYNC` unsupported for this file and `fsync` was used. */
   readonly fsyncFallback: boolean;
   /**
@@ -686,6 +724,26 @@ class LoadedFile implements ShimFile {
     if (result < 0) throw new ShimCallError("wal_shim_pwrite", result, this.#path);
   }
 
+  writeFrameAt(frame: Uint8Array, payloadLength: number, offset: number): void {
+    if (!(frame instanceof Uint8Array)) {
+      throw new TypeError(`Cannot write a frame: it must be a Uint8Array, got ${typeof frame}`);
+    }
+    if (
+      !Number.isInteger(payloadLength) || payloadLength < 0 ||
+      payloadLength > frame.length - FRAME_HEADER_BYTES ||
+      !Number.isSafeInteger(offset) || offset < 0
+    ) {
+      throw new RangeError(
+        `Cannot write a frame of ${payloadLength} payload bytes from a ${frame.length}-byte ` +
+          `buffer at offset ${offset}: the payload must fit after the 8-byte header and the ` +
+          `offset must be a non-negative safe integer`,
+      );
+    }
+    const handle = this.#open("wal_shim_pwrite_frame");
+    const result = this.#symbols.wal_shim_pwrite_frame(handle, frame, payloadLength, offset);
+    if (result < 0) throw new ShimCallError("wal_shim_pwrite_frame", result, this.#path);
+  }
+
   identity(): ShimFileIdentity {
     const out = new BigUint64Array(2);
     const result = this.#symbols.wal_shim_identity(this.#open("wal_shim_identity"), out);
@@ -725,6 +783,8 @@ function checkByteCount(name: string, value: number): void {
   }
 }
 
+/** A record frame's header: its CRC32C and its length, four bytes each (ON_DISK_FORMAT.md). */
+const FRAME_HEADER_BYTES = 8;
 /** The longest write one `wal_shim_pwrite` call takes: its length is a u32. */
 const U32_MAX = 0xffff_ffff;
 

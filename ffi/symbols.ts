@@ -13,10 +13,10 @@
  * import { SHIM_ABI_VERSION } from "./symbols.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SHIM_ABI_VERSION, 5);
+ * assert.equal(SHIM_ABI_VERSION, 6);
  * ```
  */
-export const SHIM_ABI_VERSION = 5;
+export const SHIM_ABI_VERSION = 6;
 
 /**
  * The shim's symbols in the form `Deno.dlopen` takes.
@@ -35,10 +35,13 @@ export const SHIM_ABI_VERSION = 5;
  * a second time with `nonblocking: true` so that Deno runs it on its blocking
  * thread pool and returns a promise.
  *
- * `wal_shim_pwrite` (version 5) writes at an offset and returns the count written (which may
- * be short) or a negative error code. Its offset is an `f64`: an `i64` would take a BigInt (or
- * leave the fast call path when given a number) on every append. It blocks, on purpose: the
- * append that calls it returns once the bytes are in the operating system's cache.
+ * `wal_shim_pwrite` (version 5) writes all of a buffer at an offset (continuing short writes
+ * inside the call) and returns 0 or a negative error code. Its offset is an `f64`: an `i64`
+ * would take a BigInt (or leave the fast call path when given a number) on every append. It
+ * blocks, on purpose: the append that calls it returns once the bytes are in the operating
+ * system's cache. `wal_shim_pwrite_frame` (version 6) first fills a record frame's header (its
+ * CRC32C and length) in the buffer, so that an append is one FFI call, then writes as
+ * `wal_shim_pwrite` does.
  *
  * The `wal_crc32c*` and `wal_scan_frames` functions (version 4) cannot fail: they
  * return checksums and counts, and trust their arguments, which `ffi/crc.ts` checks.
@@ -75,6 +78,9 @@ export const SHIM_SYMBOLS = {
   wal_shim_identity: { parameters: ["i64", "buffer"], result: "i32" },
   // int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length, double offset);
   wal_shim_pwrite: { parameters: ["i64", "buffer", "u32", "f64"], result: "i32" },
+  // int32_t wal_shim_pwrite_frame(int64_t handle, uint8_t *frame, uint32_t payload_length,
+  //                               double offset);
+  wal_shim_pwrite_frame: { parameters: ["i64", "buffer", "u32", "f64"], result: "i32" },
   // int32_t wal_shim_close(int64_t handle);
   wal_shim_close: { parameters: ["i64"], result: "i32" },
   // int32_t wal_crc32c_impl(void); which CRC32C path this CPU uses (WAL_CRC32C_* codes)

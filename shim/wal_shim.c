@@ -305,3 +305,33 @@ int32_t wal_shim_close(int64_t handle) {
 }
 
 #endif
+
+/* The frame's layout (docs/ON_DISK_FORMAT.md): +0 u32 LE crc, +4 u32 LE length, +8 payload. */
+#define WAL_FRAME_HEADER_SIZE 8u
+#define WAL_FRAME_LENGTH_OFFSET 4u
+
+#if defined(_WIN32)
+#define WAL_SHIM_EINVAL (-ERROR_INVALID_PARAMETER)
+#else
+#define WAL_SHIM_EINVAL (-EINVAL)
+#endif
+
+static void store_le32(uint8_t *p, uint32_t value) {
+  p[0] = (uint8_t)value;
+  p[1] = (uint8_t)(value >> 8);
+  p[2] = (uint8_t)(value >> 16);
+  p[3] = (uint8_t)(value >> 24);
+}
+
+/* The header is filled here rather than in JavaScript so that an append to a file is one FFI
+ * call. Between system calls, a CRC call then a write call cost ~290 ns more per 256 B record
+ * than the write alone, and this call ~90 ns more (2026-12-03, a 2-core VM), though the CRC
+ * call costs ~15 ns in a loop of its own. The length bytes sit just before the payload, so one
+ * CRC pass covers both, as the format defines. */
+int32_t wal_shim_pwrite_frame(int64_t handle, uint8_t *frame, uint32_t payload_length,
+                              double offset) {
+  if (payload_length > UINT32_MAX - WAL_FRAME_HEADER_SIZE) return WAL_SHIM_EINVAL;
+  store_le32(frame + WAL_FRAME_LENGTH_OFFSET, payload_length);
+  store_le32(frame, wal_crc32c(frame + WAL_FRAME_LENGTH_OFFSET, payload_length + 4u, 0));
+  return wal_shim_pwrite(handle, frame, payload_length + WAL_FRAME_HEADER_SIZE, offset);
+}

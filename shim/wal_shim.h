@@ -25,7 +25,7 @@
 #endif
 
 /* Bumped whenever a prototype or a documented behaviour changes. */
-#define WAL_SHIM_VERSION 5
+#define WAL_SHIM_VERSION 6
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +75,15 @@ WAL_SHIM_API int32_t wal_shim_identity(int64_t handle, uint64_t *out);
  * Added in version 5. */
 WAL_SHIM_API int32_t wal_shim_pwrite(int64_t handle, const uint8_t *data, uint32_t length,
                                      double offset);
+
+/* Fills the 8-byte header of the record frame in frame[0, 8 + payload_length), whose payload is
+ * already at frame + 8 (+0 u32 LE CRC32C of the four length bytes and the payload, +4 u32 LE
+ * payload_length), then writes the whole frame at offset as wal_shim_pwrite does, with the same
+ * results. The header is written into frame even when the write fails. A payload_length above
+ * UINT32_MAX - 8 is -EINVAL (Windows: -ERROR_INVALID_PARAMETER) and touches nothing.
+ * Added in version 6. */
+WAL_SHIM_API int32_t wal_shim_pwrite_frame(int64_t handle, uint8_t *frame, uint32_t payload_length,
+                                           double offset);
 
 /* Releases a handle from wal_shim_open. Returns 0 or a negative error code. */
 WAL_SHIM_API int32_t wal_shim_close(int64_t handle);

@@ -47,6 +47,12 @@ export interface Flusher {
    * (`pwrite`, one FFI call) spares the runtime's per-call cost (bench/append_bench.ts).
    */
   writeAt?(data: Uint8Array, offset: number): void;
+  /**
+   * Fills the header of the record frame in `frame` (its payload is at `frame[8]`) and writes
+   * the frame from `offset` on, as `writeAt` does, in one call; present with `writeAt` (the
+   * shim's `wal_shim_pwrite_frame`).
+   */
+  writeFrameAt?(frame: Uint8Array, payloadLength: number, offset: number): void;
 }
 
 /** The flush mechanism chosen for one store: per-file flushers and directory flushes. */
@@ -156,6 +162,8 @@ function shimDurability(shim: Shim): Durability {
         close: () => runEach([() => handle.close(), () => blocking.close()], "close the shim"),
         preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
         writeAt: (data: Uint8Array, offset: number) => handle.writeAt(data, offset),
+        writeFrameAt: (frame: Uint8Array, payloadLength: number, offset: number) =>
+          handle.writeFrameAt(frame, payloadLength, offset),
       };
     },
     syncDirectory: (directory: string) => shim.syncDirectory(directory),

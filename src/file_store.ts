@@ -4,7 +4,7 @@
 
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
-import { SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import { HEADER_SIZE, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -98,6 +98,11 @@ export class FileStore implements WalStore {
   readonly #flusher: Flusher;
   /** The flusher's positional write (the shim's `pwrite`), used for appends when it has one. */
   readonly #writeAt: ((data: Uint8Array, offset: number) => void) | undefined;
+  /**
+   * With the shim: fills the header of the frame whose payload is at `frame[8]` and writes the
+   * frame at the end, in one FFI call (see `WalStore.appendFrame`). Undefined without it.
+   */
+  readonly appendFrame: ((frame: Uint8Array, payloadLength: number) => void) | undefined;
   readonly #readOnly: boolean;
   /** The sidecar lock's handle; undefined when the lock is on the writing handle, or none. */
   readonly #lock: Deno.FsFile | undefined;
@@ -135,6 +140,10 @@ export class FileStore implements WalStore {
       throw error;
     }
     this.#writeAt = this.#flusher.writeAt;
+    const writeFrameAt = this.#flusher.writeFrameAt;
+    this.appendFrame = writeFrameAt === undefined
+      ? undefined
+      : (frame, payloadLength) => this.#appendFrame(writeFrameAt, frame, payloadLength);
   }
 
   /**
@@ -233,6 +242,19 @@ export class FileStore implements WalStore {
    */
   get writeCall(): string {
     return this.#writeAt === undefined ? "FsFile.writeSync" : "pwrite via shim";
+  }
+
+  #appendFrame(
+    writeFrameAt: (frame: Uint8Array, payloadLength: number, offset: number) => void,
+    frame: Uint8Array,
+    payloadLength: number,
+  ): void {
+    this.#checkWritable();
+    const size = payloadLength + HEADER_SIZE;
+    if (this.#size + size > this.#allocated) this.#reserve(this.#size + size);
+    // All of it or a throw, as `append` with the shim's pwrite.
+    writeFrameAt(frame, payloadLength, this.#size);
+    this.#size += size;
   }
 
   /** Writes all of `data` at the end; a write may take part of it, so it loops. */

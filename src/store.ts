@@ -84,6 +84,15 @@ export interface WalStore extends ByteSource {
   readAt(offset: number, buffer: Uint8Array): number;
   /** Writes all of `data` at `size`, or throws. */
   append(data: Uint8Array): void;
+  /**
+   * Optional: appends one record frame whose payload is already at `frame[8]`, filling its
+   * 8-byte header (CRC32C and length, as `encodeFrame` writes them) and writing
+   * `frame[0, 8 + payloadLength)` at `size`, with `append`'s contract. For a store whose writes
+   * cross into native code, where the checksum and the write in one call cost less than two.
+   * The frame must be byte for byte what `encodeFrame` makes of the payload. Without it, the
+   * log frames the record itself and calls `append`.
+   */
+  readonly appendFrame?: ((frame: Uint8Array, payloadLength: number) => void) | undefined;
   /** Makes every byte appended before the call durable, blocking the thread. */
   flushSync(): void;
   /** Makes every byte appended before the call durable without blocking the event loop. */

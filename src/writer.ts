@@ -157,8 +157,14 @@ export class Writer {
     const size = frameSize(data.length);
     this.#checkRoom(size);
     const buffer = this.#scratch.bufferFor(size);
-    encodeFrame(data, buffer, 0, this.#checksum);
-    this.#write(this.#scratch.viewOf(buffer, size));
+    if (this.#store.appendFrame === undefined) {
+      encodeFrame(data, buffer, 0, this.#checksum);
+      this.#write(this.#scratch.viewOf(buffer, size));
+    } else {
+      // The store fills the header: the checksum and the write are one call into native code.
+      buffer.set(data, HEADER_SIZE);
+      this.#writeFrame(this.#scratch.viewOf(buffer, size), data.length);
+    }
     this.#index.add(lsn);
     this.#stats.appends++;
     this.#stats.appendedBytes += size;
@@ -387,6 +393,17 @@ export class Writer {
     this.#stats.writes++;
     try {
       this.#store.append(frames);
+    } catch (error) {
+      throw this.#failures.failWrite(error, end);
+    }
+  }
+
+  /** `#write` of one frame through the store's `appendFrame`, which fills its header. */
+  #writeFrame(frame: Uint8Array, payloadLength: number): void {
+    const end = this.#store.size;
+    this.#stats.writes++;
+    try {
+      this.#store.appendFrame!(frame, payloadLength);
     } catch (error) {
       throw this.#failures.failWrite(error, end);
     }

@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EMBEDDED_SHIMS } from "../ffi/bin/mod.ts";
 import { embeddedShimTarget, loadShim, ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
+import { frame as encodedFrame } from "../src/record.ts";
+import { Rng } from "./_rng.ts";
 import * as shimV3 from "./_shim_v3_linux_x86_64.ts";
 
 const TARGET = embeddedShimTarget();
@@ -84,7 +86,7 @@ Deno.test({
       const { file, sha256: expected } = cachedFile(cacheDir);
       assert.equal(shim.path, file);
       assert.equal(sha256(await Deno.readFile(file)), expected);
-      assert.equal(shim.version, 5);
+      assert.equal(shim.version, 6);
       if (Deno.build.os === "linux") assert.equal(shim.flushCall, "fdatasync");
       assert.equal(loadShim({ cacheDir }), shim, "memoized per library path");
 
@@ -278,7 +280,7 @@ Deno.test({
       Deno.writeFileSync(path, cachedFile(dir).bytes);
       const shim = loadShim({ path });
       assert.equal(shim.path, path);
-      assert.equal(shim.version, 5);
+      assert.equal(shim.version, 6);
     }),
 });
 
@@ -323,7 +325,7 @@ Deno.test({
       assert.throws(() => loadShim({ path }), (error: unknown) => {
         assert.ok(error instanceof ShimUnavailableError);
         assert.equal(error.reason, "load-failed");
-        assert.match(error.message, /has ABI version 3, but this wal-db needs 5/);
+        assert.match(error.message, /has ABI version 3, but this wal-db needs 6/);
         assert.ok(error.cause instanceof Error, "the dlopen error is kept as the cause");
         return true;
       });
@@ -566,5 +568,77 @@ Deno.test({
       } finally {
         library.close();
       }
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.writeFrameAt() writes what encodeFrame makes of every payload length 0..4 KiB, " +
+    "and of large ones",
+  ignore: NO_BINARY || NO_FFI,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "frames.bin");
+      Deno.writeFileSync(path, new Uint8Array(0));
+      const file = shim.openFile(path);
+      const rng = new Rng(0x5eed_f4a3);
+      const lengths = [...Array(4097).keys(), 65_536, 1_000_003, 3 << 20];
+      const expected: Uint8Array[] = [];
+      let end = 0;
+      try {
+        for (const length of lengths) {
+          const payload = rng.bytes(length);
+          // Garbage in the header bytes and past the frame: the call must overwrite the one
+          // and ignore the other.
+          const buffer = rng.bytes(8 + length + 5);
+          buffer.set(payload, 8);
+          file.writeFrameAt(buffer, length, end);
+          const want = encodedFrame(payload);
+          assert.deepEqual(buffer.subarray(0, want.length), want, `frame of ${length} bytes`);
+          expected.push(want);
+          end += want.length;
+        }
+      } finally {
+        file.close();
+      }
+      const written = Deno.readFileSync(path);
+      assert.equal(written.length, end);
+      let at = 0;
+      for (const want of expected) {
+        assert.deepEqual(written.subarray(at, at + want.length), want, `the frame at ${at}`);
+        at += want.length;
+      }
+    }),
+});
+
+Deno.test({
+  name: "ShimFile.writeFrameAt() checks its arguments and reports a closed file as EBADF",
+  ignore: NO_BINARY || NO_FFI,
+  fn: () =>
+    withTempDir((dir) => {
+      const shim = loadShim({ cacheDir: join(dir, "cache") });
+      const path = join(dir, "data.bin");
+      Deno.writeFileSync(path, new Uint8Array(4));
+      const file = shim.openFile(path);
+      const buffer = new Uint8Array(8 + 3);
+      for (const length of [-1, 0.5, 4, Number.NaN]) {
+        assert.throws(() => file.writeFrameAt(buffer, length, 0), RangeError, String(length));
+      }
+      for (const offset of [-1, 0.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN]) {
+        assert.throws(() => file.writeFrameAt(buffer, 3, offset), RangeError, String(offset));
+      }
+      assert.throws(() => file.writeFrameAt(new Uint8Array(7), 0, 0), RangeError);
+      assert.throws(
+        () => file.writeFrameAt([0, 0, 0, 0, 0, 0, 0, 0] as unknown as Uint8Array, 0, 0),
+        TypeError,
+      );
+      assert.deepEqual([...buffer], new Array(11).fill(0), "a refused call touches nothing");
+      file.close();
+      assert.throws(() => file.writeFrameAt(buffer, 3, 0), (error: unknown) => {
+        assert.ok(error instanceof ShimCallError);
+        assert.equal(error.op, "wal_shim_pwrite_frame");
+        return true;
+      });
+      assert.deepEqual([...Deno.readFileSync(path)], [0, 0, 0, 0]);
     }),
 });

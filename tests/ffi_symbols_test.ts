@@ -24,6 +24,7 @@ const C_TO_FFI: Readonly<Record<string, string>> = {
   "const char *": "buffer",
   "uint64_t *": "buffer",
   "const uint8_t *": "buffer",
+  "uint8_t *": "buffer",
   "uint32_t *": "buffer",
   "double": "f64",
 };
@@ -47,6 +48,7 @@ Deno.test("SHIM_SYMBOLS binds every function of wal_shim.h with its C types", ()
     "wal_shim_open",
     "wal_shim_preallocate",
     "wal_shim_pwrite",
+    "wal_shim_pwrite_frame",
     "wal_shim_sync_dir",
     "wal_shim_version",
   ]);
@@ -75,9 +77,9 @@ Deno.test("SHIM_SYMBOLS aliases wal_shim_datasync as a nonblocking call", () => 
   }
 });
 
-Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 5", () => {
+Deno.test("SHIM_ABI_VERSION equals WAL_SHIM_VERSION in wal_shim.h, which is 6", () => {
   const match = HEADER.match(/^#define WAL_SHIM_VERSION (\d+)$/m);
   assert.ok(match !== null, "wal_shim.h defines WAL_SHIM_VERSION");
   assert.equal(SHIM_ABI_VERSION, Number(match[1]));
-  assert.equal(SHIM_ABI_VERSION, 5, "version 5 added wal_shim_pwrite");
+  assert.equal(SHIM_ABI_VERSION, 6, "version 6 added wal_shim_pwrite_frame");
 });

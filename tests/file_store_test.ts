@@ -305,7 +305,8 @@ Deno.test("FileStore.writeCall is FsFile.writeSync without the shim", async () =
 /** Appends, cuts, appends again, reopens and appends: what each write path must agree on. */
 function appendScript(path: string, durability: "shim" | "runtime", preallocateSize: number) {
   const lsns: number[] = [];
-  const record = (i: number) => new Uint8Array(i * 13 % 700).fill(i);
+  // Lengths from 0 to ~5 KiB: the shim frames them itself (appendFrame), in one call.
+  const record = (i: number) => new Uint8Array(i * 53 % 5000).fill(i);
   {
     using wal = Wal.open(path, { durability, preallocateSize });
     for (let i = 0; i < 200; i++) lsns.push(wal.append(record(i)));
@@ -329,7 +330,11 @@ Deno.test({
     await withTempDir((dir) => {
       const store = FileStore.open(join(dir, "probe.wal"), { durability: "shim" });
       equal(store.writeCall, "pwrite via shim");
+      equal(typeof store.appendFrame, "function", "the shim frames single appends");
       store.close();
+      const plain = FileStore.open(join(dir, "plain.wal"), { durability: "runtime" });
+      equal(plain.appendFrame, undefined, "without the shim the log frames and appends");
+      plain.close();
       // With and without preallocation: the shim writes at the log's end either way.
       for (const preallocateSize of [0, 4096]) {
         const shim = appendScript(
@@ -479,7 +484,7 @@ Deno.test({
               throws(() => wal.append(record), (error: unknown) => {
                 equal((error as WalError).kind, "failed");
                 const cause = (error as WalError).cause as { op?: string; code?: number };
-                equal(cause.op, "wal_shim_pwrite");
+                equal(cause.op, "wal_shim_pwrite_frame", "a single append is one framed write");
                 equal(cause.code, code);
                 return true;
               });

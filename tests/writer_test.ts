@@ -114,3 +114,57 @@ Deno.test("Writer: a blocking segmented cut that fails after its first step leav
   );
   deepEqual([...again.iter()].map((e) => e.lsn), lsns.slice(0, 3));
 });
+
+/** A MemStore that frames single appends itself, as FileStore does with the shim. */
+class FramingStore extends MemStore {
+  framed = 0;
+  failNext = false;
+  readonly appendFrame = (buffer: Uint8Array, payloadLength: number): void => {
+    if (this.failNext) throw new Error("EIO: the device is gone");
+    const payload = buffer.slice(8, 8 + payloadLength);
+    this.framed++;
+    // The payload the writer laid out at buffer[8], framed by the portable code.
+    this.append(frame(payload));
+  };
+}
+
+Deno.test("Writer: a store's appendFrame gets each single append's payload at [8], sized; batches use append", () => {
+  const store = new FramingStore();
+  const w = new Writer(
+    store,
+    resolveConfig(),
+    new BoundaryIndex(0),
+    new Epoch(),
+    new ChangeSignal(),
+  );
+  const rng = new Rng(77);
+  const payloads = [0, 1, 7, 8, 255, 1025, 4096, 70_000, 3].map((n) => rng.bytes(n));
+  const lsns = payloads.map((p) => w.append(p));
+  equal(store.framed, payloads.length);
+  w.appendBatch([bytes("d"), bytes("ef")]);
+  equal(store.framed, payloads.length, "a batch is framed by the writer and written once");
+  deepEqual(
+    store.bytes(),
+    new Uint8Array([...payloads, bytes("d"), bytes("ef")].flatMap((p) => [...frame(p)])),
+  );
+  deepEqual(lsns.slice(1), lsns.slice(0, -1).map((lsn, i) => lsn + frame(payloads[i]!).length));
+});
+
+Deno.test("Writer: a throw from the store's appendFrame fails the log at the append's LSN", () => {
+  const store = new FramingStore();
+  using wal = Wal.withStore(store);
+  const first = wal.append(bytes("kept"));
+  wal.syncSync(); // a failed write cuts the log back to its durable end: keep the first
+  store.failNext = true;
+  throws(() => wal.append(bytes("lost")), (e: unknown) => {
+    ok(e instanceof WalError && e.kind === "failed", String(e));
+    ok(String((e as Error).cause).includes("EIO"), String((e as Error).cause));
+    return true;
+  });
+  equal(wal.nextLsn, first + frame(bytes("kept")).length);
+  throws(
+    () => wal.append(bytes("after")),
+    (e: unknown) => e instanceof WalError && e.kind === "failed",
+  );
+  deepEqual([...wal.iter()].map((e) => e.lsn), [first]);
+});
