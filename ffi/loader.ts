@@ -234,14 +234,15 @@ export interface ShimFile {
    * byte `offset` on as {@linkcode ShimFile.writeAt} does. The payload must already be at
    * `frame[8]`; the header is written into `frame` even when the write fails. One call instead
    * of a CRC call and a write call: between system calls the second call cost ~200 ns more per
-   * 256 B record than it does in a loop of its own (shim/wal_shim.c says how it was measured).
+   * 256 B record than it does in a loop of its own (side-by-side loops, 2026-12-03; a review
+   * measured 123-184 ns saved per 256 B append against the two calls).
    *
    * @param frame The frame: 8 bytes for the header, then the payload.
    * @param payloadLength The payload's length: `frame` must hold `8 + payloadLength` bytes.
    * @param offset Where the frame goes: a non-negative safe integer.
    * @throws {TypeError} If `frame` is not a Uint8Array.
-   * @throws {RangeError} If `payloadLength` is not an integer from 0 to `frame.length - 8`, or
-   * `offset` is not a non-negative safe integer.
+   * @throws {RangeError} If `payloadLength` is not an integer from 0 to `frame.length - 8` and
+   * below 2^32 - 8 (the call's length is a u32), or `offset` is not a non-negative safe integer.
    * @throws {ShimCallError} As {@linkcode ShimFile.writeAt}. Part of the frame may be written.
    *
    * @example Writing a frame and reading its header back
@@ -731,6 +732,7 @@ class LoadedFile implements ShimFile {
     if (
       !Number.isInteger(payloadLength) || payloadLength < 0 ||
       payloadLength > frame.length - FRAME_HEADER_BYTES ||
+      payloadLength > U32_MAX - FRAME_HEADER_BYTES ||
       !Number.isSafeInteger(offset) || offset < 0
     ) {
       throw new RangeError(

@@ -316,3 +316,11 @@ export const SNAPSHOT_FILE_VERSION = 1;
  * CRC32C of the payload (u32 LE), CRC32C of the 28 bytes before it (u32 LE). The payload follows.
  */
 export const SNAPSHOT_HEADER_SIZE = 32;
+
+/**
+ * The largest write the shim takes in one call (`appendFrame`, and `FileStore.append` with the
+ * shim): its length is a u32. A larger frame (a record within 8 bytes of 4 GiB or more, which a
+ * `maxRecordSize` near 4 GiB allows) is framed by the writer and written through `FsFile`, as in
+ * the runtime mode.
+ */
+export const NATIVE_FRAME_SIZE_MAX = 0xffff_ffff;

@@ -4,7 +4,7 @@
 
 import { assert } from "./assert.ts";
 import { runEach } from "./cleanup.ts";
-import { HEADER_SIZE, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
+import { HEADER_SIZE, NATIVE_FRAME_SIZE_MAX, SET_ASIDE_CHUNK_SIZE } from "./constants.ts";
 import type { DurabilityMode } from "./config.ts";
 import {
   checkLock,
@@ -261,15 +261,18 @@ export class FileStore implements WalStore {
   append(data: Uint8Array): void {
     this.#checkWritable();
     if (this.#size + data.length > this.#allocated) this.#reserve(this.#size + data.length);
-    if (this.#writeAt !== undefined) {
+    if (this.#writeAt !== undefined && data.length <= NATIVE_FRAME_SIZE_MAX) {
       // All of it or a throw. After a throw `#size` stays where the log ended: the failed log
       // is cut back to its durable end, which is below, whatever part of `data` landed.
       this.#writeAt(data, this.#size);
       this.#size += data.length;
       return;
     }
-    // The handle's position is always the log's end, so appends need no seek. The loop is
-    // writeAll's, inline: a progress callback would be a closure per append. `#size` follows
+    // The shim's write takes a u32 length: a larger write (a record near 4 GiB) goes through the
+    // handle, whose position the shim's writes did not move.
+    if (this.#writeAt !== undefined) this.#writer.seekSync(this.#size, Deno.SeekMode.Start);
+    // Without the shim the handle's position is always the log's end, so appends need no seek.
+    // The loop is writeAll's, inline: a progress callback would be a closure per append. `#size` follows
     // each count, so it stays right when a later call throws.
     const writer = this.#writer;
     let done = writer.writeSync(data);

@@ -6,7 +6,7 @@
 import type { BoundaryIndex } from "./boundary_index.ts";
 import type { ChangeSignal } from "./change_signal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { HEADER_SIZE, LOG_SIZE_LIMIT } from "./constants.ts";
+import { HEADER_SIZE, LOG_SIZE_LIMIT, NATIVE_FRAME_SIZE_MAX } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { FrameScratch } from "./frame_scratch.ts";
@@ -157,7 +157,7 @@ export class Writer {
     const size = frameSize(data.length);
     this.#checkRoom(size);
     const buffer = this.#scratch.bufferFor(size);
-    if (this.#store.appendFrame === undefined) {
+    if (this.#store.appendFrame === undefined || size > NATIVE_FRAME_SIZE_MAX) {
       encodeFrame(data, buffer, 0, this.#checksum);
       this.#write(this.#scratch.viewOf(buffer, size));
     } else {

@@ -377,7 +377,7 @@ Deno.test({
  * short writes, EINTR and errors runs against the real C code and FileStore. Linux and `cc`
  * only; -Bsymbolic makes the library's own calls take its `pwrite64`, not libc's.
  */
-async function scriptedShim(dir: string): Promise<string | undefined> {
+async function scriptedShim(dir: string, flags: string[] = []): Promise<string | undefined> {
   const fake = join(dir, "fake_pwrite.c");
   await Deno.writeTextFile(
     fake,
@@ -411,13 +411,14 @@ ssize_t pwrite(int fd, const void *data, size_t length, off_t offset) {
 `,
   );
   const shim = fileURLToPath(new URL("../shim/", import.meta.url));
-  const library = join(dir, "libscripted.so");
+  const library = join(dir, `libscripted${flags.join("")}.so`);
   const sources = [join(shim, "wal_shim.c"), join(shim, "wal_crc32c.c"), fake];
   const args = [
     "-O2",
     "-shared",
     "-fPIC",
     "-Wl,-Bsymbolic",
+    ...flags,
     `-I${shim}`,
     "-o",
     library,
@@ -500,6 +501,42 @@ Deno.test({
         script();
         fake.close();
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "FileStore frames single appends in the shim only when its CRC uses CPU instructions " +
+    "(the table path is slower than TypeScript's); both write the same log",
+  ignore: !SCRIPTED,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const table = await scriptedShim(dir, ["-DWAL_CRC32C_TABLE_ONLY"]);
+      const native = await scriptedShim(dir);
+      if (table === undefined || native === undefined) {
+        console.error("no C compiler (cc): the table-only shim was not built; skipped");
+        return;
+      }
+      const logs: Uint8Array[] = [];
+      for (
+        const [name, shimPath, framed] of [["table", table, false], [
+          "native",
+          native,
+          true,
+        ]] as const
+      ) {
+        const path = join(dir, `${name}.wal`);
+        const store = FileStore.open(path, { durability: "shim", shimPath });
+        equal(store.writeCall, "pwrite via shim", name);
+        equal(typeof store.appendFrame === "function", framed, name);
+        store.close();
+        {
+          using wal = Wal.open(path, { durability: "shim", shimPath });
+          for (let i = 0; i < 50; i++) wal.append(new Uint8Array(i * 97).fill(i));
+        }
+        logs.push(Deno.readFileSync(path));
+      }
+      deepEqual(logs[0], logs[1]);
     });
   },
 });

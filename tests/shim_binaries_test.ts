@@ -15,6 +15,7 @@ const FUNCTIONS = [
   "wal_shim_close",
   "wal_shim_identity",
   "wal_shim_pwrite",
+  "wal_shim_pwrite_frame",
   "wal_crc32c_impl",
   "wal_crc32c",
   "wal_crc32c_sw",
