@@ -534,7 +534,7 @@ Deno.test({
           using wal = Wal.open(path, { durability: "shim", shimPath });
           for (let i = 0; i < 50; i++) wal.append(new Uint8Array(i * 97).fill(i));
         }
-        logs.push(Deno.readFileSync(path));
+        logs.push(await Deno.readFile(path));
       }
       deepEqual(logs[0], logs[1]);
     });
