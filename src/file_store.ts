@@ -249,18 +249,22 @@ export class FileStore implements WalStore {
     frame: Uint8Array,
     payloadLength: number,
   ): void {
-    this.#checkWritable();
     const size = payloadLength + HEADER_SIZE;
-    if (this.#size + size > this.#allocated) this.#reserve(this.#size + size);
+    this.#makeRoom(size);
     // All of it or a throw, as `append` with the shim's pwrite.
     writeFrameAt(frame, payloadLength, this.#size);
     this.#size += size;
   }
 
+  /** Before an append of `length` bytes: refuses a closed or read-only store, reserves ahead. */
+  #makeRoom(length: number): void {
+    this.#checkWritable();
+    if (this.#size + length > this.#allocated) this.#reserve(this.#size + length);
+  }
+
   /** Writes all of `data` at the end; a write may take part of it, so it loops. */
   append(data: Uint8Array): void {
-    this.#checkWritable();
-    if (this.#size + data.length > this.#allocated) this.#reserve(this.#size + data.length);
+    this.#makeRoom(data.length);
     if (this.#writeAt !== undefined && data.length <= NATIVE_FRAME_SIZE_MAX) {
       // All of it or a throw. After a throw `#size` stays where the log ended: the failed log
       // is cut back to its durable end, which is below, whatever part of `data` landed.
@@ -272,8 +276,8 @@ export class FileStore implements WalStore {
     // handle, whose position the shim's writes did not move.
     if (this.#writeAt !== undefined) this.#writer.seekSync(this.#size, Deno.SeekMode.Start);
     // Without the shim the handle's position is always the log's end, so appends need no seek.
-    // The loop is writeAll's, inline: a progress callback would be a closure per append. `#size` follows
-    // each count, so it stays right when a later call throws.
+    // The loop is writeAll's, inline: a progress callback would be a closure per append. `#size`
+    // follows each count, so it stays right when a later call throws.
     const writer = this.#writer;
     let done = writer.writeSync(data);
     this.#size += done;

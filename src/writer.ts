@@ -163,7 +163,7 @@ export class Writer {
     } else {
       // The store fills the header: the checksum and the write are one call into native code.
       buffer.set(data, HEADER_SIZE);
-      this.#writeFrame(this.#scratch.viewOf(buffer, size), data.length);
+      this.#write(this.#scratch.viewOf(buffer, size), data.length);
     }
     this.#index.add(lsn);
     this.#stats.appends++;
@@ -388,22 +388,13 @@ export class Writer {
     this.#commit.abandon(error);
   }
 
-  #write(frames: Uint8Array): void {
+  #write(frames: Uint8Array, unframedPayload?: number): void {
     const end = this.#store.size;
     this.#stats.writes++;
     try {
-      this.#store.append(frames);
-    } catch (error) {
-      throw this.#failures.failWrite(error, end);
-    }
-  }
-
-  /** `#write` of one frame through the store's `appendFrame`, which fills its header. */
-  #writeFrame(frame: Uint8Array, payloadLength: number): void {
-    const end = this.#store.size;
-    this.#stats.writes++;
-    try {
-      this.#store.appendFrame!(frame, payloadLength);
+      // With a payload length: one frame whose header the store's `appendFrame` fills.
+      if (unframedPayload === undefined) this.#store.append(frames);
+      else this.#store.appendFrame!(frames, unframedPayload);
     } catch (error) {
       throw this.#failures.failWrite(error, end);
     }
