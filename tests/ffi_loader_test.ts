@@ -30,6 +30,13 @@ function cachedFile(cacheDir: string): { file: string; bytes: Uint8Array; sha256
   return { file: join(cacheDir, shim.SHIM_FILE_NAME), bytes, sha256: shim.SHIM_SHA256 };
 }
 
+/** A file in `dir` holding `bytes`, and a handle on it from the embedded shim. */
+function scratchFile(dir: string, name: string, bytes: Uint8Array) {
+  const path = join(dir, name);
+  Deno.writeFileSync(path, bytes);
+  return { path, file: loadShim({ cacheDir: join(dir, "cache") }).openFile(path) };
+}
+
 async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "wal_ffi_loader_" });
   try {
@@ -185,10 +192,7 @@ Deno.test({
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
-      const shim = loadShim({ cacheDir: join(dir, "cache") });
-      const path = join(dir, "data.log");
-      Deno.writeFileSync(path, new Uint8Array(10));
-      const file = shim.openFile(path);
+      const { path, file } = scratchFile(dir, "data.log", new Uint8Array(10));
       try {
         for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
           assert.throws(() => file.preallocate(bad, 1), RangeError, `offset ${bad}`);
@@ -498,10 +502,7 @@ Deno.test({
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
-      const shim = loadShim({ cacheDir: join(dir, "cache") });
-      const path = join(dir, "data.bin");
-      Deno.writeFileSync(path, new Uint8Array([1, 2, 3, 4]));
-      const file = shim.openFile(path);
+      const { path, file } = scratchFile(dir, "data.bin", new Uint8Array([1, 2, 3, 4]));
       try {
         file.writeAt(new Uint8Array([9, 9]), 1);
         file.writeAt(new Uint8Array([7, 7, 7]), 4);
@@ -526,10 +527,7 @@ Deno.test({
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
-      const shim = loadShim({ cacheDir: join(dir, "cache") });
-      const path = join(dir, "data.bin");
-      Deno.writeFileSync(path, new Uint8Array(4));
-      const file = shim.openFile(path);
+      const { path, file } = scratchFile(dir, "data.bin", new Uint8Array(4));
       const data = new Uint8Array([1]);
       for (const offset of [-1, 0.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN]) {
         assert.throws(() => file.writeAt(data, offset), RangeError, String(offset));
@@ -577,10 +575,7 @@ Deno.test({
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
-      const shim = loadShim({ cacheDir: join(dir, "cache") });
-      const path = join(dir, "frames.bin");
-      Deno.writeFileSync(path, new Uint8Array(0));
-      const file = shim.openFile(path);
+      const { path, file } = scratchFile(dir, "frames.bin", new Uint8Array(0));
       const rng = new Rng(0x5eed_f4a3);
       const lengths = [...Array(4097).keys(), 65_536, 1_000_003, 3 << 20];
       const expected: Uint8Array[] = [];
@@ -616,10 +611,7 @@ Deno.test({
   ignore: NO_BINARY || NO_FFI,
   fn: () =>
     withTempDir((dir) => {
-      const shim = loadShim({ cacheDir: join(dir, "cache") });
-      const path = join(dir, "data.bin");
-      Deno.writeFileSync(path, new Uint8Array(4));
-      const file = shim.openFile(path);
+      const { path, file } = scratchFile(dir, "data.bin", new Uint8Array(4));
       const buffer = new Uint8Array(8 + 3);
       for (const length of [-1, 0.5, 4, Number.NaN]) {
         assert.throws(() => file.writeFrameAt(buffer, length, 0), RangeError, String(length));
