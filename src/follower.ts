@@ -8,6 +8,7 @@ import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { scanFrames } from "./frame_scan.ts";
 import { type ByteSource, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
+import { type RecordRun, sampleRun } from "./record_run.ts";
 import type { WalStore } from "./store.ts";
 import { decodeHeader, frameSize } from "./record.ts";
 
@@ -47,6 +48,21 @@ export class SeenRecords {
     this.#pendingLast = lsn;
     if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
     this.#sinceSample = 0;
+    this.#noteSample(lsn, headers);
+  }
+
+  /** Notes the records of `run`, as `note` of each in turn would, with a step per sample. */
+  noteRun(run: RecordRun, headers?: HeaderLookup): void {
+    this.#pendingLast = run.lsnAt(run.count - 1);
+    this.#sinceSample = sampleRun(
+      run,
+      this.#sinceSample,
+      BOUNDARY_SAMPLE_INTERVAL,
+      (lsn) => this.#noteSample(lsn, headers),
+    );
+  }
+
+  #noteSample(lsn: number, headers: HeaderLookup | undefined): void {
     const header = headers?.headerAt(lsn);
     this.#pendingSamples.push(
       header === undefined ? lsn : { lsn, length: header.length, crc: header.crc },

@@ -217,6 +217,11 @@ export class Wal extends WalAsyncCuts {
           seen?.note(lsn, headers);
           progress?.(lsn);
         },
+        onRun: (run, headers) => {
+          index.addRun(run);
+          seen?.noteRun(run, headers);
+          progress?.(run.lsnAt(run.count - 1));
+        },
         onSkip: (from, to) => {
           index.skip(from, to);
           progress?.(to);

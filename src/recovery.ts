@@ -16,6 +16,7 @@ import {
 import { WalError } from "./errors.ts";
 import { type FrameScanner, scanFrames } from "./frame_scan.ts";
 import { type DamageReason, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
+import type { RecordRun } from "./record_run.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -94,6 +95,12 @@ export interface RecoveryOptions {
    * the reader, which can tell the record's header without a read.
    */
   onRecord?: (lsn: number, headers?: HeaderLookup) => void;
+  /**
+   * Called, when given, instead of `onRecord` for a run of intact records the first scan's
+   * frame scanner vouched for (most records of an intact log), with the reader that holds their
+   * headers. The run is valid during the call only.
+   */
+  onRun?: (run: RecordRun, headers: HeaderLookup) => void;
   /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
   onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
@@ -316,13 +323,14 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
   stop: Exclude<ReadResult, { kind: "record" }>;
 } {
   let count = 0;
-  const onRecord = options.onRecord;
+  const { onRecord, onRun } = options;
   for (;;) {
-    // Most records: one the scanner already vouched for, with no result object each.
-    const lsn = reader.position;
-    if (reader.skipVouched()) {
-      onRecord?.(lsn, reader);
-      count++;
+    // Most records: runs the scanner already vouched for, with no result object or call each.
+    const run = reader.skipVouchedRun();
+    if (run !== undefined) {
+      if (onRun !== undefined) onRun(run, reader);
+      else if (onRecord !== undefined) eachRecord(run, reader, onRecord);
+      count += run.count;
       continue;
     }
     const result = reader.next(false);
@@ -330,6 +338,14 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
     onRecord?.(result.lsn, reader);
     count++;
   }
+}
+
+function eachRecord(
+  run: RecordRun,
+  headers: HeaderLookup,
+  onRecord: (lsn: number, headers?: HeaderLookup) => void,
+): void {
+  for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index), headers);
 }
 
 /** A torn frame's reason: how it was cut short, or `"torn-write"` for a zero sector. */

@@ -1,18 +1,20 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/scanned_chunk.ts: the chunk a frame scanner checked, and the frames it vouched for.
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { scanFrames } from "../src/frame_scan.ts";
 import { ScannedChunk } from "../src/scanned_chunk.ts";
 import { bytes, logImage, lsnsOf, payload } from "./_helpers.ts";
 
-/** A source over an array that counts its reads. */
+/** A source over an array that counts its reads and notes the ranges read. */
 function sourceOf(image: Uint8Array) {
   const source = {
     reads: 0,
+    ranges: [] as [number, number][],
     readAt(offset: number, buffer: Uint8Array): number {
       source.reads++;
+      source.ranges.push([offset, Math.min(offset + buffer.length, image.length)]);
       const part = image.subarray(offset, offset + buffer.length);
       buffer.set(part);
       return part.length;
@@ -41,6 +43,49 @@ Deno.test("ScannedChunk hands out the frames one scan vouched for, in order, the
     crc: new DataView(image.buffer).getUint32(lsns[2]!, true),
   });
   equal(chunks.headerAt(image.length), undefined);
+});
+
+Deno.test("ScannedChunk.takeRun() hands out at once what take() hands out one by one", () => {
+  const payloads = [bytes("one"), new Uint8Array(0), bytes("three"), bytes("four")];
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  const chunks = new ScannedChunk(sourceOf(image), image.length, 64, scanFrames);
+  equal(chunks.takeRun(0), undefined, "nothing scanned yet");
+  equal(chunks.scan(0, false), true);
+  equal(chunks.take(0, false), lsns[1]);
+  equal(chunks.takeRun(lsns[0]!), undefined, "only from the next LSN");
+  const run = chunks.takeRun(lsns[1]!)!;
+  equal(run.count, 3);
+  deepEqual([0, 1, 2].map((k) => run.lsnAt(k)), lsns.slice(1, 4));
+  equal(run.end, image.length);
+  equal(chunks.take(image.length, false), -1);
+  equal(chunks.takeRun(image.length), undefined);
+});
+
+Deno.test("ScannedChunk reads each chunk where the last one ended, carrying a straddling frame over", () => {
+  // Frames of 1,008 bytes: most chunk borders fall inside a frame.
+  const payloads = Array.from({ length: 900 }, (_, i) => payload(1000, i));
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  for (const copy of [false, true]) {
+    const source = sourceOf(image);
+    const chunks = new ScannedChunk(source, image.length, 4096, scanFrames);
+    const kept: Uint8Array[] = [];
+    for (let i = 0; i < payloads.length; i++) {
+      let next = chunks.take(lsns[i]!, copy);
+      if (next < 0) {
+        equal(chunks.scan(lsns[i]!, copy), true);
+        next = chunks.take(lsns[i]!, copy);
+      }
+      equal(next, lsns[i + 1]);
+      kept.push(copy ? chunks.payload(lsns[i]!, next) : chunks.payload(lsns[i]!, next).slice());
+    }
+    kept.forEach((data, i) => deepEqual(data, payloads[i], `record ${i}, copy ${copy}`));
+    ok(source.reads > 2, `${source.reads} reads`);
+    // Every read starts where the one before it ended: no byte is read twice.
+    source.ranges.forEach(([from], i) => equal(from, i === 0 ? 0 : source.ranges[i - 1]![1]));
+    equal(source.ranges.at(-1)![1], image.length);
+  }
 });
 
 Deno.test("ScannedChunk never hands out a payload of its reused scratch array to a caller who keeps it", () => {

@@ -43,6 +43,7 @@ const PURE = [
   "range_checksums",
   "reader",
   "record",
+  "record_run",
   "scanned_chunk",
   "segment_layout",
   "segments",
