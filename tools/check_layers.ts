@@ -40,6 +40,7 @@ const PURE = [
   "frame_scan",
   "frame_scratch",
   "lsn",
+  "mark_list",
   "range_checksums",
   "reader",
   "record",
