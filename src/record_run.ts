@@ -55,3 +55,30 @@ export function sampleRun(
   }
   return (since + run.count) % interval;
 }
+
+/**
+ * The index of the first record of `run` that starts at or after `lsn` (`run.count` when none
+ * does), by binary search: a run's LSNs increase.
+ *
+ * @example
+ * ```ts
+ * import { firstAtOrAfter } from "./record_run.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const run = { count: 4, end: 40, lsnAt: (index: number) => index * 10 };
+ * equal(firstAtOrAfter(run, 0), 0);
+ * equal(firstAtOrAfter(run, 11), 2);
+ * equal(firstAtOrAfter(run, 30), 3);
+ * equal(firstAtOrAfter(run, 31), 4);
+ * ```
+ */
+export function firstAtOrAfter(run: RecordRun, lsn: number): number {
+  let low = 0;
+  let high = run.count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (run.lsnAt(middle) < lsn) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

@@ -136,7 +136,8 @@ export class ScannedChunk {
     const buffer = copy
       ? new Uint8Array(size)
       : (this.#scratch ??= new Uint8Array(REPLAY_CHUNK_SIZE)).subarray(0, size);
-    const got = this.#fill(lsn, buffer);
+    const carried = this.#dropChunk(lsn);
+    const got = this.#fill(lsn, carried, buffer);
     this.#chunk = buffer.subarray(0, got);
     this.#start = lsn;
     this.#owned = copy;
@@ -149,18 +150,32 @@ export class ScannedChunk {
   }
 
   /**
-   * Reads `[lsn, lsn + buffer.length)` of the source into `buffer`. The bytes from `lsn` on that
-   * the current chunk holds (the start of a frame that ran past its end) are copied, not read
-   * again, so that each read starts where the last one ended: a file source then reads its
-   * chunks in order with no seek between them.
+   * Forgets the current chunk before a new one is read into memory it may share (the scratch
+   * array): a read that throws then leaves no chunk described by bytes that moved. Returns the
+   * bytes from `lsn` on that it held (the start of a frame that ran past its end), if any.
    */
-  #fill(lsn: number, buffer: Uint8Array): number {
+  #dropChunk(lsn: number): Uint8Array | undefined {
     const chunk = this.#chunk;
     const from = lsn - this.#start;
-    const held = chunk === undefined || from < 0 ? 0 : chunk.length - from;
-    if (held <= 0 || held >= buffer.length) return this.#source.readAt(lsn, buffer);
-    // `set` copies correctly when `buffer` is the scratch array the chunk views.
-    buffer.set(chunk!.subarray(from));
+    this.#chunk = undefined;
+    this.#endCount = 0;
+    this.#endAt = 0;
+    this.#next = -1;
+    return chunk === undefined || from < 0 || from >= chunk.length
+      ? undefined
+      : chunk.subarray(from);
+  }
+
+  /**
+   * Reads `[lsn, lsn + buffer.length)` of the source into `buffer`. The `carried` bytes (the
+   * last chunk's from `lsn` on) are copied, not read again, so that each read starts where the
+   * last one ended: a file source then reads its chunks in order with no seek between them.
+   */
+  #fill(lsn: number, carried: Uint8Array | undefined, buffer: Uint8Array): number {
+    const held = carried?.length ?? 0;
+    if (held === 0 || held >= buffer.length) return this.#source.readAt(lsn, buffer);
+    // `set` copies correctly when `buffer` is the scratch array `carried` views.
+    buffer.set(carried!);
     return held + this.#source.readAt(lsn + held, buffer.subarray(held));
   }
 

@@ -4,7 +4,7 @@
 
 import { deepEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { type RecordRun, sampleRun } from "../src/record_run.ts";
+import { firstAtOrAfter, type RecordRun, sampleRun } from "../src/record_run.ts";
 
 /** A run over `lsns[from, from + count)`. */
 function runOf(lsns: number[], from: number, count: number): RecordRun {
@@ -37,6 +37,22 @@ Deno.test("sampleRun() picks what one count per record picks, however the record
         }
         deepEqual(picked, expected);
         deepEqual(since, counted);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("firstAtOrAfter() finds the first record at or after an LSN, as a scan from the start does", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.nat({ max: 5000 }), { minLength: 1, maxLength: 300 }),
+      fc.integer({ min: -5, max: 5100 }),
+      (values, lsn) => {
+        const lsns = values.sort((a, b) => a - b);
+        const expected = lsns.findIndex((at) => at >= lsn);
+        const found = firstAtOrAfter(runOf(lsns, 0, lsns.length), lsn);
+        deepEqual(found, expected === -1 ? lsns.length : expected);
       },
     ),
     { numRuns: 500 },

@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/scanned_chunk.ts: the chunk a frame scanner checked, and the frames it vouched for.
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { scanFrames } from "../src/frame_scan.ts";
 import { ScannedChunk } from "../src/scanned_chunk.ts";
@@ -86,6 +86,37 @@ Deno.test("ScannedChunk reads each chunk where the last one ended, carrying a st
     source.ranges.forEach(([from], i) => equal(from, i === 0 ? 0 : source.ranges[i - 1]![1]));
     equal(source.ranges.at(-1)![1], image.length);
   }
+});
+
+Deno.test("ScannedChunk forgets its chunk when a read fails, so no header is read from moved bytes", () => {
+  // Frames of 1,008 bytes: the first chunk ends inside a frame, which the next read carries.
+  const payloads = Array.from({ length: 600 }, (_, i) => payload(1000, i));
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  const source = sourceOf(image);
+  let failing = false;
+  const flaky = {
+    readAt: (offset: number, buffer: Uint8Array) => {
+      if (failing) throw new Error("EIO");
+      return source.readAt(offset, buffer);
+    },
+  };
+  const chunks = new ScannedChunk(flaky, image.length, 4096, scanFrames);
+  equal(chunks.scan(0, false), true);
+  let i = 0;
+  while (chunks.take(lsns[i]!, false) >= 0) i++;
+  const straddling = lsns[i]!;
+  const before = chunks.headerAt(lsns[i - 1]!);
+  ok(before !== undefined);
+  failing = true;
+  throws(() => chunks.scan(straddling, false), /EIO/);
+  // The scratch array's bytes moved for the carry: the chunk is no longer described by them.
+  equal(chunks.headerAt(lsns[i - 1]!), undefined);
+  equal(chunks.take(straddling, false), -1);
+  failing = false;
+  equal(chunks.scan(straddling, false), true);
+  equal(chunks.take(straddling, false), lsns[i + 1]);
+  deepEqual(chunks.payload(straddling, lsns[i + 1]!), payloads[i]);
 });
 
 Deno.test("ScannedChunk never hands out a payload of its reused scratch array to a caller who keeps it", () => {
