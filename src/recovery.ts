@@ -96,9 +96,9 @@ export interface RecoveryOptions {
    */
   onRecord?: (lsn: number, headers?: HeaderLookup) => void;
   /**
-   * Called, when given, instead of `onRecord` for a run of intact records the first scan's
-   * frame scanner vouched for (most records of an intact log), with the reader that holds their
-   * headers. The run is valid during the call only.
+   * Called, when given, instead of `onRecord` for a run of intact records the frame scanner
+   * vouched for (most records of a log), with the reader that holds their headers. The run is
+   * valid during the call only.
    */
   onRun?: (run: RecordRun, headers: HeaderLookup) => void;
   /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
@@ -287,7 +287,7 @@ function skipDamage(at: Outcome): RecoveryReport {
     ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
     options.onSkip?.(from, to);
     return true;
-  }, options.onRecord);
+  }, options.onRecord, options.onRun);
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   const kept = { recordCount: count + after.count, reserveSize: 0 };
   const cutAt = torn?.lsn ?? after.last;
