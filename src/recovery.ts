@@ -278,16 +278,22 @@ function skipDamage(at: Outcome): RecoveryReport {
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
   const ranges: RecoveryRange[] = [];
   let torn: Stop | undefined;
-  const after = walkAfter(reader, stop, (from, to) => {
-    const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
-    if (here.kind !== "damage") {
-      torn = here;
-      return false;
-    }
-    ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
-    options.onSkip?.(from, to);
-    return true;
-  }, options.onRecord, options.onRun);
+  const after = walkAfter(
+    reader,
+    stop,
+    (from, to) => {
+      const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
+      if (here.kind !== "damage") {
+        torn = here;
+        return false;
+      }
+      ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
+      options.onSkip?.(from, to);
+      return true;
+    },
+    options.onRecord,
+    options.onRun,
+  );
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   const kept = { recordCount: count + after.count, reserveSize: 0 };
   const cutAt = torn?.lsn ?? after.last;
