@@ -368,6 +368,9 @@ export class RecordReader implements HeaderLookup {
     }
     this.#buffer ??= new Uint8Array(READ_CHUNK_SIZE);
     const want = Math.min(READ_CHUNK_SIZE, this.#end - offset);
+    // Emptied before the read: one that throws (part way) must not leave the window claiming
+    // the old bytes, or moved ones, lie at `offset`.
+    this.#windowLength = 0;
     this.#windowStart = offset;
     this.#windowLength = this.#source.readAt(offset, this.#buffer.subarray(0, want));
     return this.#buffer.subarray(0, Math.min(this.#windowLength, size));

@@ -409,3 +409,66 @@ Deno.test("RecordReader with a scanner steps over damage inside a chunk without 
   const chunks = Math.ceil(image.length / Math.min(REPLAY_CHUNK_SIZE, READ_CHUNK_SIZE));
   ok(source.reads <= 2 * chunks + 2, `${source.reads} reads for ${chunks} chunks`);
 });
+
+Deno.test("RecordReader used again after a failed read reads what a reader that never failed reads", () => {
+  fc.assert(
+    fc.property(
+      multiChunkImage,
+      fc.array(fc.nat({ max: 8 }), { minLength: 1, maxLength: 4 }),
+      fc.constantFrom(4096, REPLAY_CHUNK_SIZE + 400),
+      fc.boolean(),
+      (image, failAt, max, withScanner) => {
+        const scanner = withScanner ? scanFrames : undefined;
+        // The source throws on the chosen calls (counted over the whole run), the failed call
+        // is made again, as a caller that retries after an I/O error would.
+        let calls = 0;
+        const failing = new Set(failAt);
+        const clean = new ArraySource(image);
+        const flaky: ByteSource = {
+          readAt(offset: number, buffer: Uint8Array): number {
+            if (failing.has(calls++)) {
+              buffer.fill(0x5a);
+              throw new Error("EIO");
+            }
+            return clean.readAt(offset, buffer);
+          },
+        };
+        const read = (reader: RecordReader) => {
+          const results: ReadResult[] = [];
+          for (let i = 0; i < 100_000; i++) {
+            let result: ReadResult | undefined;
+            while (result === undefined) {
+              try {
+                result = reader.next(i % 3 === 0);
+              } catch {
+                // retried
+              }
+            }
+            results.push(result);
+            if (result.kind === "end") break;
+            if (result.kind === "damage") {
+              let next: number | undefined;
+              for (let tries = 0;; tries++) {
+                try {
+                  next = reader.findNext(result.lsn + 1);
+                  break;
+                } catch {
+                  if (tries > 50) throw new Error("the source keeps failing");
+                }
+              }
+              if (next === undefined) break;
+              reader.seek(next);
+            }
+          }
+          return results;
+        };
+        const expected = read(
+          new RecordReader(new ArraySource(image), 0, image.length, max, scanner),
+        );
+        const got = read(new RecordReader(flaky, 0, image.length, max, scanner));
+        deepEqual(got, expected);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
