@@ -23,6 +23,14 @@ function sourceOf(image: Uint8Array) {
   return source;
 }
 
+/** The end of the frame at `lsn`: taken from the chunk, after a scan when the chunk has none. */
+function takeOrScan(chunks: ScannedChunk, lsn: number, copy: boolean): number {
+  const next = chunks.take(lsn, copy);
+  if (next >= 0) return next;
+  equal(chunks.scan(lsn, copy), true);
+  return chunks.take(lsn, copy);
+}
+
 Deno.test("ScannedChunk hands out the frames one scan vouched for, in order, then nothing", () => {
   const payloads = [bytes("one"), new Uint8Array(0), bytes("three")];
   const image = logImage(payloads);
@@ -72,11 +80,7 @@ Deno.test("ScannedChunk reads each chunk where the last one ended, carrying a st
     const chunks = new ScannedChunk(source, image.length, 4096, scanFrames);
     const kept: Uint8Array[] = [];
     for (let i = 0; i < payloads.length; i++) {
-      let next = chunks.take(lsns[i]!, copy);
-      if (next < 0) {
-        equal(chunks.scan(lsns[i]!, copy), true);
-        next = chunks.take(lsns[i]!, copy);
-      }
+      const next = takeOrScan(chunks, lsns[i]!, copy);
       equal(next, lsns[i + 1]);
       kept.push(copy ? chunks.payload(lsns[i]!, next) : chunks.payload(lsns[i]!, next).slice());
     }
@@ -138,11 +142,7 @@ Deno.test("ScannedChunk reads a new array per chunk when payloads are kept", () 
   const chunks = new ScannedChunk(sourceOf(image), image.length, 1 << 20, scanFrames);
   const kept: Uint8Array[] = [];
   for (let i = 0; i < payloads.length; i++) {
-    let next = chunks.take(lsns[i]!, true);
-    if (next < 0) {
-      equal(chunks.scan(lsns[i]!, true), true);
-      next = chunks.take(lsns[i]!, true);
-    }
+    const next = takeOrScan(chunks, lsns[i]!, true);
     kept.push(chunks.payload(lsns[i]!, next));
   }
   // More than one chunk was read, and no later read changed an earlier payload.
