@@ -6,6 +6,7 @@ import { assert } from "./assert.ts";
 import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { ByteSource } from "./reader.ts";
 import { decodeHeader, frameSize } from "./record.ts";
+import { type RecordRun, sampleRun } from "./record_run.ts";
 
 /**
  * Keeps the LSN of every {@linkcode BOUNDARY_SAMPLE_INTERVAL}th record (and the head). To check
@@ -42,6 +43,14 @@ export class BoundaryIndex {
     if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
     if (lsn !== this.#samples.at(-1)) this.#samples.push(lsn);
     this.#sinceSample = 0;
+  }
+
+  /** Notes the records of `run`, as `add` of each in turn would, with a step per sample. */
+  addRun(run: RecordRun): void {
+    assert(run.lsnAt(0) >= this.#samples.at(-1)!, "a run is noted in log order: LSN", run.lsnAt(0));
+    this.#sinceSample = sampleRun(run, this.#sinceSample, BOUNDARY_SAMPLE_INTERVAL, (lsn) => {
+      if (lsn !== this.#samples.at(-1)) this.#samples.push(lsn);
+    });
   }
 
   /**

@@ -246,6 +246,13 @@ export const SEGMENT_GAP_BYTES_MAX = 256 * 1024 * 1024;
 export const BOUNDARY_SAMPLE_INTERVAL = 64;
 
 /**
+ * How many fingerprints a follower's list of seen records holds before it first grows (it
+ * doubles): small, as most logs a follower opens are small; one sample per
+ * {@linkcode BOUNDARY_SAMPLE_INTERVAL} records fills it.
+ */
+export const MARK_LIST_CAPACITY_MIN = 64;
+
+/**
  * Below this many bytes one CRC32C call reads its input byte by byte: making a 32-bit word view
  * of the input's buffer costs about as much as checksumming 100 bytes, more than the word loads
  * save on a short input. The frame scanner makes one view per chunk and always reads words.

@@ -5,8 +5,9 @@
 
 import { assert } from "./assert.ts";
 import { HEADER_SIZE, SECTOR_SIZE, TORN_ZERO_RUN_MIN } from "./constants.ts";
-import type { DamageReason, RecordReader } from "./reader.ts";
+import type { DamageReason, HeaderLookup, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
+import type { RecordRun } from "./record_run.ts";
 
 /** Where the disk sector holding a byte ends, and whether a file holds that byte at all. */
 export interface SectorInfo {
@@ -233,6 +234,10 @@ export interface Followers {
   lastEnd: number;
 }
 
+function eachLsn(run: RecordRun, onRecord: (lsn: number) => void): void {
+  for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index));
+}
+
 /** Called for each damaged range `[from, to)` a walk passes; `to` starts an intact record. */
 export type RangeVisitor = (from: number, to: number) => boolean;
 
@@ -240,7 +245,7 @@ export type RangeVisitor = (from: number, to: number) => boolean;
  * Walks from the damage at `lsn` to the end: finds the next intact record, reads the intact
  * records from there, and so on, in one pass. `onRange` sees each damaged range that intact
  * records follow and may stop the walk there (return `false`); `onRecord` sees every intact
- * record after it. Returns the counts and where the last damaged range (the one with nothing
+ * record after it, or `onRun`, when given, the runs of them the scanner vouched for. Returns the counts and where the last damaged range (the one with nothing
  * intact after it) starts, or `undefined` when the walk ended on an intact record or was
  * stopped.
  */
@@ -249,6 +254,7 @@ export function walkAfter(
   stop: Stop,
   onRange: RangeVisitor,
   onRecord: ((lsn: number) => void) | undefined,
+  onRun?: (run: RecordRun, headers: HeaderLookup) => void,
 ): Followers & { last: number | undefined; stoppedAt: number | undefined } {
   const found = { count: 0, size: 0, lastEnd: stop.lsn };
   for (let at = stop.lsn;;) {
@@ -258,6 +264,16 @@ export function walkAfter(
     if (!onRange(at, next)) return { ...found, last: undefined, stoppedAt: at };
     reader.seek(next);
     for (;;) {
+      // As in the first scan: records the scanner vouched for come a run at a time.
+      const run = reader.skipVouchedRun();
+      if (run !== undefined) {
+        if (onRun !== undefined) onRun(run, reader);
+        else if (onRecord !== undefined) eachLsn(run, onRecord);
+        found.count += run.count;
+        found.size += run.end - run.lsnAt(0);
+        found.lastEnd = run.end;
+        continue;
+      }
       const result = reader.next(false);
       if (result.kind === "end") return { ...found, last: undefined, stoppedAt: undefined };
       if (result.kind === "damage") break;

@@ -18,9 +18,72 @@ export function readAtLimit(
   buffer: Uint8Array,
   end: number,
 ): number {
-  const want = Math.max(0, Math.min(buffer.length, end - offset));
+  const want = wanted(offset, buffer, end);
   if (want === 0) return 0;
   file.seekSync(offset, Deno.SeekMode.Start);
+  return readFully(file, buffer, want);
+}
+
+/**
+ * Reads ranges of a file through a handle nothing else moves, seeking only when a read does not
+ * start where the last one ended. A replay or a recovery scan reads its chunks in order, and a
+ * seek is a system call of its own: it took a fifth of the CPU time of a read-only open of a
+ * log in the page cache (a profile of `Wal.open`, shim scanner).
+ *
+ * @example Two reads in order: one seek
+ * ```ts
+ * import { SequentialReader } from "./file_io.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeFileSync(path, new Uint8Array([1, 2, 3, 4, 5]));
+ * using reader = new SequentialReader(Deno.openSync(path));
+ * const buffer = new Uint8Array(2);
+ * equal(reader.readAt(0, buffer, 5), 2);
+ * equal(reader.readAt(2, buffer, 5), 2);
+ * equal(buffer[1], 4);
+ * equal(reader.readAt(4, buffer, 5), 1);
+ * Deno.removeSync(path);
+ * ```
+ */
+export class SequentialReader {
+  readonly #file: Deno.FsFile;
+  /** Where the handle's position is; -1 when unknown (a read failed part way). */
+  #position = -1;
+
+  /** Takes `file`: nothing else may read from it, seek it or close it. */
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** As {@linkcode readAtLimit}, without the seek when the handle is already at `offset`. */
+  readAt(offset: number, buffer: Uint8Array, end: number): number {
+    const want = wanted(offset, buffer, end);
+    if (want === 0) return 0;
+    const at = this.#position;
+    this.#position = -1;
+    if (offset !== at) this.#file.seekSync(offset, Deno.SeekMode.Start);
+    const done = readFully(this.#file, buffer, want);
+    this.#position = offset + done;
+    return done;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function wanted(offset: number, buffer: Uint8Array, end: number): number {
+  return Math.max(0, Math.min(buffer.length, end - offset));
+}
+
+/** Reads `want` bytes into `buffer` from the file's position, fewer only at the file's end. */
+function readFully(file: Deno.FsFile, buffer: Uint8Array, want: number): number {
   let done = 0;
   while (done < want) {
     const n = file.readSync(buffer.subarray(done, want));

@@ -25,7 +25,7 @@ import {
   identityOf,
   openForAppend,
   openForReading,
-  readAtLimit,
+  SequentialReader,
   toPath,
   wrapIo,
   writeAll,
@@ -93,7 +93,7 @@ export class FileStore implements WalStore {
   /** The file's device and inode: the same log whatever path it is opened by. */
   readonly identity: string;
   readonly #writer: Deno.FsFile;
-  readonly #reader: Deno.FsFile;
+  readonly #reader: SequentialReader;
   readonly #durability: Durability;
   readonly #flusher: Flusher;
   /** The flusher's positional write (the shim's `pwrite`), used for appends when it has one. */
@@ -132,7 +132,7 @@ export class FileStore implements WalStore {
     this.#size = info.size;
     this.#allocated = this.#size;
     writer.seekSync(this.#size, Deno.SeekMode.Start);
-    this.#reader = Deno.openSync(path, { read: true });
+    this.#reader = new SequentialReader(Deno.openSync(path, { read: true }));
     try {
       this.#flusher = readOnly ? readOnlyFlusher(path) : durability.flusherFor(writer, path);
     } catch (error) {
@@ -220,7 +220,7 @@ export class FileStore implements WalStore {
 
   /** Reads at `offset` through the reading handle. */
   readAt(offset: number, buffer: Uint8Array): number {
-    return readAtLimit(this.#reader, offset, buffer, this.#size);
+    return this.#reader.readAt(offset, buffer, this.#size);
   }
 
   /**

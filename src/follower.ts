@@ -8,15 +8,13 @@ import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
 import { scanFrames } from "./frame_scan.ts";
 import { type ByteSource, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
+import { type Mark, MarkList } from "./mark_list.ts";
+import { type RecordRun, sampleRun } from "./record_run.ts";
 import type { WalStore } from "./store.ts";
 import { decodeHeader, frameSize } from "./record.ts";
 
-/** A record the follower saw: where it starts, its payload length and its stored checksum. */
-interface Mark {
-  lsn: number;
-  length: number;
-  crc: number;
-}
+/** The length of a pending sample whose header `seal` must read. */
+const UNREAD = -1;
 
 /**
  * Fingerprints of the records a follower has seen: the first after the head, every
@@ -30,11 +28,14 @@ interface Mark {
  */
 export class SeenRecords {
   /** The first record after the head and every interval-th after it, oldest first. */
-  readonly #samples: Mark[] = [];
+  readonly #samples = new MarkList();
   /** The newest record seen, when it is not the newest sample. */
   #last: Mark | undefined;
-  /** Noted since the last `seal`: samples (fingerprinted, or LSNs to read), and the newest. */
-  #pendingSamples: (number | Mark)[] = [];
+  /**
+   * Noted since the last `seal`: samples, fingerprinted or (with a length of -1) to be read,
+   * and the newest record.
+   */
+  readonly #pendingSamples = new MarkList();
   #pendingLast: number | undefined;
   #sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
 
@@ -47,28 +48,50 @@ export class SeenRecords {
     this.#pendingLast = lsn;
     if (++this.#sinceSample < BOUNDARY_SAMPLE_INTERVAL) return;
     this.#sinceSample = 0;
-    const header = headers?.headerAt(lsn);
-    this.#pendingSamples.push(
-      header === undefined ? lsn : { lsn, length: header.length, crc: header.crc },
+    this.#noteSample(lsn, headers);
+  }
+
+  /** Notes the records of `run`, as `note` of each in turn would, with a step per sample. */
+  noteRun(run: RecordRun, headers?: HeaderLookup): void {
+    this.#pendingLast = run.lsnAt(run.count - 1);
+    this.#sinceSample = sampleRun(
+      run,
+      this.#sinceSample,
+      BOUNDARY_SAMPLE_INTERVAL,
+      (lsn) => this.#noteSample(lsn, headers),
     );
+  }
+
+  #noteSample(lsn: number, headers: HeaderLookup | undefined): void {
+    const header = headers?.headerAt(lsn);
+    if (header === undefined) this.#pendingSamples.push(lsn, UNREAD, 0);
+    else this.#pendingSamples.push(lsn, header.length, header.crc);
   }
 
   /** Fingerprints the records noted since the last call, reading their headers. */
   seal(source: ByteSource): void {
-    for (const pending of this.#pendingSamples) {
-      const mark = typeof pending === "number" ? markAt(source, pending) : pending;
-      if (mark !== undefined) this.#samples.push(mark);
+    const pending = this.#pendingSamples;
+    for (let i = 0; i < pending.length; i++) {
+      const mark = pending.lengthAt(i) === UNREAD
+        ? markAt(source, pending.lsnAt(i))
+        : pending.at(i);
+      if (mark !== undefined) this.#samples.push(mark.lsn, mark.length, mark.crc);
     }
     const last = this.#pendingLast;
     if (last !== undefined) {
       // Unreadable now (the writer cut the log after the scan): a mark that never matches, so
       // the next refresh finds the cut instead of trusting older marks only.
-      this.#last = last === this.#samples.at(-1)?.lsn
+      this.#last = last === this.#newestSampleLsn()
         ? undefined
         : markAt(source, last) ?? { lsn: last, length: 0, crc: -1 };
     }
-    this.#pendingSamples = [];
+    pending.clear();
     this.#pendingLast = undefined;
+  }
+
+  #newestSampleLsn(): number | undefined {
+    const samples = this.#samples;
+    return samples.length === 0 ? undefined : samples.lsnAt(samples.length - 1);
   }
 
   /**
@@ -77,11 +100,13 @@ export class SeenRecords {
    * before the writer's cut), or `head` (the head the follower saw last) when none does.
    */
   cutSince(source: ByteSource, size: number, head: number): number | undefined {
-    const marks = this.#last === undefined ? this.#samples : [...this.#samples, this.#last];
-    const newest = marks.at(-1);
+    const samples = this.#samples;
+    // The newest mark: the last record when it is not a sample, else the newest sample.
+    let older = samples.length;
+    const newest = this.#last ?? (older > 0 ? samples.at(--older) : undefined);
     if (newest === undefined || matches(source, newest, size)) return undefined;
-    for (let i = marks.length - 2; i >= 0; i--) {
-      const mark = marks[i]!;
+    for (let i = older - 1; i >= 0; i--) {
+      const mark = samples.at(i);
       if (mark.lsn >= head && matches(source, mark, size)) return mark.lsn + frameSize(mark.length);
     }
     return head;
@@ -89,16 +114,17 @@ export class SeenRecords {
 
   /** Forgets the records at or after `lsn` (after a cut). */
   forgetFrom(lsn: number): void {
-    while ((this.#samples.at(-1)?.lsn ?? -1) >= lsn) this.#samples.pop();
+    while ((this.#newestSampleLsn() ?? -1) >= lsn) this.#samples.pop();
     if ((this.#last?.lsn ?? -1) >= lsn) this.#last = undefined;
     this.#sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
   }
 
   /** Forgets the records before `head` (after a checkpoint). */
   forgetBefore(head: number): void {
-    while (this.#samples.length > 0 && this.#samples[0]!.lsn < head) this.#samples.shift();
+    const samples = this.#samples;
+    while (samples.length > 0 && samples.lsnAt(0) < head) samples.shift();
     if ((this.#last?.lsn ?? head) < head) this.#last = undefined;
-    if (this.#samples.length === 0) this.#sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
+    if (samples.length === 0) this.#sinceSample = BOUNDARY_SAMPLE_INTERVAL - 1;
   }
 }
 

@@ -13,6 +13,7 @@ import { FileStore } from "./file_store.ts";
 import { SeenRecords } from "./follower.ts";
 import { FsDirectory } from "./fs_directory.ts";
 import { messageOf } from "./lsn.ts";
+import { firstAtOrAfter, type RecordRun } from "./record_run.ts";
 import { recover } from "./recovery.ts";
 import type { WalDirectory } from "./directory.ts";
 import { SegmentedStore } from "./segmented_store.ts";
@@ -215,11 +216,16 @@ export class Wal extends WalAsyncCuts {
         onRecord: (lsn, headers) => {
           index.add(lsn);
           seen?.note(lsn, headers);
-          progress?.(lsn);
+          progress?.record(lsn);
+        },
+        onRun: (run, headers) => {
+          index.addRun(run);
+          seen?.noteRun(run, headers);
+          progress?.run(run);
         },
         onSkip: (from, to) => {
           index.skip(from, to);
-          progress?.(to);
+          progress?.record(to);
         },
       });
       // What a crashed process wrote may still be only in the page cache; make it durable
@@ -363,20 +369,36 @@ function watchWrites(store: WalStore, wrote: () => void): WalStore {
   });
 }
 
+/** Progress reports of a recovery scan, fed record by record or a run at a time. */
+interface Progress {
+  record(lsn: number): void;
+  run(run: RecordRun): void;
+}
+
 /**
- * Calls `report` with the bytes scanned so far each time the scan passes another
- * {@linkcode RECOVERY_PROGRESS_STEP}, so that progress costs one comparison per record.
+ * Calls `report` with the bytes scanned so far at the first record at or past another
+ * {@linkcode RECOVERY_PROGRESS_STEP} since the last report: one comparison per record, or per
+ * run (where a search finds that record, so runs report what records one by one would).
  */
 function progressOf(
   report: ((scanned: number, total: number) => void) | undefined,
   head: number,
   end: number,
-): ((lsn: number) => void) | undefined {
+): Progress | undefined {
   if (report === undefined) return undefined;
   let next = head + RECOVERY_PROGRESS_STEP;
-  return (lsn) => {
+  const record = (lsn: number) => {
     if (lsn < next) return;
     next = lsn + RECOVERY_PROGRESS_STEP;
     report(lsn - head, end - head);
+  };
+  return {
+    record,
+    run: (run) => {
+      for (let index = firstAtOrAfter(run, next); index < run.count;) {
+        record(run.lsnAt(index));
+        index = firstAtOrAfter(run, next);
+      }
+    },
   };
 }

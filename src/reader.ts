@@ -15,6 +15,7 @@ import type { FrameScanner } from "./frame_scan.ts";
 import { type ByteSource, RangeChecksums } from "./range_checksums.ts";
 import { ScannedChunk } from "./scanned_chunk.ts";
 import { frameCrc, frameSize, readU32 } from "./record.ts";
+import type { RecordRun } from "./record_run.ts";
 
 // Defined beside the range checksums, which read through it too, so neither imports the other's
 // module in a circle; re-exported here, where readers look for it.
@@ -141,15 +142,15 @@ export class RecordReader implements HeaderLookup {
   }
 
   /**
-   * Moves past the record at the position when the scanner already vouched for it, and returns
-   * true; else false, changing nothing (then `next(false)` reads it). The recovery scan's loop:
-   * no result object and no read per record.
+   * Moves past every record from the position that the scanner already vouched for in the
+   * chunk it holds, and returns them as one run (valid until the reader's next call); else
+   * undefined, changing nothing (then `next(false)` reads the record). The recovery scan's loop:
+   * no result object, read or call per record.
    */
-  skipVouched(): boolean {
-    const next = this.#chunks?.take(this.#position, false) ?? -1;
-    if (next < 0) return false;
-    this.#position = next;
-    return true;
+  skipVouchedRun(): RecordRun | undefined {
+    const run = this.#chunks?.takeRun(this.#position);
+    if (run !== undefined) this.#position = run.end;
+    return run;
   }
 
   /** See {@linkcode HeaderLookup.headerAt}: from the current chunk, else the window. */
@@ -367,6 +368,9 @@ export class RecordReader implements HeaderLookup {
     }
     this.#buffer ??= new Uint8Array(READ_CHUNK_SIZE);
     const want = Math.min(READ_CHUNK_SIZE, this.#end - offset);
+    // Emptied before the read: one that throws (part way) must not leave the window claiming
+    // the old bytes, or moved ones, lie at `offset`.
+    this.#windowLength = 0;
     this.#windowStart = offset;
     this.#windowLength = this.#source.readAt(offset, this.#buffer.subarray(0, want));
     return this.#buffer.subarray(0, Math.min(this.#windowLength, size));

@@ -16,6 +16,7 @@ import {
 import { WalError } from "./errors.ts";
 import { type FrameScanner, scanFrames } from "./frame_scan.ts";
 import { type DamageReason, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
+import type { RecordRun } from "./record_run.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -94,6 +95,12 @@ export interface RecoveryOptions {
    * the reader, which can tell the record's header without a read.
    */
   onRecord?: (lsn: number, headers?: HeaderLookup) => void;
+  /**
+   * Called, when given, instead of `onRecord` for a run of intact records the frame scanner
+   * vouched for (most records of a log), with the reader that holds their headers. The run is
+   * valid during the call only.
+   */
+  onRun?: (run: RecordRun, headers: HeaderLookup) => void;
   /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
   onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
@@ -271,16 +278,22 @@ function skipDamage(at: Outcome): RecoveryReport {
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
   const ranges: RecoveryRange[] = [];
   let torn: Stop | undefined;
-  const after = walkAfter(reader, stop, (from, to) => {
-    const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
-    if (here.kind !== "damage") {
-      torn = here;
-      return false;
-    }
-    ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
-    options.onSkip?.(from, to);
-    return true;
-  }, options.onRecord);
+  const after = walkAfter(
+    reader,
+    stop,
+    (from, to) => {
+      const here = from === stop.lsn ? stop : classify(reader, sectors, from, end);
+      if (here.kind !== "damage") {
+        torn = here;
+        return false;
+      }
+      ranges.push({ lsn: from, size: to - from, reason: here.reason, action: "skipped" });
+      options.onSkip?.(from, to);
+      return true;
+    },
+    options.onRecord,
+    options.onRun,
+  );
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   const kept = { recordCount: count + after.count, reserveSize: 0 };
   const cutAt = torn?.lsn ?? after.last;
@@ -316,13 +329,14 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
   stop: Exclude<ReadResult, { kind: "record" }>;
 } {
   let count = 0;
-  const onRecord = options.onRecord;
+  const { onRecord, onRun } = options;
   for (;;) {
-    // Most records: one the scanner already vouched for, with no result object each.
-    const lsn = reader.position;
-    if (reader.skipVouched()) {
-      onRecord?.(lsn, reader);
-      count++;
+    // Most records: runs the scanner already vouched for, with no result object or call each.
+    const run = reader.skipVouchedRun();
+    if (run !== undefined) {
+      if (onRun !== undefined) onRun(run, reader);
+      else if (onRecord !== undefined) eachRecord(run, reader, onRecord);
+      count += run.count;
       continue;
     }
     const result = reader.next(false);
@@ -330,6 +344,14 @@ function scan(reader: RecordReader, options: RecoveryOptions): {
     onRecord?.(result.lsn, reader);
     count++;
   }
+}
+
+function eachRecord(
+  run: RecordRun,
+  headers: HeaderLookup,
+  onRecord: (lsn: number, headers?: HeaderLookup) => void,
+): void {
+  for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index), headers);
 }
 
 /** A torn frame's reason: how it was cut short, or `"torn-write"` for a zero sector. */

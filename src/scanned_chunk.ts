@@ -13,6 +13,7 @@ import {
 import type { FrameScanner } from "./frame_scan.ts";
 import type { ByteSource } from "./range_checksums.ts";
 import { readU32 } from "./record.ts";
+import type { RecordRun } from "./record_run.ts";
 
 /**
  * The chunk of `[0, end)` of a source that a frame scanner last checked, and the frames in it the
@@ -79,6 +80,21 @@ export class ScannedChunk {
     return next;
   }
 
+  /**
+   * Hands out every vouched frame left from `lsn` at once, moving past them all: what `take`
+   * would hand out one by one. Undefined when `take(lsn, false)` would return -1. The run reads
+   * the array of frame ends, so it is valid until the next `scan`.
+   */
+  takeRun(lsn: number): RecordRun | undefined {
+    const from = this.#endAt;
+    const count = this.#endCount - from;
+    if (count <= 0 || this.#next !== lsn) return undefined;
+    const run = new ChunkRun(lsn, this.#start, this.#ends!, from, count);
+    this.#endAt = this.#endCount;
+    this.#next = run.end;
+    return run;
+  }
+
   /** A view of the payload of the frame `[lsn, next)` that `take` just handed out. */
   payload(lsn: number, next: number): Uint8Array {
     const chunk = this.#chunk!;
@@ -120,7 +136,8 @@ export class ScannedChunk {
     const buffer = copy
       ? new Uint8Array(size)
       : (this.#scratch ??= new Uint8Array(REPLAY_CHUNK_SIZE)).subarray(0, size);
-    const got = this.#source.readAt(lsn, buffer);
+    const carried = this.#dropChunk(lsn);
+    const got = this.#fill(lsn, carried, buffer);
     this.#chunk = buffer.subarray(0, got);
     this.#start = lsn;
     this.#owned = copy;
@@ -132,6 +149,36 @@ export class ScannedChunk {
     return false;
   }
 
+  /**
+   * Forgets the current chunk before a new one is read into memory it may share (the scratch
+   * array): a read that throws then leaves no chunk described by bytes that moved. Returns the
+   * bytes from `lsn` on that it held (the start of a frame that ran past its end), if any.
+   */
+  #dropChunk(lsn: number): Uint8Array | undefined {
+    const chunk = this.#chunk;
+    const from = lsn - this.#start;
+    this.#chunk = undefined;
+    this.#endCount = 0;
+    this.#endAt = 0;
+    this.#next = -1;
+    return chunk === undefined || from < 0 || from >= chunk.length
+      ? undefined
+      : chunk.subarray(from);
+  }
+
+  /**
+   * Reads `[lsn, lsn + buffer.length)` of the source into `buffer`. The `carried` bytes (the
+   * last chunk's from `lsn` on) are copied, not read again, so that each read starts where the
+   * last one ended: a file source then reads its chunks in order with no seek between them.
+   */
+  #fill(lsn: number, carried: Uint8Array | undefined, buffer: Uint8Array): number {
+    const held = carried?.length ?? 0;
+    if (held === 0 || held >= buffer.length) return this.#source.readAt(lsn, buffer);
+    // `set` copies correctly when `buffer` is the scratch array `carried` views.
+    buffer.set(carried!);
+    return held + this.#source.readAt(lsn + held, buffer.subarray(held));
+  }
+
   /** The length and CRC fields of the header at `lsn` if the chunk holds its 8 bytes. */
   headerAt(lsn: number): { length: number; crc: number } | undefined {
     const chunk = this.#chunk;
@@ -141,5 +188,28 @@ export class ScannedChunk {
       length: readU32(chunk, from + HEADER_LENGTH_OFFSET),
       crc: readU32(chunk, from + HEADER_CRC_OFFSET),
     };
+  }
+}
+
+/** Frames of one scanned chunk: the first starts at `first`, each next where the last ends. */
+class ChunkRun implements RecordRun {
+  readonly count: number;
+  readonly end: number;
+  readonly #first: number;
+  readonly #start: number;
+  readonly #ends: Uint32Array;
+  readonly #from: number;
+
+  constructor(first: number, start: number, ends: Uint32Array, from: number, count: number) {
+    this.count = count;
+    this.#first = first;
+    this.#start = start;
+    this.#ends = ends;
+    this.#from = from;
+    this.end = start + ends[from + count - 1]!;
+  }
+
+  lsnAt(index: number): number {
+    return index === 0 ? this.#first : this.#start + this.#ends[this.#from + index - 1]!;
   }
 }

@@ -4,18 +4,24 @@
 // few bytes per call, the case the loops exist for.
 
 import { deepEqual, equal, notEqual, ok, throws } from "node:assert/strict";
+import fc from "fast-check";
 import { join } from "node:path";
 import { WalError } from "../src/errors.ts";
-import { identityOf, readAtLimit, wrapIo, writeAll } from "../src/file_io.ts";
+import { identityOf, readAtLimit, SequentialReader, wrapIo, writeAll } from "../src/file_io.ts";
 import { payload, withTempDir } from "./_helpers.ts";
 
 /** A handle over `bytes` whose reads give at most `step` bytes each, as `readSync` may. */
-function trickleReader(bytes: Uint8Array, step: number): { file: Deno.FsFile; reads: number[] } {
+function trickleReader(
+  bytes: Uint8Array,
+  step: number,
+): { file: Deno.FsFile; reads: number[]; seeks: number[] } {
   let position = 0;
   const reads: number[] = [];
+  const seeks: number[] = [];
   const file = {
     seekSync(offset: number, whence: Deno.SeekMode): number {
       equal(whence, Deno.SeekMode.Start);
+      seeks.push(offset);
       position = offset;
       return position;
     },
@@ -28,7 +34,7 @@ function trickleReader(bytes: Uint8Array, step: number): { file: Deno.FsFile; re
       return n;
     },
   };
-  return { file: file as unknown as Deno.FsFile, reads };
+  return { file: file as unknown as Deno.FsFile, reads, seeks };
 }
 
 /** A handle that takes at most `limits[i]` bytes on its i-th write (the last limit repeats). */
@@ -94,6 +100,73 @@ Deno.test("readAtLimit: stops at the file's end (a null read) before the range i
   const buffer = new Uint8Array(200);
   equal(readAtLimit(file, 50, buffer, 500), 50);
   deepEqual(buffer.subarray(0, 50), content.subarray(50));
+});
+
+Deno.test("SequentialReader: reads what readAtLimit reads, whatever the order of the ranges", () => {
+  const content = payload(3000, 5);
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ offset: fc.nat({ max: 3100 }), length: fc.nat({ max: 700 }) }), {
+        maxLength: 12,
+      }),
+      fc.integer({ min: 1, max: 900 }),
+      fc.nat({ max: 3100 }),
+      (ranges, step, end) => {
+        const { file } = trickleReader(content, step);
+        const reader = new SequentialReader(file);
+        const plain = trickleReader(content, step).file;
+        // Half the reads start where the last one ended, the case that skips the seek.
+        let next = 0;
+        for (const [i, { offset, length }] of ranges.entries()) {
+          const at = i % 2 === 0 ? next : offset;
+          const got = new Uint8Array(length);
+          const want = new Uint8Array(length);
+          const n = reader.readAt(at, got, end);
+          equal(n, readAtLimit(plain, at, want, end));
+          deepEqual(got, want);
+          next = at + n;
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("SequentialReader: seeks only when a read does not start where the last one ended", () => {
+  const content = payload(1000, 2);
+  const { file, seeks } = trickleReader(content, 64);
+  const reader = new SequentialReader(file);
+  const buffer = new Uint8Array(100);
+  equal(reader.readAt(0, buffer, 1000), 100);
+  equal(reader.readAt(100, buffer, 1000), 100);
+  equal(reader.readAt(200, buffer, 1000), 100);
+  deepEqual(buffer, content.subarray(200, 300));
+  equal(reader.readAt(50, buffer, 1000), 100);
+  equal(reader.readAt(150, buffer, 1000), 100);
+  // An empty range reads nothing and leaves the position alone.
+  equal(reader.readAt(999, new Uint8Array(0), 1000), 0);
+  equal(reader.readAt(250, buffer, 1000), 100);
+  deepEqual(seeks, [0, 50]);
+});
+
+Deno.test("SequentialReader: a read that fails part way seeks again next time", () => {
+  const content = payload(1000, 3);
+  let failNext = false;
+  const { file, seeks } = trickleReader(content, 10);
+  const readSync = file.readSync.bind(file);
+  file.readSync = (into: Uint8Array) => {
+    if (failNext) throw new Error("EIO");
+    return readSync(into);
+  };
+  const reader = new SequentialReader(file);
+  const buffer = new Uint8Array(30);
+  equal(reader.readAt(0, buffer, 1000), 30);
+  failNext = true;
+  throws(() => reader.readAt(30, buffer, 1000), /EIO/);
+  failNext = false;
+  equal(reader.readAt(30, buffer, 1000), 30);
+  deepEqual(buffer, content.subarray(30, 60));
+  deepEqual(seeks, [0, 30]);
 });
 
 Deno.test("writeAll: writes everything through a handle that takes a few bytes per call", () => {

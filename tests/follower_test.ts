@@ -87,6 +87,40 @@ Deno.test("SeenRecords: samples noted with their headers are sealed without read
   equal(seen.cutSince(source(image), image.length, 0), undefined);
 });
 
+Deno.test("SeenRecords.noteRun() takes the fingerprints note() of each record takes", () => {
+  const image = logImage(RECORDS);
+  const view = new DataView(image.buffer);
+  const headers = {
+    headerAt: (lsn: number) => ({
+      length: view.getUint32(lsn + 4, true),
+      crc: view.getUint32(lsn, true),
+    }),
+  };
+  for (const split of [1, 5, BOUNDARY_SAMPLE_INTERVAL, 100, COUNT]) {
+    const seen = new SeenRecords();
+    for (let from = 0; from < COUNT; from += split) {
+      const slice = LSNS.slice(from, from + split);
+      const end = LSNS[from + slice.length] ?? image.length;
+      seen.noteRun({ count: slice.length, end, lsnAt: (k) => slice[k]! }, headers);
+    }
+    const reads: number[] = [];
+    seen.seal({
+      readAt(offset: number, buffer: Uint8Array): number {
+        reads.push(offset);
+        return source(image).readAt(offset, buffer);
+      },
+    });
+    // Only the newest record is read: every sample came with its header, as with note().
+    deepEqual(reads, [LSNS.at(-1)], `runs of ${split}`);
+    // Cut just after the second sample: found at the same boundary as with note().
+    const cutAt = BOUNDARY_SAMPLE_INTERVAL + 3;
+    const rewritten = logImage([...RECORDS.slice(0, cutAt), bytes("other")]);
+    const expected = seenAll(image).cutSince(source(rewritten), rewritten.length, 0);
+    equal(seen.cutSince(source(rewritten), rewritten.length, 0), expected, `runs of ${split}`);
+    equal(seen.cutSince(source(image), image.length, 0), undefined);
+  }
+});
+
 Deno.test("SeenRecords: a sample whose header the lookup does not hold is read at seal", () => {
   const image = logImage(RECORDS);
   const seen = new SeenRecords();

@@ -1,7 +1,7 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/open.ts: the factories and the recovery wiring.
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { loadShim, type ShimCrc } from "../ffi/mod.ts";
 import type { RecoveryPolicy, WalConfig } from "../src/config.ts";
@@ -11,7 +11,7 @@ import { WalError } from "../src/errors.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { Wal } from "../src/open.ts";
 import type { WalStore } from "../src/store.ts";
-import { bytes, concat, logImage, readBytes, withTempDir } from "./_helpers.ts";
+import { bytes, concat, logImage, lsnsOf, payload, readBytes, withTempDir } from "./_helpers.ts";
 import { Rng } from "./_rng.ts";
 
 Deno.test("Wal.withStore checks the store's methods and recovers what it holds", () => {
@@ -61,6 +61,39 @@ Deno.test("the open reports its scan's progress once per MiB, and never for a sm
     onRecoveryProgress: (scanned) => small.push(scanned),
   }).close();
   equal(small.length, 0);
+});
+
+Deno.test("the open of a file reports the progress a record-by-record scan reports, also when it scans a chunk at a time", async () => {
+  await withTempDir((dir) => {
+    // Records of a few KiB: a 256 KiB chunk holds dozens, handed to the scan as one run.
+    const payloads = Array.from({ length: 900 }, (_, i) => payload(1000 + (i % 7) * 900, i));
+    const image = logImage(payloads);
+    const path = join(dir, "progress.wal");
+    Deno.writeFileSync(path, image);
+    const step = 1024 * 1024;
+    const expected: number[] = [];
+    let next = step;
+    for (const lsn of lsnsOf(payloads)) {
+      if (lsn < next) continue;
+      expected.push(lsn);
+      next = lsn + step;
+    }
+    ok(expected.length >= 3);
+    for (const durability of ["runtime", "auto"] as const) {
+      for (const readOnly of [true, false]) {
+        const calls: number[] = [];
+        Wal.open(path, {
+          durability,
+          readOnly,
+          onRecoveryProgress: (scanned, total) => {
+            equal(total, image.length);
+            calls.push(scanned);
+          },
+        }).close();
+        deepEqual(calls, expected, `${durability}, readOnly ${readOnly}`);
+      }
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
-import { type ByteSource, RecordReader } from "../src/reader.ts";
+import { type ByteSource, type ReadResult, RecordReader } from "../src/reader.ts";
 import { frame } from "../src/record.ts";
 import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
 
@@ -191,17 +191,33 @@ const damagedImage = fc.record({
 
 /**
  * Every result `next` gives until the end, with seeks to `jumps` after damage (as cursors do).
- * With `vouched`, each record is taken by `nextVouched` / `skipVouched` first, as the loops do.
+ * With `vouched`, a record whose payload is kept is taken by `nextVouched` first, as the replay
+ * loop does; with `runs`, records whose payload is not kept are taken by `skipVouchedRun` first,
+ * as the recovery scan does (a run takes many records, so `runs` wants `copies` of `[false]`).
  */
-function readAll(reader: RecordReader, copies: boolean[], jumps: number[], vouched = false) {
-  const results = [];
-  for (let i = 0; i < 200; i++) {
-    const copy = copies[i % copies.length]!;
+function readAll(
+  reader: RecordReader,
+  copies: readonly boolean[],
+  jumps: number[],
+  { vouched = false, runs = false, limit = 200 } = {},
+): ReadResult[] {
+  const results: ReadResult[] = [];
+  while (results.length < limit) {
+    const copy = copies[results.length % copies.length]!;
     const lsn = reader.position;
     const data = vouched && copy ? reader.nextVouched() : undefined;
-    if (data !== undefined || (vouched && !copy && reader.skipVouched())) {
-      const length = reader.position - lsn - 8;
-      results.push({ kind: "record", lsn, length, data: copy ? data : undefined });
+    if (data !== undefined) {
+      results.push({ kind: "record", lsn, length: reader.position - lsn - 8, data });
+      continue;
+    }
+    const run = runs && !copy ? reader.skipVouchedRun() : undefined;
+    if (run !== undefined) {
+      for (let k = 0; k < run.count; k++) {
+        const start = run.lsnAt(k);
+        const end = k + 1 < run.count ? run.lsnAt(k + 1) : run.end;
+        results.push({ kind: "record", lsn: start, length: end - start - 8, data: undefined });
+      }
+      equal(reader.position, run.end);
       continue;
     }
     const result = reader.next(copy);
@@ -216,38 +232,88 @@ function readAll(reader: RecordReader, copies: boolean[], jumps: number[], vouch
   return results;
 }
 
+/**
+ * Logs of two to three replay chunks: records of a few sizes in turn (so frames straddle the
+ * chunk borders at many offsets, and a record may be larger than a chunk), with one damage.
+ */
+const multiChunkImage = fc.record({
+  sizes: fc.array(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.nat({ max: 600 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 1025, max: 9000 }) },
+      {
+        weight: 1,
+        arbitrary: fc.integer({ min: REPLAY_CHUNK_SIZE - 300, max: REPLAY_CHUNK_SIZE + 300 }),
+      },
+    ),
+    { minLength: 1, maxLength: 8 },
+  ),
+  kind: fc.constantFrom("none", "flip", "cut", "zeros"),
+  at: fc.nat(),
+}).map(({ sizes, kind, at }) => {
+  const payloads: Uint8Array[] = [];
+  let total = 0;
+  const target = 2 * REPLAY_CHUNK_SIZE + (at % REPLAY_CHUNK_SIZE);
+  for (let i = 0; total < target; i++) {
+    const data = payload(sizes[i % sizes.length]!, i);
+    payloads.push(data);
+    total += data.length + 8;
+  }
+  const image = logImage(payloads);
+  const where = at % image.length;
+  if (kind === "cut") return image.subarray(0, where);
+  if (kind === "flip") image[where]! ^= 1 << (at % 8);
+  if (kind === "zeros") image.fill(0, where, where + 1 + (at % 5000));
+  return image;
+});
+
 /** A reader with the scanner (taking vouched records or not) reads what one without it reads. */
-function sameAsWithoutScanner(vouched: boolean): void {
+function sameAsWithoutScanner(take: "next" | "vouched" | "runs", multiChunk = false): void {
   fc.assert(
     fc.property(
-      damagedImage,
-      fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+      multiChunk ? multiChunkImage : damagedImage,
+      take === "runs"
+        ? fc.constant([false])
+        : fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
       fc.array(fc.nat(), { maxLength: 4 }),
       fc.constantFrom(64, 1024, 4096),
       (image, copies, jumpSeeds, max) => {
         const jumps = jumpSeeds.map((s) => s % (image.length + 1)).sort((a, b) => a - b);
         const slow = new RecordReader(new ArraySource(image), 0, image.length, max);
         const fast = new RecordReader(new ArraySource(image), 0, image.length, max, scanFrames);
-        deepEqual(readAll(fast, copies, jumps, vouched), readAll(slow, copies, jumps));
+        const limit = multiChunk ? 100_000 : 200;
+        const how = { vouched: take === "vouched", runs: take === "runs", limit };
+        deepEqual(readAll(fast, copies, jumps, how), readAll(slow, copies, jumps, { limit }));
       },
     ),
-    { numRuns: 500 },
+    { numRuns: multiChunk ? 40 : 500 },
   );
 }
 
 Deno.test("RecordReader with a scanner reads what it reads without one, damage and seeks included", () => {
-  sameAsWithoutScanner(false);
+  sameAsWithoutScanner("next");
 });
 
-Deno.test("RecordReader.nextVouched() and skipVouched() read what next() reads without a scanner", () => {
-  sameAsWithoutScanner(true);
+Deno.test("RecordReader.nextVouched() reads what next() reads without a scanner", () => {
+  sameAsWithoutScanner("vouched");
 });
 
-Deno.test("RecordReader.nextVouched() hands out nothing it has not checked, nor views of a reused chunk", () => {
+Deno.test("RecordReader.skipVouchedRun() passes the records next() reads without a scanner", () => {
+  sameAsWithoutScanner("runs");
+});
+
+Deno.test("RecordReader with a scanner reads what it reads without one over several chunks", async (t) => {
+  // Frames that straddle a chunk border are carried into the next chunk, not read again.
+  for (const take of ["next", "vouched", "runs"] as const) {
+    await t.step(take, () => sameAsWithoutScanner(take, true));
+  }
+});
+
+Deno.test("RecordReader.nextVouched() and skipVouchedRun() hand out nothing unchecked, nor views of a reused chunk", () => {
   const image = logImage([bytes("one"), bytes("two"), bytes("three")]);
   const plain = new RecordReader(new ArraySource(image), 0, image.length, 64);
   equal(plain.nextVouched(), undefined);
-  equal(plain.skipVouched(), false);
+  equal(plain.skipVouchedRun(), undefined);
   equal(plain.position, 0);
   const reader = new RecordReader(new ArraySource(image), 0, image.length, 64, scanFrames);
   // Nothing scanned yet: nothing is vouched for.
@@ -255,11 +321,18 @@ Deno.test("RecordReader.nextVouched() hands out nothing it has not checked, nor 
   // A chunk read for next(false) is the reader's scratch array: its payloads are not handed out.
   equal(reader.next(false).kind, "record");
   equal(reader.nextVouched(), undefined);
-  equal(reader.skipVouched(), true);
-  equal(reader.position, 22);
-  deepEqual(reader.next(true), { kind: "record", lsn: 22, length: 5, data: bytes("three") });
-  equal(reader.nextVouched(), undefined);
+  // The records left in the chunk, as one run.
+  const run = reader.skipVouchedRun()!;
+  deepEqual([run.count, run.lsnAt(0), run.lsnAt(1), run.end], [2, 11, 22, image.length]);
+  equal(reader.position, image.length);
+  equal(reader.skipVouchedRun(), undefined);
   equal(reader.next(true).kind, "end");
+  // A chunk read for next(true) is the caller's: its payloads are handed out.
+  const again = new RecordReader(new ArraySource(image), 0, image.length, 64, scanFrames);
+  equal(again.next(false).kind, "record");
+  equal(again.next(false).kind, "record");
+  deepEqual(again.next(true), { kind: "record", lsn: 22, length: 5, data: bytes("three") });
+  equal(again.nextVouched(), undefined);
   const owned = new RecordReader(new ArraySource(image), 0, image.length, 64, scanFrames);
   deepEqual(owned.next(true), { kind: "record", lsn: 0, length: 3, data: bytes("one") });
   deepEqual(owned.nextVouched(), bytes("two"));
@@ -335,4 +408,67 @@ Deno.test("RecordReader with a scanner steps over damage inside a chunk without 
   // bytes: not a read per damaged range.
   const chunks = Math.ceil(image.length / Math.min(REPLAY_CHUNK_SIZE, READ_CHUNK_SIZE));
   ok(source.reads <= 2 * chunks + 2, `${source.reads} reads for ${chunks} chunks`);
+});
+
+Deno.test("RecordReader used again after a failed read reads what a reader that never failed reads", () => {
+  fc.assert(
+    fc.property(
+      multiChunkImage,
+      fc.array(fc.nat({ max: 8 }), { minLength: 1, maxLength: 4 }),
+      fc.constantFrom(4096, REPLAY_CHUNK_SIZE + 400),
+      fc.boolean(),
+      (image, failAt, max, withScanner) => {
+        const scanner = withScanner ? scanFrames : undefined;
+        // The source throws on the chosen calls (counted over the whole run), the failed call
+        // is made again, as a caller that retries after an I/O error would.
+        let calls = 0;
+        const failing = new Set(failAt);
+        const clean = new ArraySource(image);
+        const flaky: ByteSource = {
+          readAt(offset: number, buffer: Uint8Array): number {
+            if (failing.has(calls++)) {
+              buffer.fill(0x5a);
+              throw new Error("EIO");
+            }
+            return clean.readAt(offset, buffer);
+          },
+        };
+        const read = (reader: RecordReader) => {
+          const results: ReadResult[] = [];
+          for (let i = 0; i < 100_000; i++) {
+            let result: ReadResult | undefined;
+            while (result === undefined) {
+              try {
+                result = reader.next(i % 3 === 0);
+              } catch {
+                // retried
+              }
+            }
+            results.push(result);
+            if (result.kind === "end") break;
+            if (result.kind === "damage") {
+              let next: number | undefined;
+              for (let tries = 0;; tries++) {
+                try {
+                  next = reader.findNext(result.lsn + 1);
+                  break;
+                } catch {
+                  if (tries > 50) throw new Error("the source keeps failing");
+                }
+              }
+              if (next === undefined) break;
+              reader.seek(next);
+            }
+          }
+          return results;
+        };
+        const expected = read(
+          new RecordReader(new ArraySource(image), 0, image.length, max, scanner),
+        );
+        const got = read(new RecordReader(flaky, 0, image.length, max, scanner));
+        deepEqual(got, expected);
+      },
+    ),
+    { numRuns: 150 },
+  );
 });

@@ -2,7 +2,7 @@
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { TORN_ZERO_RUN_MIN } from "../src/constants.ts";
+import { REPLAY_CHUNK_SIZE, SCAN_BATCH_MAX, TORN_ZERO_RUN_MIN } from "../src/constants.ts";
 import { WalError } from "../src/errors.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { MemStore } from "../src/mem_store.ts";
@@ -354,6 +354,68 @@ Deno.test("recover() finds the same records and acts the same with the scanner a
       },
     ),
     { numRuns: 400 },
+  );
+});
+
+Deno.test("recover() hands onRun the records onRecord alone sees, in order, over several chunks", () => {
+  const policies = ["tolerate-torn-tail", "strict", "truncate", "skip"] as const;
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat({ max: 3000 }), { minLength: 1, maxLength: 6 }),
+      fc.constantFrom(...policies),
+      fc.constantFrom("none", "flip", "zeros", "cut"),
+      fc.nat(),
+      (sizes, policy, kind, at) => {
+        const payloads: Uint8Array[] = [];
+        for (let i = 0, total = 0; total < 2 * REPLAY_CHUNK_SIZE + (at % 100_000); i++) {
+          payloads.push(payload(sizes[i % sizes.length]!, i));
+          total += payloads.at(-1)!.length + 8;
+        }
+        let image = logImage(payloads);
+        const where = at % image.length;
+        if (kind === "flip") image[where]! ^= 1 << (at % 8);
+        else if (kind === "zeros") image.fill(0, where, where + 1 + (at % 700));
+        else if (kind === "cut") image = image.subarray(0, where);
+        const run = (withRuns: boolean) => {
+          const lsns: number[] = [];
+          const runs: number[] = [];
+          const options: RecoveryOptions = {
+            maxRecordSize: 4096,
+            recoveryPolicy: policy,
+            readOnly: true,
+            scanner: scanFrames,
+            onRecord: (lsn) => lsns.push(lsn),
+            ...(withRuns
+              ? {
+                onRun: (run) => {
+                  runs.push(run.count);
+                  for (let k = 0; k < run.count; k++) lsns.push(run.lsnAt(k));
+                  const last = run.lsnAt(run.count - 1);
+                  equal(run.end, last + 8 + new DataView(image.buffer).getUint32(last + 4, true));
+                },
+              }
+              : {}),
+          };
+          try {
+            return { report: recover(new MemStore(image.slice()), options), lsns, runs };
+          } catch (error) {
+            return {
+              error: error instanceof WalError ? [error.kind, error.lsn] : error,
+              lsns,
+              runs,
+            };
+          }
+        };
+        const alone = run(false);
+        const withRuns = run(true);
+        deepEqual({ ...withRuns, runs: [] }, alone);
+        // Most records came in runs: a call per chunk (or per scanner batch), not per record.
+        const most = 4 + Math.ceil(payloads.length / SCAN_BATCH_MAX) +
+          Math.ceil(image.length / (REPLAY_CHUNK_SIZE / 2));
+        ok(withRuns.runs.length <= most, `${withRuns.runs.length} runs`);
+      },
+    ),
+    { numRuns: 60 },
   );
 });
 

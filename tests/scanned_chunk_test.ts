@@ -1,24 +1,34 @@
 // Copyright 2026 the wal-db authors. MIT license.
 // Tests for src/scanned_chunk.ts: the chunk a frame scanner checked, and the frames it vouched for.
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { scanFrames } from "../src/frame_scan.ts";
 import { ScannedChunk } from "../src/scanned_chunk.ts";
 import { bytes, logImage, lsnsOf, payload } from "./_helpers.ts";
 
-/** A source over an array that counts its reads. */
+/** A source over an array that counts its reads and notes the ranges read. */
 function sourceOf(image: Uint8Array) {
   const source = {
     reads: 0,
+    ranges: [] as [number, number][],
     readAt(offset: number, buffer: Uint8Array): number {
       source.reads++;
+      source.ranges.push([offset, Math.min(offset + buffer.length, image.length)]);
       const part = image.subarray(offset, offset + buffer.length);
       buffer.set(part);
       return part.length;
     },
   };
   return source;
+}
+
+/** The end of the frame at `lsn`: taken from the chunk, after a scan when the chunk has none. */
+function takeOrScan(chunks: ScannedChunk, lsn: number, copy: boolean): number {
+  const next = chunks.take(lsn, copy);
+  if (next >= 0) return next;
+  equal(chunks.scan(lsn, copy), true);
+  return chunks.take(lsn, copy);
 }
 
 Deno.test("ScannedChunk hands out the frames one scan vouched for, in order, then nothing", () => {
@@ -43,6 +53,76 @@ Deno.test("ScannedChunk hands out the frames one scan vouched for, in order, the
   equal(chunks.headerAt(image.length), undefined);
 });
 
+Deno.test("ScannedChunk.takeRun() hands out at once what take() hands out one by one", () => {
+  const payloads = [bytes("one"), new Uint8Array(0), bytes("three"), bytes("four")];
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  const chunks = new ScannedChunk(sourceOf(image), image.length, 64, scanFrames);
+  equal(chunks.takeRun(0), undefined, "nothing scanned yet");
+  equal(chunks.scan(0, false), true);
+  equal(chunks.take(0, false), lsns[1]);
+  equal(chunks.takeRun(lsns[0]!), undefined, "only from the next LSN");
+  const run = chunks.takeRun(lsns[1]!)!;
+  equal(run.count, 3);
+  deepEqual([0, 1, 2].map((k) => run.lsnAt(k)), lsns.slice(1, 4));
+  equal(run.end, image.length);
+  equal(chunks.take(image.length, false), -1);
+  equal(chunks.takeRun(image.length), undefined);
+});
+
+Deno.test("ScannedChunk reads each chunk where the last one ended, carrying a straddling frame over", () => {
+  // Frames of 1,008 bytes: most chunk borders fall inside a frame.
+  const payloads = Array.from({ length: 900 }, (_, i) => payload(1000, i));
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  for (const copy of [false, true]) {
+    const source = sourceOf(image);
+    const chunks = new ScannedChunk(source, image.length, 4096, scanFrames);
+    const kept: Uint8Array[] = [];
+    for (let i = 0; i < payloads.length; i++) {
+      const next = takeOrScan(chunks, lsns[i]!, copy);
+      equal(next, lsns[i + 1]);
+      kept.push(copy ? chunks.payload(lsns[i]!, next) : chunks.payload(lsns[i]!, next).slice());
+    }
+    kept.forEach((data, i) => deepEqual(data, payloads[i], `record ${i}, copy ${copy}`));
+    ok(source.reads > 2, `${source.reads} reads`);
+    // Every read starts where the one before it ended: no byte is read twice.
+    source.ranges.forEach(([from], i) => equal(from, i === 0 ? 0 : source.ranges[i - 1]![1]));
+    equal(source.ranges.at(-1)![1], image.length);
+  }
+});
+
+Deno.test("ScannedChunk forgets its chunk when a read fails, so no header is read from moved bytes", () => {
+  // Frames of 1,008 bytes: the first chunk ends inside a frame, which the next read carries.
+  const payloads = Array.from({ length: 600 }, (_, i) => payload(1000, i));
+  const image = logImage(payloads);
+  const lsns = [...lsnsOf(payloads), image.length];
+  const source = sourceOf(image);
+  let failing = false;
+  const flaky = {
+    readAt: (offset: number, buffer: Uint8Array) => {
+      if (failing) throw new Error("EIO");
+      return source.readAt(offset, buffer);
+    },
+  };
+  const chunks = new ScannedChunk(flaky, image.length, 4096, scanFrames);
+  equal(chunks.scan(0, false), true);
+  let i = 0;
+  while (chunks.take(lsns[i]!, false) >= 0) i++;
+  const straddling = lsns[i]!;
+  const before = chunks.headerAt(lsns[i - 1]!);
+  ok(before !== undefined);
+  failing = true;
+  throws(() => chunks.scan(straddling, false), /EIO/);
+  // The scratch array's bytes moved for the carry: the chunk is no longer described by them.
+  equal(chunks.headerAt(lsns[i - 1]!), undefined);
+  equal(chunks.take(straddling, false), -1);
+  failing = false;
+  equal(chunks.scan(straddling, false), true);
+  equal(chunks.take(straddling, false), lsns[i + 1]);
+  deepEqual(chunks.payload(straddling, lsns[i + 1]!), payloads[i]);
+});
+
 Deno.test("ScannedChunk never hands out a payload of its reused scratch array to a caller who keeps it", () => {
   const image = logImage([bytes("a"), bytes("b")]);
   const chunks = new ScannedChunk(sourceOf(image), image.length, 64, scanFrames);
@@ -62,11 +142,7 @@ Deno.test("ScannedChunk reads a new array per chunk when payloads are kept", () 
   const chunks = new ScannedChunk(sourceOf(image), image.length, 1 << 20, scanFrames);
   const kept: Uint8Array[] = [];
   for (let i = 0; i < payloads.length; i++) {
-    let next = chunks.take(lsns[i]!, true);
-    if (next < 0) {
-      equal(chunks.scan(lsns[i]!, true), true);
-      next = chunks.take(lsns[i]!, true);
-    }
+    const next = takeOrScan(chunks, lsns[i]!, true);
     kept.push(chunks.payload(lsns[i]!, next));
   }
   // More than one chunk was read, and no later read changed an earlier payload.
