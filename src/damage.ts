@@ -5,7 +5,7 @@
 
 import { assert } from "./assert.ts";
 import { HEADER_SIZE, SECTOR_SIZE, TORN_ZERO_RUN_MIN } from "./constants.ts";
-import type { DamageReason, HeaderLookup, RecordReader } from "./reader.ts";
+import type { DamageReason, HeaderLookup, ReadResult, RecordReader } from "./reader.ts";
 import { frameSize } from "./record.ts";
 import type { RecordRun } from "./record_run.ts";
 
@@ -234,8 +234,44 @@ export interface Followers {
   lastEnd: number;
 }
 
-function eachLsn(run: RecordRun, onRecord: (lsn: number) => void): void {
-  for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index));
+/** Who hears of intact records: one by one, or (when `onRun` is given) a run at a time. */
+export interface IntactVisitor {
+  /** Each intact record, with the reader, which can tell its header without a read. */
+  onRecord?: ((lsn: number, headers?: HeaderLookup) => void) | undefined;
+  /** Instead of `onRecord`, a run of them the frame scanner vouched for; valid for the call. */
+  onRun?: ((run: RecordRun, headers: HeaderLookup) => void) | undefined;
+}
+
+/**
+ * Reads intact records from the reader's position until damage or the end, telling `visit` of
+ * each (the runs the scanner vouched for come as runs: no result object or call per record).
+ * Returns how many there were, their bytes, where the last ends (the start position when there
+ * was none) and what stopped the read; the reader stays at it.
+ */
+export function readIntact(reader: RecordReader, visit: IntactVisitor): Followers & {
+  stop: Exclude<ReadResult, { kind: "record" }>;
+} {
+  const { onRecord, onRun } = visit;
+  const found = { count: 0, size: 0, lastEnd: reader.position };
+  for (;;) {
+    const run = reader.skipVouchedRun();
+    if (run !== undefined) {
+      if (onRun !== undefined) onRun(run, reader);
+      else if (onRecord !== undefined) {
+        for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index), reader);
+      }
+      found.count += run.count;
+      found.size += run.end - run.lsnAt(0);
+      found.lastEnd = run.end;
+      continue;
+    }
+    const result = reader.next(false);
+    if (result.kind !== "record") return { ...found, stop: result };
+    onRecord?.(result.lsn, reader);
+    found.count++;
+    found.size += frameSize(result.length);
+    found.lastEnd = result.lsn + frameSize(result.length);
+  }
 }
 
 /** Called for each damaged range `[from, to)` a walk passes; `to` starts an intact record. */
@@ -243,18 +279,17 @@ export type RangeVisitor = (from: number, to: number) => boolean;
 
 /**
  * Walks from the damage at `lsn` to the end: finds the next intact record, reads the intact
- * records from there, and so on, in one pass. `onRange` sees each damaged range that intact
- * records follow and may stop the walk there (return `false`); `onRecord` sees every intact
- * record after it, or `onRun`, when given, the runs of them the scanner vouched for. Returns the counts and where the last damaged range (the one with nothing
- * intact after it) starts, or `undefined` when the walk ended on an intact record or was
- * stopped.
+ * records from there (see {@linkcode readIntact}), and so on, in one pass. `onRange` sees each
+ * damaged range that intact records follow and may stop the walk there (return `false`); `visit`
+ * hears of every intact record after it. Returns the counts and where the last damaged range
+ * (the one with nothing intact after it) starts, or `undefined` when the walk ended on an intact
+ * record or was stopped.
  */
 export function walkAfter(
   reader: RecordReader,
   stop: Stop,
   onRange: RangeVisitor,
-  onRecord: ((lsn: number) => void) | undefined,
-  onRun?: (run: RecordRun, headers: HeaderLookup) => void,
+  visit: IntactVisitor = {},
 ): Followers & { last: number | undefined; stoppedAt: number | undefined } {
   const found = { count: 0, size: 0, lastEnd: stop.lsn };
   for (let at = stop.lsn;;) {
@@ -263,25 +298,12 @@ export function walkAfter(
     if (next === undefined) return { ...found, last: at, stoppedAt: undefined };
     if (!onRange(at, next)) return { ...found, last: undefined, stoppedAt: at };
     reader.seek(next);
-    for (;;) {
-      // As in the first scan: records the scanner vouched for come a run at a time.
-      const run = reader.skipVouchedRun();
-      if (run !== undefined) {
-        if (onRun !== undefined) onRun(run, reader);
-        else if (onRecord !== undefined) eachLsn(run, onRecord);
-        found.count += run.count;
-        found.size += run.end - run.lsnAt(0);
-        found.lastEnd = run.end;
-        continue;
-      }
-      const result = reader.next(false);
-      if (result.kind === "end") return { ...found, last: undefined, stoppedAt: undefined };
-      if (result.kind === "damage") break;
-      onRecord?.(result.lsn);
-      found.count++;
-      found.size += frameSize(result.length);
-      found.lastEnd = result.lsn + frameSize(result.length);
-    }
+    const read = readIntact(reader, visit);
+    assert(read.count > 0, "a walk resumes at the intact record the search found: LSN", next);
+    found.count += read.count;
+    found.size += read.size;
+    found.lastEnd = read.lastEnd;
+    if (read.stop.kind === "end") return { ...found, last: undefined, stoppedAt: undefined };
     at = reader.position;
   }
 }

@@ -10,13 +10,14 @@ import {
   fileSectors,
   type Followers,
   foreignFormat,
+  type IntactVisitor,
+  readIntact,
   type Stop,
   walkAfter,
 } from "./damage.ts";
 import { WalError } from "./errors.ts";
 import { type FrameScanner, scanFrames } from "./frame_scan.ts";
-import { type DamageReason, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
-import type { RecordRun } from "./record_run.ts";
+import { type DamageReason, RecordReader } from "./reader.ts";
 import type { SetAsideOptions, WalStore } from "./store.ts";
 
 /**
@@ -86,21 +87,13 @@ export interface RecoveryReport {
   readonly ranges: readonly RecoveryRange[];
 }
 
-/** What recovery needs to know of the configuration. */
-export interface RecoveryOptions {
+/**
+ * What recovery needs to know of the configuration. `onRecord` / `onRun` (see
+ * {@linkcode IntactVisitor}) hear of every intact record kept, in order.
+ */
+export interface RecoveryOptions extends IntactVisitor {
   maxRecordSize: number;
   recoveryPolicy: RecoveryPolicy;
-  /**
-   * Called with the LSN of every intact record kept, in order; during the first scan also with
-   * the reader, which can tell the record's header without a read.
-   */
-  onRecord?: (lsn: number, headers?: HeaderLookup) => void;
-  /**
-   * Called, when given, instead of `onRecord` for a run of intact records the frame scanner
-   * vouched for (most records of a log), with the reader that holds their headers. The run is
-   * valid during the call only.
-   */
-  onRun?: (run: RecordRun, headers: HeaderLookup) => void;
   /** Called when the `"skip"` policy leaves `[from, to)` in place; `to` starts a record. */
   onSkip?: (from: number, to: number) => void;
   /** Change nothing: report what would be cut or set aside as `"ignored"` instead. */
@@ -133,7 +126,7 @@ export function recover(store: WalStore, options: RecoveryOptions): RecoveryRepo
   const end = store.size;
   const scanner = options.scanner ?? scanFrames;
   const reader = new RecordReader(store, store.head, end, options.maxRecordSize, scanner);
-  const first = scan(reader, options);
+  const first = readIntact(reader, options);
   if (first.stop.kind === "end") return intact(first.count, end);
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;
   if (first.count === 0 && !store.identifiesLog) refuseForeign(reader, store.head, end);
@@ -186,7 +179,7 @@ function reserve({ store, options, end, count, stop }: Outcome): RecoveryReport 
  */
 function tornTail(at: Outcome): RecoveryReport {
   const { reader, stop } = at;
-  const after = walkAfter(reader, stop, () => true, undefined);
+  const after = walkAfter(reader, stop, () => true);
   if (noRecordAnywhere(at, after)) return firstAppend(at);
   // A frame whose bytes are all there (its checksum failed) was read as torn from its zeros,
   // which bit rot in a record holding zeros shows too: it is kept with the records after it.
@@ -255,7 +248,7 @@ function firstAppend({ store, reader, options, end, stop }: Outcome): RecoveryRe
  */
 function damaged(at: Outcome): RecoveryReport {
   const { reader, options, stop } = at;
-  const after = walkAfter(reader, stop, () => true, undefined);
+  const after = walkAfter(reader, stop, () => true);
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   if (options.recoveryPolicy === "strict") throw refused(stop, after);
   return cutAtStop(
@@ -291,8 +284,7 @@ function skipDamage(at: Outcome): RecoveryReport {
       options.onSkip?.(from, to);
       return true;
     },
-    options.onRecord,
-    options.onRun,
+    options,
   );
   if (noRecordAnywhere(at, after)) throw notALog(stop, options.maxRecordSize);
   const kept = { recordCount: count + after.count, reserveSize: 0 };
@@ -321,37 +313,6 @@ function skipDamage(at: Outcome): RecoveryReport {
  */
 function noRecordAnywhere({ store, count, stop }: Outcome, after: Followers): boolean {
   return count === 0 && after.count === 0 && stop.lsn === store.head && !store.identifiesLog;
-}
-
-/** Reads intact records until damage or the end; reports each one. */
-function scan(reader: RecordReader, options: RecoveryOptions): {
-  count: number;
-  stop: Exclude<ReadResult, { kind: "record" }>;
-} {
-  let count = 0;
-  const { onRecord, onRun } = options;
-  for (;;) {
-    // Most records: runs the scanner already vouched for, with no result object or call each.
-    const run = reader.skipVouchedRun();
-    if (run !== undefined) {
-      if (onRun !== undefined) onRun(run, reader);
-      else if (onRecord !== undefined) eachRecord(run, reader, onRecord);
-      count += run.count;
-      continue;
-    }
-    const result = reader.next(false);
-    if (result.kind !== "record") return { count, stop: result };
-    onRecord?.(result.lsn, reader);
-    count++;
-  }
-}
-
-function eachRecord(
-  run: RecordRun,
-  headers: HeaderLookup,
-  onRecord: (lsn: number, headers?: HeaderLookup) => void,
-): void {
-  for (let index = 0; index < run.count; index++) onRecord(run.lsnAt(index), headers);
 }
 
 /** A torn frame's reason: how it was cut short, or `"torn-write"` for a zero sector. */
