@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
@@ -408,6 +408,36 @@ Deno.test("RecordReader with a scanner steps over damage inside a chunk without 
   // bytes: not a read per damaged range.
   const chunks = Math.ceil(image.length / Math.min(REPLAY_CHUNK_SIZE, READ_CHUNK_SIZE));
   ok(source.reads <= 2 * chunks + 2, `${source.reads} reads for ${chunks} chunks`);
+});
+
+Deno.test("RecordReader.findNext() retried after a failed read finds the record it would have found", () => {
+  // Damage, a frame whose checksum is wrong, then an intact frame whose end lies past the first
+  // chunk: both long enough to be checked from range checksums, which read the source in chunks.
+  const bad = frame(new Uint8Array(2000));
+  bad[0]! ^= 1;
+  const intact = frame(payload(READ_CHUNK_SIZE, 3));
+  const image = concat([hex("ff ff ff ff ff ff ff ff"), bad, intact]);
+  const at = 8 + bad.length;
+  const clean = new RecordReader(new ArraySource(image), 0, image.length, READ_CHUNK_SIZE);
+  equal(clean.next(false).kind, "damage");
+  equal(clean.findNext(1), at);
+  // The first read past the first chunk fails, after scribbling over the buffer it was given.
+  const source = new ArraySource(image);
+  let failed = false;
+  const flaky: ByteSource = {
+    readAt(offset: number, buffer: Uint8Array): number {
+      if (!failed && offset >= READ_CHUNK_SIZE) {
+        failed = true;
+        buffer.fill(0x5a);
+        throw new Error("EIO");
+      }
+      return source.readAt(offset, buffer);
+    },
+  };
+  const reader = new RecordReader(flaky, 0, image.length, READ_CHUNK_SIZE);
+  equal(reader.next(false).kind, "damage");
+  throws(() => reader.findNext(1), /EIO/);
+  equal(reader.findNext(1), at);
 });
 
 Deno.test("RecordReader used again after a failed read reads what a reader that never failed reads", () => {
