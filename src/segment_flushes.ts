@@ -229,6 +229,7 @@ export class SegmentFlushes {
         else await this.#flushClosed(index);
         this.#settle(index, version, start);
       }
+      await this.#settleAhead();
       await this.syncDirectoryAsync();
       const sealedBelow = this.#sealedBelow();
       if (this.record.due(sealedBelow)) await this.record.writeAsync(sealedBelow);
@@ -313,6 +314,17 @@ export class SegmentFlushes {
         this.record.fail();
       },
     );
+  }
+
+  /**
+   * Waits for the directory flush started ahead of need, if one runs, and throws what it threw:
+   * a flush resolves only if every directory flush started before its own succeeded (after a
+   * failed one, a later one that succeeds proves nothing). One may start while this flush runs:
+   * the rotation that created a segment starts it when its turn's code is done.
+   */
+  async #settleAhead(): Promise<void> {
+    await this.#ahead; // never rejects: its failure is kept in #aheadError
+    this.#throwAheadError();
   }
 
   #throwAheadError(): void {
