@@ -4,8 +4,9 @@ import { equal, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { CRC_CHECKPOINT_SPACING, READ_CHUNK_SIZE } from "../src/constants.ts";
 import { MemStore } from "../src/mem_store.ts";
-import { type ByteSource, RangeChecksums } from "../src/range_checksums.ts";
+import { RangeChecksums } from "../src/range_checksums.ts";
 import { frameCrc } from "../src/record.ts";
+import { failingOnceFrom } from "./_helpers.ts";
 
 Deno.test("RangeChecksums gives every frame the checksum computed directly", () => {
   fc.assert(
@@ -53,18 +54,7 @@ Deno.test("RangeChecksums used again after a read that threw checks frames again
   const expected = (lsn: number, length: number) =>
     frameCrc(bytes.subarray(lsn + 8, lsn + 8 + length));
   // The first read of the second chunk fails, after scribbling over the buffer it was given.
-  let failed = false;
-  const store = new MemStore(bytes);
-  const source: ByteSource = {
-    readAt(offset: number, buffer: Uint8Array): number {
-      if (!failed && offset >= READ_CHUNK_SIZE) {
-        failed = true;
-        buffer.fill(0x5a);
-        throw new Error("EIO");
-      }
-      return store.readAt(offset, buffer);
-    },
-  };
+  const source = failingOnceFrom(new MemStore(bytes), READ_CHUNK_SIZE);
   const ranges = new RangeChecksums(source, 0, bytes.length);
   equal(ranges.frameChecksum(100, 1000), expected(100, 1000));
   throws(() => ranges.frameChecksum(1000, READ_CHUNK_SIZE), /EIO/);

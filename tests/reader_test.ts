@@ -6,7 +6,7 @@ import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "../src/reader.ts";
 import { frame } from "../src/record.ts";
-import { bytes, concat, hex, logImage, payload } from "./_helpers.ts";
+import { bytes, concat, failingOnceFrom, hex, logImage, payload } from "./_helpers.ts";
 
 /** A source over an array that remembers the largest buffer it was asked to fill. */
 class ArraySource implements ByteSource {
@@ -422,18 +422,7 @@ Deno.test("RecordReader.findNext() retried after a failed read finds the record 
   equal(clean.next(false).kind, "damage");
   equal(clean.findNext(1), at);
   // The first read past the first chunk fails, after scribbling over the buffer it was given.
-  const source = new ArraySource(image);
-  let failed = false;
-  const flaky: ByteSource = {
-    readAt(offset: number, buffer: Uint8Array): number {
-      if (!failed && offset >= READ_CHUNK_SIZE) {
-        failed = true;
-        buffer.fill(0x5a);
-        throw new Error("EIO");
-      }
-      return source.readAt(offset, buffer);
-    },
-  };
+  const flaky = failingOnceFrom(new ArraySource(image), READ_CHUNK_SIZE);
   const reader = new RecordReader(flaky, 0, image.length, READ_CHUNK_SIZE);
   equal(reader.next(false).kind, "damage");
   throws(() => reader.findNext(1), /EIO/);
