@@ -103,6 +103,9 @@ export class RangeChecksums {
       const at = this.#start + (this.#count - 1) * CRC_CHECKPOINT_SPACING;
       this.#chunk ??= new Uint8Array(READ_CHUNK_SIZE);
       const want = Math.min(READ_CHUNK_SIZE, this.#end - at);
+      // Emptied before the read: one that throws may already have written over the chunk, and
+      // a caller that retries would then checksum frames from those bytes as the source's.
+      this.#chunkLength = 0;
       const got = this.#source.readAt(at, this.#chunk.subarray(0, want));
       this.#chunkStart = at;
       this.#chunkLength = got;

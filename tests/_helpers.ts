@@ -2,6 +2,7 @@
 // Shared fixtures for the tests: temp folders, log images built by hand, byte surgery.
 
 import { fileSectors, type SectorInfo } from "../src/damage.ts";
+import type { ByteSource } from "../src/reader.ts";
 import { frame } from "../src/record.ts";
 import type { SetAsideOptions, WalStore } from "../src/store.ts";
 
@@ -162,4 +163,22 @@ export function removeIfPresent(path: string): void {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
+}
+
+/**
+ * `source`, except that its first read at or past `offset` scribbles over the buffer it was given
+ * and throws, as an I/O error part way through a read may; later reads go through.
+ */
+export function failingOnceFrom(source: ByteSource, offset: number): ByteSource {
+  let failed = false;
+  return {
+    readAt(at: number, buffer: Uint8Array): number {
+      if (!failed && at >= offset) {
+        failed = true;
+        buffer.fill(0x5a);
+        throw new Error("EIO");
+      }
+      return source.readAt(at, buffer);
+    },
+  };
 }
