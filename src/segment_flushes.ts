@@ -163,8 +163,8 @@ export class SegmentFlushes {
       this.directoryChanged();
       // Started once this turn's code is done: handing a call to a worker thread costs 30-55 µs
       // on the main thread here, as much as the rename; in the append it would double the
-      // rotation's cost. Nothing needs it sooner: a flush syncs the directory itself, and the
-      // next creation waits for it.
+      // rotation's cost. Nothing needs it sooner: a flush waits for it, and a creation that
+      // comes before it finished flushes the directory itself.
       queueMicrotask(() => {
         if (!this.#closed) this.#syncAhead();
       });
