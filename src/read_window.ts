@@ -45,8 +45,9 @@ const EMPTY = new Uint8Array(0);
  */
 export class ReadWindow {
   readonly #capacity: number;
-  #array: Uint8Array | undefined;
-  #start = 0;
+  #array: Uint8Array = EMPTY;
+  /** Where the window starts: -1 (no offset, all being ≥ 0) until the first load. */
+  #start = -1;
   #length = 0;
 
   /** A window of at most `capacity` bytes; its array is allocated at the first load. */
@@ -57,10 +58,10 @@ export class ReadWindow {
 
   /** The array holding the window's bytes from index 0 (empty before the first load). */
   get array(): Uint8Array {
-    return this.#array ?? EMPTY;
+    return this.#array;
   }
 
-  /** The offset of the window's first byte in the source. */
+  /** The offset of the window's first byte in the source (-1 before the first load). */
   get start(): number {
     return this.#start;
   }
@@ -72,8 +73,10 @@ export class ReadWindow {
 
   /** Where `[offset, offset + size)` lies in `array` when the window holds all of it, else -1. */
   indexOf(offset: number, size: number): number {
+    // No test of whether anything was loaded: it cost ~5% of the search after damage, which
+    // calls this at every offset. Before the first load `#start` is -1, so no offset is held.
     const from = offset - this.#start;
-    return this.#array !== undefined && from >= 0 && from + size <= this.#length ? from : -1;
+    return from >= 0 && from + size <= this.#length ? from : -1;
   }
 
   /**
@@ -82,7 +85,8 @@ export class ReadWindow {
    */
   load(source: ByteSource, offset: number, want: number): number {
     assert(want >= 0 && want <= this.#capacity, "a load fits the window: want", want);
-    this.#array ??= new Uint8Array(this.#capacity);
+    assert(offset >= 0, "a load starts inside the source: offset", offset);
+    if (this.#array === EMPTY) this.#array = new Uint8Array(this.#capacity);
     this.#length = 0;
     this.#start = offset;
     this.#length = source.readAt(offset, this.#array.subarray(0, want));
