@@ -10,15 +10,10 @@ import {
   READ_CHUNK_SIZE,
 } from "./constants.ts";
 import { crc32cRaw, crc32cShift } from "./crc32c.ts";
+import { type ByteSource, ReadWindow } from "./read_window.ts";
 
-/** Anything the reader can pull bytes from: a store, or an array in a test. */
-export interface ByteSource {
-  /**
-   * Copies the bytes at `offset` into `buffer` and returns how many were copied. Fewer than
-   * `buffer.length` only when the source ends before the buffer is full.
-   */
-  readAt(offset: number, buffer: Uint8Array): number;
-}
+// Defined beside the window every reader reads through; re-exported where readers look for it.
+export type { ByteSource };
 
 /**
  * Raw CRC32C registers of the prefixes `[start, start + i·spacing)` of a source, computed
@@ -34,9 +29,8 @@ export class RangeChecksums {
   #checkpoints = new Uint32Array(64);
   #count = 1;
   readonly #scratch = new Uint8Array(CRC_CHECKPOINT_SPACING);
-  #chunk: Uint8Array | undefined;
-  #chunkStart = 0;
-  #chunkLength = 0;
+  /** The chunk the checkpoints were last computed from. */
+  readonly #window = new ReadWindow(READ_CHUNK_SIZE);
   /** The registers last computed, for a candidate's two ends. */
   readonly #recent = [{ at: -1, register: 0 }, { at: -1, register: 0 }];
   #nextRecent = 0;
@@ -87,10 +81,8 @@ export class RangeChecksums {
    * near the previous candidate's), else read on their own (a frame's end may lie anywhere).
    */
   #bytes(offset: number, size: number): Uint8Array {
-    const from = offset - this.#chunkStart;
-    if (this.#chunk !== undefined && from >= 0 && from + size <= this.#chunkLength) {
-      return this.#chunk.subarray(from, from + size);
-    }
+    const from = this.#window.indexOf(offset, size);
+    if (from >= 0) return this.#window.array.subarray(from, from + size);
     const bytes = this.#scratch.subarray(0, size);
     const got = this.#source.readAt(offset, bytes);
     assert(got === size, "a covered range reads whole");
@@ -101,18 +93,12 @@ export class RangeChecksums {
   #extendTo(index: number): void {
     while (this.#count <= index) {
       const at = this.#start + (this.#count - 1) * CRC_CHECKPOINT_SPACING;
-      this.#chunk ??= new Uint8Array(READ_CHUNK_SIZE);
-      const want = Math.min(READ_CHUNK_SIZE, this.#end - at);
-      // Emptied before the read: one that throws may already have written over the chunk, and
-      // a caller that retries would then checksum frames from those bytes as the source's.
-      this.#chunkLength = 0;
-      const got = this.#source.readAt(at, this.#chunk.subarray(0, want));
-      this.#chunkStart = at;
-      this.#chunkLength = got;
+      const got = this.#window.load(this.#source, at, Math.min(READ_CHUNK_SIZE, this.#end - at));
+      const chunk = this.#window.array;
       let register = this.#checkpoints[this.#count - 1]!;
       let done = 0;
       for (; done + CRC_CHECKPOINT_SPACING <= got; done += CRC_CHECKPOINT_SPACING) {
-        register = crc32cRaw(register, this.#chunk.subarray(done, done + CRC_CHECKPOINT_SPACING));
+        register = crc32cRaw(register, chunk.subarray(done, done + CRC_CHECKPOINT_SPACING));
         this.#push(register);
       }
       assert(done > 0 || this.#count > index, "checkpoints advance");

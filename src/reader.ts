@@ -12,13 +12,13 @@ import {
 } from "./constants.ts";
 import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
-import { type ByteSource, RangeChecksums } from "./range_checksums.ts";
+import { RangeChecksums } from "./range_checksums.ts";
+import { type ByteSource, ReadWindow } from "./read_window.ts";
 import { ScannedChunk } from "./scanned_chunk.ts";
 import { frameCrc, frameSize, readU32 } from "./record.ts";
 import type { RecordRun } from "./record_run.ts";
 
-// Defined beside the range checksums, which read through it too, so neither imports the other's
-// module in a circle; re-exported here, where readers look for it.
+// Defined beside the window every reader reads through; re-exported here, where readers look.
 export type { ByteSource };
 
 /**
@@ -69,9 +69,8 @@ export class RecordReader implements HeaderLookup {
   readonly #end: number;
   readonly #maxRecordSize: number;
   #position: number;
-  #buffer: Uint8Array | undefined;
-  #windowStart = 0;
-  #windowLength = 0;
+  /** The slow path's bytes: a chunk read at the offset a classification needed. */
+  readonly #window = new ReadWindow(READ_CHUNK_SIZE);
   readonly #aside = new Uint8Array(HEADER_SIZE);
   #ranges: RangeChecksums | undefined;
   /** The fast path: the chunk the scanner checked, and the frames it vouched for. */
@@ -157,11 +156,9 @@ export class RecordReader implements HeaderLookup {
   headerAt(lsn: number): { length: number; crc: number } | undefined {
     const inChunk = this.#chunks?.headerAt(lsn);
     if (inChunk !== undefined) return inChunk;
-    const from = lsn - this.#windowStart;
-    const bytes = this.#buffer;
-    if (bytes === undefined || from < 0 || from + HEADER_SIZE > this.#windowLength) {
-      return undefined;
-    }
+    const from = this.#window.indexOf(lsn, HEADER_SIZE);
+    if (from < 0) return undefined;
+    const bytes = this.#window.array;
     return {
       length: readU32(bytes, from + HEADER_LENGTH_OFFSET),
       crc: readU32(bytes, from + HEADER_CRC_OFFSET),
@@ -175,7 +172,7 @@ export class RecordReader implements HeaderLookup {
     if (left === 0) return { kind: "end", lsn };
     const at = left < HEADER_SIZE ? -1 : this.#headerIndex(lsn);
     if (at < 0) return { kind: "damage", lsn, reason: "partial-header", length: undefined };
-    const buffer = this.#buffer!;
+    const buffer = this.#window.array;
     const crc = readU32(buffer, at + HEADER_CRC_OFFSET);
     const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
     if (length > this.#maxRecordSize) {
@@ -204,11 +201,9 @@ export class RecordReader implements HeaderLookup {
 
   /** Where the 8 header bytes at `lsn` lie in the window, or -1 when the source ends first. */
   #headerIndex(lsn: number): number {
-    const from = lsn - this.#windowStart;
-    if (this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength) {
-      return from;
-    }
-    return this.#bytes(lsn, HEADER_SIZE).length < HEADER_SIZE ? -1 : lsn - this.#windowStart;
+    const from = this.#window.indexOf(lsn, HEADER_SIZE);
+    if (from >= 0) return from;
+    return this.#bytes(lsn, HEADER_SIZE).length < HEADER_SIZE ? -1 : lsn - this.#window.start;
   }
 
   /** The frame checksum of the `length` payload bytes at `offset`, read chunk by chunk. */
@@ -240,14 +235,14 @@ export class RecordReader implements HeaderLookup {
     for (let lsn = from; lsn + HEADER_SIZE <= this.#end; lsn++) {
       // Decoded in place: this runs at every offset of a damaged region, so nothing allocates.
       let at = this.#windowIndex(lsn, HEADER_SIZE);
-      let buffer = this.#buffer!;
+      let buffer = this.#window.array;
       if (readU32(buffer, at) === 0 && readU32(buffer, at + 4) === 0) {
         const nonZero = this.#nextNonZero(lsn, this.#end);
         if (nonZero === undefined) return undefined;
         lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
         if (lsn + HEADER_SIZE > this.#end) return undefined;
         at = this.#windowIndex(lsn, HEADER_SIZE);
-        buffer = this.#buffer!;
+        buffer = this.#window.array;
       }
       const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
       if (length > this.#maxRecordSize || length > this.#end - lsn - HEADER_SIZE) continue;
@@ -259,11 +254,11 @@ export class RecordReader implements HeaderLookup {
 
   /** Where `[offset, offset + size)` lies in the window, loading it there first if needed. */
   #windowIndex(offset: number, size: number): number {
-    const from = offset - this.#windowStart;
-    if (this.#buffer !== undefined && from >= 0 && from + size <= this.#windowLength) return from;
+    const from = this.#window.indexOf(offset, size);
+    if (from >= 0) return from;
     const bytes = this.#bytes(offset, size);
     assert(bytes.length === size, "the window holds what lies before the end");
-    return offset - this.#windowStart;
+    return offset - this.#window.start;
   }
 
   /**
@@ -272,9 +267,9 @@ export class RecordReader implements HeaderLookup {
    */
   #intactAt(lsn: number, crc: number, length: number): boolean {
     if (length <= 2 * CRC_CHECKPOINT_SPACING) {
-      const from = lsn + HEADER_SIZE - this.#windowStart;
-      if (from >= 0 && from + length <= this.#windowLength) {
-        return frameChecksumIn(length, this.#buffer!, from, from + length) === crc;
+      const from = this.#window.indexOf(lsn + HEADER_SIZE, length);
+      if (from >= 0) {
+        return frameChecksumIn(length, this.#window.array, from, from + length) === crc;
       }
       return this.peek(lsn, false).kind === "record";
     }
@@ -289,11 +284,11 @@ export class RecordReader implements HeaderLookup {
     if (lsn + HEADER_SIZE > this.#end) return true;
     // Read aside, not through the window: the search goes on right after the candidate, and
     // moving the window far ahead for one header would make it read its chunk again.
-    const from = lsn - this.#windowStart;
+    const from = this.#window.indexOf(lsn, HEADER_SIZE);
     let bytes: Uint8Array = this.#aside;
     let at = 0;
-    if (this.#buffer !== undefined && from >= 0 && from + HEADER_SIZE <= this.#windowLength) {
-      bytes = this.#buffer;
+    if (from >= 0) {
+      bytes = this.#window.array;
       at = from;
     } else if (this.#source.readAt(lsn, this.#aside) < HEADER_SIZE) {
       return true;
@@ -340,9 +335,8 @@ export class RecordReader implements HeaderLookup {
     for (let at = from; at < to;) {
       // Whatever the window already holds from `at` on: the search calls this at every offset,
       // and asking for a whole chunk each time would read the source again at every offset.
-      const held = this.#windowStart + this.#windowLength - at;
-      const inWindow = this.#buffer !== undefined && at >= this.#windowStart && held > 0;
-      const chunk = this.#bytes(at, Math.min(inWindow ? held : READ_CHUNK_SIZE, to - at));
+      const held = this.#window.indexOf(at, 1) >= 0 ? this.#window.end - at : READ_CHUNK_SIZE;
+      const chunk = this.#bytes(at, Math.min(held, to - at));
       if (chunk.length === 0) return undefined;
       for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return at + i;
       at += chunk.length;
@@ -356,23 +350,19 @@ export class RecordReader implements HeaderLookup {
    * source ended early.
    */
   #bytes(offset: number, size: number): Uint8Array {
-    const from = offset - this.#windowStart;
-    if (this.#buffer !== undefined && from >= 0 && from + size <= this.#windowLength) {
-      return this.#buffer.subarray(from, from + size);
-    }
+    const from = this.#window.indexOf(offset, size);
+    if (from >= 0) return this.#window.array.subarray(from, from + size);
     if (size > READ_CHUNK_SIZE) {
       // A payload larger than a chunk gets its own array; its size was checked against both
       // maxRecordSize and the end of the source before we got here.
       const big = new Uint8Array(size);
       return big.subarray(0, this.#source.readAt(offset, big));
     }
-    this.#buffer ??= new Uint8Array(READ_CHUNK_SIZE);
-    const want = Math.min(READ_CHUNK_SIZE, this.#end - offset);
-    // Emptied before the read: one that throws (part way) must not leave the window claiming
-    // the old bytes, or moved ones, lie at `offset`.
-    this.#windowLength = 0;
-    this.#windowStart = offset;
-    this.#windowLength = this.#source.readAt(offset, this.#buffer.subarray(0, want));
-    return this.#buffer.subarray(0, Math.min(this.#windowLength, size));
+    const got = this.#window.load(
+      this.#source,
+      offset,
+      Math.min(READ_CHUNK_SIZE, this.#end - offset),
+    );
+    return this.#window.array.subarray(0, Math.min(got, size));
   }
 }

@@ -229,7 +229,12 @@ export class SegmentFlushes {
         else await this.#flushClosed(index);
         this.#settle(index, version, start);
       }
-      await this.#settleAhead();
+      // The directory flush started ahead of need, if one runs (a rotation starts it when its
+      // turn's code is done, so it may have started during this flush): this flush resolves
+      // only if it succeeded, as after a failed one a later one that succeeds proves nothing.
+      // Awaited only when there is one: every group commit passes here. It never rejects.
+      if (this.#ahead !== undefined) await this.#ahead;
+      this.#throwAheadError();
       await this.syncDirectoryAsync();
       const sealedBelow = this.#sealedBelow();
       if (this.record.due(sealedBelow)) await this.record.writeAsync(sealedBelow);
@@ -314,17 +319,6 @@ export class SegmentFlushes {
         this.record.fail();
       },
     );
-  }
-
-  /**
-   * Waits for the directory flush started ahead of need, if one runs, and throws what it threw:
-   * a flush resolves only if every directory flush started before its own succeeded (after a
-   * failed one, a later one that succeeds proves nothing). One may start while this flush runs:
-   * the rotation that created a segment starts it when its turn's code is done.
-   */
-  async #settleAhead(): Promise<void> {
-    await this.#ahead; // never rejects: its failure is kept in #aheadError
-    this.#throwAheadError();
   }
 
   #throwAheadError(): void {

@@ -42,6 +42,7 @@ const PURE = [
   "lsn",
   "mark_list",
   "range_checksums",
+  "read_window",
   "reader",
   "record",
   "record_run",
