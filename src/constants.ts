@@ -87,6 +87,28 @@ export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
 export const CRC_CHECKPOINT_SPACING = 512;
 
 /**
+ * The search after damage reads the headers at the far ends of a batch of candidate frames in
+ * the order of their offsets, and reads two ends less than this far apart in one call, the bytes
+ * between them included: on this kind of machine a read call (with its seek) costs a few
+ * microseconds, about what copying this many bytes from the page cache costs.
+ */
+export const FAR_READ_GAP_MAX = 16 * 1024;
+
+/**
+ * The search after damage takes candidate frames in batches, the first of one candidate (a
+ * flipped byte is usually passed after a few), each this many times the last, up to
+ * {@linkcode FIND_BATCH_MAX}: a batch's far ends are read together, so large batches cost about
+ * one pass over the region their ends lie in, and a search that ends early never collects many.
+ */
+export const FIND_BATCH_GROWTH = 4;
+
+/**
+ * The most candidate frames the search after damage takes in one batch: 16,384 of them hold
+ * 400 KiB of state, and cover about 1 MiB of random garbage when `maxRecordSize` is 64 MiB.
+ */
+export const FIND_BATCH_MAX = 16 * 1024;
+
+/**
  * The unit a disk writes atomically, and so the unit a power loss tears a write at: each
  * file-aligned 512-byte sector reaches the disk whole or not at all (4 KiB-sector drives tear at
  * multiples of it). Recovery reads a frame with a sector that is zero from the frame's first byte

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "../src/reader.ts";
-import { frame } from "../src/record.ts";
+import { frame, frameCrc } from "../src/record.ts";
 import { bytes, concat, failingOnceFrom, hex, logImage, payload } from "./_helpers.ts";
 
 /** A source over an array that remembers the largest buffer it was asked to fill. */
@@ -531,4 +531,81 @@ Deno.test("RecordReader retried after any one read that fails reads what a reade
     const got = readRetrying(new RecordReader(flaky, 0, image.length, max));
     deepEqual(got, expected, `read call ${failing} failed`);
   }
+});
+
+/** The first intact record at or after `from` found offset by offset, reading nothing twice. */
+function findNextByHand(image: Uint8Array, from: number, max: number): number | undefined {
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const fits = (at: number, length: number) => length <= max && at + 8 + length <= image.length;
+  for (let lsn = from; lsn + 8 <= image.length; lsn++) {
+    const length = view.getUint32(lsn + 4, true);
+    if (!fits(lsn, length)) continue;
+    const far = lsn + 8 + length;
+    if (far + 8 <= image.length) {
+      const zeros = view.getUint32(far, true) === 0 && view.getUint32(far + 4, true) === 0;
+      if (!zeros && !fits(far, view.getUint32(far + 4, true))) continue;
+    }
+    if (frameCrc(image.subarray(lsn + 8, far)) === view.getUint32(lsn, true)) return lsn;
+  }
+  return undefined;
+}
+
+/**
+ * Damage whose 4-byte words are mostly lengths that fit, with frames (short, and longer than a
+ * range checksum's step) inside: the ends of most candidates lie chunks away, so the search reads
+ * them in batches.
+ */
+const candidateHeavyImage = fc.record({
+  seed: fc.nat(),
+  words: fc.integer({ min: 2, max: 200_000 }),
+  frames: fc.array(
+    fc.tuple(
+      fc.nat(),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ minLength: 1100, maxLength: 5000 }),
+      ),
+    ),
+    { maxLength: 4 },
+  ),
+  shift: fc.nat({ max: 3 }),
+}).map(({ seed, words, frames, shift }) => {
+  const lengths = new Uint32Array(words);
+  let state = seed;
+  for (let i = 0; i < words; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    lengths[i] = state % 3 === 0 ? state : state % (3 * READ_CHUNK_SIZE);
+  }
+  const image = new Uint8Array(lengths.buffer).subarray(shift);
+  for (const [at, body] of frames) {
+    // A frame, then an empty one: what follows the first is a header that fits.
+    const framed = concat([frame(body), frame(new Uint8Array(0))]);
+    if (framed.length > image.length) continue;
+    image.set(framed, at % (image.length - framed.length + 1));
+  }
+  return image;
+});
+
+Deno.test("RecordReader.findNext() finds what a search offset by offset finds", () => {
+  // Counted, so that the test fails if its images stop exercising what it is for.
+  const searches = { found: 0, batched: 0 };
+  fc.assert(
+    fc.property(
+      candidateHeavyImage,
+      fc.nat(),
+      fc.constantFrom(1024, 64 * 1024, 1 << 30),
+      (image, fromSeed, max) => {
+        const from = fromSeed % (image.length + 1);
+        const source = new ArraySource(image);
+        const reader = new RecordReader(source, 0, image.length, max);
+        const found = reader.findNext(from);
+        equal(found, findNextByHand(image, from, max));
+        if (found !== undefined) searches.found++;
+        if (source.reads > 1 + image.length / READ_CHUNK_SIZE) searches.batched++;
+      },
+    ),
+    { numRuns: 60, endOnFailure: true },
+  );
+  ok(searches.found >= 10, `${searches.found} searches found a record`);
+  ok(searches.batched >= 10, `${searches.batched} searches read ends outside the window`);
 });

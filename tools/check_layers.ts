@@ -42,6 +42,7 @@ const PURE = [
   "lsn",
   "mark_list",
   "range_checksums",
+  "candidate_batch",
   "read_window",
   "reader",
   "record",
