@@ -2,12 +2,19 @@
 
 import { equal, notEqual, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
+import { embeddedShimTarget } from "../ffi/mod.ts";
 import { CRC_CHECKPOINT_SPACING, READ_CHUNK_SIZE } from "../src/constants.ts";
-import { crc32cRaw, type RawCrc } from "../src/crc32c.ts";
+import { crc32c, crc32cRaw, type RawCrc } from "../src/crc32c.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { RangeChecksums } from "../src/range_checksums.ts";
 import { frameCrc } from "../src/record.ts";
+import { chooseRawCrc } from "../src/shim_checksum.ts";
 import { failingOnceFrom, payload } from "./_helpers.ts";
+
+const SHIM_USABLE = embeddedShimTarget() !== undefined &&
+  Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+/** The shim's raw CRC; the TypeScript one without the shim or where its CRC is the C table. */
+const SHIM_RAW_CRC = SHIM_USABLE ? chooseRawCrc("auto", undefined) : crc32cRaw;
 
 Deno.test("RangeChecksums gives every frame the checksum computed directly", () => {
   fc.assert(
@@ -63,6 +70,40 @@ Deno.test("RangeChecksums used again after a read that threw checks frames again
   // read scribbled over must not be taken for the first chunk's bytes.
   equal(ranges.frameChecksum(2000, 100), expected(2000, 100));
   equal(ranges.frameChecksum(1000, READ_CHUNK_SIZE), expected(1000, READ_CHUNK_SIZE));
+});
+
+Deno.test({
+  name: "RangeChecksums with the shim's raw CRC gives every frame the TypeScript one's checksum",
+  ignore: SHIM_RAW_CRC === crc32cRaw,
+  fn() {
+    fc.assert(
+      fc.property(
+        // Past a chunk: the checkpoints of a second chunk read too.
+        fc.integer({ min: 8, max: READ_CHUNK_SIZE + 4 * CRC_CHECKPOINT_SPACING }),
+        fc.nat(),
+        fc.nat(),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }),
+        (size, seed, startSeed, candidates) => {
+          const bytes = payload(size, seed);
+          const start = startSeed % (size - 8 + 1);
+          const source = new MemStore(bytes);
+          const shim = new RangeChecksums(source, start, size, SHIM_RAW_CRC);
+          const typescript = new RangeChecksums(source, start, size);
+          // Several candidates on one instance, in any order: the registers it keeps for the
+          // next candidate's ends are the shim's too.
+          for (const [lsnSeed, lengthSeed] of candidates) {
+            const lsn = start + (lsnSeed % (size - 8 - start + 1));
+            const length = lengthSeed % (size - 8 - lsn + 1);
+            const expected = typescript.frameChecksum(lsn, length);
+            equal(shim.frameChecksum(lsn, length), expected, `frame at ${lsn}, ${length} bytes`);
+            // The range's own four length bytes, whatever they say, then the payload.
+            equal(expected, crc32c(bytes.subarray(lsn + 4, lsn + 8 + length)));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  },
 });
 
 /** `bytes` with the length field of the frame at `lsn` set to `length`. */
