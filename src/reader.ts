@@ -13,7 +13,7 @@ import {
   HEADER_SIZE,
   READ_CHUNK_SIZE,
 } from "./constants.ts";
-import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
+import { crc32c, frameChecksum, frameChecksumIn, type RawCrc } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
 import { RangeChecksums } from "./range_checksums.ts";
 import { type ByteSource, ReadWindow } from "./read_window.ts";
@@ -66,11 +66,16 @@ export interface HeaderLookup {
  * exactly as without a scanner (see {@linkcode ScannedChunk}). With `copy`, each chunk is read
  * into a new array and payloads are views into it: they belong to the caller, as the array is
  * never written again.
+ *
+ * `rawCrc` computes the range checksums with which `findNext` checks long candidates (see
+ * {@linkcode RangeChecksums}); `crc32cRaw` (TypeScript) when absent.
  */
 export class RecordReader implements HeaderLookup {
   readonly #source: ByteSource;
   readonly #end: number;
   readonly #maxRecordSize: number;
+  /** What `#ranges` computes its registers with; `crc32cRaw` when undefined. */
+  readonly #rawCrc: RawCrc | undefined;
   #position: number;
   /** The slow path's bytes: a chunk read at the offset a classification needed. */
   readonly #window = new ReadWindow(READ_CHUNK_SIZE);
@@ -86,12 +91,14 @@ export class RecordReader implements HeaderLookup {
     end: number,
     maxRecordSize: number,
     scanner?: FrameScanner,
+    rawCrc?: RawCrc,
   ) {
     assert(start >= 0 && start <= end, "reader range is valid");
     this.#source = source;
     this.#position = start;
     this.#end = end;
     this.#maxRecordSize = maxRecordSize;
+    this.#rawCrc = rawCrc;
     this.#chunks = scanner === undefined
       ? undefined
       : new ScannedChunk(source, end, maxRecordSize, scanner);
@@ -350,7 +357,7 @@ export class RecordReader implements HeaderLookup {
       return this.peek(lsn, false).kind === "record";
     }
     if (this.#ranges === undefined || lsn < this.#ranges.start) {
-      this.#ranges = new RangeChecksums(this.#source, lsn, this.#end);
+      this.#ranges = new RangeChecksums(this.#source, lsn, this.#end, this.#rawCrc);
     }
     return this.#ranges.frameChecksum(lsn, length) === crc;
   }
