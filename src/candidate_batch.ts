@@ -28,9 +28,6 @@ export const FarState = {
 /** One of the {@linkcode FarState} values. */
 export type FarState = typeof FarState[keyof typeof FarState];
 
-/** Nothing to read: the state arrays before the first batch. */
-const NONE = 0;
-
 /**
  * Whether a record could follow one that ends at `far`, from the header `bytes[at, at + 8)` that
  * lies there: zeros (the reserve, or sectors a crash lost), or a frame of at most
@@ -55,11 +52,11 @@ export function plausibleHeader(
  * and what lies at each one's end. A frame can only be a record if what follows it could follow
  * a record: the end of the source, zeros, or a header whose length fits. Damaged bytes decode to
  * random lengths, so the far ends of a batch lie anywhere ahead; reading the 8 bytes at each on
- * its own costs a read call (and a seek) per candidate, about 1% of the offsets of random
- * garbage when `maxRecordSize` is 64 MiB. {@linkcode CandidateBatch.resolve} reads them in the
- * order of their offsets instead, one call for every run of ends less than
- * {@linkcode FAR_READ_GAP_MAX} apart (up to a chunk): over a large batch, about one pass over the
- * region the ends lie in, whatever their number.
+ * its own costs a read call (and a seek) per candidate, 1.6% of the offsets of random garbage
+ * when `maxRecordSize` is 64 MiB. {@linkcode CandidateBatch.resolve} reads them in the order of
+ * their offsets instead, one call for every run of ends at most {@linkcode FAR_READ_GAP_MAX}
+ * apart (up to a chunk): over a large batch, about one pass over the region the ends lie in,
+ * whatever their number.
  */
 export class CandidateBatch {
   readonly #source: ByteSource;
@@ -67,16 +64,17 @@ export class CandidateBatch {
   readonly #maxRecordSize: number;
   // Offsets in plain arrays, not Float64Arrays: a number read from a Float64Array is a boxed
   // double, and one that reached the reader's window (as the LSN found) made V8 store the
-  // window's offsets as doubles from then on, which slowed every later scan by ~70%.
+  // window's offsets as doubles from then on, which slowed every later scan by ~70%. (Offsets
+  // past 2 GiB are doubles anyway, in any array: no worse than before this class.)
   #lsns: number[] = [];
   #fars: number[] = [];
-  #lengths = new Uint32Array(NONE);
-  #crcs = new Uint32Array(NONE);
-  #states = new Uint8Array(NONE);
+  #lengths = new Uint32Array(0);
+  #crcs = new Uint32Array(0);
+  #states = new Uint8Array(0);
   #count = 0;
   #limit = 0;
   /** The unread candidates' indexes, sorted by where their ends lie. */
-  #order = new Uint32Array(NONE);
+  #order = new Uint32Array(0);
   /** Where a run of ends is read: allocated at the first run of more than one. */
   #span: Uint8Array | undefined;
   readonly #header = new Uint8Array(HEADER_SIZE);

@@ -8,6 +8,7 @@ import {
   CRC_CHECKPOINT_SPACING,
   FIND_BATCH_GROWTH,
   FIND_BATCH_MAX,
+  FIND_BATCH_SPAN_MAX,
   HEADER_CRC_OFFSET,
   HEADER_LENGTH_OFFSET,
   HEADER_SIZE,
@@ -242,7 +243,8 @@ export class RecordReader implements HeaderLookup {
    *   decode to rarely cost a checksum;
    * - the headers that follow candidate frames are read a batch at a time, in the order of their
    *   offsets (see {@linkcode CandidateBatch}), not with a read call each; the batches grow from
-   *   one candidate, so a search that ends within a few never reads ahead;
+   *   one candidate, end at the first candidate that may be the record, and span at most
+   *   {@linkcode FIND_BATCH_SPAN_MAX} bytes, so the search never looks far past what it returns;
    * - a checksum reads through the window and allocates nothing.
    */
   findNext(from: number): number | undefined {
@@ -250,6 +252,13 @@ export class RecordReader implements HeaderLookup {
     let limit = 1;
     batch.clear(limit);
     for (let lsn = this.#nextFitting(from); lsn >= 0; lsn = this.#nextFitting(lsn + 1)) {
+      // A batch ends where it would span too much: the search never looks far past its answer.
+      if (batch.count > 0 && lsn - batch.lsnAt(0) > FIND_BATCH_SPAN_MAX) {
+        const found = this.#settle(batch);
+        if (found !== undefined) return found;
+        limit = Math.min(limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX);
+        batch.clear(limit);
+      }
       if (!this.#consider(lsn, batch)) continue;
       const found = this.#settle(batch);
       if (found !== undefined) return found;
@@ -300,8 +309,11 @@ export class RecordReader implements HeaderLookup {
 
   /**
    * Adds the frame at `lsn` (its header in the window: {@linkcode RecordReader.findNext} just
-   * read it) to `batch`, unless what the window holds at its end rules it out; returns whether
-   * the batch is done.
+   * read it) to `batch`, unless what the window holds at its end rules it out or its checksum,
+   * checked now, does; returns whether the batch is done. The batch holds candidates whose ends
+   * are unread, then at most one that may be the record: one checked whole, or a long one that
+   * must wait for those before it (range checksums see candidates in order), with which the
+   * batch ends. So the search collects no candidate past one it could return.
    */
   #consider(lsn: number, batch: CandidateBatch): boolean {
     const at = this.#windowIndex(lsn, HEADER_SIZE);
@@ -310,16 +322,19 @@ export class RecordReader implements HeaderLookup {
     const crc = readU32(buffer, at + HEADER_CRC_OFFSET);
     const state = this.#farState(lsn + frameSize(length));
     if (state === FarState.Implausible) return false;
-    if (state === FarState.Plausible && length <= 2 * CRC_CHECKPOINT_SPACING) {
-      // Checked at once, from the window: it costs no read, and one that checks out ends the
-      // batch. A long frame waits for the batch's turn: its checksum comes from range
-      // checksums, which candidates must reach in order.
-      if (!this.#intactAt(lsn, crc, length)) return false;
-      batch.add(lsn, length, crc, FarState.Intact);
+    if (state === FarState.Unread) {
+      batch.add(lsn, length, crc, state);
+      return batch.full;
+    }
+    if (batch.count > 0 && length > 2 * CRC_CHECKPOINT_SPACING) {
+      batch.add(lsn, length, crc, state);
       return true;
     }
-    batch.add(lsn, length, crc, state);
-    return batch.full;
+    // Checked now: no candidate before it is left undecided, or it is short (checked from the
+    // window, not from range checksums). One that does not check out is dropped.
+    if (!this.#intactAt(lsn, crc, length)) return false;
+    batch.add(lsn, length, crc, FarState.Intact);
+    return true;
   }
 
   /**

@@ -129,3 +129,43 @@ Deno.test("CandidateBatch takes candidates in order and no more than its limit",
   equal(batch.count, 0);
   equal(batch.full, false);
 });
+
+Deno.test("CandidateBatch.resolve() reads no header past what a short read returned, whatever its buffer held", () => {
+  // Every header reads as an impossible length, so a stale byte would show as "implausible".
+  const bytes = new Uint8Array(4096).fill(0xff);
+  let limit = bytes.length;
+  const source: ByteSource = {
+    readAt: (offset, buffer) => {
+      const part = bytes.subarray(offset, Math.min(offset + buffer.length, limit));
+      buffer.set(part);
+      return part.length;
+    },
+  };
+  const batch = new CandidateBatch(source, bytes.length, 1024);
+  const fill = () => {
+    batch.clear(2);
+    batch.add(0, 992, 0, FarState.Unread); // ends at 1000
+    batch.add(1, 1091, 0, FarState.Unread); // ends at 1100: one read with the first
+    batch.resolve();
+    return [batch.stateAt(0), batch.stateAt(1)];
+  };
+  deepEqual(fill(), [FarState.Implausible, FarState.Implausible]); // the span now holds 0xff
+  limit = 1050; // the source shrank: the second end is past what it has, so the end follows
+  deepEqual(fill(), [FarState.Implausible, FarState.Plausible]);
+});
+
+Deno.test("CandidateBatch.resolve() never reads a run longer than a chunk, its last header included", () => {
+  // Ends 16 KiB apart from 0, then one whose header would end 4 bytes past a chunk from the
+  // first: it must be read on its own, and its 0xff header seen.
+  const bytes = new Uint8Array(2 * READ_CHUNK_SIZE);
+  const last = READ_CHUNK_SIZE - 4;
+  bytes.fill(0xff, last + 100, last + 108); // every end lies 100 bytes on
+  const source = new CountingSource(bytes);
+  const batch = new CandidateBatch(source, bytes.length, bytes.length);
+  const ends = [...Array.from({ length: 16 }, (_, k) => k * FAR_READ_GAP_MAX), last];
+  batch.clear(ends.length);
+  ends.forEach((end, i) => batch.add(i, end - i - 8 + 100, 0, FarState.Unread));
+  batch.resolve();
+  deepEqual(source.reads.at(-1), [last + 100, 8]);
+  equal(batch.stateAt(ends.length - 1), FarState.Implausible);
+});
