@@ -548,22 +548,22 @@ const MAY_MOUNT = Deno.build.os === "linux" && Deno.uid() === 0 && FFI_GRANTED;
  * Unmounts `dir`; lazily when a file there is still open (a test that failed before closing
  * its log), so that no mount outlives the test.
  */
-async function unmount(dir: string): Promise<void> {
-  const done = await new Deno.Command("umount", { args: [dir] }).output();
-  if (!done.success) await new Deno.Command("umount", { args: ["-l", dir] }).output();
+function unmount(dir: string): void {
+  const done = new Deno.Command("umount", { args: [dir] }).outputSync();
+  if (!done.success) new Deno.Command("umount", { args: ["-l", dir] }).outputSync();
 }
 
 /** Runs `body` on a fresh tmpfs of `size` bytes, unmounted afterwards. */
 async function withTinyFileSystem(size: number, body: (dir: string) => void): Promise<void> {
-  await withTempDir(async (dir) => {
-    const mounted = await new Deno.Command("mount", {
+  await withTempDir((dir) => {
+    const mounted = new Deno.Command("mount", {
       args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
-    }).output();
+    }).outputSync();
     if (!mounted.success) throw new Error(new TextDecoder().decode(mounted.stderr));
     try {
       body(dir);
     } finally {
-      await unmount(dir);
+      unmount(dir);
     }
   });
 }
@@ -644,7 +644,7 @@ Deno.test({
   name: "A reserve ext4 declines part way is given back: the disk's last blocks stay free",
   ignore: !HAS_MKFS_EXT4, // a loop-mounted ext4, whose fallocate extends the file before ENOSPC
   fn: () =>
-    withTempDir(async (dir) => {
+    withTempDir((dir) => {
       const image = join(dir, "ext4.img");
       const mountPoint = join(dir, "mnt");
       Deno.mkdirSync(mountPoint);
@@ -678,7 +678,7 @@ Deno.test({
         equal([...again.iter()].length, 2);
         equal(again.recovery.reserveSize, 0);
       } finally {
-        await unmount(mountPoint);
+        unmount(mountPoint);
       }
     }),
 });
