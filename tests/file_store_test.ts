@@ -544,17 +544,26 @@ Deno.test({
 /** Whether this process may mount a file system (root on Linux), for the full-disk tests. */
 const MAY_MOUNT = Deno.build.os === "linux" && Deno.uid() === 0 && FFI_GRANTED;
 
+/**
+ * Unmounts `dir`; lazily when a file there is still open (a test that failed before closing
+ * its log), so that no mount outlives the test.
+ */
+function unmount(dir: string): void {
+  const done = new Deno.Command("umount", { args: [dir] }).outputSync();
+  if (!done.success) new Deno.Command("umount", { args: ["-l", dir] }).outputSync();
+}
+
 /** Runs `body` on a fresh tmpfs of `size` bytes, unmounted afterwards. */
 async function withTinyFileSystem(size: number, body: (dir: string) => void): Promise<void> {
-  await withTempDir(async (dir) => {
-    const mounted = await new Deno.Command("mount", {
+  await withTempDir((dir) => {
+    const mounted = new Deno.Command("mount", {
       args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
-    }).output();
+    }).outputSync();
     if (!mounted.success) throw new Error(new TextDecoder().decode(mounted.stderr));
     try {
       body(dir);
     } finally {
-      await new Deno.Command("umount", { args: [dir] }).output();
+      unmount(dir);
     }
   });
 }
@@ -613,5 +622,63 @@ Deno.test({
       writer.close();
       using reader = Wal.open(path, { readOnly: true, lock: "none" });
       check(reader);
+    }),
+});
+
+/** Whether mkfs.ext4 is here, for the test that needs a file system that allocates in pieces. */
+const HAS_MKFS_EXT4 = MAY_MOUNT && (() => {
+  try {
+    return new Deno.Command("mkfs.ext4", { args: ["-V"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** Free bytes of the file system holding `dir`. */
+function freeBytes(dir: string): number {
+  const out = new Deno.Command("df", { args: ["-B1", "--output=avail", dir] }).outputSync();
+  return Number(new TextDecoder().decode(out.stdout).split("\n")[1]!.trim());
+}
+
+Deno.test({
+  name: "A reserve ext4 declines part way is given back: the disk's last blocks stay free",
+  ignore: !HAS_MKFS_EXT4, // a loop-mounted ext4, whose fallocate extends the file before ENOSPC
+  fn: () =>
+    withTempDir((dir) => {
+      const image = join(dir, "ext4.img");
+      const mountPoint = join(dir, "mnt");
+      Deno.mkdirSync(mountPoint);
+      const run = (command: string, ...args: string[]) => {
+        const out = new Deno.Command(command, { args }).outputSync();
+        if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
+      };
+      run("truncate", "-s", "8M", image);
+      run("mkfs.ext4", "-q", "-F", image);
+      run("mount", "-o", "loop", image, mountPoint);
+      try {
+        // Leave 300 KiB free: less than the 1 MiB reserve.
+        run(
+          "fallocate",
+          "-l",
+          String(freeBytes(mountPoint) - 300 * 1024),
+          join(mountPoint, "fill"),
+        );
+        const path = join(mountPoint, "hog.wal");
+        using wal = Wal.open(path); // closed before the unmount, also when a check fails
+        wal.append(new Uint8Array(100).fill(5));
+        wal.syncSync();
+        equal(Deno.statSync(path).size, 108, "the file holds the log and nothing more");
+        ok(freeBytes(mountPoint) >= 200 * 1024, `${freeBytes(mountPoint)} bytes free`);
+        Deno.writeFileSync(join(mountPoint, "other"), new Uint8Array(64 * 1024));
+        wal.append(new Uint8Array(100).fill(6));
+        wal.syncSync();
+        wal.close();
+        equal(Deno.statSync(path).size, 216);
+        using again = Wal.open(path, { readOnly: true, lock: "none" });
+        equal([...again.iter()].length, 2);
+        equal(again.recovery.reserveSize, 0);
+      } finally {
+        unmount(mountPoint);
+      }
     }),
 });
