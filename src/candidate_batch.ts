@@ -55,8 +55,10 @@ export function plausibleHeader(
  * its own costs a read call (and a seek) per candidate, 1.6% of the offsets of random garbage
  * when `maxRecordSize` is 64 MiB. {@linkcode CandidateBatch.resolve} reads them in the order of
  * their offsets instead, one call for every run of ends at most {@linkcode FAR_READ_GAP_MAX}
- * apart (up to a chunk): over a large batch, about one pass over the region the ends lie in,
- * whatever their number.
+ * apart (up to a chunk): each batch costs at most one pass over the region its ends lie in,
+ * whatever their number, and much less than a call per end when they are many. The bytes between
+ * ends are the price: a search over damage followed by a long log may read several times more
+ * bytes than one read per end did, in far fewer calls.
  */
 export class CandidateBatch {
   readonly #source: ByteSource;

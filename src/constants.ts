@@ -97,8 +97,8 @@ export const FAR_READ_GAP_MAX = 16 * 1024;
 /**
  * The search after damage takes candidate frames in batches, the first of one candidate (a
  * flipped byte is usually passed after a few), each this many times the last, up to
- * {@linkcode FIND_BATCH_MAX}: a batch's far ends are read together, so large batches cost about
- * one pass over the region their ends lie in.
+ * {@linkcode FIND_BATCH_MAX}: a batch's far ends are read together, so a large batch costs at
+ * most one pass over the region its ends lie in.
  */
 export const FIND_BATCH_GROWTH = 4;
 

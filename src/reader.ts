@@ -234,7 +234,7 @@ export class RecordReader implements HeaderLookup {
    * Finds the first intact record at or after `from` and returns its LSN, or `undefined` when
    * there is none before the end. Used after damage, to tell what follows it.
    *
-   * The search costs about one pass over the bytes, whatever `maxRecordSize` is:
+   * The search's checksums cost about one pass over the bytes, whatever `maxRecordSize` is:
    * - runs of zero bytes are skipped at scanning speed: a header is never eight zero bytes (the
    *   CRC32C of an empty record's zero length is not zero), so no record can start more than
    *   seven bytes before the next non-zero byte;
@@ -243,8 +243,10 @@ export class RecordReader implements HeaderLookup {
    *   decode to rarely cost a checksum;
    * - the headers that follow candidate frames are read a batch at a time, in the order of their
    *   offsets (see {@linkcode CandidateBatch}), not with a read call each; the batches grow from
-   *   one candidate, end at the first candidate that may be the record, and span at most
-   *   {@linkcode FIND_BATCH_SPAN_MAX} bytes, so the search never looks far past what it returns;
+   *   one candidate, end at the first candidate that may be the record whose end the window
+   *   holds, and span at most {@linkcode FIND_BATCH_SPAN_MAX} bytes: a record whose end lies
+   *   past the window is a candidate like any other, and the search may collect candidates up
+   *   to that span past it (and read the headers at their ends) before it returns it;
    * - a checksum reads through the window and allocates nothing.
    */
   findNext(from: number): number | undefined {
@@ -313,7 +315,8 @@ export class RecordReader implements HeaderLookup {
    * checked now, does; returns whether the batch is done. The batch holds candidates whose ends
    * are unread, then at most one that may be the record: one checked whole, or a long one that
    * must wait for those before it (range checksums see candidates in order), with which the
-   * batch ends. So the search collects no candidate past one it could return.
+   * batch ends. A candidate whose end the window does not hold is added unread, even when it is
+   * the record: the batch then goes on, up to its limit or span.
    */
   #consider(lsn: number, batch: CandidateBatch): boolean {
     const at = this.#windowIndex(lsn, HEADER_SIZE);

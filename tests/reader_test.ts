@@ -2,7 +2,7 @@
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
+import { FIND_BATCH_SPAN_MAX, READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "../src/reader.ts";
 import { frame, frameCrc } from "../src/record.ts";
@@ -155,9 +155,12 @@ Deno.test("RecordReader.findNext() reads a bounded multiple of the damage, in fe
   // 4 MiB of small nibbles: nearly every offset decodes to a length that fits, and so does the
   // header after it. Checksumming each candidate directly would read gigabytes. The headers at
   // candidates' ends are read in runs, the bytes between them included: that spends bytes to
-  // save calls (a call costs about what copying 16 KiB does), so the bound on bytes is 32x the
-  // damage (measured 20x), and the calls are bounded too (the search that read each end on its
-  // own made 214,000 calls here, 44,000 now).
+  // save calls (a call costs about what copying 16 KiB does). This bound was 16x the damage in
+  // bytes when each end was read on its own (3.4x measured, in 213,000 calls); batches read 20x
+  // (in 43,000 calls), so it is 32x now, with a bound on calls beside it. Both hold here because
+  // nothing follows the damage: with 64 MiB of records after it, the batches read 165x the damage
+  // in bytes (the ends of candidates lie anywhere ahead), and one read per end read 26x in 1.4
+  // million calls (docs/BENCHMARKS.md, Recovery).
   const size = 4 * 1024 * 1024;
   const damage = payload(size, 42).map((b) => b & 0x0f);
   const record = logImage([bytes("found")]);
@@ -670,4 +673,26 @@ Deno.test("RecordReader.findNext() on a source shorter than its end finds the re
   const held = concat([damaged, intact]);
   const reader = new RecordReader(new FarthestSource(held), 0, held.length + 64, 2000);
   equal(reader.findNext(0), damaged.length);
+});
+
+Deno.test("RecordReader.findNext() collects candidates at most a batch's span past a record whose end is beyond its window", () => {
+  // Damage that is a candidate at every 8th offset (a wrong checksum, then a length whose end
+  // lies past the window and inside the damage: a header that fits, read in batches), so the
+  // batches grow; no other offset decodes to a length that fits. Then records longer than the
+  // window, of text (no candidate inside): each is a candidate whose end must be read. Without
+  // the span rule the batch that holds the first one collects them all, to the end of the log.
+  const max = 64 * 1024 * 1024;
+  const long = 300_000;
+  const damage = new Uint8Array(1_200_000);
+  const view = new DataView(damage.buffer);
+  for (let at = 0; at < damage.length; at += 8) {
+    view.setUint32(at, 0x0101_0101, true);
+    view.setUint32(at + 4, long, true);
+  }
+  const text = new TextEncoder().encode("a log of text records, ".repeat(14_000)).subarray(0, long);
+  const source = new FarthestSource(concat([damage, logImage(Array(40).fill(text))]));
+  const found = new RecordReader(source, 0, source.image.length, max).findNext(0);
+  equal(found, damage.length);
+  const bound = damage.length + FIND_BATCH_SPAN_MAX + 2 * long + 2 * READ_CHUNK_SIZE;
+  ok(source.farthest <= bound, `read up to ${source.farthest}, past ${bound}`);
 });
