@@ -2,13 +2,21 @@
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { FIND_BATCH_SPAN_MAX, READ_CHUNK_SIZE, REPLAY_CHUNK_SIZE } from "../src/constants.ts";
+import {
+  CRC_CHECKPOINT_SPACING,
+  FIND_BATCH_SPAN_MAX,
+  READ_CHUNK_SIZE,
+  REPLAY_CHUNK_SIZE,
+} from "../src/constants.ts";
 import { type FrameScanner, scanFrames } from "../src/frame_scan.ts";
 import { type ByteSource, type ReadResult, RecordReader } from "../src/reader.ts";
 import { frame, frameCrc } from "../src/record.ts";
 import { bytes, concat, failingOnceFrom, hex, logImage, payload } from "./_helpers.ts";
 
 /** A source over an array that remembers the largest buffer it was asked to fill. */
+/** A payload length the search after damage checks from range checksums, not from its window. */
+const LONG = 2 * CRC_CHECKPOINT_SPACING + 1000;
+
 class ArraySource implements ByteSource {
   largestRead = 0;
   reads = 0;
@@ -423,7 +431,7 @@ Deno.test("RecordReader with a scanner steps over damage inside a chunk without 
 Deno.test("RecordReader.findNext() retried after a failed read finds the record it would have found", () => {
   // Damage, a frame whose checksum is wrong, then an intact frame whose end lies past the first
   // chunk: both long enough to be checked from range checksums, which read the source in chunks.
-  const bad = frame(new Uint8Array(2000));
+  const bad = frame(new Uint8Array(LONG));
   bad[0]! ^= 1;
   const intact = frame(payload(READ_CHUNK_SIZE, 3));
   const image = concat([hex("ff ff ff ff ff ff ff ff"), bad, intact]);
@@ -515,9 +523,9 @@ Deno.test("RecordReader retried after any one read that fails reads what a reade
   };
   const image = concat([
     hex("ff ff ff ff ff ff ff ff"),
-    damaged(2000, 1),
+    damaged(LONG, 1),
     frame(payload(READ_CHUNK_SIZE, 2)),
-    logImage([payload(300, 3), payload(5000, 4)]),
+    logImage([payload(300, 3), payload(LONG + 3000, 4)]),
     damaged(3 * READ_CHUNK_SIZE, 5),
     frame(payload(2 * READ_CHUNK_SIZE + 77, 6)),
     frame(payload(40, 7)),
@@ -573,7 +581,7 @@ const candidateHeavyImage = fc.record({
       fc.nat(),
       fc.oneof(
         fc.uint8Array({ maxLength: 40 }),
-        fc.uint8Array({ minLength: 1100, maxLength: 5000 }),
+        fc.uint8Array({ minLength: LONG, maxLength: LONG + 4000 }),
       ),
     ),
     { maxLength: 4 },
@@ -642,8 +650,8 @@ class FarthestSource implements ByteSource {
 }
 
 Deno.test("RecordReader.findNext() reads no further than a chunk and a record past what it finds", () => {
-  const max = 8192;
-  // Damage whose every 8th offset is a long frame (2048 bytes: checked from range checksums)
+  const max = 2 * LONG;
+  // Damage whose every 8th offset is a long frame (checked from range checksums)
   // followed by a header that fits, with a wrong checksum: thousands of candidates to reject,
   // as a block of small integers (an index page, a bitmap) written over a log gives. Then 12 MB
   // of intact 4000-byte records: the first is what the search must find.
@@ -653,7 +661,7 @@ Deno.test("RecordReader.findNext() reads no further than a chunk and a record pa
   const noise = payload(4 * count, 3);
   for (let i = 0; i < count; i++) {
     view.setUint32(8 * i, new DataView(noise.buffer).getUint32(4 * i, true), true);
-    view.setUint32(8 * i + 4, 2048, true);
+    view.setUint32(8 * i + 4, LONG, true);
   }
   const records = Array.from({ length: 3000 }, (_, i) => payload(4000, i + 10));
   const source = new FarthestSource(concat([damage, logImage(records)]));
@@ -667,11 +675,11 @@ Deno.test("RecordReader.findNext() reads no further than a chunk and a record pa
 
 Deno.test("RecordReader.findNext() on a source shorter than its end finds the record the bytes it has hold", () => {
   // A file that shrank after its size was taken: the reader's end is past the source's.
-  const damaged = frame(payload(1100, 1));
+  const damaged = frame(payload(LONG, 1));
   damaged[100]! ^= 1; // a long frame that the frame after it makes plausible
-  const intact = frame(payload(1100, 2));
+  const intact = frame(payload(LONG, 2));
   const held = concat([damaged, intact]);
-  const reader = new RecordReader(new FarthestSource(held), 0, held.length + 64, 2000);
+  const reader = new RecordReader(new FarthestSource(held), 0, held.length + 64, 2 * LONG);
   equal(reader.findNext(0), damaged.length);
 });
 

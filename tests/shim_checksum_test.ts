@@ -8,6 +8,7 @@ import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
 import { embeddedShimTarget } from "../ffi/mod.ts";
+import { CRC_CHECKPOINT_SPACING } from "../src/constants.ts";
 import { crc32cRaw, frameChecksum } from "../src/crc32c.ts";
 import { MemStore } from "../src/mem_store.ts";
 import { Wal } from "../src/open.ts";
@@ -159,7 +160,8 @@ Deno.test({
   async fn() {
     await withTempDir((dir) => {
       // Past 2 * CRC_CHECKPOINT_SPACING: the search checks them through range checksums.
-      const records = Array.from({ length: 60 }, (_, i) => bytesOf(1500 + i * 37, i + 1));
+      const long = 2 * CRC_CHECKPOINT_SPACING + 500;
+      const records = Array.from({ length: 60 }, (_, i) => bytesOf(long + i * 37, i + 1));
       const log = concat(records.map((record) => frame(record)));
       const middle = Math.floor(log.length / 2);
       log.set(bytesOf(5000, 99), middle);
