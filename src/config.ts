@@ -2,7 +2,7 @@
 // The options a log is opened with, their defaults and their validation. Pure.
 
 import { RECORD_SIZE_LIMIT, RECORD_SIZE_MAX_DEFAULT } from "./constants.ts";
-import { frameChecksum } from "./crc32c.ts";
+import { crc32cRaw, frameChecksum, type RawCrc } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
 import type { FrameChecksum } from "./record.ts";
 
@@ -18,7 +18,9 @@ import type { FrameChecksum } from "./record.ts";
  * The mode also picks how `Wal.open` and `Wal.openSegmented` (given a path) check frames when
  * they recover and replay the log: with the shim's frame scanner (the CPU's CRC32C
  * instructions) unless the mode is `"runtime"` or the shim cannot load, else with the
- * TypeScript one. Both find the same records; `"runtime"` is the pure TypeScript path.
+ * TypeScript one; likewise the CRC the search for records after damage checks long candidates
+ * with (the shim's only where the CPU has CRC32C instructions). Both find the same records;
+ * `"runtime"` is the pure TypeScript path.
  */
 export type DurabilityMode = "auto" | "shim" | "runtime";
 
@@ -219,6 +221,12 @@ export interface ResolvedConfig {
    * TypeScript `scanFrames`.
    */
   scanner: FrameScanner | undefined;
+  /**
+   * Computes the range checksums of the search for records after damage. Not an option: the
+   * open sets the shim's CRC here when it loads and its CRC is not the portable C table (as
+   * for `checksum`); it must compute what `crc32cRaw` does.
+   */
+  rawCrc: RawCrc;
   onRecoveryProgress: ((scanned: number, total: number) => void) | undefined;
 }
 
@@ -259,6 +267,7 @@ export function resolveConfig(config: WalConfig = {}): ResolvedConfig {
     writeMode: oneOf("writeMode", config.writeMode, WRITE_MODES),
     checksum: frameChecksum,
     scanner: undefined,
+    rawCrc: crc32cRaw,
     onRecoveryProgress: optionalFunction("onRecoveryProgress", config.onRecoveryProgress),
   };
 }

@@ -81,10 +81,43 @@ export const PREALLOCATE_SIZE_DEFAULT = 1024 * 1024;
 /**
  * The search for intact records after damage checksums a candidate frame longer than twice this
  * from the checksums of two prefixes of the damaged region, kept every this many bytes, so a
- * candidate costs at most about this much work whatever its length: the search stays one pass
- * over the bytes for any `maxRecordSize`. The checkpoints cost 4 bytes per this many bytes.
+ * candidate costs at most about this much work whatever its length: the checksums stay one pass
+ * over the bytes for any `maxRecordSize`. The checkpoints cost 4 bytes per this many bytes. 4 KiB,
+ * not 512 B: with the shim's CRC each checkpoint is a call, and at 512 B the calls cost more than
+ * the CRC (an open over 1 MiB of garbage, maxRecordSize 64 MiB: 47 ms at 512 B, 41 ms at 4 KiB;
+ * with the TypeScript CRC 95-106 ms either way).
  */
-export const CRC_CHECKPOINT_SPACING = 512;
+export const CRC_CHECKPOINT_SPACING = 4096;
+
+/**
+ * The search after damage reads the headers at the far ends of a batch of candidate frames in
+ * the order of their offsets, and reads two ends at most this far apart in one call, the bytes
+ * between them included: on this kind of machine a read call (with its seek) costs a few
+ * microseconds, about what copying this many bytes from the page cache costs.
+ */
+export const FAR_READ_GAP_MAX = 16 * 1024;
+
+/**
+ * The search after damage takes candidate frames in batches, the first of one candidate (a
+ * flipped byte is usually passed after a few), each this many times the last, up to
+ * {@linkcode FIND_BATCH_MAX}: a batch's far ends are read together, so a large batch costs at
+ * most one pass over the region its ends lie in.
+ */
+export const FIND_BATCH_GROWTH = 4;
+
+/**
+ * The most candidate frames the search after damage takes in one batch: 16,384 of them hold
+ * about 464 KiB (and a batch reads through one 256 KiB span), and cover about 1 MiB of random
+ * garbage when `maxRecordSize` is 64 MiB (1.6% of its offsets decode to a length that fits).
+ */
+export const FIND_BATCH_MAX = 16 * 1024;
+
+/**
+ * The most bytes a batch of the search after damage spans, from its first candidate to its
+ * last: what bounds how far the search can look past the record it returns (the batch's other
+ * candidates are collected before any is known to be intact), whatever the records are like.
+ */
+export const FIND_BATCH_SPAN_MAX = 1024 * 1024;
 
 /**
  * The unit a disk writes atomically, and so the unit a power loss tears a write at: each

@@ -281,8 +281,17 @@ function updateWords(
 }
 
 /**
+ * The signature of {@linkcode crc32cRaw}: the TypeScript one, or the shim's (the CPU's CRC32C
+ * instructions), which the search for records after damage takes as an option. Both take and
+ * return the register as a u32.
+ */
+export type RawCrc = (register: number, data: Uint8Array) => number;
+
+/**
  * The CRC register after `data`, starting from `register`, with neither the initial nor the
  * final inversion: the linear part of CRC32C that {@linkcode crc32cShift} composes with.
+ * `crc32c(data, seed)` is `~crc32cRaw(~seed, data)`, so any seeded CRC32C gives it too:
+ * `crc32cRaw(register, data)` is `~crc32c(data, ~register)` (all u32).
  */
 export function crc32cRaw(register: number, data: Uint8Array): number {
   return update(register | 0, data, 0, data.length) >>> 0;

@@ -2,8 +2,15 @@
 // Chooses how a file store makes bytes durable: the native shim or the runtime's own call.
 // Backend: talks to `Deno.*` and to `ffi/`; the I/O core never imports it.
 
+import { constants as osConstants } from "node:os";
 import { dirname } from "node:path";
-import { loadShim, type Shim, type ShimFile, ShimUnavailableError } from "../ffi/mod.ts";
+import {
+  loadShim,
+  type Shim,
+  ShimCallError,
+  type ShimFile,
+  ShimUnavailableError,
+} from "../ffi/mod.ts";
 import type { DurabilityMode, LockMode } from "./config.ts";
 import type { FrameScanner } from "./frame_scan.ts";
 
@@ -37,7 +44,8 @@ export interface Flusher {
   close(): void;
   /**
    * Allocates `[offset, offset + length)` ahead of writes and extends the file over it;
-   * returns false when the mechanism or the file system cannot. Absent: never preallocates.
+   * returns false when the mechanism or the file system cannot, also when the file system has
+   * no room for all of it (see {@linkcode reserveUnlessFull}). Absent: never preallocates.
    */
   preallocate?(offset: number, length: number): boolean;
   /**
@@ -108,6 +116,40 @@ export function chooseScanner(options: DurabilityOptions): FrameScanner | undefi
   }
 }
 
+/**
+ * `file.preallocate(offset, length)`, except that a file system without room for the whole
+ * range (`ENOSPC`, or `EDQUOT`: a quota) declines it instead of failing. A reservation only
+ * spares each flush a change of the file's size; the append it was made for may still fit, and
+ * failing there failed the log on a disk with less free space than `preallocateSize` (1 MiB by
+ * default), before a byte was written. The store then stops reserving, and a write that does
+ * not fit fails as any write does.
+ *
+ * @param file The shim's handle on the log's file.
+ * @param offset Where the range starts.
+ * @param length How many bytes to reserve.
+ * @returns Whether the range is reserved.
+ * @throws {ShimCallError} For every other failure of the call.
+ */
+export function reserveUnlessFull(
+  file: Pick<ShimFile, "preallocate">,
+  offset: number,
+  length: number,
+): boolean {
+  try {
+    return file.preallocate(offset, length);
+  } catch (error) {
+    if (error instanceof ShimCallError && isNoRoom(error.code)) return false;
+    throw error;
+  }
+}
+
+/** Whether a negative error code says the file system (or a quota) has no room left. */
+function isNoRoom(code: number): boolean {
+  if (Deno.build.os === "windows") return false; // the shim does not preallocate there
+  const { ENOSPC, EDQUOT } = osConstants.errno;
+  return code === -ENOSPC || code === -EDQUOT;
+}
+
 /** The runtime's own flush: `FsFile.syncData`, which maps to the right call on every OS. */
 export const RUNTIME_DURABILITY: Durability = {
   description: "FsFile.syncData (runtime)",
@@ -160,7 +202,7 @@ function shimDurability(shim: Shim): Durability {
         flush: () => handle.syncData(),
         // Both, even when the first close reports an error.
         close: () => runEach([() => handle.close(), () => blocking.close()], "close the shim"),
-        preallocate: (offset: number, length: number) => handle.preallocate(offset, length),
+        preallocate: (offset: number, length: number) => reserveUnlessFull(handle, offset, length),
         writeAt: (data: Uint8Array, offset: number) => handle.writeAt(data, offset),
         // Not on a CPU without CRC instructions: the shim's byte-at-a-time table is 3.6-5x
         // slower than the TypeScript CRC there, so the writer frames (see shim_checksum.ts).

@@ -417,6 +417,27 @@ export class FileStore implements WalStore {
       this.#allocated = target;
     } else {
       this.#preallocateSize = 0;
+      this.#giveBackPartialReserve();
+    }
+  }
+
+  /**
+   * After a reservation the file system declined for want of room: ext4 allocates piece by
+   * piece and extends the file before it returns ENOSPC, so the file may now hold zeros past
+   * what was reserved, taking the disk's last free blocks from every other file. They are cut
+   * at once; if that fails, they are counted as reserved, so that a clean close cuts them.
+   */
+  #giveBackPartialReserve(): void {
+    try {
+      if (this.#writer.statSync().size > this.#allocated) {
+        this.#writer.truncateSync(this.#allocated);
+      }
+    } catch {
+      try {
+        this.#allocated = Math.max(this.#allocated, this.#writer.statSync().size);
+      } catch {
+        // Left as is: a writer's open cuts the zeros (they read as the reserve).
+      }
     }
   }
 

@@ -6,7 +6,7 @@
 import type { BoundaryIndex } from "./boundary_index.ts";
 import { BOUNDARY_SAMPLE_INTERVAL, HEADER_SIZE } from "./constants.ts";
 import type { Epoch } from "./epoch.ts";
-import { scanFrames } from "./frame_scan.ts";
+import type { FrameScanner } from "./frame_scan.ts";
 import { type ByteSource, type HeaderLookup, type ReadResult, RecordReader } from "./reader.ts";
 import { type Mark, MarkList } from "./mark_list.ts";
 import { type RecordRun, sampleRun } from "./record_run.ts";
@@ -154,9 +154,11 @@ export class Follower {
   readonly #epoch: Epoch;
   readonly #seen: SeenRecords;
   readonly #maxRecordSize: number;
+  readonly #scanner: FrameScanner;
   #end: number;
   #head: number;
 
+  /** `scanner` checks the chunks of new records: the log's own, the shim's when it loaded. */
   constructor(
     store: WalStore,
     index: BoundaryIndex,
@@ -164,6 +166,7 @@ export class Follower {
     seen: SeenRecords,
     end: number,
     maxRecordSize: number,
+    scanner: FrameScanner,
   ) {
     this.#store = store;
     this.#index = index;
@@ -172,6 +175,7 @@ export class Follower {
     this.#end = end;
     this.#head = store.head;
     this.#maxRecordSize = maxRecordSize;
+    this.#scanner = scanner;
   }
 
   /** The end of the intact records seen. */
@@ -228,7 +232,7 @@ export class Follower {
     }
     const end = Math.max(from, size);
     // Chunks checked by the scanner: a follower may find a long run of new records at once.
-    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize, scanFrames);
+    const reader = new RecordReader(this.#store, from, end, this.#maxRecordSize, this.#scanner);
     for (let r = read(reader); r.kind === "record"; r = read(reader)) {
       this.#index.add(r.lsn);
       this.#seen.note(r.lsn);

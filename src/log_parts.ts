@@ -9,6 +9,7 @@ import type { ResolvedConfig } from "./config.ts";
 import { Epoch } from "./epoch.ts";
 import { WalError } from "./errors.ts";
 import { Follower, type SeenRecords } from "./follower.ts";
+import { scanFrames } from "./frame_scan.ts";
 import type { RecoveryReport } from "./recovery.ts";
 import type { WalStore } from "./store.ts";
 import { Writer } from "./writer.ts";
@@ -49,13 +50,15 @@ export function assemble(log: RecoveredLog): LogParts {
   // In the gathered write mode the writer puts a store in front of the recovered one; every
   // part of the log must use that one, so that reads see the gathered records.
   const store = writer.store;
+  // The log's scanner (the shim's when it loaded): a follower may catch up a long run at once.
+  const scanner = config.scanner ?? scanFrames;
   return {
     ...log,
     store,
     writer,
     follower: seen === undefined
       ? undefined
-      : new Follower(store, index, epoch, seen, recovery.endLsn, config.maxRecordSize),
+      : new Follower(store, index, epoch, seen, recovery.endLsn, config.maxRecordSize, scanner),
     epoch,
     changes,
     state: { closed: false },

@@ -18,7 +18,7 @@ import { recover } from "./recovery.ts";
 import type { WalDirectory } from "./directory.ts";
 import { SegmentedStore } from "./segmented_store.ts";
 import { checkSegmentSize } from "./segments.ts";
-import { chooseFrameChecksum } from "./shim_checksum.ts";
+import { chooseFrameChecksum, chooseRawCrc } from "./shim_checksum.ts";
 import type { WalStore } from "./store.ts";
 import { startBackgroundTimer } from "./timer.ts";
 import { type Codec, TypedWal } from "./typed.ts";
@@ -297,11 +297,15 @@ export class Wal extends WalAsyncCuts {
   }
 }
 
-/** `config` with the shim's frame scanner when its durability mode allows and the shim loads. */
+/**
+ * `config` with the shim's frame scanner, and its raw CRC for the search after damage, when its
+ * durability mode allows and the shim loads (the raw CRC also wants the CPU's CRC instructions).
+ */
 function withScanner(config: ResolvedConfig): ResolvedConfig {
   return {
     ...config,
     scanner: chooseScanner({ mode: config.durability, shimPath: config.shimPath }),
+    rawCrc: chooseRawCrc(config.durability, config.shimPath),
   };
 }
 

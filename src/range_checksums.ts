@@ -9,7 +9,7 @@ import {
   HEADER_SIZE,
   READ_CHUNK_SIZE,
 } from "./constants.ts";
-import { crc32cRaw, crc32cShift } from "./crc32c.ts";
+import { crc32cRaw, crc32cShift, type RawCrc } from "./crc32c.ts";
 import { type ByteSource, ReadWindow } from "./read_window.ts";
 
 // Defined beside the window every reader reads through; re-exported where readers look for it.
@@ -21,11 +21,15 @@ export type { ByteSource };
  * registers of its two ends (a checkpoint, then at most `spacing` bytes each) and one shift over
  * the range's length, whatever that length is. Checking every candidate frame after damage
  * directly would cost its length each: quadratic in the damaged region.
+ *
+ * The registers come from `rawCrc`: {@linkcode crc32cRaw} by default, or the shim's CRC, which a
+ * log opened with the shim passes in (see `ResolvedConfig.rawCrc`).
  */
 export class RangeChecksums {
   readonly #source: ByteSource;
   readonly #start: number;
   readonly #end: number;
+  readonly #rawCrc: RawCrc;
   #checkpoints = new Uint32Array(64);
   #count = 1;
   readonly #scratch = new Uint8Array(CRC_CHECKPOINT_SPACING);
@@ -35,11 +39,12 @@ export class RangeChecksums {
   readonly #recent = [{ at: -1, register: 0 }, { at: -1, register: 0 }];
   #nextRecent = 0;
 
-  constructor(source: ByteSource, start: number, end: number) {
+  constructor(source: ByteSource, start: number, end: number, rawCrc: RawCrc = crc32cRaw) {
     assert(start >= 0 && start <= end, "range checksums cover a valid range");
     this.#source = source;
     this.#start = start;
     this.#end = end;
+    this.#rawCrc = rawCrc;
   }
 
   /** The first offset covered. */
@@ -70,7 +75,7 @@ export class RangeChecksums {
       base = this.#recent[slot]!.at;
       register = this.#recent[slot]!.register;
     }
-    register = crc32cRaw(register, this.#bytes(base, at - base));
+    register = this.#rawCrc(register, this.#bytes(base, at - base));
     this.#recent[this.#nextRecent] = { at, register };
     this.#nextRecent = (this.#nextRecent + 1) % this.#recent.length;
     return register;
@@ -96,9 +101,10 @@ export class RangeChecksums {
       const got = this.#window.load(this.#source, at, Math.min(READ_CHUNK_SIZE, this.#end - at));
       const chunk = this.#window.array;
       let register = this.#checkpoints[this.#count - 1]!;
+      const rawCrc = this.#rawCrc;
       let done = 0;
       for (; done + CRC_CHECKPOINT_SPACING <= got; done += CRC_CHECKPOINT_SPACING) {
-        register = crc32cRaw(register, chunk.subarray(done, done + CRC_CHECKPOINT_SPACING));
+        register = rawCrc(register, chunk.subarray(done, done + CRC_CHECKPOINT_SPACING));
         this.#push(register);
       }
       assert(done > 0 || this.#count > index, "checkpoints advance");

@@ -3,14 +3,18 @@
 // Pure: no `Deno.*`; the only I/O is through the `ByteSource` it is given.
 
 import { assert } from "./assert.ts";
+import { CandidateBatch, FarState, plausibleHeader } from "./candidate_batch.ts";
 import {
   CRC_CHECKPOINT_SPACING,
+  FIND_BATCH_GROWTH,
+  FIND_BATCH_MAX,
+  FIND_BATCH_SPAN_MAX,
   HEADER_CRC_OFFSET,
   HEADER_LENGTH_OFFSET,
   HEADER_SIZE,
   READ_CHUNK_SIZE,
 } from "./constants.ts";
-import { crc32c, frameChecksum, frameChecksumIn } from "./crc32c.ts";
+import { crc32c, frameChecksum, frameChecksumIn, type RawCrc } from "./crc32c.ts";
 import type { FrameScanner } from "./frame_scan.ts";
 import { RangeChecksums } from "./range_checksums.ts";
 import { type ByteSource, ReadWindow } from "./read_window.ts";
@@ -63,16 +67,22 @@ export interface HeaderLookup {
  * exactly as without a scanner (see {@linkcode ScannedChunk}). With `copy`, each chunk is read
  * into a new array and payloads are views into it: they belong to the caller, as the array is
  * never written again.
+ *
+ * `rawCrc` computes the range checksums with which `findNext` checks long candidates (see
+ * {@linkcode RangeChecksums}); `crc32cRaw` (TypeScript) when absent.
  */
 export class RecordReader implements HeaderLookup {
   readonly #source: ByteSource;
   readonly #end: number;
   readonly #maxRecordSize: number;
+  /** What `#ranges` computes its registers with; `crc32cRaw` when undefined. */
+  readonly #rawCrc: RawCrc | undefined;
   #position: number;
   /** The slow path's bytes: a chunk read at the offset a classification needed. */
   readonly #window = new ReadWindow(READ_CHUNK_SIZE);
-  readonly #aside = new Uint8Array(HEADER_SIZE);
   #ranges: RangeChecksums | undefined;
+  /** The search after damage's candidates, made at its first use. */
+  #batch: CandidateBatch | undefined;
   /** The fast path: the chunk the scanner checked, and the frames it vouched for. */
   readonly #chunks: ScannedChunk | undefined;
 
@@ -82,12 +92,14 @@ export class RecordReader implements HeaderLookup {
     end: number,
     maxRecordSize: number,
     scanner?: FrameScanner,
+    rawCrc?: RawCrc,
   ) {
     assert(start >= 0 && start <= end, "reader range is valid");
     this.#source = source;
     this.#position = start;
     this.#end = end;
     this.#maxRecordSize = maxRecordSize;
+    this.#rawCrc = rawCrc;
     this.#chunks = scanner === undefined
       ? undefined
       : new ScannedChunk(source, end, maxRecordSize, scanner);
@@ -222,34 +234,123 @@ export class RecordReader implements HeaderLookup {
    * Finds the first intact record at or after `from` and returns its LSN, or `undefined` when
    * there is none before the end. Used after damage, to tell what follows it.
    *
-   * The search costs about one pass over the bytes, whatever `maxRecordSize` is:
+   * The search's checksums cost about one pass over the bytes, whatever `maxRecordSize` is:
    * - runs of zero bytes are skipped at scanning speed: a header is never eight zero bytes (the
    *   CRC32C of an empty record's zero length is not zero), so no record can start more than
    *   seven bytes before the next non-zero byte;
    * - an offset is checksummed only when its frame fits before the end and is followed by the
    *   end, by zeros, or by another frame that fits, so the random lengths that damaged bytes
    *   decode to rarely cost a checksum;
+   * - the headers that follow candidate frames are read a batch at a time, in the order of their
+   *   offsets (see {@linkcode CandidateBatch}), not with a read call each; the batches grow from
+   *   one candidate, end at the first candidate that may be the record whose end the window
+   *   holds, and span at most {@linkcode FIND_BATCH_SPAN_MAX} bytes: a record whose end lies
+   *   past the window is a candidate like any other, and the search may collect candidates up
+   *   to that span past it (and read the headers at their ends) before it returns it;
    * - a checksum reads through the window and allocates nothing.
    */
   findNext(from: number): number | undefined {
+    const batch = this.#batch ??= new CandidateBatch(this.#source, this.#end, this.#maxRecordSize);
+    let limit = 1;
+    batch.clear(limit);
+    for (let lsn = this.#nextFitting(from); lsn >= 0; lsn = this.#nextFitting(lsn + 1)) {
+      // A batch ends where it would span too much: the search never looks far past its answer.
+      if (batch.count > 0 && lsn - batch.lsnAt(0) > FIND_BATCH_SPAN_MAX) {
+        const found = this.#settle(batch);
+        if (found !== undefined) return found;
+        limit = Math.min(limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX);
+        batch.clear(limit);
+      }
+      if (!this.#consider(lsn, batch)) continue;
+      const found = this.#settle(batch);
+      if (found !== undefined) return found;
+      limit = Math.min(limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX);
+      batch.clear(limit);
+    }
+    return this.#settle(batch);
+  }
+
+  /**
+   * The first offset at or after `from` whose header gives a length that fits (at most
+   * `maxRecordSize`, and before the end), or -1: the loop that runs at every offset of a damaged
+   * region, apart from what a candidate costs.
+   */
+  #nextFitting(from: number): number {
     for (let lsn = from; lsn + HEADER_SIZE <= this.#end; lsn++) {
-      // Decoded in place: this runs at every offset of a damaged region, so nothing allocates.
+      // Decoded in place, so nothing allocates.
       let at = this.#windowIndex(lsn, HEADER_SIZE);
       let buffer = this.#window.array;
       if (readU32(buffer, at) === 0 && readU32(buffer, at + 4) === 0) {
         const nonZero = this.#nextNonZero(lsn, this.#end);
-        if (nonZero === undefined) return undefined;
+        if (nonZero === undefined) return -1;
         lsn = Math.max(lsn, nonZero - HEADER_SIZE + 1);
-        if (lsn + HEADER_SIZE > this.#end) return undefined;
+        if (lsn + HEADER_SIZE > this.#end) return -1;
         at = this.#windowIndex(lsn, HEADER_SIZE);
         buffer = this.#window.array;
       }
       const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
-      if (length > this.#maxRecordSize || length > this.#end - lsn - HEADER_SIZE) continue;
-      if (!this.#plausibleAt(lsn + frameSize(length))) continue;
-      if (this.#intactAt(lsn, readU32(buffer, at + HEADER_CRC_OFFSET), length)) return lsn;
+      if (length <= this.#maxRecordSize && length <= this.#end - lsn - HEADER_SIZE) return lsn;
+    }
+    return -1;
+  }
+
+  /**
+   * Reads the far ends of `batch`'s candidates and returns the first that checks out, in order:
+   * the record that follows the damage, if the batch holds it.
+   */
+  #settle(batch: CandidateBatch): number | undefined {
+    batch.resolve();
+    for (let i = 0; i < batch.count; i++) {
+      const state = batch.stateAt(i);
+      if (state === FarState.Intact) return batch.lsnAt(i);
+      if (state !== FarState.Plausible) continue;
+      if (this.#intactAt(batch.lsnAt(i), batch.crcAt(i), batch.lengthAt(i))) return batch.lsnAt(i);
     }
     return undefined;
+  }
+
+  /**
+   * Adds the frame at `lsn` (its header in the window: {@linkcode RecordReader.findNext} just
+   * read it) to `batch`, unless what the window holds at its end rules it out or its checksum,
+   * checked now, does; returns whether the batch is done. The batch holds candidates whose ends
+   * are unread, then at most one that may be the record: one checked whole, or a long one that
+   * must wait for those before it (range checksums see candidates in order), with which the
+   * batch ends. A candidate whose end the window does not hold is added unread, even when it is
+   * the record: the batch then goes on, up to its limit or span.
+   */
+  #consider(lsn: number, batch: CandidateBatch): boolean {
+    const at = this.#windowIndex(lsn, HEADER_SIZE);
+    const buffer = this.#window.array;
+    const length = readU32(buffer, at + HEADER_LENGTH_OFFSET);
+    const crc = readU32(buffer, at + HEADER_CRC_OFFSET);
+    const state = this.#farState(lsn + frameSize(length));
+    if (state === FarState.Implausible) return false;
+    if (state === FarState.Unread) {
+      batch.add(lsn, length, crc, state);
+      return batch.full;
+    }
+    if (batch.count > 0 && length > 2 * CRC_CHECKPOINT_SPACING) {
+      batch.add(lsn, length, crc, state);
+      return true;
+    }
+    // Checked now: no candidate before it is left undecided, or it is short (checked from the
+    // window, not from range checksums). One that does not check out is dropped.
+    if (!this.#intactAt(lsn, crc, length)) return false;
+    batch.add(lsn, length, crc, FarState.Intact);
+    return true;
+  }
+
+  /**
+   * What can be told of the bytes at `far`, where a candidate frame would end, without a read:
+   * the end, or the header the window holds there; else {@linkcode FarState.Unread}.
+   */
+  #farState(far: number): FarState {
+    if (far + HEADER_SIZE > this.#end) return FarState.Plausible;
+    const from = this.#window.indexOf(far, HEADER_SIZE);
+    if (from < 0) return FarState.Unread;
+    return plausibleHeader(this.#window.array, from, far, this.#maxRecordSize, this.#end)
+      ? FarState.Plausible
+      : FarState.Implausible;
   }
 
   /** Where `[offset, offset + size)` lies in the window, loading it there first if needed. */
@@ -274,31 +375,9 @@ export class RecordReader implements HeaderLookup {
       return this.peek(lsn, false).kind === "record";
     }
     if (this.#ranges === undefined || lsn < this.#ranges.start) {
-      this.#ranges = new RangeChecksums(this.#source, lsn, this.#end);
+      this.#ranges = new RangeChecksums(this.#source, lsn, this.#end, this.#rawCrc);
     }
     return this.#ranges.frameChecksum(lsn, length) === crc;
-  }
-
-  /** Whether the bytes at `lsn` could follow a record: the end, zeros, or a frame that fits. */
-  #plausibleAt(lsn: number): boolean {
-    if (lsn + HEADER_SIZE > this.#end) return true;
-    // Read aside, not through the window: the search goes on right after the candidate, and
-    // moving the window far ahead for one header would make it read its chunk again.
-    const from = this.#window.indexOf(lsn, HEADER_SIZE);
-    let bytes: Uint8Array = this.#aside;
-    let at = 0;
-    if (from >= 0) {
-      bytes = this.#window.array;
-      at = from;
-    } else if (this.#source.readAt(lsn, this.#aside) < HEADER_SIZE) {
-      return true;
-    }
-    const crc = readU32(bytes, at + HEADER_CRC_OFFSET);
-    const length = readU32(bytes, at + HEADER_LENGTH_OFFSET);
-    // Zeros (the reserve, or sectors a crash lost), or a frame that fits: a record followed by
-    // a frame running past the end is not found here, and stays inside the damaged range.
-    return (crc === 0 && length === 0) ||
-      (length <= this.#maxRecordSize && lsn + HEADER_SIZE + length <= this.#end);
   }
 
   /** A copy of up to `size` bytes at `offset` (fewer past the end). */

@@ -4,6 +4,7 @@
 // I/O core: talks only to the `WalStore` interface, never to `Deno.*`.
 
 import type { RecoveryPolicy } from "./config.ts";
+import type { RawCrc } from "./crc32c.ts";
 import {
   classify,
   couldBeFirstAppends,
@@ -104,6 +105,11 @@ export interface RecoveryOptions extends IntactVisitor {
    * classify the bytes.
    */
   scanner?: FrameScanner | undefined;
+  /**
+   * Computes the range checksums with which the search after damage checks long candidates;
+   * `crc32cRaw` (TypeScript) when absent.
+   */
+  rawCrc?: RawCrc | undefined;
 }
 
 /**
@@ -125,7 +131,14 @@ export interface RecoveryOptions extends IntactVisitor {
 export function recover(store: WalStore, options: RecoveryOptions): RecoveryReport {
   const end = store.size;
   const scanner = options.scanner ?? scanFrames;
-  const reader = new RecordReader(store, store.head, end, options.maxRecordSize, scanner);
+  const reader = new RecordReader(
+    store,
+    store.head,
+    end,
+    options.maxRecordSize,
+    scanner,
+    options.rawCrc,
+  );
   const first = readIntact(reader, options);
   if (first.stop.kind === "end") return intact(first.count, end);
   const sectors = store.sectorAt?.bind(store) ?? fileSectors;

@@ -2,11 +2,12 @@
 
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { resolveConfig, type WalConfig } from "../src/config.ts";
-import { frameChecksum } from "../src/crc32c.ts";
+import { crc32cRaw, frameChecksum } from "../src/crc32c.ts";
 
 Deno.test("resolveConfig() fills in the defaults", () => {
-  const { checksum, ...rest } = resolveConfig();
+  const { checksum, rawCrc, ...rest } = resolveConfig();
   equal(checksum, frameChecksum);
+  equal(rawCrc, crc32cRaw);
   deepEqual(rest, {
     maxRecordSize: 67108864,
     recoveryPolicy: "tolerate-torn-tail",

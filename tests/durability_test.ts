@@ -2,8 +2,9 @@
 
 import { equal, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { ShimUnavailableError } from "../ffi/mod.ts";
-import { chooseDurability, chooseScanner } from "../src/durability.ts";
+import { constants as osConstants } from "node:os";
+import { ShimCallError, ShimUnavailableError } from "../ffi/mod.ts";
+import { chooseDurability, chooseScanner, reserveUnlessFull } from "../src/durability.ts";
 import { frame } from "../src/record.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal } from "../src/open.ts";
@@ -138,3 +139,22 @@ for (const mode of ["runtime", "shim"] as const) {
     },
   });
 }
+
+Deno.test("reserveUnlessFull() declines a reservation the file system has no room for", () => {
+  const throwing = (error: Error) => ({
+    preallocate(): boolean {
+      throw error;
+    },
+  });
+  const failing = (code: number) =>
+    throwing(new ShimCallError("wal_shim_preallocate", code, "/x.wal"));
+  const { ENOSPC, EDQUOT, EIO } = osConstants.errno;
+  if (Deno.build.os !== "windows") {
+    equal(reserveUnlessFull(failing(-ENOSPC), 0, 1 << 20), false);
+    equal(reserveUnlessFull(failing(-EDQUOT), 0, 1 << 20), false);
+  }
+  throws(() => reserveUnlessFull(failing(-EIO), 0, 1 << 20), ShimCallError);
+  throws(() => reserveUnlessFull(throwing(new RangeError("bad")), 0, 1), RangeError);
+  equal(reserveUnlessFull({ preallocate: () => true }, 0, 1), true);
+  equal(reserveUnlessFull({ preallocate: () => false }, 0, 1), false);
+});

@@ -1,6 +1,6 @@
 // Copyright 2026 the wal-db authors. MIT license.
 
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { embeddedShimTarget } from "../ffi/mod.ts";
@@ -539,4 +539,146 @@ Deno.test({
       deepEqual(logs[0], logs[1]);
     });
   },
+});
+
+/** Whether this process may mount a file system (root on Linux), for the full-disk tests. */
+const MAY_MOUNT = Deno.build.os === "linux" && Deno.uid() === 0 && FFI_GRANTED;
+
+/**
+ * Unmounts `dir`; lazily when a file there is still open (a test that failed before closing
+ * its log), so that no mount outlives the test.
+ */
+function unmount(dir: string): void {
+  const done = new Deno.Command("umount", { args: [dir] }).outputSync();
+  if (!done.success) new Deno.Command("umount", { args: ["-l", dir] }).outputSync();
+}
+
+/** Runs `body` on a fresh tmpfs of `size` bytes, unmounted afterwards. */
+async function withTinyFileSystem(size: number, body: (dir: string) => void): Promise<void> {
+  await withTempDir((dir) => {
+    const mounted = new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+    }).outputSync();
+    if (!mounted.success) throw new Error(new TextDecoder().decode(mounted.stderr));
+    try {
+      body(dir);
+    } finally {
+      unmount(dir);
+    }
+  });
+}
+
+Deno.test({
+  name: "A log on a disk with less room than preallocateSize appends, syncs and reopens",
+  ignore: !MAY_MOUNT, // mounts a tmpfs smaller than the 1 MiB reserve
+  fn: () =>
+    withTinyFileSystem(256 * 1024, (dir) => {
+      const path = join(dir, "small.wal");
+      const wal = Wal.open(path); // the default reserve: 1 MiB, four times the disk
+      equal(wal.append(new Uint8Array(100).fill(7)), 0);
+      wal.syncSync();
+      wal.close();
+      using again = Wal.open(path);
+      deepEqual([...again.iter()].map((e) => e.data), [new Uint8Array(100).fill(7)]);
+    }),
+});
+
+Deno.test({
+  name:
+    "A log that fills its disk fails at the write that does not fit and keeps every synced record",
+  ignore: !MAY_MOUNT,
+  fn: () =>
+    withTinyFileSystem(256 * 1024, (dir) => {
+      const path = join(dir, "full.wal");
+      const wal = Wal.open(path);
+      const record = (i: number) => new Uint8Array(4000).fill(i % 251);
+      let synced = 0;
+      let failure: unknown;
+      for (let i = 0; i < 1000 && failure === undefined; i++) {
+        try {
+          wal.append(record(i));
+          wal.syncSync();
+          synced = i + 1;
+        } catch (error) {
+          failure = error;
+        }
+      }
+      ok(failure instanceof WalError && failure.kind === "failed", `${failure}`);
+      ok(/ENOSPC|No space left/i.test(String((failure as Error).cause ?? failure)), `${failure}`);
+      ok(synced > 40, `${synced} records fit`); // 256 KiB of 4 KiB records, less the metadata
+      wal.close();
+      const check = (log: Wal) => {
+        const seen = [...log.iter()].map((e) => e.data);
+        equal(seen.length, synced);
+        seen.forEach((data, i) => deepEqual(data, record(i)));
+      };
+      // A writer opens the full disk too, and a write that still does not fit loses nothing.
+      const writer = Wal.open(path);
+      check(writer);
+      throws(() => {
+        writer.append(record(synced));
+        writer.syncSync();
+      }, (error) => error instanceof WalError && error.kind === "failed");
+      writer.close();
+      using reader = Wal.open(path, { readOnly: true, lock: "none" });
+      check(reader);
+    }),
+});
+
+/** Whether mkfs.ext4 is here, for the test that needs a file system that allocates in pieces. */
+const HAS_MKFS_EXT4 = MAY_MOUNT && (() => {
+  try {
+    return new Deno.Command("mkfs.ext4", { args: ["-V"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** Free bytes of the file system holding `dir`. */
+function freeBytes(dir: string): number {
+  const out = new Deno.Command("df", { args: ["-B1", "--output=avail", dir] }).outputSync();
+  return Number(new TextDecoder().decode(out.stdout).split("\n")[1]!.trim());
+}
+
+Deno.test({
+  name: "A reserve ext4 declines part way is given back: the disk's last blocks stay free",
+  ignore: !HAS_MKFS_EXT4, // a loop-mounted ext4, whose fallocate extends the file before ENOSPC
+  fn: () =>
+    withTempDir((dir) => {
+      const image = join(dir, "ext4.img");
+      const mountPoint = join(dir, "mnt");
+      Deno.mkdirSync(mountPoint);
+      const run = (command: string, ...args: string[]) => {
+        const out = new Deno.Command(command, { args }).outputSync();
+        if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
+      };
+      run("truncate", "-s", "8M", image);
+      run("mkfs.ext4", "-q", "-F", image);
+      run("mount", "-o", "loop", image, mountPoint);
+      try {
+        // Leave 300 KiB free: less than the 1 MiB reserve.
+        run(
+          "fallocate",
+          "-l",
+          String(freeBytes(mountPoint) - 300 * 1024),
+          join(mountPoint, "fill"),
+        );
+        const path = join(mountPoint, "hog.wal");
+        using wal = Wal.open(path); // closed before the unmount, also when a check fails
+        wal.append(new Uint8Array(100).fill(5));
+        wal.syncSync();
+        equal(Deno.statSync(path).size, 108, "the file holds the log and nothing more");
+        ok(freeBytes(mountPoint) >= 200 * 1024, `${freeBytes(mountPoint)} bytes free`);
+        Deno.writeFileSync(join(mountPoint, "other"), new Uint8Array(64 * 1024));
+        wal.append(new Uint8Array(100).fill(6));
+        wal.syncSync();
+        wal.close();
+        equal(Deno.statSync(path).size, 216);
+        using again = Wal.open(path, { readOnly: true, lock: "none" });
+        equal([...again.iter()].length, 2);
+        equal(again.recovery.reserveSize, 0);
+      } finally {
+        unmount(mountPoint);
+      }
+    }),
 });

@@ -29,6 +29,7 @@ const PURE = [
   "cleanup",
   "assert",
   "boundary_index",
+  "candidate_batch",
   "config",
   "constants",
   "crc32c",
