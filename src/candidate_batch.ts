@@ -103,6 +103,11 @@ export class CandidateBatch {
     this.#fars.length = 0;
   }
 
+  /** How many candidates the batch takes, as `clear` last said. */
+  get limit(): number {
+    return this.#limit;
+  }
+
   /** How many candidates the batch holds. */
   get count(): number {
     return this.#count;

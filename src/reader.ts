@@ -251,23 +251,25 @@ export class RecordReader implements HeaderLookup {
    */
   findNext(from: number): number | undefined {
     const batch = this.#batch ??= new CandidateBatch(this.#source, this.#end, this.#maxRecordSize);
-    let limit = 1;
-    batch.clear(limit);
+    batch.clear(1);
     for (let lsn = this.#nextFitting(from); lsn >= 0; lsn = this.#nextFitting(lsn + 1)) {
       // A batch ends where it would span too much: the search never looks far past its answer.
       if (batch.count > 0 && lsn - batch.lsnAt(0) > FIND_BATCH_SPAN_MAX) {
-        const found = this.#settle(batch);
+        const found = this.#settleOrGrow(batch);
         if (found !== undefined) return found;
-        limit = Math.min(limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX);
-        batch.clear(limit);
       }
       if (!this.#consider(lsn, batch)) continue;
-      const found = this.#settle(batch);
+      const found = this.#settleOrGrow(batch);
       if (found !== undefined) return found;
-      limit = Math.min(limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX);
-      batch.clear(limit);
     }
     return this.#settle(batch);
+  }
+
+  /** {@linkcode RecordReader.#settle}, then, when nothing was found, empties `batch` for a larger one. */
+  #settleOrGrow(batch: CandidateBatch): number | undefined {
+    const found = this.#settle(batch);
+    if (found === undefined) batch.clear(Math.min(batch.limit * FIND_BATCH_GROWTH, FIND_BATCH_MAX));
+    return found;
   }
 
   /**
