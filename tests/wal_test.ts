@@ -108,6 +108,16 @@ Deno.test("Wal.open() recovers exactly the records that lie wholly before any cu
           const cut = cutSeed % (full.length + 1);
           Deno.truncateSync(path, cut);
           const kept = written.filter((p, i) => lsns[i]! + 8 + p.length <= cut);
+          if (kept.length === 0 && full.subarray(0, cut).every((b) => b === 0)) {
+            // Only zero bytes left (a first CRC whose low bytes are zero, cut inside them): the
+            // reserve a writer leaves ahead of its end, not damage: an empty log, nothing aside.
+            const empty = Wal.open(path);
+            equal(empty.nextLsn, 0);
+            equal(empty.recovery.damage, undefined);
+            empty.close();
+            Deno.removeSync(path);
+            return;
+          }
           if (kept.length === 0 && cut > 0 && cut % 512 !== 0) {
             // Part of a first frame off a sector's end: no crash leaves that, and nothing tells
             // it from another program's file: refused, unchanged.
