@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { Wal, type WalConfig } from "../mod.ts";
 import { HEADER_SIZE } from "../src/constants.ts";
 import { Rng, seedFrom } from "../tests/_rng.ts";
+import { buildLazyFs } from "./_lazyfs_build.ts";
 import {
   byteLocation,
   type CheckResult,
@@ -684,18 +685,6 @@ function missingVendor(): string | undefined {
   }
 }
 
-async function buildLazyFs(): Promise<string> {
-  const script = join(vendorDir(), "build-lazyfs.sh");
-  const result = await new Deno.Command("bash", {
-    args: [script, BUILD_DIR],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const lines = new TextDecoder().decode(result.stdout).trim().split("\n");
-  if (result.code !== 0) throw new Error(`${script} failed (exit ${result.code})`);
-  return lines[lines.length - 1]!;
-}
-
 /**
  * A fresh directory with a short path: LazyFS fault commands name files under it and must fit
  * in its 100-byte FIFO reads (Deno.makeTempDir's names are too long for segment paths).
@@ -751,7 +740,7 @@ async function main(): Promise<number> {
     console.log(`LazyFS suite skipped: ${reason}`);
     return 0;
   }
-  const binary = options.lazyfs ?? await buildLazyFs();
+  const binary = options.lazyfs ?? await buildLazyFs(vendorDir(), BUILD_DIR);
   const seed = seedFrom(options.seed === undefined ? undefined : String(options.seed));
   const base = options.out ?? shortTempDir();
   await Deno.mkdir(base, { recursive: true });
