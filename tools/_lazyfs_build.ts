@@ -53,7 +53,10 @@ export async function buildLazyFs(vendor: string, buildDir: string): Promise<str
   const staged = join(buildDir, "vendor");
   await Deno.mkdir(buildDir, { recursive: true });
   await Deno.remove(staged, { recursive: true }).catch(ignoreNotFound);
-  await run("cp", ["-r", vendor, staged]);
+  // -H: a vendor path that is a symlink is copied as the tree it leads to, never as a link (the
+  // patch below would then write through it into the vendored source).
+  await run("cp", ["-RH", vendor, staged]);
+  await run("chmod", ["-R", "u+w", staged]); // the vendored tree is read-only
   const source = join(staged, "lazyfs", SOURCE_PATH);
   await Deno.writeTextFile(source, patchLazyFsSource(await Deno.readTextFile(source)));
   const built = join(buildDir, "lazyfs", SOURCE_PATH);
