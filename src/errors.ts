@@ -98,3 +98,17 @@ export function isPermissionError(error: unknown): boolean {
   return error instanceof Error &&
     (error.name === "NotCapable" || error.name === "PermissionDenied");
 }
+
+/**
+ * True for an error an I/O call reported: one with a `code` (Deno's `"ENOSPC"`, `"EIO"`; the
+ * shim's negative errno; a directory's stand-in for them), itself or as the cause of a `WalError`
+ * of kind `"io"`. What a best-effort write (the head spare, the flush record) may absorb; any
+ * other error (a bug, a closed handle, a permission, a test disk's power loss) surfaces.
+ */
+export function isIoError(error: unknown): boolean {
+  if (isPermissionError(error)) return false;
+  if (error instanceof WalError) return error.kind === "io" && isIoError(error.cause);
+  if (!(error instanceof Error) || !("code" in error)) return false;
+  const code = error.code;
+  return typeof code === "string" || typeof code === "number";
+}

@@ -276,16 +276,24 @@ export function checkGaps(
 
 /**
  * {@linkcode writeAtomically} with the flushes of the file and the directory off the main
- * thread (see `WalDirectory.syncAsync`). When `proceed` (asked once the file is flushed, right
- * before the rename) says no, the file is not put in place: the temporary file stays, for the
- * next writer's open to remove.
+ * thread (see `WalDirectory.syncAsync`).
  */
 export async function writeAtomicallyAsync(
   dir: WalDirectory,
   temp: string,
   name: string,
   bytes: Uint8Array,
-  proceed: () => boolean = () => true,
+): Promise<void> {
+  await writeTempAsync(dir, temp, bytes);
+  dir.rename(temp, name);
+  await syncDirectoryAsync(dir);
+}
+
+/** The first step of {@linkcode writeAtomicallyAsync}: `temp` holds `bytes`, flushed. */
+export async function writeTempAsync(
+  dir: WalDirectory,
+  temp: string,
+  bytes: Uint8Array,
 ): Promise<void> {
   const file = dir.open(temp, true);
   try {
@@ -295,9 +303,6 @@ export async function writeAtomicallyAsync(
   } finally {
     file.close();
   }
-  if (!proceed()) return;
-  dir.rename(temp, name);
-  await syncDirectoryAsync(dir);
 }
 
 /** Flushes the directory's entries off the main thread when it can, else blocking. */
@@ -318,6 +323,13 @@ export function writeAtomically(
   name: string,
   bytes: Uint8Array,
 ): void {
+  writeTemp(dir, temp, bytes);
+  dir.rename(temp, name);
+  dir.sync();
+}
+
+/** The first step of {@linkcode writeAtomically}: `temp` holds `bytes`, flushed. */
+export function writeTemp(dir: WalDirectory, temp: string, bytes: Uint8Array): void {
   const file = dir.open(temp, true);
   try {
     file.truncate(0);
@@ -326,8 +338,6 @@ export function writeAtomically(
   } finally {
     file.close();
   }
-  dir.rename(temp, name);
-  dir.sync();
 }
 
 /**

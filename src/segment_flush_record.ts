@@ -16,7 +16,8 @@ import {
   FLUSH_RECORD_VERSION,
 } from "./constants.ts";
 import type { FileFingerprint, WalDirectory } from "./directory.ts";
-import { writeAtomically, writeAtomicallyAsync } from "./segment_files.ts";
+import { isIoError } from "./errors.ts";
+import { syncDirectoryAsync, writeTemp, writeTempAsync } from "./segment_files.ts";
 import { segmentName } from "./segments.ts";
 
 /** When a flush started, on the wall clock (file times) and the monotonic one (clock steps). */
@@ -171,7 +172,9 @@ export class FlushRecord {
     // Nothing above yields to a failing flush's handler; checked all the same, as in writeAsync.
     if (this.#broken) return;
     const bytes = encodeFlushRecord(this.#proven);
-    writeAtomically(this.#dir, FLUSH_RECORD_TEMP_FILE_NAME, FLUSH_RECORD_FILE_NAME, bytes);
+    if (!spared(() => writeTemp(this.#dir, FLUSH_RECORD_TEMP_FILE_NAME, bytes))) return;
+    this.#dir.rename(FLUSH_RECORD_TEMP_FILE_NAME, FLUSH_RECORD_FILE_NAME);
+    this.#dir.sync();
   }
 
   /** {@linkcode FlushRecord.writeSync} with every flush off the main thread. */
@@ -206,13 +209,10 @@ export class FlushRecord {
       if (this.#flushed.get(index) === start) this.#proveAfterFlush(index, again);
     }
     const bytes = encodeFlushRecord(this.#proven);
-    await writeAtomicallyAsync(
-      this.#dir,
-      FLUSH_RECORD_TEMP_FILE_NAME,
-      FLUSH_RECORD_FILE_NAME,
-      bytes,
-      () => !this.#broken,
-    );
+    const write = writeTempAsync(this.#dir, FLUSH_RECORD_TEMP_FILE_NAME, bytes);
+    if (!(await sparedAsync(write)) || this.#broken) return;
+    this.#dir.rename(FLUSH_RECORD_TEMP_FILE_NAME, FLUSH_RECORD_FILE_NAME);
+    await syncDirectoryAsync(this.#dir);
   }
 
   /**
@@ -280,5 +280,33 @@ function readRecord(dir: WalDirectory): Map<number, string> | undefined {
     return decodeFlushRecord(bytes.subarray(0, file.readAt(0, bytes)));
   } finally {
     file.close();
+  }
+}
+
+/**
+ * Runs `write`, the record's temporary file: false when it failed. The record only spares the
+ * next open some flushes, so a full disk (or a failed flush of that file, which holds none of
+ * the log) leaves the old record in place, never fails the flush it rides on: it failed the
+ * recovery of a log on a full disk, so that the log could not be opened to free space. An error
+ * that is not an I/O call's (a permission, a bug) surfaces.
+ */
+function spared(write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (error) {
+    if (!isIoError(error)) throw error;
+    return false;
+  }
+}
+
+/** {@linkcode spared} for the asynchronous write. */
+async function sparedAsync(write: Promise<void>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (!isIoError(error)) throw error;
+    return false;
   }
 }

@@ -8,6 +8,7 @@ import {
   FLUSH_RECORD_FILE_NAME,
   FLUSH_RECORD_INTERVAL_MS,
   FLUSH_RECORD_STALE_MAX,
+  FLUSH_RECORD_TEMP_FILE_NAME,
 } from "../src/constants.ts";
 import type { DirectoryFile, FileFingerprint, WalDirectory } from "../src/directory.ts";
 import { SegmentedStore, Wal } from "../mod.ts";
@@ -224,6 +225,39 @@ Deno.test("after a failed flush the store writes no record, though a later flush
   disk.kill(); // the same boot, another process
   const flushed = flushesDuring(disk, () => open(SimDirectory.open(disk)).close());
   equal(flushed.get(failing), 1);
+});
+
+Deno.test("a record that cannot be written (a full disk) fails no flush and leaves the old one", async (t) => {
+  const temp = FLUSH_RECORD_TEMP_FILE_NAME;
+  const faults: [string, (op: { kind: string; name: string }) => boolean][] = [
+    ["create", (op) => op.kind === "create" && op.name === temp],
+    ["append", (op) => op.kind === "append" && op.name === temp],
+    ["flush", (op) => op.kind === "flush" && op.name === temp],
+  ];
+  for (const [step, fails] of faults) {
+    for (const blocking of [true, false]) {
+      await t.step(`${step} of its file fails, ${blocking ? "syncSync" : "sync"}`, async () => {
+        const disk = new SimDisk();
+        await buildLog(disk);
+        const before = disk.bytesOf(FLUSH_RECORD_FILE_NAME);
+        ok(before !== undefined, "the first sync wrote a record");
+        let hits = 0;
+        disk.faults = (op) => fails(op) && ++hits > 0 ? { code: "ENOSPC" } : undefined;
+        const wal = open(SimDirectory.open(disk));
+        for (let i = 0; i < SEGMENTS; i++) wal.append(record(SEGMENTS + i));
+        if (blocking) wal.syncSync();
+        else await wal.sync();
+        disk.faults = undefined;
+        equal(hits, 1, "the sync tried to write the record once");
+        deepEqual(disk.bytesOf(FLUSH_RECORD_FILE_NAME), before, "the old record stays");
+        equal(values(wal).length, 2 * SEGMENTS);
+        wal.append(record(0));
+        await wal.sync(); // the log did not fail
+        wal.close();
+        await wal.closed;
+      });
+    }
+  }
 });
 
 Deno.test("power lost at any step of a run that writes the record: the next writer's open makes what it recovers durable", async () => {
